@@ -1,0 +1,111 @@
+/**
+ * The bus contract: every queue, channel and stream name, and the shape of every message that
+ * crosses the bus. Names of the seed design are kept verbatim so its services and tools still fit.
+ * This file imports nothing of the project (src/shared is the bottom layer).
+ */
+import { z } from 'zod';
+
+/** The services of the seed design, in start order. */
+export const SERVICE_NAMES = [
+  'input-handler',
+  'asr',
+  'memory',
+  'long-term-memory',
+  'chat-ai',
+  'tts',
+  'output-handler',
+  'dialog-engine',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export function isServiceName(name: string): name is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(name);
+}
+
+/** Work queues (Redis lists). Producers LPUSH, consumers take from the right (reliably, see below). */
+export const Queues = {
+  /** input-handler -> asr */
+  asrTasks: 'asr_tasks',
+  /** input-handler -> memory */
+  userInput: 'user_input_queue',
+  /** chat-ai -> tts */
+  ttsRequests: 'tts_requests',
+} as const;
+export type QueueName = (typeof Queues)[keyof typeof Queues];
+
+/** Pub/sub channels. */
+export const Channels = {
+  /** asr -> input-handler */
+  asrResults: 'asr_results',
+  /** memory -> chat-ai */
+  memoryUpdates: 'memory_updates',
+  /** chat-ai -> output-handler, studio */
+  aiResponses: 'ai_responses',
+  /** tts / workers -> output-handler, one channel per task */
+  taskResponse: (taskId: string) => `task_response:${taskId}`,
+  /** Added: turn control (cancel on barge-in, stop). */
+  control: 'fav:control',
+  /** Added: service lifecycle (ready, heartbeat, stopping). */
+  status: 'fav:status',
+  /** Added: metrics samples. */
+  metrics: 'fav:metrics',
+} as const;
+
+/** Durable streams (consumer groups). */
+export const Streams = {
+  /** Added: long-term-memory writes; survive a long-term-memory restart. */
+  longTermWrites: 'fav:ltm:writes',
+} as const;
+
+/**
+ * Reliable queues: a consumer moves a task with BLMOVE from the queue into its own processing list
+ * and removes it there (LREM) when done. A task left in a processing list by a dead consumer is
+ * moved back to the queue by the consumer's next incarnation (same instance id) or by the reaper
+ * once the owner's heartbeat key has expired.
+ */
+export const processingList = (queue: string, instanceId: string) => `fav:processing:${queue}:${instanceId}`;
+/** Heartbeat key of a worker instance; SET with PX, refreshed every heartbeat. */
+export const heartbeatKey = (instanceId: string) => `fav:hb:${instanceId}`;
+/** Set of instance ids known to have consumed from a queue (for the reaper). */
+export const consumersKey = (queue: string) => `fav:consumers:${queue}`;
+
+/** Every message on the bus carries these, so one turn can be traced end to end. */
+export const Envelope = z.object({
+  session_id: z.string().min(1),
+  turn_id: z.string().min(1),
+  seq: z.number().int().nonnegative(),
+  /** Unix epoch milliseconds when the message was created. */
+  ts: z.number(),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+/** A unit of queued work. `task_id` follows the seed (it names the output channel). */
+export const TaskMessage = Envelope.extend({
+  task_id: z.string().min(1),
+  type: z.string().min(1),
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+export type TaskMessage = z.infer<typeof TaskMessage>;
+
+/** Service lifecycle events on `Channels.status`. */
+export const StatusEvent = z.object({
+  service: z.string(),
+  instance: z.string(),
+  pid: z.number().int(),
+  state: z.enum(['starting', 'ready', 'heartbeat', 'stopping', 'stopped', 'error']),
+  ts: z.number(),
+  detail: z.string().optional(),
+  /** Tasks handled since start, for health views. */
+  handled: z.number().int().nonnegative().optional(),
+});
+export type StatusEvent = z.infer<typeof StatusEvent>;
+
+/** Turn control on `Channels.control`. */
+export const ControlEvent = z.object({
+  action: z.enum(['cancel', 'stop']),
+  session_id: z.string(),
+  turn_id: z.string().optional(),
+  ts: z.number(),
+  reason: z.string().optional(),
+});
+export type ControlEvent = z.infer<typeof ControlEvent>;

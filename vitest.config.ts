@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests live beside the code (src/**/*.test.ts) and, for cross-layer integration, under test/.
+// Integration tests start real processes (redis-server, workers); they run in forks, not threads,
+// so a crashed child cannot take the runner down with it.
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
