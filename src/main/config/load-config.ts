@@ -1,0 +1,161 @@
+/**
+ * Resolves the app's configuration from its four layers. Highest wins:
+ *   CLI flags > FAV_* environment variables > <dataDir>/settings.json > schema defaults.
+ * The settings file is repaired rather than fatal: unreadable JSON or invalid fields are dropped,
+ * the original is kept as settings.json.bak, and a warning says what was ignored.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, copyFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigSchema, ENV_KEYS, type Config, type ConfigInput } from '../../shared/config.js';
+
+export const SETTINGS_FILE = 'settings.json';
+
+type Layer = Record<string, unknown>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The per-user data directory of the platform (XDG on Linux). */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  const home = os.homedir();
+  if (platform === 'win32') return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'free-agent-vtuber');
+  if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'free-agent-vtuber');
+  return path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'free-agent-vtuber');
+}
+
+function setPath(target: Layer, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  let node = target;
+  for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Layer;
+  node[parts[parts.length - 1]] = value;
+}
+
+function deletePath(target: Layer, keys: PropertyKey[]): void {
+  let node: unknown = target;
+  for (const k of keys.slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return;
+    node = (node as Layer)[k as string];
+  }
+  if (node !== null && typeof node === 'object') delete (node as Layer)[keys[keys.length - 1] as string];
+}
+
+function isPlainObject(v: unknown): v is Layer {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Deep merge; later layers win; `undefined` never overrides. */
+export function mergeLayers(...layers: Layer[]): Layer {
+  const out: Layer = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      out[k] = isPlainObject(v) && isPlainObject(out[k]) ? mergeLayers(out[k] as Layer, v) : isPlainObject(v) ? mergeLayers(v) : v;
+    }
+  }
+  return out;
+}
+
+const NUMERIC_PATHS = new Set(['port', 'bus.port']);
+
+/** The FAV_* variables as a config layer. Numbers are parsed; bad ones are a ConfigError. */
+export function envLayer(env: NodeJS.ProcessEnv): Layer {
+  const layer: Layer = {};
+  for (const [name, dotted] of Object.entries(ENV_KEYS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (NUMERIC_PATHS.has(dotted)) {
+      const n = Number(raw);
+      if (!Number.isInteger(n)) throw new ConfigError(`${name}=${raw} is not an integer`);
+      setPath(layer, dotted, n);
+    } else {
+      setPath(layer, dotted, raw);
+    }
+  }
+  return layer;
+}
+
+export interface SettingsRead {
+  layer: Layer;
+  warnings: string[];
+}
+
+/** Reads and, where needed, repairs the settings file. Never throws for a bad file. */
+export function readSettingsFile(dataDir: string): SettingsRead {
+  const file = path.join(dataDir, SETTINGS_FILE);
+  if (!existsSync(file)) return { layer: {}, warnings: [] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    copyFileSync(file, `${file}.bak`);
+    writeSettingsFile(dataDir, {});
+    return { layer: {}, warnings: [`${file} is not valid JSON (${(err as Error).message}); kept it as ${SETTINGS_FILE}.bak and started from defaults`] };
+  }
+  if (!isPlainObject(parsed)) {
+    copyFileSync(file, `${file}.bak`);
+    writeSettingsFile(dataDir, {});
+    return { layer: {}, warnings: [`${file} does not hold a JSON object; kept it as ${SETTINGS_FILE}.bak and started from defaults`] };
+  }
+  // Validate with a placeholder dataDir (the file does not choose its own location).
+  const layer: Layer = structuredClone(parsed);
+  delete layer.dataDir;
+  const check = ConfigSchema.safeParse(mergeLayers(layer, { dataDir: dataDir }));
+  if (check.success) return { layer, warnings: [] };
+  const warnings: string[] = [];
+  for (const issue of check.error.issues) {
+    warnings.push(`${file}: ignored ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    deletePath(layer, issue.path);
+  }
+  copyFileSync(file, `${file}.bak`);
+  writeSettingsFile(dataDir, layer);
+  return { layer, warnings };
+}
+
+/** Atomic write: temp file in the same folder, then rename. */
+export function writeSettingsFile(dataDir: string, settings: ConfigInput | Layer): void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, SETTINGS_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+export interface LoadedConfig {
+  config: Config;
+  warnings: string[];
+}
+
+/**
+ * Resolves the configuration. `cli` holds only the flags the user gave (undefined for the rest).
+ * Throws ConfigError with every problem listed when the CLI or the environment give invalid values.
+ */
+export function loadConfig(cli: Layer = {}, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const fromEnv = envLayer(env);
+  const dataDir = (cli.dataDir as string | undefined) ?? (fromEnv.dataDir as string | undefined) ?? defaultDataDir(env);
+  const settings = readSettingsFile(dataDir);
+  const merged = mergeLayers(settings.layer, fromEnv, cli, { dataDir: path.resolve(dataDir) });
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { config: result.data, warnings: settings.warnings };
+}
+
+/** A copy safe to log or show: secrets masked, credentials stripped from URLs. */
+export function redactConfig(config: Config): Config {
+  const copy = structuredClone(config);
+  if (copy.bus.password) copy.bus.password = '***';
+  if (copy.llm.apiKey) copy.llm.apiKey = '***';
+  if (copy.redisUrl) copy.redisUrl = redactUrl(copy.redisUrl);
+  return copy;
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/)([^@/]*)@/, (_m, scheme: string, cred: string) => (cred ? `${scheme}***@` : `${scheme}@`));
+}
