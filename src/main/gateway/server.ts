@@ -1,0 +1,145 @@
+/**
+ * The gateway: HTTP + WebSocket on 127.0.0.1:8000 by default. This issue's part is the core's own
+ * surface: seed-compatible `GET /health` and `GET /connections`, the service list and control, log
+ * tail and live log stream, and the built studio page. The seed's voice endpoints (`/ws/input`,
+ * `/ws/output/{task_id}`, `/api/asr`, `/control/stop`) are added by the voice pipeline.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import { z } from 'zod';
+import { requireToken, tokenFromRequest, tokensEqual } from './auth.js';
+import { ConnectionRegistry } from './connections.js';
+import { statusPage } from './status-page.js';
+import type { GatewayDeps } from './types.js';
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly connections: ConnectionRegistry;
+  close(): Promise<void>;
+}
+
+const LogQuery = z.object({
+  service: z.string().optional(),
+  n: z.coerce.number().int().min(1).max(5000).default(200),
+  token: z.string().optional(),
+});
+
+export function buildGateway(deps: GatewayDeps): { app: FastifyInstance; connections: ConnectionRegistry } {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  const connections = new ConnectionRegistry();
+  const auth = requireToken(deps.token);
+  const started = Date.now();
+
+  app.register(fastifyWebsocket, { options: { maxPayload: 16 * 1024 * 1024 } });
+
+  app.get('/health', async () => {
+    const services = deps.services.status();
+    const busOk = await deps.bus.ping().catch(() => false);
+    const ready = services.filter((s) => s.state === 'ready').length;
+    const failed = services.filter((s) => s.state === 'failed').map((s) => s.name);
+    const status = busOk && ready === services.length ? 'ok' : failed.length > 0 || !busOk ? 'error' : 'degraded';
+    return {
+      status,
+      version: deps.version,
+      uptime_s: Math.round((Date.now() - started) / 1000),
+      bus: { kind: deps.bus.kind, url: deps.bus.url, status: busOk ? 'ok' : 'unreachable' },
+      services: Object.fromEntries(services.map((s) => [s.name, s.state])),
+      ready: `${ready}/${services.length}`,
+      ...(failed.length > 0 ? { failed } : {}),
+      connections: connections.size,
+    };
+  });
+
+  app.get('/api/services', async () => ({ services: deps.services.status() }));
+
+  app.post('/api/services/:name/restart', { preHandler: auth }, async (req, reply) => {
+    const { name } = req.params as { name: string };
+    if (!deps.services.status().some((s) => s.name === name)) {
+      return reply.code(404).send({ error: `no service named '${name}'` });
+    }
+    await deps.services.restart(name);
+    return { ok: true, service: name };
+  });
+
+  app.get('/connections', async () => ({ total_connections: connections.size, connections: connections.list() }));
+
+  app.get('/api/config', { preHandler: auth }, async () => ({ config: deps.config?.() ?? null }));
+
+  app.get('/api/logs', { preHandler: auth }, async (req, reply) => {
+    const q = LogQuery.safeParse(req.query);
+    if (!q.success) return reply.code(400).send({ error: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    return { records: deps.logs.tail(q.data.n, q.data.service) };
+  });
+
+  app.register(async (scoped) => {
+    // Live log stream: one JSON record per text frame. Token in the query (browsers can't set headers).
+    scoped.get('/api/logs/stream', { websocket: true }, (socket, req) => {
+      if (!tokensEqual(tokenFromRequest(req), deps.token)) {
+        socket.close(4401, 'unauthorized');
+        return;
+      }
+      const q = LogQuery.safeParse(req.query);
+      const service = q.success ? q.data.service : undefined;
+      const forget = connections.add('/api/logs/stream', req.ip);
+      const unsubscribe = deps.logs.subscribe((record) => {
+        if (service && record.service !== service) return;
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(record));
+      });
+      socket.on('close', () => {
+        unsubscribe();
+        forget();
+      });
+    });
+  });
+
+  const rendererDir = deps.rendererDir;
+  if (rendererDir && existsSync(path.join(rendererDir, 'index.html'))) {
+    app.register(fastifyStatic, { root: rendererDir, prefix: '/', index: ['index.html'] });
+  } else {
+    app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(statusPage(deps, rendererDir)));
+  }
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: `not found: ${req.method} ${req.url.split('?')[0]}` });
+  });
+  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
+    const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    reply.code(code).send({ error: err.message });
+  });
+
+  return { app, connections };
+}
+
+export async function startGateway(deps: GatewayDeps, opts: GatewayOptions): Promise<Gateway> {
+  const { app, connections } = buildGateway(deps);
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    await app.close().catch(() => {});
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      throw new Error(`port ${opts.port} on ${opts.host} is in use: stop the other program or choose another with --port`);
+    }
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    connections,
+    close: async () => {
+      await app.close();
+    },
+  };
+}

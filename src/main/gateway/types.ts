@@ -1,0 +1,47 @@
+/**
+ * What the gateway needs from the rest of the core. Kept as narrow interfaces so the gateway can be
+ * tested with the real supervisor or alone, and so it never reaches into their internals.
+ */
+export interface ServiceView {
+  name: string;
+  /** starting | ready | unhealthy | restarting | failed | stopped */
+  state: string;
+  [detail: string]: unknown;
+}
+
+export interface ServicesSource {
+  status(): ServiceView[];
+  restart(name: string): Promise<void>;
+}
+
+export interface LogRecordView {
+  service?: string;
+  level?: string | number;
+  msg?: string;
+  time?: number;
+  [field: string]: unknown;
+}
+
+export interface LogSource {
+  tail(n: number, service?: string): LogRecordView[];
+  subscribe(listener: (record: LogRecordView) => void): () => void;
+}
+
+export interface BusView {
+  kind: 'embedded' | 'external';
+  /** The bus URL with credentials removed. */
+  url: string;
+  ping(): Promise<boolean>;
+}
+
+export interface GatewayDeps {
+  version: string;
+  token: string;
+  services: ServicesSource;
+  logs: LogSource;
+  bus: BusView;
+  /** Built renderer (index.html and assets); the status page stands in when it is missing. */
+  rendererDir?: string;
+  /** Redacted configuration, shown to token holders. */
+  config?: () => unknown;
+}
