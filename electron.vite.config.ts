@@ -1,0 +1,91 @@
+/**
+ * Build of the three Electron sides (electron-vite 6 on vite 8). Runs without the Electron binary.
+ *  - main:     electron/main.ts -> out/main/index.js (ESM), plus the worker entry
+ *              src/workers/main.ts -> out/main/worker.js, the script every service process runs
+ *              (under utilityProcess.fork in the app, child_process.fork headless). Shared code goes
+ *              to out/main/chunks/. Dependencies of package.json stay external (resolved from
+ *              node_modules at run time: ioredis, fastify, ...).
+ *  - preload:  electron/preload.ts -> out/preload/index.cjs. CommonJS on purpose: Electron loads an
+ *              ESM preload only with sandbox off, and sandboxed preloads can require nothing but
+ *              `electron`, so everything else is bundled in (externalizeDeps off).
+ *  - renderer: src/renderer (Vue 3 + Vuetify, SVG icons from @mdi/js, no webfonts) ->
+ *              out/renderer, minified; the CSP <meta> is injected from src/shared/renderer-api.ts.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+import vue from '@vitejs/plugin-vue';
+import vuetify from 'vite-plugin-vuetify';
+import { RENDERER_CSP } from './src/shared/renderer-api.js';
+
+const root = import.meta.dirname;
+const at = (p: string): string => resolve(root, p);
+
+/** Electron 45 runs Node 22 and Chromium 140. */
+const NODE_TARGET = 'node22';
+const CHROME_TARGET = 'chrome140';
+
+const { version } = JSON.parse(readFileSync(at('package.json'), 'utf8')) as { version: string };
+
+const WORKER_ENTRY = at('src/workers/main.ts');
+
+/**
+ * The worker entry is owned by the workers layer. Until it exists the app still builds (without
+ * out/main/worker.js) so the shell and renderer can be worked on; the app then cannot start services.
+ */
+function mainInputs(): Record<string, string> {
+  const inputs: Record<string, string> = { index: at('electron/main.ts') };
+  if (existsSync(WORKER_ENTRY)) inputs.worker = WORKER_ENTRY;
+  else console.warn(`[electron.vite.config] ${WORKER_ENTRY} is missing: out/main/worker.js will not be built`);
+  return inputs;
+}
+
+/** Replaces the `__FAV_CSP__` placeholder of index.html, so the <meta> and the header agree. */
+function injectCsp(): Plugin {
+  return {
+    name: 'fav:inject-csp',
+    transformIndexHtml: {
+      order: 'pre',
+      handler(html) {
+        if (!html.includes('__FAV_CSP__')) throw new Error('index.html lacks the __FAV_CSP__ placeholder');
+        return html.replaceAll('__FAV_CSP__', RENDERER_CSP);
+      },
+    },
+  };
+}
+
+export default defineConfig({
+  main: {
+    build: {
+      target: NODE_TARGET,
+      outDir: at('out/main'),
+      rolldownOptions: {
+        input: mainInputs(),
+        output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
+      },
+    },
+  },
+  preload: {
+    define: { __FAV_VERSION__: JSON.stringify(version) },
+    build: {
+      target: NODE_TARGET,
+      outDir: at('out/preload'),
+      externalizeDeps: false,
+      rolldownOptions: {
+        input: { index: at('electron/preload.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: at('src/renderer'),
+    plugins: [injectCsp(), vue(), vuetify({ autoImport: true })],
+    build: {
+      target: CHROME_TARGET,
+      outDir: at('out/renderer'),
+      minify: true,
+      rolldownOptions: { input: { index: at('src/renderer/index.html') } },
+    },
+  },
+});

@@ -1,0 +1,130 @@
+/**
+ * Electron entry: the desktop wrapper around the same core `fav serve` runs headless.
+ * Start order: single-instance lock -> core (bus, supervisor with utility-process workers, gateway)
+ * -> session hardening -> IPC -> tray -> studio window. Stop order is the reverse, and the core is
+ * stopped (workers ended, bus closed) before the app is allowed to quit.
+ */
+import { join } from 'node:path';
+import { app, dialog, ipcMain, session, type BrowserWindow, type Tray } from 'electron';
+import { startStudio, type Studio } from '../src/main/app.js';
+import { IpcChannels } from '../src/shared/renderer-api.js';
+import iconPath from '../resources/icon.png?asset';
+import { installSessionSecurity } from './security.js';
+import { createTray } from './tray.js';
+import { UtilityProcessHost } from './utility-host.js';
+import { createStreamWindow, createStudioWindow, type WindowContext } from './windows.js';
+
+/** The core gets this long to stop its workers and bus before the app quits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
+let studio: Studio | undefined;
+let tray: Tray | undefined;
+let studioWindow: BrowserWindow | undefined;
+let streamWindow: BrowserWindow | undefined;
+let windowContext: WindowContext | undefined;
+let shutdown: 'running' | 'stopping' | 'done' = 'running';
+
+function showStudio(): void {
+  if (!windowContext) return;
+  if (!studioWindow || studioWindow.isDestroyed()) {
+    studioWindow = createStudioWindow(windowContext);
+    studioWindow.on('closed', () => (studioWindow = undefined));
+  } else {
+    if (studioWindow.isMinimized()) studioWindow.restore();
+    studioWindow.show();
+    studioWindow.focus();
+  }
+}
+
+function showStream(): void {
+  if (!windowContext) return;
+  if (!streamWindow || streamWindow.isDestroyed()) {
+    streamWindow = createStreamWindow(windowContext);
+    streamWindow.on('closed', () => (streamWindow = undefined));
+  } else streamWindow.show();
+}
+
+async function start(): Promise<void> {
+  const here = import.meta.dirname; // out/main
+  studio = await startStudio({
+    host: new UtilityProcessHost({ workerPath: join(here, 'worker.js') }),
+    rendererDir: join(here, '../renderer'),
+    dataDir: process.env.FAV_DATA_DIR ?? app.getPath('userData'),
+  });
+  const gatewayOrigin = new URL(studio.gatewayUrl).origin;
+  installSessionSecurity(session.defaultSession, gatewayOrigin);
+
+  ipcMain.handle(IpcChannels.getToken, (event) => {
+    // Only pages served by our own gateway may learn the control token.
+    const url = event.senderFrame?.url ?? '';
+    if (!studio || !url.startsWith(`${gatewayOrigin}/`)) throw new Error('not allowed');
+    return studio.token;
+  });
+
+  windowContext = { gatewayUrl: gatewayOrigin, preloadPath: join(here, '../preload/index.cjs'), iconPath };
+  tray = createTray(iconPath, { showStudio, showStream, quit: () => app.quit() });
+  showStudio();
+}
+
+/** Reverse of start(); every step runs even when an earlier one fails. */
+async function stop(): Promise<void> {
+  ipcMain.removeHandler(IpcChannels.getToken);
+  tray?.destroy();
+  tray = undefined;
+  for (const win of [streamWindow, studioWindow]) if (win && !win.isDestroyed()) win.destroy();
+  const core = studio;
+  studio = undefined;
+  if (!core) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      console.error(`[fav] the core did not stop within ${STOP_TIMEOUT_MS} ms; quitting anyway`);
+      resolve();
+    }, STOP_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([core.stop(), timeout]);
+  } catch (err) {
+    console.error('[fav] stopping the core failed:', err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function main(): void {
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  app.on('second-instance', () => showStudio());
+
+  // The first quit request stops the core; quitting continues once it has stopped. Later requests
+  // while stopping are swallowed, so the core's stop() runs exactly once.
+  app.on('before-quit', (event) => {
+    if (shutdown === 'done') return;
+    event.preventDefault();
+    if (shutdown === 'stopping') return;
+    shutdown = 'stopping';
+    void stop().finally(() => {
+      shutdown = 'done';
+      app.quit();
+    });
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('activate', () => showStudio());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());
+
+  app
+    .whenReady()
+    .then(start)
+    .catch(async (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      dialog.showErrorBox('Free-Agent-Vtuber Studio could not start', message);
+      await stop();
+      app.exit(1);
+    });
+}
+
+main();

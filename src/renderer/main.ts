@@ -1,0 +1,16 @@
+/**
+ * Renderer entry. Single-file components only: runtime template strings would need eval, which
+ * the CSP forbids. Icons are SVG paths from @mdi/js (no webfont, nothing fetched).
+ */
+import { createApp } from 'vue';
+import { createVuetify } from 'vuetify';
+import { aliases, mdi } from 'vuetify/iconsets/mdi-svg';
+import 'vuetify/styles';
+import App from './App.vue';
+
+const vuetify = createVuetify({
+  icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
+  theme: { defaultTheme: 'dark' },
+});
+
+createApp(App).use(vuetify).mount('#app');

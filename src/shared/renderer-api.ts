@@ -1,0 +1,45 @@
+/**
+ * The renderer <-> core contract: what the Electron preload exposes on `window.fav`, the IPC channel
+ * names behind it, the HTTP paths the studio page polls and the page's CSP. The response schemas of
+ * those paths are in studio-status.ts.
+ * No runtime imports on purpose: the sandboxed preload bundles this file, and must stay tiny.
+ */
+export type { BusKind, HealthResponse, ServiceInstance, ServiceStatus, ServicesResponse } from './studio-status.js';
+
+/** HTTP paths the studio page polls on its own origin. */
+export const StudioPaths = {
+  health: '/health',
+  services: '/api/services',
+} as const;
+
+/** IPC channels between the preload and electron/main.ts (ipcRenderer.invoke -> ipcMain.handle). */
+export const IpcChannels = {
+  getToken: 'fav:get-token',
+} as const;
+
+/**
+ * What the preload puts on `window.fav` (contextBridge). Small on purpose: the page talks to the core
+ * over the gateway like any browser client; the preload only hands over what a browser can't know.
+ */
+export interface FavApi {
+  /** App version (package.json). */
+  readonly version: string;
+  /** `process.platform` of the host. */
+  readonly platform: string;
+  /** The gateway's control token; only answered for pages on the gateway's origin. */
+  getToken(): Promise<string>;
+}
+
+/**
+ * The studio's Content-Security-Policy, sent as a header by Electron's session and as a `<meta>` in
+ * index.html (injected at build time from this constant so the two cannot drift).
+ * 'unsafe-inline' styles: Vuetify writes its theme into a <style> tag. `connect-src` adds loopback
+ * WebSockets because the gateway may sit on another port than the page during development.
+ */
+export const RENDERER_CSP =
+  "default-src 'self'; " +
+  "script-src 'self'; " +
+  "style-src 'self' 'unsafe-inline'; " +
+  "connect-src 'self' ws://127.0.0.1:*; " +
+  "object-src 'none'; " +
+  "base-uri 'self'";
