@@ -60,13 +60,19 @@ function withTimeout(p: Promise<Reply>, what: string): Promise<Reply> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-function wrap(label: string, conn: ClientConn, transcript: Entry[]): SessionConn {
+function wrap(label: string, conn: ClientConn, transcript: Entry[], pending: Set<Promise<unknown>>): SessionConn {
   const slot = (step: string): number => transcript.push({ step: `${label}> ${step}`, value: '<pending>' }) - 1;
   const recorded = async (norm: Normaliser | null, step: string, p: Promise<Reply>): Promise<Reply> => {
     const i = slot(step);
-    const reply = await withTimeout(p, step);
-    transcript[i].value = norm ? norm(reply) : reply;
-    return reply;
+    const done = withTimeout(p, step).then((reply) => {
+      transcript[i].value = norm ? norm(reply) : reply;
+      pending.delete(done);
+      return reply;
+    });
+    // A case may leave a call outstanding (a blocked BLPOP on a connection it then closes): the
+    // runner awaits these after closing the connections, so no slot stays '<pending>'.
+    pending.add(done);
+    return done;
   };
   return {
     label,
@@ -90,24 +96,26 @@ function wrap(label: string, conn: ClientConn, transcript: Entry[]): SessionConn
 export async function runCase(target: Target, client: ClientKind, c: Case): Promise<Entry[]> {
   const transcript: Entry[] = [];
   const opened: ClientConn[] = [];
+  const pending = new Set<Promise<unknown>>();
   const open = async () => {
     const conn = await client.open(target.port);
     opened.push(conn);
     return conn;
   };
   try {
-    const main = wrap('c1', await open(), transcript);
+    const main = wrap('c1', await open(), transcript, pending);
     const session: Session = {
       ...main,
-      conn: async (label) => wrap(label, await open(), transcript),
+      conn: async (label) => wrap(label, await open(), transcript, pending),
       record: (step, value) => void transcript.push({ step: `note: ${step}`, value }),
       sleep,
     };
     await c.run(session);
-    return transcript;
   } finally {
     await Promise.allSettled(opened.map((o) => o.close()));
   }
+  await Promise.allSettled([...pending]);
+  return transcript;
 }
 
 /** Empties a target between cases over a bare socket (authenticating first where it has a password). */
