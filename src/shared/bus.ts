@@ -69,6 +69,30 @@ export const heartbeatKey = (instanceId: string) => `fav:hb:${instanceId}`;
 /** Set of instance ids known to have consumed from a queue (for the reaper). */
 export const consumersKey = (queue: string) => `fav:consumers:${queue}`;
 
+/** Dead-letter list of a queue: invalid messages (bad JSON / schema) are moved here, unchanged. */
+export const deadLetterList = (queue: string) => `fav:dead:${queue}`;
+/** Consumer group of a durable stream, one per consuming service. */
+export const streamGroup = (service: string) => `fav:group:${service}`;
+
+/**
+ * What each service consumes. Single source for the supervisor's manifest (which queues to reap)
+ * and for the workers (what to read). Producers are implied by the bus table in ARCHITECTURE.md.
+ */
+export type ServiceInput =
+  | { kind: 'queue'; name: QueueName }
+  | { kind: 'channel'; name: string }
+  | { kind: 'stream'; name: string };
+export const SERVICE_INPUTS: Record<ServiceName, ServiceInput> = {
+  'input-handler': { kind: 'channel', name: Channels.asrResults },
+  asr: { kind: 'queue', name: Queues.asrTasks },
+  memory: { kind: 'queue', name: Queues.userInput },
+  'long-term-memory': { kind: 'stream', name: Streams.longTermWrites },
+  'chat-ai': { kind: 'channel', name: Channels.memoryUpdates },
+  tts: { kind: 'queue', name: Queues.ttsRequests },
+  'output-handler': { kind: 'channel', name: Channels.aiResponses },
+  'dialog-engine': { kind: 'channel', name: Channels.control },
+};
+
 /** Every message on the bus carries these, so one turn can be traced end to end. */
 export const Envelope = z.object({
   session_id: z.string().min(1),

@@ -1,0 +1,17 @@
+export { runWorker, ExitCode } from './runtime.js';
+export { parseWorkerArgs, maskUrl, ConfigError, type WorkerConfig } from './config.js';
+export { createWorkerLogger, type Logger } from './logger.js';
+export { parseJson, sleep, withTimeout, type Parsed } from './messages.js';
+export { watchParent, type StopReason } from './parent-link.js';
+export { QueueConsumer, requeueAll } from './queue-consumer.js';
+export { StreamConsumer } from './stream-consumer.js';
+export { ChannelConsumer } from './channel-consumer.js';
+export {
+  queueInput,
+  channelInput,
+  streamInput,
+  type ServiceDefinition,
+  type WorkerContext,
+  type JobContext,
+  type Consumer,
+} from './types.js';

@@ -1,0 +1,161 @@
+/**
+ * The fixed life of every worker process:
+ *   initialise (connect, init) -> ready (input opened, 'ready' published) -> serve (heartbeats)
+ *   -> stop requested -> 'stopping' -> drain the job in flight -> dispose -> 'stopped' -> exit 0.
+ * Three bus connections: commands, blocking reads (BLMOVE / XREADGROUP BLOCK), subscriptions —
+ * a blocked or subscribed connection cannot run other commands.
+ */
+import { Redis } from 'ioredis';
+import { Channels, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
+import { ChannelConsumer } from './channel-consumer.js';
+import { maskUrl, type WorkerConfig } from './config.js';
+import { createWorkerLogger, type Logger } from './logger.js';
+import { withTimeout } from './messages.js';
+import { watchParent, type StopReason } from './parent-link.js';
+import { QueueConsumer } from './queue-consumer.js';
+import { StreamConsumer } from './stream-consumer.js';
+import type { Consumer, ServiceDefinition, WorkerContext } from './types.js';
+
+/** Exit codes of a worker process. */
+export const ExitCode = { ok: 0, failed: 1, usage: 2, testCrash: 3 } as const;
+
+function connect(url: string, log: Logger, role: string): Redis {
+  const r = new Redis(url, {
+    lazyConnect: true,
+    // Commands wait through reconnects instead of failing after N retries; loops catch what fails.
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  let lastLogged = 0;
+  r.on('error', (e: Error) => {
+    // ioredis emits an error per failed reconnect: log at most one every 5 s.
+    if (Date.now() - lastLogged > 5000) {
+      lastLogged = Date.now();
+      log.error({ role, err: e.message }, 'bus connection error');
+    }
+  });
+  return r;
+}
+
+export async function runWorker(def: ServiceDefinition, config: WorkerConfig): Promise<number> {
+  if (config.test.crashAtStart) {
+    process.stderr.write(`${def.name}: FAV_TEST_CRASH_AT_START is set: simulated crash at start\n`);
+    return ExitCode.testCrash;
+  }
+  const log = createWorkerLogger(def.name, config.instanceId, config.logLevel);
+  const cmd = connect(config.redisUrl, log, 'cmd');
+  const blocking = connect(config.redisUrl, log, 'blocking');
+  const sub = connect(config.redisUrl, log, 'sub');
+  const all = [cmd, blocking, sub];
+  const ctx: WorkerContext = { service: def.name, instanceId: config.instanceId, redis: cmd, log, config };
+
+  let consumer: Consumer | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let stopReason: { reason: StopReason; detail: string } | undefined;
+  let wake: () => void = () => undefined;
+  const stopRequested = new Promise<void>((r) => (wake = r));
+
+  const publish = async (state: StatusEvent['state'], detail?: string) => {
+    const ev: StatusEvent = {
+      service: def.name,
+      instance: config.instanceId,
+      pid: process.pid,
+      state,
+      ts: Date.now(),
+      handled: consumer?.handled ?? 0,
+      ...(detail ? { detail } : {}),
+    };
+    try {
+      await cmd.publish(Channels.status, JSON.stringify(ev));
+    } catch (e) {
+      log.warn({ err: (e as Error).message, state }, 'could not publish status');
+    }
+  };
+  const beat = async () => {
+    try {
+      await cmd.set(heartbeatKey(config.instanceId), String(Date.now()), 'PX', config.heartbeatTtlMs);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'could not refresh heartbeat key');
+    }
+  };
+
+  const unwatch = watchParent((reason, detail) => {
+    if (config.test.ignoreStop && reason !== 'parent-gone') {
+      log.warn({ reason, detail }, 'stop ignored (FAV_TEST_IGNORE_STOP)');
+      return;
+    }
+    if (stopReason) return;
+    stopReason = { reason, detail };
+    log.info({ reason, detail }, 'stop requested');
+    wake();
+  });
+
+  const closeAll = async () => {
+    // quit() waits for replies; with the bus gone it could wait forever, so bound it.
+    await withTimeout(Promise.allSettled(all.map((r) => (r.status === 'ready' ? r.quit() : Promise.resolve('OK')))), 1000);
+    for (const r of all) r.disconnect();
+  };
+
+  // A stop (or the parent's death) during initialisation ends it early instead of waiting on it.
+  const stopDuringInit = stopRequested.then(() => {
+    throw new Error(`stop requested during initialisation (${stopReason?.detail})`);
+  });
+  const initialise = async (): Promise<Consumer> => {
+    await Promise.all(all.map((r) => r.connect()));
+    await publish('starting');
+    await def.init?.(ctx);
+    const input = def.input;
+    const c =
+      input.kind === 'queue'
+        ? new QueueConsumer(ctx, blocking, input)
+        : input.kind === 'stream'
+          ? new StreamConsumer(ctx, blocking, input)
+          : new ChannelConsumer(ctx, sub, input);
+    consumer = c;
+    await c.open();
+    return c;
+  };
+  let started: Consumer;
+  try {
+    log.info({ redis: maskUrl(config.redisUrl), heartbeatMs: config.heartbeatMs }, 'starting');
+    started = await Promise.race([initialise(), stopDuringInit]);
+    await beat();
+    await publish('ready');
+    started.serve();
+    log.info('ready');
+    heartbeat = setInterval(() => {
+      void beat();
+      void publish('heartbeat');
+    }, config.heartbeatMs);
+  } catch (e) {
+    if (stopReason) {
+      log.info({ reason: stopReason.reason }, 'stopped during initialisation');
+      unwatch();
+      await consumer?.stop(0);
+      await closeAll();
+      return ExitCode.ok;
+    }
+    log.fatal({ err: (e as Error).message }, 'initialisation failed');
+    process.stderr.write(`${def.name}: initialisation failed: ${maskUrl((e as Error).message)}\n`);
+    unwatch();
+    await withTimeout(publish('error', (e as Error).message), 500);
+    await closeAll();
+    return ExitCode.failed;
+  }
+
+  await stopRequested;
+  clearInterval(heartbeat);
+  await withTimeout(publish('stopping', stopReason?.reason), 1000);
+  await started.stop(config.drainMs);
+  try {
+    await def.dispose?.(ctx);
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'dispose failed');
+  }
+  await withTimeout(cmd.del(heartbeatKey(config.instanceId)), 1000).catch(() => undefined);
+  await withTimeout(publish('stopped', stopReason?.reason), 1000);
+  log.info({ handled: started.handled }, 'stopped');
+  unwatch();
+  await closeAll();
+  return ExitCode.ok;
+}

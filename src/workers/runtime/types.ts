@@ -1,0 +1,71 @@
+/** What a service declares to the runtime, and what its handlers get. */
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import type { ServiceName } from '../../shared/bus.js';
+import type { WorkerConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+export interface WorkerContext {
+  service: ServiceName;
+  instanceId: string;
+  /** Command connection (publish, push, sets). Never used for blocking commands. */
+  redis: Redis;
+  log: Logger;
+  config: WorkerConfig;
+}
+
+/** Per job: the worker context plus an AbortSignal that fires when the job must give up. */
+export interface JobContext extends WorkerContext {
+  signal: AbortSignal;
+}
+
+export interface QueueInput<S extends z.ZodType = z.ZodType> {
+  kind: 'queue';
+  queue: string;
+  schema: S;
+  handle(msg: z.infer<S>, job: JobContext): Promise<void>;
+}
+
+export interface ChannelInput<S extends z.ZodType = z.ZodType> {
+  kind: 'channel';
+  channels: string[];
+  schema: S;
+  handle(msg: z.infer<S>, job: JobContext, channel: string): Promise<void>;
+}
+
+export interface StreamInput<S extends z.ZodType = z.ZodType> {
+  kind: 'stream';
+  stream: string;
+  group: string;
+  /** Entries carry one field `msg` with the JSON payload. */
+  schema: S;
+  handle(msg: z.infer<S>, job: JobContext, entryId: string): Promise<void>;
+}
+
+export type ServiceInputSpec = QueueInput | ChannelInput | StreamInput;
+
+export interface ServiceDefinition {
+  name: ServiceName;
+  input: ServiceInputSpec;
+  /** Runs before the input is opened (load models, open files). */
+  init?(ctx: WorkerContext): Promise<void> | void;
+  /** Runs after the input is drained and closed. */
+  dispose?(ctx: WorkerContext): Promise<void> | void;
+}
+
+/** Typed helpers so handlers see the schema's type. */
+export const queueInput = <S extends z.ZodType>(i: Omit<QueueInput<S>, 'kind'>): QueueInput => ({ kind: 'queue', ...i }) as QueueInput;
+export const channelInput = <S extends z.ZodType>(i: Omit<ChannelInput<S>, 'kind'>): ChannelInput =>
+  ({ kind: 'channel', ...i }) as ChannelInput;
+export const streamInput = <S extends z.ZodType>(i: Omit<StreamInput<S>, 'kind'>): StreamInput => ({ kind: 'stream', ...i }) as StreamInput;
+
+/** An opened input: the runtime starts it after init and stops it on shutdown. */
+export interface Consumer {
+  /** Prepares: requeue leftovers, create the group, subscribe. Resolves when ready to serve. */
+  open(): Promise<void>;
+  /** Starts taking work (after 'ready' is published). */
+  serve(): void;
+  /** Stops taking new work, waits for the job in flight up to drainMs, then aborts it. */
+  stop(drainMs: number): Promise<void>;
+  readonly handled: number;
+}
