@@ -25,6 +25,12 @@ export interface HostedProcess {
   onStderr(listener: (chunk: string) => void): void;
   /** Send a signal (default SIGTERM). No-op if already gone. */
   kill(signal?: NodeJS.Signals): void;
+  /**
+   * Optional: post a message to the worker (IPC / parentPort). The supervisor sends
+   * `{ type: 'stop' }` for a graceful stop when present, SIGTERM otherwise. Returns false if it
+   * could not be sent (then the supervisor falls back to SIGTERM).
+   */
+  send?(message: unknown): boolean;
 }
 
 export interface ProcessHost {
