@@ -1,0 +1,105 @@
+/**
+ * The server's shared state and event plumbing, independent of sockets: key space, command table,
+ * pub/sub, blocked clients, WATCH registry, counters, and the after-event step that resumes
+ * unblocked clients and flushes every client with pending output (one write per client per turn).
+ */
+import type { Client } from './client.js';
+import { Blocking } from './blocking.js';
+import { CommandTable } from './command-table.js';
+import { Keyspace } from './keyspace.js';
+import { PubSub } from './pubsub.js';
+
+export interface CoreOptions {
+  password?: string;
+  maxClients: number;
+  maxBulkLength: number;
+  snapshotPath?: string;
+}
+
+export class BusCore {
+  readonly db = new Keyspace();
+  readonly table = new CommandTable();
+  readonly pubsub = new PubSub();
+  readonly blocking: Blocking;
+  readonly clients = new Map<number, Client>();
+  readonly startedAt = Date.now();
+  /** Clients with output queued for this turn's flush. */
+  dirty: Client[] = [];
+  private resumeQueue: Client[] = [];
+  private readonly watchers = new Map<string, Set<Client>>();
+  nextClientId = 1;
+  commandsProcessed = 0;
+  connectionsReceived = 0;
+  rejectedConnections = 0;
+  port = 0;
+  host = '127.0.0.1';
+  lastSave = Math.floor(Date.now() / 1000);
+  /** Hook for SAVE; set by BusServer when a snapshot path is configured. */
+  save: (() => void) | null = null;
+  /** CONFIG values we accept and report. */
+  readonly config = new Map<string, string>();
+  log: (line: string) => void = (line) => process.stderr.write(`[bus] ${line}\n`);
+
+  constructor(readonly opts: CoreOptions) {
+    this.blocking = new Blocking(this);
+    this.db.onTouch = null;
+  }
+
+  /** Queues an unblocked client to continue its pipelined input after the current event. */
+  resume(c: Client): void {
+    this.resumeQueue.push(c);
+  }
+
+  /** End of an I/O event: resume unblocked clients, then flush all pending output. */
+  afterEvent(): void {
+    for (let guard = 0; guard < 1000; guard++) {
+      if (this.resumeQueue.length !== 0) {
+        const q = this.resumeQueue;
+        this.resumeQueue = [];
+        for (const c of q) if (!c.closed && c.blocked === null) c.processInput();
+        continue;
+      }
+      if (this.dirty.length === 0) return;
+      const d = this.dirty;
+      this.dirty = [];
+      for (const c of d) c.flush();
+    }
+  }
+
+  // ---- WATCH ----
+
+  watch(c: Client, key: string): void {
+    if (c.watched === null) c.watched = new Set();
+    if (c.watched.has(key)) return;
+    c.watched.add(key);
+    let set = this.watchers.get(key);
+    if (set === undefined) this.watchers.set(key, (set = new Set()));
+    set.add(c);
+    if (this.db.onTouch === null) this.db.onTouch = (k) => this.touched(k);
+  }
+
+  unwatchAll(c: Client): void {
+    c.casDirty = false;
+    if (c.watched === null) return;
+    for (const key of c.watched) {
+      const set = this.watchers.get(key);
+      if (set === undefined) continue;
+      set.delete(c);
+      if (set.size === 0) this.watchers.delete(key);
+    }
+    c.watched = null;
+    // Touch tracking costs a call per write: only keep it while someone watches.
+    if (this.watchers.size === 0) this.db.onTouch = null;
+  }
+
+  private touched(key: string): void {
+    const set = this.watchers.get(key);
+    if (set === undefined) return;
+    for (const c of set) c.casDirty = true;
+  }
+
+  /** FLUSHDB/FLUSHALL: every watcher's transaction must fail. */
+  touchAllWatched(): void {
+    for (const set of this.watchers.values()) for (const c of set) c.casDirty = true;
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Incremental, byte-level RESP request parser (multibulk and inline commands).
+ *
+ * Pull-based: `push(chunk)` appends bytes, `next()` returns one command's arguments, null when more
+ * bytes are needed, or a ProtocolError (the caller replies and closes). Being pull-based lets the
+ * connection stop mid-buffer (blocked client, socket backpressure) and resume later.
+ *
+ * Invariants that keep it linear-time:
+ *  - the state of a half-received multibulk (args so far, pending bulk length) survives between
+ *    pushes, so nothing already parsed is parsed again;
+ *  - only the unparsed tail of a partial header is concatenated with the next chunk (small);
+ *  - a big bulk that spans reads is copied once into a buffer of its final size.
+ * Small bulks become latin1 strings (one char per byte, so any byte round-trips); bulks of
+ * BIG_BULK bytes and up stay Buffers (cheaper to hold and write).
+ */
+
+declare global {
+  interface Buffer {
+    /** Node's fast internal latin1 decoder (stable since Node 0.x, untyped in @types/node). */
+    latin1Slice(start: number, end: number): string;
+  }
+}
+
+export type Arg = string | Buffer;
+
+export const BIG_BULK = 1024;
+const MAX_MULTIBULK = 1024 * 1024;
+const MAX_INLINE = 64 * 1024;
+const MAX_HEADER = 64 * 1024;
+/** Redis limits for clients that still have to AUTH. */
+const UNAUTH_MULTIBULK = 10;
+const UNAUTH_BULK = 16384;
+
+export class ProtocolError {
+  constructor(readonly message: string) {}
+}
+
+export interface ParserOptions {
+  maxBulkLength: number;
+  /** Consulted per command; true while the client has not authenticated yet. */
+  authRequired?: () => boolean;
+}
+
+export class RespParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Multibulk in progress: expected argc (-1 = none), args so far, pending bulk length (-1 = none). */
+  private argc = -1;
+  private args: Arg[] = [];
+  private bulkLen = -1;
+  /** Big bulk being assembled across reads. */
+  private big: Buffer | null = null;
+  private bigFill = 0;
+
+  constructor(private readonly opts: ParserOptions) {}
+
+  /** Bytes received but not yet consumed (for memory accounting and tests). */
+  get pending(): number {
+    return this.buf.length - this.pos + this.bigFill;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.big) {
+      // Copy straight into the big bulk's final buffer; the remainder becomes the new buffer.
+      const need = this.big.length - this.bigFill;
+      const n = Math.min(need, chunk.length);
+      chunk.copy(this.big, this.bigFill, 0, n);
+      this.bigFill += n;
+      if (n < chunk.length) {
+        this.buf = chunk.subarray(n);
+        this.pos = 0;
+      } else {
+        this.buf = Buffer.alloc(0);
+        this.pos = 0;
+      }
+      return;
+    }
+    if (this.pos >= this.buf.length) {
+      this.buf = chunk;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
+    }
+    this.pos = 0;
+  }
+
+  /** The next complete command, null when more bytes are needed, or a protocol error. */
+  next(): Arg[] | null | ProtocolError {
+    if (this.big) {
+      if (this.bigFill < this.big.length) return null;
+      // Complete: the last two bytes are the CRLF terminator.
+      const b = this.big;
+      this.big = null;
+      this.bigFill = 0;
+      if (b[b.length - 2] !== 13 || b[b.length - 1] !== 10) return new ProtocolError('ERR Protocol error: expected CRLF after bulk data');
+      this.args.push(b.subarray(0, b.length - 2));
+      this.bulkLen = -1;
+      if (this.args.length === this.argc) return this.finish();
+    }
+    const buf = this.buf;
+    const len = buf.length;
+    if (this.argc === -1) {
+      // Skip empty lines between commands like Redis does for inline "\r\n".
+      if (this.pos >= len) return null;
+      if (buf[this.pos] !== 42 /* * */) return this.inline();
+      const r = this.readInt(this.pos + 1);
+      if (r === null) {
+        if (len - this.pos > MAX_HEADER) return new ProtocolError('ERR Protocol error: too big mbulk count string');
+        return null;
+      }
+      if (r === undefined || r.value > MAX_MULTIBULK) return new ProtocolError('ERR Protocol error: invalid multibulk length');
+      if (r.value > UNAUTH_MULTIBULK && this.opts.authRequired?.()) {
+        return new ProtocolError('ERR Protocol error: unauthenticated multibulk length');
+      }
+      this.pos = r.next;
+      if (r.value <= 0) return this.next(); // "*0" / "*-1": an empty request, ignored like Redis
+      this.argc = r.value;
+      this.args = [];
+    }
+    while (this.args.length < this.argc) {
+      if (this.bulkLen === -1) {
+        if (this.pos >= len) return null;
+        const c = buf[this.pos];
+        if (c !== 36 /* $ */) return new ProtocolError(`ERR Protocol error: expected '$', got '${String.fromCharCode(c)}'`);
+        const r = this.readInt(this.pos + 1);
+        if (r === null) {
+          if (len - this.pos > MAX_HEADER) return new ProtocolError('ERR Protocol error: too big bulk count string');
+          return null;
+        }
+        if (r === undefined || r.value < 0 || r.value > this.opts.maxBulkLength) {
+          return new ProtocolError('ERR Protocol error: invalid bulk length');
+        }
+        if (r.value > UNAUTH_BULK && this.opts.authRequired?.()) {
+          return new ProtocolError('ERR Protocol error: unauthenticated bulk length');
+        }
+        this.pos = r.next;
+        this.bulkLen = r.value;
+      }
+      const n = this.bulkLen;
+      const avail = len - this.pos;
+      if (avail < n + 2) {
+        if (n >= BIG_BULK) {
+          // Start assembling into a buffer of the final size; later pushes fill it.
+          this.big = Buffer.allocUnsafe(n + 2);
+          buf.copy(this.big, 0, this.pos, len);
+          this.bigFill = avail;
+          this.buf = Buffer.alloc(0);
+          this.pos = 0;
+        }
+        return null;
+      }
+      const start = this.pos;
+      if (buf[start + n] !== 13 || buf[start + n + 1] !== 10) return new ProtocolError('ERR Protocol error: expected CRLF after bulk data');
+      if (n < BIG_BULK) {
+        this.args.push(buf.latin1Slice(start, start + n));
+      } else {
+        const copy = Buffer.allocUnsafe(n);
+        buf.copy(copy, 0, start, start + n);
+        this.args.push(copy);
+      }
+      this.pos = start + n + 2;
+      this.bulkLen = -1;
+    }
+    return this.finish();
+  }
+
+  private finish(): Arg[] {
+    const a = this.args;
+    this.args = [];
+    this.argc = -1;
+    if (this.pos >= this.buf.length) {
+      // Drop the consumed buffer so a big read is not retained by the parser.
+      this.buf = Buffer.alloc(0);
+      this.pos = 0;
+    }
+    return a;
+  }
+
+  /**
+   * Parses a decimal integer from `at` up to CR LF. null = line incomplete, undefined = not a
+   * valid integer (Redis's string2ll rules: optional '-', no '+', no leading zeros, not empty).
+   */
+  private readInt(at: number): { value: number; next: number } | null | undefined {
+    const buf = this.buf;
+    const len = buf.length;
+    let i = at;
+    let neg = false;
+    let v = 0;
+    let digits = 0;
+    let bad = false;
+    if (i < len && buf[i] === 45 /* - */) {
+      neg = true;
+      i++;
+    }
+    const firstDigit = i;
+    for (; i < len; i++) {
+      const c = buf[i];
+      if (c === 13) break;
+      if (c < 48 || c > 57) bad = true;
+      else {
+        v = v * 10 + (c - 48);
+        digits++;
+      }
+    }
+    if (i + 1 >= len) return null; // need CR and LF
+    if (bad || digits === 0 || (digits > 1 && buf[firstDigit] === 48) || digits > 15) return undefined;
+    return { value: neg ? -v : v, next: i + 2 };
+  }
+
+  /** An inline command: one line split on whitespace with Redis's quoting rules. */
+  private inline(): Arg[] | null | ProtocolError {
+    const buf = this.buf;
+    const nl = buf.indexOf(10, this.pos);
+    if (nl === -1) {
+      if (buf.length - this.pos > MAX_INLINE) return new ProtocolError('ERR Protocol error: too big inline request');
+      return null;
+    }
+    let end = nl;
+    if (end > this.pos && buf[end - 1] === 13) end--;
+    const line = buf.latin1Slice(this.pos, end);
+    this.pos = nl + 1;
+    const args = splitArgs(line);
+    if (args === null) return new ProtocolError('ERR Protocol error: unbalanced quotes in request');
+    if (args.length === 0) return this.pos >= buf.length ? this.finishEmpty() : this.next();
+    return args;
+  }
+
+  private finishEmpty(): null {
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+    return null;
+  }
+}
+
+const HEX = '0123456789abcdefABCDEF';
+const isSpace = (c: string) => c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\v' || c === '\f';
+
+/** Redis's sdssplitargs: whitespace-separated, "double quotes" with \xHH and \n escapes, 'single'. null = unbalanced. */
+export function splitArgs(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  for (;;) {
+    while (i < n && isSpace(line[i])) i++;
+    if (i >= n) return out;
+    let cur = '';
+    let inDq = false;
+    let inSq = false;
+    for (;;) {
+      const c = line[i];
+      if (inDq) {
+        if (i >= n) return null;
+        if (c === '\\' && line[i + 1] === 'x' && i + 3 < n && HEX.includes(line[i + 2]) && HEX.includes(line[i + 3])) {
+          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+          i += 3;
+        } else if (c === '\\' && i + 1 < n) {
+          i++;
+          const e = line[i];
+          cur += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === 'b' ? '\b' : e === 'a' ? '\x07' : e;
+        } else if (c === '"') {
+          // The closing quote must be followed by a space or the end.
+          if (i + 1 < n && !isSpace(line[i + 1])) return null;
+          i++;
+          break;
+        } else cur += c;
+      } else if (inSq) {
+        if (i >= n) return null;
+        if (c === '\\' && line[i + 1] === "'") {
+          i++;
+          cur += "'";
+        } else if (c === "'") {
+          if (i + 1 < n && !isSpace(line[i + 1])) return null;
+          i++;
+          break;
+        } else cur += c;
+      } else {
+        if (i >= n || isSpace(c)) break;
+        if (c === '"') inDq = true;
+        else if (c === "'") inSq = true;
+        else cur += c;
+      }
+      i++;
+    }
+    out.push(cur);
+  }
+}
