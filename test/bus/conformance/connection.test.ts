@@ -95,6 +95,15 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'AUTH when no password is configured',
+    async run(s) {
+      await s.call('AUTH', 'anything');
+      await s.call('AUTH', 'default', 'anything');
+      await s.call('AUTH', 'someone', 'anything');
+      await s.call('PING');
+    },
+  },
+  {
     name: 'DBSIZE, FLUSHDB, FLUSHALL',
     async run(s) {
       await s.call('DBSIZE');

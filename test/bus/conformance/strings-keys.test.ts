@@ -93,7 +93,8 @@ const cases: Case[] = [
       await s.call('SET', 'kept', 'v');
       await s.sleep(100);
       await s.callAs(sorted, 'KEYS', '*');
-      await s.call('DBSIZE');
+      // DBSIZE counts an expired key until the (sampling, 10 Hz) active expiry reclaims it: 1 or 2.
+      await s.callAs(within(1, 2), 'DBSIZE');
       await s.call('SET', 'neg', 'v');
       await s.call('EXPIRE', 'neg', '-1');
       await s.call('EXISTS', 'neg');
