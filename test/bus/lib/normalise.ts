@@ -53,7 +53,7 @@ export const infoHas = (sections: string[], fields: string[]): Normaliser =>
     return {
       sections: sections.filter((s) => lines.includes(`# ${s}`)),
       fields: fields.filter((f) => lines.some((l) => l.startsWith(`${f}:`))),
-      wellFormed: lines.every((l) => l === '' || l.startsWith('# ') || /^[a-z0-9_]+:/.test(l)),
+      wellFormed: lines.every((l) => l === '' || l.startsWith('# ') || /^[A-Za-z0-9_]+:/.test(l)),
     };
   });
 
