@@ -2,6 +2,7 @@
  * Renderer entry. Single-file components only: runtime template strings would need eval, which
  * the CSP forbids. Icons are SVG paths from @mdi/js (no webfont, nothing fetched).
  */
+import './zod-jitless.js';
 import { createApp } from 'vue';
 import { createVuetify } from 'vuetify';
 import { aliases, mdi } from 'vuetify/iconsets/mdi-svg';
