@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { BIG_BULK, ProtocolError, RespParser, splitArgs, type Arg } from './resp-parser.js';
+
+const opts = { maxBulkLength: 512 * 1024 * 1024 };
+
+function encode(args: (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = typeof a === 'string' ? Buffer.from(a, 'latin1') : a;
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Feeds chunks, draining complete commands after each push. */
+function parseChunks(chunks: Buffer[], p = new RespParser(opts)): (Arg[] | ProtocolError)[] {
+  const out: (Arg[] | ProtocolError)[] = [];
+  for (const ch of chunks) {
+    p.push(ch);
+    for (;;) {
+      const r = p.next();
+      if (r === null) break;
+      out.push(r);
+      if (r instanceof ProtocolError) return out;
+    }
+  }
+  return out;
+}
+
+const asBytes = (a: Arg) => (typeof a === 'string' ? Buffer.from(a, 'latin1') : a);
+
+describe('RespParser', () => {
+  it('parses a pipeline split at every byte boundary into the same commands', () => {
+    const binary = Buffer.from([0, 1, 2, 13, 10, 255, 128, 36, 42]);
+    const wire = Buffer.concat([encode(['SET', 'k', 'v']), encode(['GET', binary]), Buffer.from('PING\r\n'), encode(['LPUSH', 'q', ''])]);
+    const whole = parseChunks([wire]);
+    expect(whole).toHaveLength(4);
+    for (let cut = 1; cut < wire.length; cut++) {
+      const split = parseChunks([wire.subarray(0, cut), wire.subarray(cut)]);
+      expect(split).toEqual(whole);
+    }
+    // And one byte at a time.
+    const bytes = [...wire].map((b) => Buffer.from([b]));
+    expect(parseChunks(bytes)).toEqual(whole);
+    expect((whole[1] as Arg[]).map(asBytes)[1].equals(binary)).toBe(true);
+  });
+
+  it('keeps small bulks as latin1 strings and big ones as Buffers, byte-exact', () => {
+    const small = Buffer.alloc(BIG_BULK - 1, 0xe9);
+    const big = Buffer.alloc(BIG_BULK * 300 + 7);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    const [cmd] = parseChunks([encode(['SET', small, big])]) as Arg[][];
+    expect(typeof cmd[1]).toBe('string');
+    expect(Buffer.isBuffer(cmd[2])).toBe(true);
+    expect(asBytes(cmd[1]).equals(small)).toBe(true);
+    expect((cmd[2] as Buffer).equals(big)).toBe(true);
+  });
+
+  it('assembles a big bulk arriving in many small reads without re-parsing', () => {
+    const big = Buffer.alloc(5 * 1024 * 1024, 'x');
+    const wire = Buffer.concat([encode(['SET', 'k', big]), encode(['PING'])]);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < wire.length; i += 65536) chunks.push(wire.subarray(i, i + 65536));
+    const t0 = performance.now();
+    const out = parseChunks(chunks) as Arg[][];
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(out).toHaveLength(2);
+    expect((out[0][2] as Buffer).equals(big)).toBe(true);
+    expect(out[1]).toEqual(['PING']);
+  });
+
+  it('parses inline commands with quoting like redis-cli / telnet', () => {
+    const out = parseChunks([Buffer.from('PING\r\nset "a b" \'c d\'\nECHO "x\\x41\\n"\r\n\r\n  \r\nGET k\r\n')]);
+    expect(out).toEqual([['PING'], ['set', 'a b', 'c d'], ['ECHO', 'xA\n'], ['GET', 'k']]);
+    expect(splitArgs('"unterminated')).toBeNull();
+    expect(splitArgs('"a"b')).toBeNull();
+  });
+
+  it.each([
+    ['*abc\r\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*99999999\r\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*1\r\n$-5\r\n', 'ERR Protocol error: invalid bulk length'],
+    ['*1\r\n$abc\r\n', 'ERR Protocol error: invalid bulk length'],
+    ['*1\r\nx3\r\n', "ERR Protocol error: expected '$', got 'x'"],
+    ['*1\r\n$4\r\nPINGxx', 'ERR Protocol error: expected CRLF after bulk data'],
+    ['"abc\r\n', 'ERR Protocol error: unbalanced quotes in request'],
+  ])('rejects malformed frame %j', (wire, msg) => {
+    const out = parseChunks([Buffer.from(wire)]);
+    expect(out.at(-1)).toBeInstanceOf(ProtocolError);
+    expect((out.at(-1) as ProtocolError).message).toBe(msg);
+  });
+
+  it('enforces maxBulkLength and the unauthenticated limits', () => {
+    const p = new RespParser({ maxBulkLength: 100 });
+    expect((parseChunks([Buffer.from('*1\r\n$101\r\n')], p)[0] as ProtocolError).message).toBe(
+      'ERR Protocol error: invalid bulk length',
+    );
+    const unauth = new RespParser({ maxBulkLength: 1e9, authRequired: () => true });
+    expect((parseChunks([Buffer.from('*11\r\n')], unauth)[0] as ProtocolError).message).toBe(
+      'ERR Protocol error: unauthenticated multibulk length',
+    );
+    const unauth2 = new RespParser({ maxBulkLength: 1e9, authRequired: () => true });
+    expect((parseChunks([Buffer.from('*1\r\n$20000\r\n')], unauth2)[0] as ProtocolError).message).toBe(
+      'ERR Protocol error: unauthenticated bulk length',
+    );
+  });
+
+  it('rejects a header line that never ends', () => {
+    const out = parseChunks([Buffer.from('*1'), Buffer.alloc(70 * 1024, '1')]);
+    expect((out[0] as ProtocolError).message).toBe('ERR Protocol error: too big mbulk count string');
+    const inline = parseChunks([Buffer.alloc(70 * 1024, 'a')]);
+    expect((inline[0] as ProtocolError).message).toBe('ERR Protocol error: too big inline request');
+  });
+
+  it('ignores empty multibulks and resumes mid-command after a pull stops', () => {
+    const p = new RespParser(opts);
+    p.push(Buffer.concat([Buffer.from('*0\r\n'), encode(['A']), encode(['B'])]));
+    expect(p.next()).toEqual(['A']);
+    // The caller may stop here (blocked client) and come back later.
+    p.push(encode(['C']));
+    expect(p.next()).toEqual(['B']);
+    expect(p.next()).toEqual(['C']);
+    expect(p.next()).toBeNull();
+  });
+});
