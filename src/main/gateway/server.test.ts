@@ -9,13 +9,13 @@ import type { LogRecordView, ServiceView } from './types.js';
 
 // The gateway alone over real HTTP and WebSockets, with in-process sources standing in for the
 // supervisor and log hub (the full core is exercised in test/app/).
-const services: ServiceView[] = [
+const services: Array<ServiceView & Record<string, unknown>> = [
   { name: 'asr', state: 'ready', restarts: 0 },
   { name: 'tts', state: 'starting', restarts: 1 },
 ];
 const restarted: string[] = [];
-const listeners = new Set<(r: LogRecordView) => void>();
-const records: LogRecordView[] = [{ service: 'asr', level: 'info', msg: 'hello', time: 1 }];
+const listeners = new Set<(r: LogRecordView & Record<string, unknown>) => void>();
+const records: Array<LogRecordView & Record<string, unknown>> = [{ service: 'asr', level: 'info', msg: 'hello', time: 1 }];
 let busUp = true;
 let gateway: Gateway;
 let dataDir: string;
@@ -45,6 +45,8 @@ afterAll(async () => {
 });
 
 const get = (p: string, headers: Record<string, string> = {}) => fetch(gateway.url + p, { headers });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field below
+type Json = any;
 
 describe('gateway', () => {
   it('keeps the token private and stable', () => {
@@ -56,29 +58,29 @@ describe('gateway', () => {
   it('reports health in the seed shape, degraded until every service is ready', async () => {
     const res = await get('/health');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await res.json() as Json;
     expect(body).toMatchObject({ status: 'degraded', ready: '1/2', services: { asr: 'ready', tts: 'starting' }, bus: { kind: 'embedded', status: 'ok' } });
     services[1].state = 'ready';
-    expect((await (await get('/health')).json()).status).toBe('ok');
+    expect((await (await get('/health')).json() as Json).status).toBe('ok');
     busUp = false;
-    expect(await (await get('/health')).json()).toMatchObject({ status: 'error', bus: { status: 'unreachable' } });
+    expect(await (await get('/health')).json() as Json).toMatchObject({ status: 'error', bus: { status: 'unreachable' } });
     busUp = true;
   });
 
   it('lists services without a token but guards control and logs', async () => {
-    expect((await (await get('/api/services')).json()).services.map((s: ServiceView) => s.name)).toEqual(['asr', 'tts']);
+    expect((await (await get('/api/services')).json() as Json).services.map((s: ServiceView) => s.name)).toEqual(['asr', 'tts']);
     const denied = await fetch(gateway.url + '/api/services/asr/restart', { method: 'POST' });
     expect(denied.status).toBe(401);
     expect(restarted).toEqual([]);
     const wrong = await fetch(gateway.url + '/api/services/asr/restart', { method: 'POST', headers: { authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);
     const ok = await fetch(gateway.url + '/api/services/asr/restart', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-    expect(await ok.json()).toEqual({ ok: true, service: 'asr' });
+    expect(await ok.json() as Json).toEqual({ ok: true, service: 'asr' });
     expect(restarted).toEqual(['asr']);
     const missing = await fetch(gateway.url + '/api/services/nope/restart', { method: 'POST', headers: { 'x-fav-token': token } });
     expect(missing.status).toBe(404);
     expect((await get('/api/logs')).status).toBe(401);
-    expect((await (await get('/api/logs?service=asr&n=5', { authorization: `Bearer ${token}` })).json()).records).toHaveLength(1);
+    expect((await (await get('/api/logs?service=asr&n=5', { authorization: `Bearer ${token}` })).json() as Json).records).toHaveLength(1);
     expect((await get('/api/logs?n=abc', { authorization: `Bearer ${token}` })).status).toBe(400);
   });
 
@@ -90,17 +92,17 @@ describe('gateway', () => {
     const ws = new WebSocket(gateway.url.replace('http', 'ws') + `/api/logs/stream?token=${token}&service=tts`);
     await new Promise((resolve) => ws.on('open', resolve));
     await new Promise((r) => setTimeout(r, 50));
-    const conns = await (await get('/connections')).json();
+    const conns = await (await get('/connections')).json() as Json;
     expect(conns.total_connections).toBe(1);
     expect(conns.connections[0].path).toBe('/api/logs/stream');
-    const got = new Promise<LogRecordView>((resolve) => ws.on('message', (d) => resolve(JSON.parse(String(d)))));
+    const got = new Promise<Json>((resolve) => ws.on('message', (d) => resolve(JSON.parse(String(d)))));
     for (const l of listeners) l({ service: 'asr', msg: 'filtered out' });
     for (const l of listeners) l({ service: 'tts', msg: 'wanted' });
     expect((await got).msg).toBe('wanted');
     ws.close();
     await new Promise((r) => setTimeout(r, 100));
     expect(listeners.size).toBe(0);
-    expect((await (await get('/connections')).json()).total_connections).toBe(0);
+    expect((await (await get('/connections')).json() as Json).total_connections).toBe(0);
   });
 
   it('serves a status page when the studio is not built, and JSON 404s', async () => {
@@ -109,7 +111,7 @@ describe('gateway', () => {
     expect(page).toContain('asr');
     const nf = await get('/nope');
     expect(nf.status).toBe(404);
-    expect((await nf.json()).error).toMatch(/not found: GET \/nope/);
+    expect((await nf.json() as Json).error).toMatch(/not found: GET \/nope/);
   });
 
   it('names the fix when the port is taken', async () => {

@@ -6,7 +6,8 @@ export interface ServiceView {
   name: string;
   /** starting | ready | unhealthy | restarting | failed | stopped */
   state: string;
-  [detail: string]: unknown;
+  restarts?: number;
+  instances?: ReadonlyArray<{ pid?: number; state?: string }>;
 }
 
 export interface ServicesSource {
@@ -16,10 +17,6 @@ export interface ServicesSource {
 
 export interface LogRecordView {
   service?: string;
-  level?: string | number;
-  msg?: string;
-  time?: number;
-  [field: string]: unknown;
 }
 
 export interface LogSource {

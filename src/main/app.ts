@@ -1,0 +1,169 @@
+/**
+ * The core of the studio, shared by `fav serve` and the Electron app: starts the bus (embedded, or
+ * connects to an external Redis), then the supervisor with every service, then the gateway; stops
+ * them in reverse order. Each step registers its own teardown first, so a failure part-way leaves
+ * nothing running.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { Config } from '../shared/config.js';
+import { startBus } from './bus/index.js';
+import { loadConfig, redactConfig, redactUrl } from './config/load-config.js';
+import { loadOrCreateToken } from './gateway/auth.js';
+import { startGateway } from './gateway/server.js';
+import { LogHub } from './logging/index.js';
+import { PACKAGE_VERSION, RENDERER_DIR } from './paths.js';
+import { NodeProcessHost, Supervisor, type Manifest } from './supervisor/index.js';
+import type { ProcessHost } from './supervisor/process-host.js';
+
+export interface StudioOptions {
+  /** Resolved configuration; loaded from flags/env/settings when absent. */
+  config?: Config;
+  /** Shorthands over `config` (used by the Electron shell and tests). */
+  port?: number;
+  redisUrl?: string;
+  dataDir?: string;
+  /** How workers are started: child_process (default) or Electron's utilityProcess. */
+  host?: ProcessHost;
+  rendererDir?: string;
+  /** Service manifest override (tests tune timeouts). */
+  manifest?: Manifest;
+  /** Progress lines for a console ("bus: embedded on 127.0.0.1:41234"). */
+  onProgress?: (line: string) => void;
+  /** Let the supervisor install SIGINT/SIGTERM handlers (default false: the caller owns signals). */
+  handleSignals?: boolean;
+}
+
+export interface Studio {
+  gatewayUrl: string;
+  token: string;
+  /** The bus URL, with its password: hand it only to processes of this app. */
+  busUrl: string;
+  busKind: 'embedded' | 'external';
+  config: Config;
+  supervisor: Supervisor;
+  logs: LogHub;
+  stop(): Promise<void>;
+}
+
+/** Connects to an external Redis once, so a wrong URL fails fast with a clear message. */
+async function checkExternalRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 5000 });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    throw new Error(`cannot use the Redis at ${redactUrl(url)}: ${(err as Error).message}`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
+  const config =
+    opts.config ??
+    loadConfig({
+      port: opts.port,
+      redisUrl: opts.redisUrl,
+      dataDir: opts.dataDir,
+    }).config;
+  const progress = opts.onProgress ?? (() => {});
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const teardown: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    let first: unknown;
+    while (teardown.length > 0) {
+      try {
+        await teardown.pop()!();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first) throw first;
+  };
+
+  try {
+    // 1. The bus.
+    let busUrl: string;
+    let busKind: 'embedded' | 'external';
+    if (config.redisUrl) {
+      await checkExternalRedis(config.redisUrl);
+      busUrl = config.redisUrl;
+      busKind = 'external';
+      progress(`bus: external Redis at ${redactUrl(busUrl)}`);
+    } else {
+      const bus = await startBus({
+        port: config.bus.port,
+        host: config.bus.host,
+        password: config.bus.password ?? randomBytes(24).toString('base64url'),
+        snapshotPath: config.bus.snapshot ? path.join(config.dataDir, 'bus.snapshot') : undefined,
+      });
+      teardown.push(() => bus.close());
+      busUrl = bus.url();
+      busKind = 'embedded';
+      progress(`bus: embedded on ${config.bus.host}:${bus.port}`);
+    }
+
+    // 2. Logs and services.
+    const logs = new LogHub({ files: { dir: path.join(config.dataDir, 'logs') } });
+    logs.redactor.addUrlSecrets(busUrl);
+    teardown.push(() => logs.close());
+    const supervisor = new Supervisor({
+      host: opts.host ?? new NodeProcessHost(),
+      redisUrl: busUrl,
+      dataDir: config.dataDir,
+      manifest: opts.manifest,
+      logs,
+      handleSignals: opts.handleSignals ?? false,
+    });
+    teardown.push(() => supervisor.stop());
+    await supervisor.start();
+    progress(`services: ${supervisor.status().length} ready`);
+
+    // 3. The gateway, with its own bus connection for health pings.
+    const ping = new Redis(busUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    ping.on('error', () => {});
+    await ping.connect();
+    teardown.push(async () => {
+      ping.disconnect();
+    });
+    const token = process.env.FAV_TOKEN || loadOrCreateToken(config.dataDir);
+    const gateway = await startGateway(
+      {
+        version: PACKAGE_VERSION,
+        token,
+        services: supervisor,
+        logs,
+        bus: {
+          kind: busKind,
+          url: redactUrl(busUrl),
+          ping: async () => (await Promise.race([ping.ping(), new Promise((r) => setTimeout(r, 1000, 'timeout'))])) === 'PONG',
+        },
+        rendererDir: opts.rendererDir ?? RENDERER_DIR,
+        config: () => redactConfig(config),
+      },
+      { host: config.host, port: opts.port ?? config.port },
+    );
+    teardown.push(() => gateway.close());
+    progress(`gateway: ${gateway.url}`);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      gatewayUrl: gateway.url,
+      token,
+      busUrl,
+      busKind,
+      config,
+      supervisor,
+      logs,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll().catch(() => {});
+    throw err;
+  }
+}
