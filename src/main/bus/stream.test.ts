@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServerHandle } from '../../../test/helpers/redis-server.js';
 import { RedisError } from './errors.js';
 import {
   MAX_ID_PART, NoGroupError, RedisStream, compareId, decrId, formatId, incrId, noGroup, parseId,
@@ -522,6 +524,187 @@ describe('randomized against a reference model', () => {
       expect(s.length).toBe(model.length);
       expect(s.firstEntry).toEqual(model[0]);
       expect(s.lastEntry).toEqual(model[model.length - 1]);
+    }
+  });
+});
+
+/** A small seeded PRNG (mulberry32): rnd(n) in [0, n). */
+function rng(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) % n);
+  };
+}
+
+describe('cross-checked against redis-server 7', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await redis.connect();
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  type Reply = unknown;
+  /** Runs one command on redis-server; errors come back as { err: text }. */
+  async function real(...args: Array<string | number>): Promise<Reply> {
+    try {
+      return await redis.call(String(args[0]), ...args.slice(1).map(String));
+    } catch (e) {
+      return { err: (e as Error).message };
+    }
+  }
+  function mine(fn: () => Reply): Reply {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof NoGroupError) return { err: e.withKey(KEY).message };
+      if (e instanceof RedisError) return { err: e.message };
+      throw e;
+    }
+  }
+  const KEY = 'cx';
+  const entryReply = (e: { id: StreamId; fields: Field[] | null }) => [formatId(e.id), e.fields];
+  const readReply = (entries: Array<{ id: StreamId; fields: Field[] | null }>, nilWhenEmpty: boolean) =>
+    entries.length === 0 && nilWhenEmpty ? null : [KEY, entries.map(entryReply)]; // ioredis 6 speaks RESP3: a flat map
+
+  /** State that must agree after every step (times and idle left out: the clocks differ). */
+  async function compareState(s: RedisStream, groups: string[], ctx: string): Promise<void> {
+    expect(s.range(...ALL).map(entryReply), ctx).toEqual(await real('XRANGE', KEY, '-', '+'));
+    if (!(await redis.exists(KEY))) return;
+    const info = (await real('XINFO', 'STREAM', KEY)) as unknown[];
+    const field = (name: string) => info[info.indexOf(name) + 1];
+    expect([s.length, formatId(s.lastId), formatId(s.maxDeletedId), s.entriesAdded, formatId(s.firstId)], ctx).toEqual([
+      field('length'), field('last-generated-id'), field('max-deleted-entry-id'), field('entries-added'),
+      field('recorded-first-entry-id'),
+    ]);
+    const realGroups = ((await real('XINFO', 'GROUPS', KEY)) as unknown[][]).map((g) => {
+      const f = (name: string) => g[g.indexOf(name) + 1];
+      return [f('name'), f('consumers'), f('pending'), f('last-delivered-id'), f('entries-read'), f('lag')];
+    });
+    const myGroups = s.groupInfo().map((g) => [g.name, g.consumers, g.pending, formatId(g.lastDeliveredId), g.entriesRead, g.lag]);
+    expect(myGroups, ctx).toEqual(realGroups);
+    for (const g of groups) {
+      const sum = s.pendingSummary(g);
+      expect([sum.count, sum.min ? formatId(sum.min) : null, sum.max ? formatId(sum.max) : null,
+        sum.consumers.length ? sum.consumers.map((c) => [c.name, String(c.count)]) : null], ctx).toEqual(await real('XPENDING', KEY, g));
+      const ext = (await real('XPENDING', KEY, g, '-', '+', 1000)) as unknown[][];
+      expect(s.pendingRange(g, ...ALL, 1000).map((p) => [formatId(p.id), p.consumer, p.deliveryCount]), ctx)
+        .toEqual(ext.map((p) => [p[0], p[1], p[3]]));
+      const cons = ((await real('XINFO', 'CONSUMERS', KEY, g)) as unknown[][]).map((c) => [c[1], c[3]]);
+      expect(s.consumersInfo(g).map((c) => [c.name, c.pending]), ctx).toEqual(cons);
+    }
+  }
+
+  it.each([777, 5, 11])('a random script of stream and group commands gives the same replies and state (seed %i)', async (seed) => {
+    await redis.del(KEY);
+    const rnd = rng(seed);
+    const s = new RedisStream();
+    const groups = ['ga', 'gb'];
+    const consumers = ['c1', 'c2', 'c3'];
+    const live = new Set<string>(); // groups that exist
+    let ms = 1;
+    // The key exists from the start: a missing key is the glue's business (ERR no such key and the like).
+    expect(await real('XADD', KEY, '1-0', 'f', 'v')).toBe(formatId(s.add('1-0', ['f', 'v'], 0)));
+    const someId = () => `${Math.max(0, ms - rnd(12))}-${rnd(4)}`;
+    for (let step = 0; step < 1200; step++) {
+      const op = rnd(100);
+      const g = groups[rnd(groups.length)];
+      const c = consumers[rnd(consumers.length)];
+      const now = Date.now();
+      let ours: Reply, theirs: Reply, what: string;
+      if (op < 30) {
+        if (rnd(3) === 0) ms++;
+        const r = rnd(10);
+        const idArg = r < 7 ? `${ms}-*` : r < 9 ? `${ms}-${rnd(6)}` : someId();
+        what = `XADD ${idArg}`;
+        theirs = await real('XADD', KEY, idArg, 'f', `v${step}`);
+        ours = mine(() => formatId(s.add(idArg, ['f', `v${step}`], now)));
+      } else if (op < 40) {
+        const victims = [someId(), someId()];
+        what = `XDEL ${victims}`;
+        theirs = await real('XDEL', KEY, ...victims);
+        ours = mine(() => s.delete(victims.map(id)));
+      } else if (op < 43) {
+        const n = s.length + 3 - rnd(6);
+        what = `XTRIM MAXLEN ${n}`;
+        theirs = await real('XTRIM', KEY, 'MAXLEN', Math.max(0, n));
+        ours = mine(() => s.trimMaxLen(Math.max(0, n)));
+      } else if (op < 45) {
+        const m = `${Math.max(0, ms - 15 - rnd(5))}-${rnd(3)}`;
+        what = `XTRIM MINID ${m}`;
+        theirs = await real('XTRIM', KEY, 'MINID', m);
+        ours = mine(() => s.trimMinId(id(m)));
+      } else if (op < 50 && (rnd(4) === 0 || !s.hasGroup(g))) {
+        const start = rnd(3) === 0 ? '$' : someId();
+        const er = rnd(3) === 0 ? ['ENTRIESREAD', rnd(4)] : [];
+        what = `XGROUP CREATE ${g} ${start} ${er}`;
+        theirs = await real('XGROUP', 'CREATE', KEY, g, start, 'MKSTREAM', ...er);
+        ours = mine(() => {
+          s.createGroup(KEY, g, start === '$' ? '$' : id(start), er.length ? Number(er[1]) : undefined);
+          return 'OK';
+        });
+        if (theirs === 'OK') live.add(g);
+      } else if (op < 52) {
+        const to = rnd(2) ? '$' : someId();
+        const er = rnd(3) === 0 ? ['ENTRIESREAD', rnd(40)] : [];
+        what = `XGROUP SETID ${g} ${to} ${er}`;
+        theirs = await real('XGROUP', 'SETID', KEY, g, to, ...er);
+        ours = mine(() => { s.setGroupId(g, to === '$' ? '$' : id(to), er.length ? Number(er[1]) : undefined); return 'OK'; });
+      } else if (op < 53) {
+        what = `XGROUP DESTROY ${g}`;
+        theirs = await real('XGROUP', 'DESTROY', KEY, g);
+        ours = mine(() => (s.destroyGroup(g) ? 1 : 0));
+        live.delete(g);
+      } else if (op < 68) {
+        const count = 1 + rnd(3);
+        const noAck = rnd(8) === 0;
+        what = `XREADGROUP ${g} ${c} ${count} ${noAck}`;
+        theirs = await real('XREADGROUP', 'GROUP', g, c, 'COUNT', count, ...(noAck ? ['NOACK'] : []), 'STREAMS', KEY, '>');
+        ours = mine(() => readReply(s.readGroupNew(g, c, count, noAck, now), true));
+      } else if (op < 72) {
+        const after = rnd(2) ? '0' : someId();
+        what = `XREADGROUP ${g} ${c} history ${after}`;
+        theirs = await real('XREADGROUP', 'GROUP', g, c, 'STREAMS', KEY, after);
+        ours = mine(() => readReply(s.readGroupPending(g, c, id(after), undefined, now), false));
+      } else if (op < 82) {
+        const acked = [someId(), someId(), someId()];
+        what = `XACK ${g} ${acked}`;
+        theirs = await real('XACK', KEY, g, ...acked);
+        ours = mine(() => s.ack(g, acked.map(id)));
+      } else if (op < 90) {
+        const start = rnd(2) ? '0' : someId();
+        const count = 1 + rnd(4);
+        const justId = rnd(3) === 0;
+        what = `XAUTOCLAIM ${g} ${c} ${start} ${count} ${justId}`;
+        theirs = await real('XAUTOCLAIM', KEY, g, c, 0, start, 'COUNT', count, ...(justId ? ['JUSTID'] : []));
+        ours = mine(() => {
+          const r = s.autoClaim(g, c, 0, id(start), count, now, justId);
+          return [formatId(r.next), justId ? r.claimed.map((e) => formatId(e.id)) : r.claimed.map(entryReply), r.deleted.map(formatId)];
+        });
+      } else if (op < 96) {
+        const claimed = [someId(), someId()];
+        const force = rnd(3) === 0, justId = rnd(3) === 0, retry = rnd(4) === 0 ? rnd(9) : undefined;
+        const opts = [...(force ? ['FORCE'] : []), ...(justId ? ['JUSTID'] : []), ...(retry !== undefined ? ['RETRYCOUNT', retry] : [])];
+        what = `XCLAIM ${g} ${c} ${claimed} ${opts}`;
+        theirs = await real('XCLAIM', KEY, g, c, 0, ...claimed, ...opts);
+        ours = mine(() => {
+          const r = s.claim(g, c, 0, claimed.map(id), now, { force, justId, retryCount: retry });
+          return justId ? r.map((e) => formatId(e.id)) : r.map(entryReply);
+        });
+      } else {
+        what = `XGROUP DELCONSUMER ${g} ${c}`;
+        theirs = await real('XGROUP', 'DELCONSUMER', KEY, g, c);
+        ours = mine(() => s.deleteConsumer(g, c));
+      }
+      expect(ours, `step ${step}: ${what}`).toEqual(theirs);
+      await compareState(s, [...live].filter((x) => s.hasGroup(x)), `step ${step}: ${what}`);
     }
   });
 });

@@ -421,11 +421,15 @@ export class RedisStream {
     return pending.length;
   }
 
-  /** XREADGROUP `>`: new entries past last-delivered-id; they enter the PEL unless noAck. */
+  /**
+   * XREADGROUP `>`: new entries past last-delivered-id; they enter the PEL unless noAck. An empty
+   * result means nothing to serve (the glue replies nil or blocks); the consumer is then not created.
+   */
   readGroupNew(group: string, consumer: string, count: number | undefined, noAck: boolean, nowMs: number): StreamEntry[] {
     const g = this.group(group, 'XREADGROUP');
-    const c = this.consumer(g, consumer, nowMs);
     const entries = this.after(g.lastId, count);
+    if (!entries.length) return entries; // Redis 7.0 creates (or touches) the consumer only when serving
+    const c = this.consumer(g, consumer, nowMs);
     for (const e of entries) {
       this.advanceGroup(g, e.id);
       if (noAck) continue;
