@@ -7,7 +7,7 @@ import net from 'node:net';
 import { encodeCommand, splitReplies } from './resp.js';
 
 export class RawConn {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private closed = false;
   private waiter: (() => void) | null = null;
 

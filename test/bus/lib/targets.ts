@@ -12,6 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { startBus } from '../../../src/main/bus/index.js';
 import { startRedisServer } from '../../helpers/redis-server.js';
 
 export type TargetName = 'redis' | 'embedded' | 'redis2';
@@ -26,9 +27,9 @@ export interface TargetOptions {
   password?: string;
 }
 
-/** The shape of the embedded bus module this harness codes against (the agreed public API). */
+/** The embedded bus module (its agreed public API; type-checked against the real module). */
 interface BusModule {
-  startBus(opts?: { port?: number; host?: string; password?: string }): Promise<{ port: number; close(): Promise<void> }>;
+  startBus: typeof startBus;
 }
 
 export const EMBEDDED_ENTRY = fileURLToPath(new URL('../../../src/main/bus/index.ts', import.meta.url));
