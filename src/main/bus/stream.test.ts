@@ -191,6 +191,22 @@ describe('XDEL', () => {
 });
 
 describe('XTRIM', () => {
+  it('keeps ranges, lookups and tombstones right when the trimmed head is reclaimed', () => {
+    const s = filled(5000);
+    s.delete([id('3500-0'), id('4000-0'), id('4500-0')]);
+    expect(s.trimMaxLen(1500)).toBe(3497); // head moves past 3497 live slots: the array is rebuilt
+    expect(s.length).toBe(1500);
+    expect(formatId(s.firstEntry!.id)).toBe('3498-0');
+    expect(s.get(id('3500-0'))).toBeUndefined();
+    expect(ids(s.range(id('3999'), id('4001')))).toEqual(['3999-0', '4001-0']);
+    expect(ids(s.range(id('4499'), id('4502'), undefined, true))).toEqual(['4502-0', '4501-0', '4499-0']);
+    expect(s.delete([id('4000-0'), id('4001-0')])).toBe(1);
+    expect(s.trimMinId(id('4600-0'))).toBe(1098); // 3498..4599 less 4 deleted
+    expect(ids(s.range(...ALL, 2))).toEqual(['4600-0', '4601-0']);
+    expect(s.after(id('4999-0')).map((e) => e.fields)).toEqual([['f', 'v5000']]);
+  });
+
+
   it('MAXLEN exact removes the oldest live entries', () => {
     const s = filled(10);
     s.delete([id('2-0')]);
