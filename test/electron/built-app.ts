@@ -27,6 +27,6 @@ export async function ensureBuilt(): Promise<void> {
     await promisify(execFile)('npx', ['electron-vite', 'build'], { cwd: repoRoot, timeout: 240_000 });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`electron-vite build failed:\n${e.stdout ?? ''}\n${e.stderr ?? e.message}`);
+    throw new Error(`electron-vite build failed:\n${e.stdout ?? ''}\n${e.stderr ?? e.message}`, { cause: err });
   }
 }
