@@ -93,7 +93,9 @@ export class UtilityProcessHost implements ProcessHost {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.options.baseEnv ?? process.env)) if (v !== undefined) env[k] = v;
     Object.assign(env, spec.env);
-    const child = utilityProcess.fork(this.options.workerPath, [spec.service, ...spec.args], {
+    // Same argv as NodeProcessHost: `NAME --instance ID ...args` (see src/workers/main.ts).
+    const argv = [spec.service, '--instance', spec.instanceId, ...spec.args];
+    const child = utilityProcess.fork(this.options.workerPath, argv, {
       env,
       stdio: 'pipe',
       serviceName: `fav ${spec.service} (${spec.instanceId})`,
