@@ -20,7 +20,13 @@ export class Blocking {
   get blockedClients(): number {
     let n = 0;
     const seen = new Set<Client>();
-    for (const list of this.waiters.values()) for (const c of list) if (!seen.has(c)) (seen.add(c), n++);
+    for (const list of this.waiters.values()) {
+      for (const c of list) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        n++;
+      }
+    }
     return n;
   }
 
@@ -79,7 +85,7 @@ export class Blocking {
         for (const c of [...list]) {
           const st = c.blocked;
           if (st === null) continue;
-          let served = false;
+          let served: boolean;
           try {
             served = st.tryServe(key);
           } catch (e) {

@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBus, type BusServer } from './index.js';
@@ -23,7 +20,10 @@ beforeAll(async () => {
   bus = await startBus({ port: 0 });
 });
 afterEach(() => {
-  for (const c of conns.splice(0)) (c instanceof Redis ? c.disconnect() : c.close());
+  for (const c of conns.splice(0)) {
+    if (c instanceof Redis) c.disconnect();
+    else c.close();
+  }
 });
 afterAll(async () => {
   await bus.close();

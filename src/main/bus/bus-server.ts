@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { BusCore } from './bus-core.js';
 import { Client } from './client.js';
+import { streamCodec } from './cmd-streams.js';
 import { registerCommands } from './commands.js';
 import { readSnapshot, SnapshotError, writeSnapshot, type StreamCodec } from './snapshot.js';
 
@@ -19,21 +20,12 @@ export interface BusOptions {
   snapshotPath?: string;
 }
 
-/** Optional extensions (the stream glue registers its commands and snapshot codec here). */
-export interface BusExtension {
-  install(core: BusCore): StreamCodec | void;
-}
-const extensions: BusExtension[] = [];
-export function registerBusExtension(ext: BusExtension): void {
-  if (!extensions.includes(ext)) extensions.push(ext);
-}
-
 export class BusServer {
   readonly core: BusCore;
   private readonly opts: Required<Pick<BusOptions, 'port' | 'host' | 'maxClients' | 'maxBulkLength'>> & BusOptions;
   private servers: net.Server[] = [];
   private expiryTimer: NodeJS.Timeout | null = null;
-  private codec: StreamCodec | undefined;
+  private readonly codec: StreamCodec = streamCodec;
   private closing: Promise<void> | null = null;
   private boundPort = 0;
 
@@ -52,7 +44,6 @@ export class BusServer {
       snapshotPath: opts.snapshotPath,
     });
     registerCommands(this.core.table);
-    for (const ext of extensions) this.codec = ext.install(this.core) ?? this.codec;
     if (opts.snapshotPath) this.core.save = () => this.saveSnapshot();
   }
 

@@ -72,7 +72,7 @@ function hello(c: Client, argv: Arg[]): void {
   }
   if (!c.authed) {
     throw new RedisError(
-      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
     );
   }
   if (setName !== null) c.name = setName;

@@ -6,7 +6,7 @@
 import type { Client } from './client.js';
 import { F_BLOCKING, F_READONLY, F_WRITE, type CommandSpec } from './command-table.js';
 import { Deque } from './deque.js';
-import { NOT_INTEGER, RedisError, SYNTAX } from './errors.js';
+import { NOT_INTEGER, RedisError, SYNTAX, wrongArgs } from './errors.js';
 import type { Bulk, ListValue } from './keyspace.js';
 import { normalizeValue } from './cmd-strings.js';
 import { argStr, intReply, optUpper, parseFloatArg, parseIntArg, R_EMPTY_ARR, R_NIL, R_NIL_ARR, R_OK } from './reply.js';
@@ -52,7 +52,7 @@ function popOne(c: Client, key: string, list: ListValue, left: boolean): Bulk {
 }
 
 function pop(c: Client, argv: Arg[], left: boolean): void {
-  if (argv.length > 3) throw new RedisError(SYNTAX);
+  if (argv.length > 3) throw new RedisError(wrongArgs(left ? 'lpop' : 'rpop'));
   const key = argStr(argv[1]);
   let count = -1;
   if (argv.length === 3) {

@@ -140,7 +140,11 @@ function config(c: Client, argv: Arg[]): void {
     const seen = new Set<string>();
     for (const p of argv.slice(2)) {
       const pat = argStr(p).toLowerCase();
-      for (const [k, v] of values) if (!seen.has(k) && globMatch(pat, k)) (seen.add(k), out.push(k, v));
+      for (const [k, v] of values) {
+        if (seen.has(k) || !globMatch(pat, k)) continue;
+        seen.add(k);
+        out.push(k, v);
+      }
     }
     return c.sendBulks(out);
   }

@@ -5,6 +5,8 @@ import { keyCommands } from './cmd-keys.js';
 import { listCommands } from './cmd-lists.js';
 import { pubsubMultiCommands } from './cmd-pubsub-multi.js';
 import { serverCommands } from './cmd-server.js';
+import { streamGroupCommands } from './cmd-stream-groups.js';
+import { streamCommands } from './cmd-streams.js';
 import { stringCommands } from './cmd-strings.js';
 import type { CommandTable } from './command-table.js';
 
@@ -16,4 +18,6 @@ export function registerCommands(table: CommandTable): void {
   table.add(listCommands);
   table.add(hashSetCommands);
   table.add(pubsubMultiCommands);
+  table.add(streamCommands);
+  table.add(streamGroupCommands);
 }

@@ -102,7 +102,10 @@ export function writeSnapshot(path: string, db: Keyspace, codec?: StreamCodec): 
       } else if (v instanceof Map) {
         header(w, T_HASH, key, at);
         w.u32(v.size);
-        for (const [f, fv] of v as Map<string, Bulk>) (w.bulk(f), w.bulk(fv));
+        for (const [f, fv] of v as Map<string, Bulk>) {
+          w.bulk(f);
+          w.bulk(fv);
+        }
       } else if (v instanceof Set) {
         header(w, T_SET, key, at);
         w.u32(v.size);
