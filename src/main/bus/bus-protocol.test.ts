@@ -177,6 +177,9 @@ describe('bus limits, auth and snapshot', () => {
     await r1.rpush('l', 'a', 'b');
     await r1.hset('h', 'f', 'v');
     await r1.sadd('set', 'm1', 'm2');
+    await r1.xadd('st', '5-1', 'f', 'v');
+    await r1.xgroup('CREATE', 'st', 'g', '0');
+    await r1.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'st', '>');
     r1.disconnect();
     await b1.close();
     expect(fs.existsSync(file)).toBe(true);
@@ -190,6 +193,8 @@ describe('bus limits, auth and snapshot', () => {
     expect(await r2.lrange('l', 0, -1)).toEqual(['a', 'b']);
     expect(await r2.hgetall('h')).toEqual({ f: 'v' });
     expect((await r2.smembers('set')).sort()).toEqual(['m1', 'm2']);
+    expect(await r2.xrange('st', '-', '+')).toEqual([['5-1', ['f', 'v']]]);
+    expect(await r2.xpending('st', 'g')).toEqual([1, '5-1', '5-1', [['c', '1']]]);
     r2.disconnect();
     await b2.close();
 

@@ -183,3 +183,24 @@ describe('bus server: lists and blocking', () => {
     expect(await r.exists('L')).toBe(0);
   });
 });
+
+describe('bus server: streams', () => {
+  it('XREAD BLOCK and XREADGROUP BLOCK are woken by XADD; $ means entries after the call', async () => {
+    const [a, b, p] = [redis(), redis(), redis()];
+    await p.xadd('ev', '1-1', 'old', 'x');
+    await p.xgroup('CREATE', 'ev', 'workers', '$');
+    const plain = a.xread('BLOCK', 2000, 'STREAMS', 'ev', '$');
+    const grouped = b.xreadgroup('GROUP', 'workers', 'w1', 'BLOCK', 2000, 'STREAMS', 'ev', '>');
+    await new Promise((res) => setTimeout(res, 30));
+    await p.xadd('ev', '2-1', 'new', 'y');
+    expect(await plain).toEqual([['ev', [['2-1', ['new', 'y']]]]]);
+    expect(await grouped).toEqual([['ev', [['2-1', ['new', 'y']]]]]);
+    expect(await p.xack('ev', 'workers', '2-1')).toBe(1);
+    expect(await p.xread('BLOCK', 50, 'STREAMS', 'ev', '$')).toBeNull();
+    await expect(p.xreadgroup('GROUP', 'nope', 'w', 'STREAMS', 'ev', '>')).rejects.toThrow(
+      "NOGROUP No such key 'ev' or consumer group 'nope' in XREADGROUP with GROUP option",
+    );
+    await p.set('plain-string', 'x');
+    await expect(p.xadd('plain-string', '*', 'f', 'v')).rejects.toThrow('WRONGTYPE');
+  });
+});
