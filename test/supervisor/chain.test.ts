@@ -27,17 +27,17 @@ describe.each(BACKENDS)('supervisor with all services (%s)', (kind) => {
       redisUrl: bus.url,
       dataDir,
       handleSignals: false,
-      manifest: defaultManifest({ all: { heartbeatMs: 300, readyTimeoutMs: 25_000, stopTimeoutMs: 4000 } }),
+      manifest: defaultManifest({ all: { heartbeatMs: 300, readyTimeoutMs: 60_000, stopTimeoutMs: 4000 } }),
     });
     await sup.start();
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await sup?.stop();
     await rec?.close();
     redis?.disconnect();
     await bus?.stop();
-  });
+  }, 60_000);
 
   it('starts all 8 services and reports them ready with pids', () => {
     const st = sup.status();
@@ -132,4 +132,4 @@ describe.each(BACKENDS)('supervisor with all services (%s)', (kind) => {
     // Heartbeat keys are removed on a clean stop.
     expect(await redis.keys('fav:hb:*')).toEqual([]);
   });
-});
+}, 90_000);

@@ -50,7 +50,7 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'fav-sup-'));
 }
 
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
@@ -114,4 +114,10 @@ export async function client(url: string): Promise<Redis> {
   const r = new Redis(url, { lazyConnect: true });
   await r.connect();
   return r;
+}
+
+/** A redis:// URL on a loopback port where nothing listens. */
+export async function freePortUrl(password: string): Promise<string> {
+  const { freePort } = await import('../helpers/redis-server.js');
+  return `redis://:${password}@127.0.0.1:${await freePort()}`;
 }

@@ -45,7 +45,7 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
             instances: 2,
             heartbeatMs: 200,
             missedHeartbeats: 3,
-            readyTimeoutMs: 20_000,
+            readyTimeoutMs: 60_000,
             stopTimeoutMs: 5000,
             restart: { backoffBaseMs: 100, backoffMaxMs: 1000 },
             env: { FAV_TEST_TASK_DELAY_MS: String(DELAY_MS) },
@@ -55,19 +55,19 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
     });
     sup.on('status', (s) => events.push(structuredClone(s)));
     await sup.start();
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await sup?.stop();
     await rec?.close();
     redis?.disconnect();
     await bus?.stop();
-  });
+  }, 60_000);
 
   it('two instances share the queue and every task is handled once', async () => {
     const tasks = Array.from({ length: 8 }, (_, i) => task(`share ${i}`));
     for (const t of tasks) await redis.lpush(Queues.asrTasks, JSON.stringify(t));
-    await waitFor(() => tasks.every((t) => resultsFor(t.task_id) >= 1), 'all 8 results', 20_000);
+    await waitFor(() => tasks.every((t) => resultsFor(t.task_id) >= 1), 'all 8 results', 30_000);
     await sleep(DELAY_MS + 300);
     for (const t of tasks) expect(resultsFor(t.task_id), t.task_id).toBe(1);
     // Both processes did part of the work (heartbeats carry the handled counts).
@@ -83,7 +83,7 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
     }, 'task in a processing list');
     const restartsBefore = asr().restarts;
     process.kill(owner.pid!, 'SIGKILL');
-    await waitFor(() => resultsFor(t.task_id) >= 1, 'redelivered result', 20_000);
+    await waitFor(() => resultsFor(t.task_id) >= 1, 'redelivered result', 60_000);
     await sleep(DELAY_MS + 500);
     expect(resultsFor(t.task_id)).toBe(1);
     const slot = asr().instances.find((i) => i.instanceId === owner.instanceId)!;
@@ -101,11 +101,11 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
     events.length = 0;
     process.kill(victim.pid!, 'SIGSTOP');
     try {
-      await waitFor(() => events.some((e) => e.instances.some((i) => i.instanceId === victim.instanceId && i.state === 'unhealthy')), 'unhealthy', 10_000);
+      await waitFor(() => events.some((e) => e.instances.some((i) => i.instanceId === victim.instanceId && i.state === 'unhealthy')), 'unhealthy', 20_000);
       const back = await waitFor(() => {
         const i = asr().instances.find((x) => x.instanceId === victim.instanceId)!;
         return i.state === 'ready' && i.pid !== victim.pid ? i : undefined;
-      }, 'restarted after heartbeat loss', 20_000);
+      }, 'restarted after heartbeat loss', 60_000);
       expect(back.lastError).toMatch(/heartbeat/);
       await waitFor(() => !isAlive(victim.pid!), 'stopped process gone');
     } finally {
@@ -119,7 +119,7 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
     const t = task('left by a dead remote worker');
     await redis.sadd(consumersKey(Queues.asrTasks), ghost);
     await redis.lpush(processingList(Queues.asrTasks, ghost), JSON.stringify(t));
-    await waitFor(() => resultsFor(t.task_id) === 1, 'reaped task handled', 15_000);
+    await waitFor(() => resultsFor(t.task_id) === 1, 'reaped task handled', 30_000);
     expect(await redis.llen(processingList(Queues.asrTasks, ghost))).toBe(0);
     expect(await redis.sismember(consumersKey(Queues.asrTasks), ghost)).toBe(0);
     expect(sup.logs.tail(500, 'supervisor').some((r) => r.msg.includes(ghost) && r.msg.includes('1 task(s)'))).toBe(true);
@@ -137,4 +137,4 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(asr().instances.every((i) => i.state === 'stopped')).toBe(true);
   });
-});
+}, 90_000);

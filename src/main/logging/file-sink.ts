@@ -1,6 +1,7 @@
 /**
  * Writes log records as JSON lines to `<dir>/<service>.log`, one rotating file per service
- * (rotating-file-stream, size based: `<service>.log`, then `<service>.log.1` .. `.N` kept).
+ * (rotating-file-stream, size based: the current `<service>.log` plus the last `maxFiles` rotated
+ * files `<service>.log.<n>`, n growing; older ones are deleted).
  */
 import { mkdirSync } from 'node:fs';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
@@ -44,6 +45,8 @@ export class FileSink {
         path: this.opts.dir,
         size: this.opts.size ?? '10M',
         maxFiles: this.opts.maxFiles ?? 5,
+        // rotating-file-stream tracks rotated files in a history file; keep it out of the way.
+        history: `.${service}.log.history`,
       });
       // A full disk or a removed directory must not take the supervisor down.
       s.on('error', () => undefined);

@@ -156,7 +156,7 @@ export class Supervisor extends EventEmitter {
       await this.sub.subscribe(Channels.status);
     } catch (e) {
       await this.closeBus();
-      throw new Error(`supervisor cannot reach the bus: ${this.logs.redactor.redact((e as Error).message)}`);
+      throw new Error(`supervisor cannot reach the bus: ${this.logs.redactor.redact((e as Error).message)}`, { cause: e });
     }
     this.installProcessHooks();
 

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { Queues, SERVICE_NAMES, Streams } from '../../shared/bus.js';
+import { backoffDelay, defaultManifest, DEFAULT_RESTART, validateManifest } from './manifest.js';
+
+describe('manifest', () => {
+  it('lists the 8 services in order with their inputs and defaults', () => {
+    const m = defaultManifest();
+    expect(m.map((s) => s.name)).toEqual([...SERVICE_NAMES]);
+    const by = Object.fromEntries(m.map((s) => [s.name, s]));
+    expect(by.asr!.input).toEqual({ kind: 'queue', name: Queues.asrTasks });
+    expect(by.memory!.input).toEqual({ kind: 'queue', name: Queues.userInput });
+    expect(by.tts!.input).toEqual({ kind: 'queue', name: Queues.ttsRequests });
+    expect(by['long-term-memory']!.input).toEqual({ kind: 'stream', name: Streams.longTermWrites });
+    expect(by['input-handler']!.input.kind).toBe('channel');
+    expect(m.every((s) => s.instances === 1 && s.restart.crashLoopMax === 5)).toBe(true);
+  });
+
+  it('applies overrides (all, then per service) and filters with only', () => {
+    const m = defaultManifest({
+      only: ['tts', 'asr'],
+      all: { heartbeatMs: 100, restart: { backoffBaseMs: 10 } },
+      services: { asr: { instances: 3, env: { A: '1' } } },
+    });
+    expect(m.map((s) => s.name)).toEqual(['asr', 'tts']);
+    expect(m[0]).toMatchObject({ instances: 3, heartbeatMs: 100, env: { A: '1' } });
+    expect(m[0]!.restart).toEqual({ ...DEFAULT_RESTART, backoffBaseMs: 10 });
+    expect(m[1]!.instances).toBe(1);
+  });
+
+  it('rejects unknown names and bad numbers with a clear message', () => {
+    expect(() => defaultManifest({ only: ['nope' as never] })).toThrow(/unknown service "nope"/);
+    expect(() => defaultManifest({ services: { asr: { instances: 0 } } })).toThrow(/"asr": instances must be a positive number/);
+    const m = defaultManifest({ only: ['asr'] });
+    expect(() => validateManifest([...m, ...m])).toThrow(/listed twice/);
+  });
+
+  it('doubles the backoff per crash up to the cap', () => {
+    const p = { ...DEFAULT_RESTART, backoffBaseMs: 100, backoffMaxMs: 1000 };
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(p, n))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+});
