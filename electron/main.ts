@@ -18,6 +18,8 @@ import { createStreamWindow, createStudioWindow, type WindowContext } from './wi
 const STOP_TIMEOUT_MS = 10_000;
 
 let studio: Studio | undefined;
+/** The core while it is starting: a quit during start-up must wait for it, then stop it. */
+let starting: Promise<Studio> | undefined;
 let tray: Tray | undefined;
 let studioWindow: BrowserWindow | undefined;
 let streamWindow: BrowserWindow | undefined;
@@ -46,11 +48,14 @@ function showStream(): void {
 
 async function start(): Promise<void> {
   const here = import.meta.dirname; // out/main
-  studio = await startStudio({
+  starting = startStudio({
     host: new UtilityProcessHost({ workerPath: join(here, 'worker.js') }),
     rendererDir: join(here, '../renderer'),
     dataDir: process.env.FAV_DATA_DIR ?? app.getPath('userData'),
   });
+  studio = await starting;
+  starting = undefined;
+  if (shutdown !== 'running') return; // quit while starting: stop() owns the core now
   const gatewayOrigin = new URL(studio.gatewayUrl).origin;
   installSessionSecurity(session.defaultSession, gatewayOrigin);
 
@@ -66,15 +71,19 @@ async function start(): Promise<void> {
   showStudio();
 }
 
+/** Stops the core, waiting first for one that is still starting (a failed start left nothing). */
+async function stopCore(): Promise<void> {
+  const core = studio ?? (await starting?.catch(() => undefined));
+  studio = undefined;
+  await core?.stop();
+}
+
 /** Reverse of start(); every step runs even when an earlier one fails. */
 async function stop(): Promise<void> {
   ipcMain.removeHandler(IpcChannels.getToken);
   tray?.destroy();
   tray = undefined;
   for (const win of [streamWindow, studioWindow]) if (win && !win.isDestroyed()) win.destroy();
-  const core = studio;
-  studio = undefined;
-  if (!core) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
@@ -83,7 +92,7 @@ async function stop(): Promise<void> {
     }, STOP_TIMEOUT_MS);
   });
   try {
-    await Promise.race([core.stop(), timeout]);
+    await Promise.race([stopCore(), timeout]);
   } catch (err) {
     console.error('[fav] stopping the core failed:', err);
   } finally {
