@@ -4,7 +4,7 @@
  * parallel test files never see out/ emptied and rewritten under them.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -21,12 +21,33 @@ export const BUILT = {
   renderer: path.join(rendererDir, 'index.html'),
 } as const;
 
+const isBuilt = () => Object.values(BUILT).every((file) => existsSync(file));
+/** Test files run in parallel processes: one builds, the others wait for it (mkdir is atomic). */
+const LOCK = path.join(outDir, '.test-build-lock');
+const STALE_LOCK_MS = 300_000;
+
 export async function ensureBuilt(): Promise<void> {
-  if (Object.values(BUILT).every((file) => existsSync(file))) return;
+  if (isBuilt()) return;
+  mkdirSync(outDir, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      const lock = statSync(LOCK, { throwIfNoEntry: false });
+      if (lock && Date.now() - lock.mtimeMs > STALE_LOCK_MS) rmSync(LOCK, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (isBuilt() && !existsSync(LOCK)) return;
+    }
+  }
   try {
+    if (isBuilt()) return;
+    // electron-vite empties out/main, out/preload and out/renderer, not out/ itself: the lock survives.
     await promisify(execFile)('npx', ['electron-vite', 'build'], { cwd: repoRoot, timeout: 240_000 });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`electron-vite build failed:\n${e.stdout ?? ''}\n${e.stderr ?? e.message}`, { cause: err });
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
   }
 }
