@@ -56,7 +56,7 @@ async function checkExternalRedis(url: string): Promise<void> {
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new Error(`cannot use the Redis at ${redactUrl(url)}: ${(err as Error).message}`);
+    throw new Error(`cannot use the Redis at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
   } finally {
     probe.disconnect();
   }

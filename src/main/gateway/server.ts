@@ -127,7 +127,7 @@ export async function startGateway(deps: GatewayDeps, opts: GatewayOptions): Pro
     await app.close().catch(() => {});
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
-      throw new Error(`port ${opts.port} on ${opts.host} is in use: stop the other program or choose another with --port`);
+      throw new Error(`port ${opts.port} on ${opts.host} is in use: stop the other program or choose another with --port`, { cause: err });
     }
     throw err;
   }
