@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, ROOT, isAlive, startBackend, tempDataDir, waitFor, type Backend } from './helpers.js';
 
-async function startSupervisorProcess(url: string): Promise<{ child: ChildProcess; pids: number[] }> {
+async function startSupervisorProcess(url: string, services = 'asr,tts,chat-ai,dialog-engine'): Promise<{ child: ChildProcess; pids: number[] }> {
   const child = fork(join(ROOT, 'test/supervisor/fixtures/run-supervisor.ts'), [], {
     cwd: ROOT,
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, FAV_REDIS_URL: url, FAV_DATA_DIR: tempDataDir(), FIXTURE_SERVICES: 'asr,tts,chat-ai,dialog-engine' },
+    env: { ...process.env, FAV_REDIS_URL: url, FAV_DATA_DIR: tempDataDir(), FIXTURE_SERVICES: services },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let out = '';
@@ -61,5 +61,26 @@ describe.each(BACKENDS)('no orphan processes (%s)', (kind) => {
     expect(res.signal).toBe('SIGTERM');
     // stop() waits for every worker's exit before the signal is re-raised.
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  }, 120_000);
+});
+
+describe('no orphan processes when the bus dies with the supervisor', () => {
+  it('channel, queue and stream workers all exit although the bus is gone', async () => {
+    const { startRedisServer } = await import('../helpers/redis-server.js');
+    const srv = await startRedisServer({ password: 'gone-too' });
+    let pids: number[] = [];
+    try {
+      const started = await startSupervisorProcess(srv.url, 'input-handler,asr,long-term-memory,output-handler');
+      pids = started.pids;
+      const exited = new Promise((r) => started.child.once('exit', r));
+      // The bus goes first (as when the app crashes with its embedded bus), then the supervisor.
+      await srv.stop();
+      started.child.kill('SIGKILL');
+      await exited;
+      await waitFor(() => pids.every((p) => !isAlive(p)), 'all workers gone', 10_000);
+    } finally {
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      await srv.stop();
+    }
   }, 120_000);
 });

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { JobRunner } from './job-runner.js';
-import { parseJson } from './messages.js';
+import { parseJson, withTimeout } from './messages.js';
 import { settleWithin } from './queue-consumer.js';
 import type { ChannelInput, Consumer, WorkerContext } from './types.js';
 
@@ -58,11 +58,8 @@ export class ChannelConsumer implements Consumer {
   async stop(drainMs: number): Promise<void> {
     this.stopping = true;
     this.sub.off('message', this.onMessage);
-    try {
-      await this.sub.unsubscribe();
-    } catch {
-      // Connection already gone: nothing more will arrive anyway.
-    }
+    // With the bus gone the reply never comes (commands wait through reconnects): bound it.
+    await withTimeout(this.sub.unsubscribe().catch(() => undefined), 500);
     if (await settleWithin(this.chain, drainMs)) return;
     this.ctx.log.warn({ drainMs }, 'drain deadline passed; aborting job');
     this.runner.abort('worker stopping');

@@ -145,6 +145,12 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
 
   await stopRequested;
   clearInterval(heartbeat);
+  // Last resort: whatever hangs on the way out (a bus that vanished with our parent), the process
+  // must not outlive its stop by much. unref: a clean shutdown exits before it fires.
+  setTimeout(() => {
+    process.stderr.write(`${def.name}: shutdown did not finish in time; exiting\n`);
+    process.exit(ExitCode.failed);
+  }, config.drainMs + 5000).unref();
   await withTimeout(publish('stopping', stopReason?.reason), 1000);
   await started.stop(config.drainMs);
   try {
