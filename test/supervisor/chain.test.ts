@@ -103,6 +103,18 @@ describe.each(BACKENDS)('supervisor with all services (%s)', (kind) => {
     expect(sup.logs.tail(2000, 'asr').some((r) => String(r.fields?.reason).startsWith('schema:'))).toBe(true);
   });
 
+  it('dialog-engine follows the control channel and drops invalid control events', async () => {
+    await redis.publish(Channels.control, JSON.stringify({ action: 'cancel', session_id: 'sess-ctl', turn_id: 'turn-7', ts: Date.now() }));
+    await redis.publish(Channels.control, JSON.stringify({ action: 'explode', session_id: 'sess-ctl', ts: 1 }));
+    const upd = await waitFor(
+      () => sup.logs.tail(500, 'dialog-engine').find((r) => r.msg === 'turn state updated' && r.fields?.session_id === 'sess-ctl'),
+      'turn state record',
+    );
+    expect(upd.fields).toMatchObject({ turn_id: 'turn-7', action: 'cancel' });
+    await waitFor(() => sup.logs.tail(500, 'dialog-engine').some((r) => r.msg === 'invalid message dropped' && String(r.fields?.reason).includes('action')), 'invalid control dropped');
+    expect(sup.status().find((s) => s.name === 'dialog-engine')!.state).toBe('ready');
+  });
+
   it('keeps structured records per service and globally, and writes them to <dataDir>/logs', async () => {
     const all = sup.logs.tail(5000);
     for (const name of SERVICE_NAMES) {

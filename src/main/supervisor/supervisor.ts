@@ -140,7 +140,10 @@ export class Supervisor extends EventEmitter {
     this.opts.logger?.[level]({ service }, msg);
   }
 
-  /** Starts every service; resolves when all are ready, rejects (StartError) naming those that failed. */
+  /**
+   * Starts every service; resolves when all are ready, rejects (StartError) naming those that
+   * failed (crash-loop cap reached). On rejection the healthy services keep running: call stop().
+   */
   async start(): Promise<void> {
     if (this.started) throw new Error('supervisor already started');
     this.started = true;

@@ -2,7 +2,7 @@
  * Shared helpers of the placeholder services (issue 2): build the next message of a turn from the
  * previous one, keeping session_id / turn_id / task_id so the turn can be traced end to end.
  */
-import { TaskMessage } from '../../shared/bus.js';
+import type { TaskMessage } from '../../shared/bus.js';
 
 export function nextMessage(prev: TaskMessage, type: string, data: Record<string, unknown>): TaskMessage {
   return {
@@ -20,5 +20,3 @@ export function nextMessage(prev: TaskMessage, type: string, data: Record<string
 export function textOf(msg: TaskMessage, fallback: string): string {
   return typeof msg.data.text === 'string' ? msg.data.text : fallback;
 }
-
-export { TaskMessage };
