@@ -56,6 +56,17 @@ class HostedUtilityProcess implements HostedProcess {
     this.stderrListeners.push(listener);
   }
 
+  /** The supervisor's graceful-stop request goes through the worker's `process.parentPort`. */
+  send(message: unknown): boolean {
+    if (this.exited) return false;
+    try {
+      this.child.postMessage(message);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.exited) return;
     this.sentSignal = signal;
