@@ -6,28 +6,9 @@
  * process group, so a terminal's Ctrl-C reaches them too.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../paths.js';
 import type { HostedProcess, ProcessHost, SpawnSpec } from './process-host.js';
-
-/** Walks up from this file to the package.json of the app (works from src/ and from a bundle). */
-export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'free-agent-vtuber') return dir;
-      } catch {
-        // unreadable package.json: keep walking up
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`package root of free-agent-vtuber not found above ${from}`);
-    dir = up;
-  }
-}
 
 export interface NodeProcessHostOptions {
   /** Worker entry; default <package root>/src/workers/main.ts. */
@@ -91,7 +72,7 @@ export class NodeProcessHost implements ProcessHost {
   private readonly cwd: string;
 
   constructor(opts: NodeProcessHostOptions = {}) {
-    const root = opts.cwd ?? findPackageRoot();
+    const root = opts.cwd ?? PACKAGE_ROOT;
     this.entry = opts.entry ?? join(root, 'src', 'workers', 'main.ts');
     this.execArgv = opts.execArgv ?? (this.entry.endsWith('.ts') ? ['--import', 'tsx'] : []);
     this.cwd = opts.cwd ?? root;
