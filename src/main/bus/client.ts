@@ -13,7 +13,7 @@ import type net from 'node:net';
 import type { BusCore } from './bus-core.js';
 import { F_NOAUTH, F_NOQUEUE, F_PUBSUB, F_NOMULTI, type CommandSpec } from './command-table.js';
 import { RedisError, wrongArgs } from './errors.js';
-import { errReply, R_QUEUED } from './reply.js';
+import { errReply, R_NIL, R_NIL_ARR, R_QUEUED } from './reply.js';
 import { ProtocolError, RespParser, type Arg } from './resp-parser.js';
 
 const HIGH_WATER = 8 * 1024 * 1024;
@@ -39,6 +39,11 @@ export class Client {
   lastCommand = 'NULL';
   authed: boolean;
   readonly parser: RespParser;
+  /** Protocol (HELLO 2/3). Change it only with setProtocol() (reply.ts), which also sets nil/nilArr. */
+  resp: 2 | 3 = 2;
+  /** This connection's null bulk / null array replies (RESP3: both `_`), picked once per protocol switch. */
+  nil = R_NIL;
+  nilArr = R_NIL_ARR;
 
   private out = '';
   private chunks: (string | Buffer)[] = [];
@@ -114,7 +119,7 @@ export class Client {
 
   /** A bulk string reply; null/undefined -> nil. */
   sendBulk(v: Arg | null | undefined): void {
-    if (v === undefined || v === null) this.send('$-1\r\n');
+    if (v === undefined || v === null) this.send(this.nil);
     else if (typeof v === 'string') this.send(`$${v.length}\r\n${v}\r\n`);
     else {
       this.send(`$${v.length}\r\n`);
@@ -220,7 +225,8 @@ export class Client {
       this.reject('NOAUTH Authentication required.');
       return;
     }
-    if ((spec.flags & F_PUBSUB) === 0 && this.subscribed) {
+    // The subscribed-mode restriction is RESP2's only: a RESP3 connection gets pushes out of band.
+    if ((spec.flags & F_PUBSUB) === 0 && this.subscribed && this.resp === 2) {
       this.reject(
         `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       );

@@ -1,7 +1,15 @@
 /**
- * RESP2 reply encoding. Replies are built as latin1 strings (one char per byte) and appended to the
- * connection's output; constant replies are pre-encoded once. Buffers (big values) are written
- * as header string + Buffer + CRLF by the connection.
+ * Reply encoding for RESP2 and RESP3. Replies are built as latin1 strings (one char per byte) and
+ * appended to the connection's output; constant replies are pre-encoded once. Buffers (big values)
+ * are written as header string + Buffer + CRLF by the connection.
+ *
+ * RESP3 (after `HELLO 3`) differs only in a few places, each encoded like Redis 7.0:
+ *  - null: `_` for both the nil bulk and the nil array. A client carries its two null replies
+ *    (`c.nil`, `c.nilArr`), chosen once when its protocol changes, so hot commands (GET, LPOP...)
+ *    send `c.nil` with no per-reply branch;
+ *  - maps `%` (HGETALL, CONFIG GET, HELLO, XINFO, XREAD...), sets `~` (SMEMBERS, command flags),
+ *    pushes `>` (pub/sub), verbatim text `=` (INFO, CLIENT INFO/LIST). The helpers below give the
+ *    header for the client's protocol; these commands are not on the hot path.
  */
 import type { Arg } from './resp-parser.js';
 
@@ -14,6 +22,44 @@ export const R_NIL = '$-1\r\n';
 export const R_NIL_ARR = '*-1\r\n';
 export const R_EMPTY_ARR = '*0\r\n';
 export const R_EMPTY_BULK = '$0\r\n\r\n';
+/** RESP3 null (replaces both `$-1` and `*-1`). */
+export const R3_NULL = '_\r\n';
+
+/** The protocol state of a connection, as the reply helpers need it (implemented by Client). */
+export interface Proto {
+  resp: 2 | 3;
+  /** Null bulk reply for this protocol. */
+  nil: string;
+  /** Null array reply for this protocol. */
+  nilArr: string;
+}
+
+/** Switches a connection's protocol (HELLO, RESET): picks its null replies once. */
+export function setProtocol(c: Proto, version: 2 | 3): void {
+  c.resp = version;
+  c.nil = version === 3 ? R3_NULL : R_NIL;
+  c.nilArr = version === 3 ? R3_NULL : R_NIL_ARR;
+}
+
+/** A map of `pairs` key/value pairs: `%n` in RESP3, a flat array of 2n items in RESP2. */
+export function mapHeader(c: Proto, pairs: number): string {
+  return c.resp === 3 ? `%${pairs}\r\n` : `*${pairs * 2}\r\n`;
+}
+
+/** An unordered set: `~n` in RESP3, an array in RESP2. */
+export function setHeader(c: Proto, n: number): string {
+  return c.resp === 3 ? `~${n}\r\n` : `*${n}\r\n`;
+}
+
+/** An out-of-band push (pub/sub): `>n` in RESP3, an array in RESP2. */
+export function pushHeader(c: Proto, n: number): string {
+  return c.resp === 3 ? `>${n}\r\n` : `*${n}\r\n`;
+}
+
+/** Text meant for humans (INFO, CLIENT LIST): a `txt` verbatim string in RESP3, a bulk in RESP2. */
+export function verbatimText(c: Proto, s: string): string {
+  return c.resp === 3 ? `=${s.length + 4}\r\ntxt:${s}\r\n` : bulkStr(s);
+}
 
 const SMALL_INTS: string[] = [];
 for (let i = -1; i <= 1024; i++) SMALL_INTS[i + 1] = `:${i}\r\n`;
