@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Client } from './client.js';
 import { F_NOAUTH, F_NOQUEUE, F_PUBSUB, type CommandSpec } from './command-table.js';
 import { NOT_INTEGER, RedisError, SYNTAX } from './errors.js';
-import { argStr, bulkStr, intReply, optUpper, parseIntArg, R_NIL, R_OK, R_PONG } from './reply.js';
+import { argStr, bulkStr, intReply, mapHeader, optUpper, parseIntArg, R_OK, R_PONG, setProtocol, verbatimText } from './reply.js';
 import type { Arg } from './resp-parser.js';
 
 export const REDIS_VERSION = '7.0.15';
@@ -46,11 +46,12 @@ function validName(n: string): boolean {
 
 function hello(c: Client, argv: Arg[]): void {
   let i = 1;
+  let version: 2 | 3 = c.resp;
   if (argv.length >= 2) {
     const v = parseIntArg(argv[1]);
     if (v === null) throw new RedisError('ERR Protocol version is not an integer or out of range');
-    // Only RESP2 is spoken; clients fall back to it on NOPROTO.
-    if (v !== 2) throw new RedisError('NOPROTO unsupported protocol version');
+    if (v !== 2 && v !== 3) throw new RedisError('NOPROTO unsupported protocol version');
+    version = v;
     i = 2;
   }
   let setName: string | null = null;
@@ -76,11 +77,13 @@ function hello(c: Client, argv: Arg[]): void {
     );
   }
   if (setName !== null) c.name = setName;
+  // Like Redis, the protocol changes only once every check passed, and the reply uses the new one.
+  setProtocol(c, version);
   c.send(
-    '*14\r\n' +
+    mapHeader(c, 7) +
       bulkStr('server') + bulkStr('redis') +
       bulkStr('version') + bulkStr(REDIS_VERSION) +
-      bulkStr('proto') + intReply(2) +
+      bulkStr('proto') + intReply(version) +
       bulkStr('id') + intReply(c.id) +
       bulkStr('mode') + bulkStr('standalone') +
       bulkStr('role') + bulkStr('master') +
@@ -97,7 +100,7 @@ export function clientInfoLine(c: Client): string {
     `age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} flags=${flags} ` +
     `db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=${c.multi ? c.multi.length : -1} ` +
     `qbuf=${c.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.pendingBytes} ` +
-    `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=2` +
+    `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp}` +
     (c.libName || c.libVer ? ` lib-name=${c.libName} lib-ver=${c.libVer}` : '')
   );
 }
@@ -119,17 +122,17 @@ function clientCmd(c: Client, argv: Arg[]): void {
     }
     case 'GETNAME':
       arity(2);
-      return c.name ? c.sendBulk(c.name) : c.send(R_NIL);
+      return c.name ? c.sendBulk(c.name) : c.send(c.nil);
     case 'ID':
       arity(2);
       return c.send(intReply(c.id));
     case 'INFO':
       arity(2);
-      return c.sendBulk(`${clientInfoLine(c)}\n`);
+      return c.send(verbatimText(c, `${clientInfoLine(c)}\n`));
     case 'LIST': {
       let text = '';
       for (const other of c.core.clients.values()) text += `${clientInfoLine(other)}\n`;
-      return c.sendBulk(text);
+      return c.send(verbatimText(c, text));
     }
     case 'SETINFO': {
       arity(4);
@@ -156,8 +159,8 @@ export const connectionCommands: CommandSpec[] = [
     flags: F_PUBSUB,
     run: (c, argv) => {
       if (argv.length > 2) throw new RedisError("ERR wrong number of arguments for 'ping' command");
-      if (c.subscribed) {
-        // RESP2 subscribed mode answers as a push-like array.
+      if (c.subscribed && c.resp === 2) {
+        // RESP2 subscribed mode answers as a push-like array (RESP3 answers normally).
         c.send('*2\r\n$4\r\npong\r\n');
         return c.sendBulk(argv.length === 2 ? argv[1] : '');
       }
@@ -200,6 +203,7 @@ export const connectionCommands: CommandSpec[] = [
       c.core.pubsub.unsubscribeAll(c);
       c.name = '';
       if (c.core.opts.password) c.authed = false;
+      setProtocol(c, 2);
       c.send('+RESET\r\n');
     },
   },

@@ -4,7 +4,7 @@ import { F_READONLY, F_WRITE, type CommandSpec } from './command-table.js';
 import { NOT_INTEGER, RedisError, wrongArgs } from './errors.js';
 import type { Bulk, HashValue, SetValue } from './keyspace.js';
 import { normalizeValue } from './cmd-strings.js';
-import { argStr, intReply, parseFloatArg, parseIntArg, R_EMPTY_ARR, R_OK, R_ONE, R_ZERO } from './reply.js';
+import { argStr, intReply, mapHeader, parseFloatArg, parseIntArg, R_OK, R_ONE, R_ZERO, setHeader } from './reply.js';
 import type { Arg } from './resp-parser.js';
 
 function hashFor(c: Client, key: string): HashValue {
@@ -67,8 +67,10 @@ function hincrbyfloat(c: Client, argv: Arg[]): void {
 }
 
 function sendHashPairs(c: Client, h: HashValue | undefined, keys: boolean, vals: boolean): void {
-  if (h === undefined) return c.send(R_EMPTY_ARR);
-  c.send(`*${h.size * (keys && vals ? 2 : 1)}\r\n`);
+  const n = h === undefined ? 0 : h.size;
+  // HGETALL is a map in RESP3 (`%`); HKEYS/HVALS stay arrays.
+  c.send(keys && vals ? mapHeader(c, n) : `*${n}\r\n`);
+  if (h === undefined) return;
   for (const [f, v] of h) {
     if (keys) c.send(`$${f.length}\r\n${f}\r\n`);
     if (vals) c.sendBulk(v);
@@ -189,7 +191,12 @@ export const hashSetCommands: CommandSpec[] = [
     arity: 2,
     flags: F_READONLY,
     keys: [1, 1, 1],
-    run: (c, argv) => c.sendBulks([...(c.core.db.getSet(argStr(argv[1])) ?? [])]),
+    run: (c, argv) => {
+      // A set (`~`) in RESP3.
+      const s = c.core.db.getSet(argStr(argv[1]));
+      c.send(setHeader(c, s === undefined ? 0 : s.size));
+      if (s !== undefined) for (const m of s) c.send(`$${m.length}\r\n${m}\r\n`);
+    },
   },
   {
     name: 'sismember',

@@ -9,7 +9,7 @@ import { Deque } from './deque.js';
 import { NOT_INTEGER, RedisError, SYNTAX, wrongArgs } from './errors.js';
 import type { Bulk, ListValue } from './keyspace.js';
 import { normalizeValue } from './cmd-strings.js';
-import { argStr, intReply, optUpper, parseFloatArg, parseIntArg, R_EMPTY_ARR, R_NIL, R_NIL_ARR, R_OK } from './reply.js';
+import { argStr, intReply, optUpper, parseFloatArg, parseIntArg, R_EMPTY_ARR, R_OK } from './reply.js';
 import type { Arg } from './resp-parser.js';
 
 function intArg(a: Arg): number {
@@ -61,7 +61,7 @@ function pop(c: Client, argv: Arg[], left: boolean): void {
     count = n;
   }
   const list = c.core.db.getList(key);
-  if (list === undefined) return c.send(count === -1 ? R_NIL : R_NIL_ARR);
+  if (list === undefined) return c.send(count === -1 ? c.nil : c.nilArr);
   if (count === -1) return c.sendBulk(popOne(c, key, list, left));
   const n = Math.min(count, list.length);
   if (n === 0) return c.send(R_EMPTY_ARR);
@@ -123,15 +123,15 @@ function bpop(c: Client, argv: Arg[], left: boolean): void {
     db.getList(k); // WRONGTYPE check, like Redis, before blocking
     if (serve(k)) return;
   }
-  if (c.multi !== null || c.inExec) return c.send(R_NIL_ARR);
-  c.core.blocking.block(c, keys, timeout, serve, R_NIL_ARR);
+  if (c.multi !== null || c.inExec) return c.send(c.nilArr);
+  c.core.blocking.block(c, keys, timeout, serve, c.nilArr);
 }
 
 /** BLMOVE / BRPOPLPUSH. */
 function bmove(c: Client, src: string, dst: string, fromLeft: boolean, toLeft: boolean, timeout: number): void {
   const v = move(c, src, dst, fromLeft, toLeft);
   if (v !== undefined) return c.sendBulk(v);
-  if (c.inExec) return c.send(R_NIL);
+  if (c.inExec) return c.send(c.nil);
   c.core.blocking.block(
     c,
     [src],
@@ -144,7 +144,7 @@ function bmove(c: Client, src: string, dst: string, fromLeft: boolean, toLeft: b
       c.sendBulk(r);
       return true;
     },
-    R_NIL_ARR,
+    c.nilArr,
   );
 }
 
@@ -185,7 +185,7 @@ export const listCommands: CommandSpec[] = [
     run: (c, argv) => {
       const idx = intArg(argv[2]);
       const list = c.core.db.getList(argStr(argv[1]));
-      if (!list) return c.send(R_NIL);
+      if (!list) return c.send(c.nil);
       c.sendBulk(list.at(idx < 0 ? list.length + idx : idx));
     },
   },

@@ -3,7 +3,7 @@ import type { Client } from './client.js';
 import { F_NOMULTI, F_NOQUEUE, F_PUBSUB, type CommandSpec } from './command-table.js';
 import { RedisError } from './errors.js';
 import { globMatch } from './glob.js';
-import { argStr, intReply, optUpper, R_NIL_ARR, R_OK } from './reply.js';
+import { argStr, intReply, optUpper, R_OK } from './reply.js';
 import type { Arg } from './resp-parser.js';
 
 function pubsubCmd(c: Client, argv: Arg[]): void {
@@ -41,7 +41,7 @@ function exec(c: Client): void {
   c.multiError = false;
   c.core.unwatchAll(c);
   if (failed) throw new RedisError('EXECABORT Transaction discarded because of previous errors.');
-  if (cas) return c.send(R_NIL_ARR);
+  if (cas) return c.send(c.nilArr);
   c.send(`*${queued.length}\r\n`);
   c.inExec = true;
   try {

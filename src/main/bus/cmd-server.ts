@@ -6,7 +6,7 @@ import { flagWords, type CommandSpec } from './command-table.js';
 import { RedisError } from './errors.js';
 import { globMatch } from './glob.js';
 import { REDIS_VERSION } from './cmd-connection.js';
-import { argStr, bulkStr, intReply, optUpper, R_NIL_ARR, R_OK } from './reply.js';
+import { argStr, bulkStr, intReply, mapHeader, optUpper, R_OK, setHeader, verbatimText, type Proto } from './reply.js';
 import type { Arg } from './resp-parser.js';
 
 const RUN_ID = randomBytes(20).toString('hex');
@@ -81,22 +81,24 @@ function info(c: Client, argv: Arg[]): void {
     if (lines === undefined) continue;
     parts.push([`# ${TITLES[w]}`, ...lines].join('\r\n') + '\r\n');
   }
-  c.sendBulk(parts.join('\r\n'));
+  c.send(verbatimText(c, parts.join('\r\n')));
 }
 
-function commandEntry(s: CommandSpec): string {
+/** One COMMAND INFO entry; flags, ACL categories and tips are sets in RESP3, key specs and subcommands arrays. */
+function commandEntry(p: Proto, s: CommandSpec): string {
   const [first, last, step] = s.keys ?? [0, 0, 0];
   const flags = flagWords(s);
+  const emptySet = setHeader(p, 0);
   return (
-    '*10\r\n' + bulkStr(s.name) + intReply(s.arity) + `*${flags.length}\r\n` + flags.map((f) => `+${f}\r\n`).join('') +
-    intReply(first) + intReply(last) + intReply(step) + '*0\r\n*0\r\n*0\r\n*0\r\n'
+    '*10\r\n' + bulkStr(s.name) + intReply(s.arity) + setHeader(p, flags.length) + flags.map((f) => `+${f}\r\n`).join('') +
+    intReply(first) + intReply(last) + intReply(step) + emptySet + emptySet + '*0\r\n*0\r\n'
   );
 }
 
 function command(c: Client, argv: Arg[]): void {
   const specs = c.core.table.specs;
   if (argv.length === 1) {
-    c.send(`*${specs.length}\r\n` + specs.map(commandEntry).join(''));
+    c.send(`*${specs.length}\r\n` + specs.map((s) => commandEntry(c, s)).join(''));
     return;
   }
   const sub = optUpper(argv[1]);
@@ -107,12 +109,12 @@ function command(c: Client, argv: Arg[]): void {
     c.send(`*${names.length}\r\n`);
     for (const n of names) {
       const s = c.core.table.lookup(n);
-      c.send(s ? commandEntry(s) : R_NIL_ARR);
+      c.send(s ? commandEntry(c, s) : c.nilArr);
     }
     return;
   }
   // Minimal DOCS: a valid (empty) map, enough for clients that only probe it.
-  if (sub === 'DOCS') return c.send('*0\r\n');
+  if (sub === 'DOCS') return c.send(mapHeader(c, 0));
   throw new RedisError(`ERR unknown subcommand '${argStr(argv[1])}'. Try COMMAND HELP.`);
 }
 
@@ -146,7 +148,10 @@ function config(c: Client, argv: Arg[]): void {
         out.push(k, v);
       }
     }
-    return c.sendBulks(out);
+    // A map in RESP3.
+    c.send(mapHeader(c, out.length / 2));
+    for (const s of out) c.send(bulkStr(s));
+    return;
   }
   if (sub === 'SET') {
     if (argv.length < 4 || argv.length % 2 !== 0) throw new RedisError("ERR wrong number of arguments for 'config|set' command");

@@ -3,7 +3,7 @@ import type { Client } from './client.js';
 import { F_READONLY, F_WRITE, type CommandSpec } from './command-table.js';
 import { RedisError, SYNTAX } from './errors.js';
 import { getStream, rangeBound, sendEntries, streamIntArg, withKey } from './cmd-streams.js';
-import { argStr, bulkStr, intReply, optUpper, R_NIL, R_NIL_ARR, R_OK, R_ONE, R_ZERO } from './reply.js';
+import { argStr, bulkStr, intReply, mapHeader, optUpper, R_OK, R_ONE, R_ZERO } from './reply.js';
 import type { Arg } from './resp-parser.js';
 import { formatId, MAX_ID, MIN_ID, noGroup, parseId, RedisStream, type StreamId } from './stream.js';
 
@@ -106,7 +106,7 @@ function xpending(c: Client, argv: Arg[]): void {
   if (!s || !s.hasGroup(group)) throw noGroup(key, group, 'XPENDING');
   if (range === null) {
     const sum = withKey(key, () => s.pendingSummary(group));
-    if (sum.count === 0) return c.send(`*4\r\n:0\r\n${R_NIL}${R_NIL}${R_NIL_ARR}`);
+    if (sum.count === 0) return c.send(`*4\r\n:0\r\n${c.nil}${c.nil}${c.nilArr}`);
     c.send(`*4\r\n${intReply(sum.count)}${bulkStr(formatId(sum.min!))}${bulkStr(formatId(sum.max!))}*${sum.consumers.length}\r\n`);
     // Redis sends each consumer's count as a bulk string.
     for (const con of sum.consumers) c.send(`*2\r\n${bulkStr(con.name)}${bulkStr(String(con.count))}`);
@@ -156,13 +156,13 @@ function xinfo(c: Client, argv: Arg[]): void {
   const key = argStr(argv[2]);
   const s = getStream(c, key);
   if (!s) throw new RedisError('ERR no such key');
-  const idOrNil = (n: number | null) => (n === null ? R_NIL : intReply(n));
+  const idOrNil = (n: number | null) => (n === null ? c.nil : intReply(n));
   if (sub === 'GROUPS') {
     const groups = s.groupInfo();
     c.send(`*${groups.length}\r\n`);
     for (const g of groups) {
       c.send(
-        '*12\r\n' + bulkStr('name') + bulkStr(g.name) + bulkStr('consumers') + intReply(g.consumers) +
+        mapHeader(c, 6) + bulkStr('name') + bulkStr(g.name) + bulkStr('consumers') + intReply(g.consumers) +
           bulkStr('pending') + intReply(g.pending) + bulkStr('last-delivered-id') + bulkStr(formatId(g.lastDeliveredId)) +
           bulkStr('entries-read') + idOrNil(g.entriesRead) + bulkStr('lag') + idOrNil(g.lag),
       );
@@ -176,13 +176,13 @@ function xinfo(c: Client, argv: Arg[]): void {
     const now = Date.now();
     c.send(`*${list.length}\r\n`);
     for (const con of list) {
-      c.send('*6\r\n' + bulkStr('name') + bulkStr(con.name) + bulkStr('pending') + intReply(con.pending) + bulkStr('idle') + intReply(Math.max(0, now - con.seenTime)));
+      c.send(mapHeader(c, 3) + bulkStr('name') + bulkStr(con.name) + bulkStr('pending') + intReply(con.pending) + bulkStr('idle') + intReply(Math.max(0, now - con.seenTime)));
     }
     return;
   }
   if (sub === 'STREAM') {
     c.send(
-      '*20\r\n' + bulkStr('length') + intReply(s.length) + bulkStr('radix-tree-keys') + intReply(1) +
+      mapHeader(c, 10) + bulkStr('length') + intReply(s.length) + bulkStr('radix-tree-keys') + intReply(1) +
         bulkStr('radix-tree-nodes') + intReply(2) + bulkStr('last-generated-id') + bulkStr(formatId(s.lastId)) +
         bulkStr('max-deleted-entry-id') + bulkStr(formatId(s.maxDeletedId)) + bulkStr('entries-added') + intReply(s.entriesAdded) +
         bulkStr('recorded-first-entry-id') + bulkStr(formatId(s.firstId)) + bulkStr('groups') + intReply(s.groupCount) +
@@ -191,10 +191,10 @@ function xinfo(c: Client, argv: Arg[]): void {
     const first = s.firstEntry;
     const last = s.lastEntry;
     if (first) sendBareEntry(c, first);
-    else c.send(R_NIL);
+    else c.send(c.nil);
     c.send(bulkStr('last-entry'));
     if (last) sendBareEntry(c, last);
-    else c.send(R_NIL);
+    else c.send(c.nil);
     return;
   }
   throw new RedisError(`ERR unknown subcommand '${argStr(argv[1])}'. Try XINFO HELP.`);

@@ -7,7 +7,7 @@ import type { Client } from './client.js';
 import { F_BLOCKING, F_READONLY, F_WRITE, type CommandSpec } from './command-table.js';
 import { NOT_INTEGER, RedisError, SYNTAX, WRONGTYPE, wrongArgs } from './errors.js';
 import { normalizeValue } from './cmd-strings.js';
-import { argStr, bulkStr, intReply, optUpper, parseIntArg, R_EMPTY_ARR, R_NIL_ARR, R_ZERO } from './reply.js';
+import { argStr, bulkStr, intReply, optUpper, parseIntArg, mapHeader, R_EMPTY_ARR, R_ZERO } from './reply.js';
 import type { Arg } from './resp-parser.js';
 import type { StreamCodec } from './snapshot.js';
 import {
@@ -50,7 +50,7 @@ const id = (a: Arg, seq: 'min' | 'max' = 'min') => parseId(argStr(a), { defaultS
 function sendEntry(c: Client, e: { id: StreamId; fields: Field[] | null }): void {
   const ids = formatId(e.id);
   c.send(`*2\r\n${bulkStr(ids)}`);
-  if (e.fields === null) return c.send(R_NIL_ARR);
+  if (e.fields === null) return c.send(c.nilArr);
   c.send(`*${e.fields.length}\r\n`);
   for (const f of e.fields) c.sendBulk(f);
 }
@@ -134,7 +134,7 @@ function xadd(c: Client, argv: Arg[]): void {
   if (idArg !== '*' && !idArg.endsWith('-*')) parseId(idArg); // validate before touching the key
   let s = getStream(c, key);
   if (s === undefined) {
-    if (noMk) return c.send(R_NIL_ARR);
+    if (noMk) return c.send(c.nilArr);
     s = new RedisStream();
     const fields: Field[] = [];
     for (let j = i + 1; j < argv.length; j++) fields.push(normalizeValue(argv[j]));
@@ -177,7 +177,7 @@ function xrange(c: Client, argv: Arg[], reverse: boolean): void {
   if (argv.length > 4) {
     if (argv.length !== 6 || optUpper(argv[4]) !== 'COUNT') throw new RedisError(SYNTAX);
     count = intArg(argv[5]);
-    if (count <= 0) return c.send(R_NIL_ARR);
+    if (count <= 0) return c.send(c.nilArr);
   }
   const s = getStream(c, key);
   if (s === undefined || compareId(start, end) > 0) return c.send(R_EMPTY_ARR);
@@ -259,7 +259,7 @@ function xread(c: Client, argv: Arg[]): void {
     if (entries.length) found.push([r.keys[i], entries]);
   }
   if (found.length) return sendStreams(c, found);
-  if (r.block === null || c.inExec) return c.send(R_NIL_ARR);
+  if (r.block === null || c.inExec) return c.send(c.nilArr);
   c.core.blocking.block(
     c,
     r.keys,
@@ -272,14 +272,16 @@ function xread(c: Client, argv: Arg[]): void {
       sendStreams(c, [[key, entries]]);
       return true;
     },
-    R_NIL_ARR,
+    c.nilArr,
   );
 }
 
 function sendStreams(c: Client, found: Array<[string, Array<{ id: StreamId; fields: Field[] | null }>]>): void {
-  c.send(`*${found.length}\r\n`);
+  // RESP3: a map keyed by stream name; RESP2: an array of [name, entries] pairs.
+  const resp3 = c.resp === 3;
+  c.send(resp3 ? mapHeader(c, found.length) : `*${found.length}\r\n`);
   for (const [k, entries] of found) {
-    c.send(`*2\r\n${bulkStr(k)}`);
+    c.send(resp3 ? bulkStr(k) : `*2\r\n${bulkStr(k)}`);
     sendEntries(c, entries);
   }
 }
@@ -319,7 +321,7 @@ function xreadgroup(c: Client, argv: Arg[]): void {
   if (found.length) {
     if (found.some(([, e]) => e.length) || anyHistory) return sendStreams(c, found);
   }
-  if (r.block === null || c.inExec) return c.send(R_NIL_ARR);
+  if (r.block === null || c.inExec) return c.send(c.nilArr);
   c.core.blocking.block(
     c,
     r.keys,
@@ -333,7 +335,7 @@ function xreadgroup(c: Client, argv: Arg[]): void {
       sendStreams(c, [[key, entries]]);
       return true;
     },
-    R_NIL_ARR,
+    c.nilArr,
   );
 }
 

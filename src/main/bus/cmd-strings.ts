@@ -3,7 +3,7 @@ import type { Client } from './client.js';
 import { F_READONLY, F_WRITE, type CommandSpec } from './command-table.js';
 import { NOT_INTEGER, RedisError, SYNTAX } from './errors.js';
 import type { Bulk } from './keyspace.js';
-import { argStr, intReply, optUpper, parseFloatArg, parseIntArg, R_NIL, R_OK, R_ONE, R_ZERO } from './reply.js';
+import { argStr, intReply, optUpper, parseFloatArg, parseIntArg, R_OK, R_ONE, R_ZERO } from './reply.js';
 import { BIG_BULK, type Arg } from './resp-parser.js';
 
 const INT64_MAX = 9223372036854775807n;
@@ -17,7 +17,7 @@ export function normalizeValue(v: Arg): Bulk {
 
 function getCmd(c: Client, argv: Arg[]): void {
   const v = c.core.db.getString(argStr(argv[1]));
-  if (v === undefined) c.send(R_NIL);
+  if (v === undefined) c.send(c.nil);
   else c.sendBulk(v);
 }
 
@@ -62,7 +62,7 @@ function setCmd(c: Client, argv: Arg[]): void {
   const exists = nx || xx ? db.has(key) : false;
   if ((nx && exists) || (xx && !exists)) {
     if (get) c.sendBulk(old);
-    else c.send(R_NIL);
+    else c.send(c.nil);
     return;
   }
   db.set(key, normalizeValue(argv[2]), keepTtl);

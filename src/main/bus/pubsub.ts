@@ -1,10 +1,15 @@
 /**
- * Channel and pattern subscriptions (RESP2). A published message is encoded once and appended to
- * each subscriber's output; the subscribers' sockets are written once per event-loop turn.
+ * Channel and pattern subscriptions. A published message is encoded once per protocol and appended
+ * to each subscriber's output; the subscribers' sockets are written once per event-loop turn.
+ * RESP2 frames are arrays (`*`), RESP3 frames are pushes (`>`): the same bytes but the first one.
  */
 import type { Client } from './client.js';
 import { globMatch } from './glob.js';
+import { pushHeader } from './reply.js';
 import type { Arg } from './resp-parser.js';
+
+/** The RESP3 form of a RESP2 frame that starts with `*`. */
+const asPush = (frame: string): string => `>${frame.slice(1)}`;
 
 export class PubSub {
   readonly channels = new Map<string, Set<Client>>();
@@ -17,7 +22,7 @@ export class PubSub {
       if (set === undefined) this.channels.set(ch, (set = new Set()));
       set.add(c);
     }
-    c.send(`*3\r\n$9\r\nsubscribe\r\n$${ch.length}\r\n${ch}\r\n:${c.channels.size + c.patterns.size}\r\n`);
+    c.send(`${pushHeader(c, 3)}$9\r\nsubscribe\r\n$${ch.length}\r\n${ch}\r\n:${c.channels.size + c.patterns.size}\r\n`);
   }
 
   unsubscribe(c: Client, ch: string, notify: boolean): void {
@@ -28,7 +33,7 @@ export class PubSub {
         if (set.size === 0) this.channels.delete(ch);
       }
     }
-    if (notify) c.send(`*3\r\n$11\r\nunsubscribe\r\n$${ch.length}\r\n${ch}\r\n:${c.channels.size + c.patterns.size}\r\n`);
+    if (notify) c.send(`${pushHeader(c, 3)}$11\r\nunsubscribe\r\n$${ch.length}\r\n${ch}\r\n:${c.channels.size + c.patterns.size}\r\n`);
   }
 
   psubscribe(c: Client, pat: string): void {
@@ -38,7 +43,7 @@ export class PubSub {
       if (set === undefined) this.patterns.set(pat, (set = new Set()));
       set.add(c);
     }
-    c.send(`*3\r\n$10\r\npsubscribe\r\n$${pat.length}\r\n${pat}\r\n:${c.channels.size + c.patterns.size}\r\n`);
+    c.send(`${pushHeader(c, 3)}$10\r\npsubscribe\r\n$${pat.length}\r\n${pat}\r\n:${c.channels.size + c.patterns.size}\r\n`);
   }
 
   punsubscribe(c: Client, pat: string, notify: boolean): void {
@@ -49,13 +54,13 @@ export class PubSub {
         if (set.size === 0) this.patterns.delete(pat);
       }
     }
-    if (notify) c.send(`*3\r\n$12\r\npunsubscribe\r\n$${pat.length}\r\n${pat}\r\n:${c.channels.size + c.patterns.size}\r\n`);
+    if (notify) c.send(`${pushHeader(c, 3)}$12\r\npunsubscribe\r\n$${pat.length}\r\n${pat}\r\n:${c.channels.size + c.patterns.size}\r\n`);
   }
 
   /** UNSUBSCRIBE with no arguments: every channel, or one reply with a nil channel when none. */
   unsubscribeAllReply(c: Client): void {
     if (c.channels.size === 0) {
-      c.send(`*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:${c.patterns.size}\r\n`);
+      c.send(`${pushHeader(c, 3)}$11\r\nunsubscribe\r\n${c.nil}:${c.patterns.size}\r\n`);
       return;
     }
     for (const ch of [...c.channels]) this.unsubscribe(c, ch, true);
@@ -63,7 +68,7 @@ export class PubSub {
 
   punsubscribeAllReply(c: Client): void {
     if (c.patterns.size === 0) {
-      c.send(`*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:${c.channels.size}\r\n`);
+      c.send(`${pushHeader(c, 3)}$12\r\npunsubscribe\r\n${c.nil}:${c.channels.size}\r\n`);
       return;
     }
     for (const p of [...c.patterns]) this.punsubscribe(c, p, true);
@@ -83,10 +88,12 @@ export class PubSub {
       const head = `*3\r\n$7\r\nmessage\r\n$${ch.length}\r\n${ch}\r\n`;
       if (typeof msg === 'string') {
         const whole = `${head}$${msg.length}\r\n${msg}\r\n`;
-        for (const c of subs) c.send(whole);
+        let whole3: string | null = null;
+        for (const c of subs) c.send(c.resp === 2 ? whole : (whole3 ??= asPush(whole)));
       } else {
+        const head3 = asPush(head);
         for (const c of subs) {
-          c.send(head);
+          c.send(c.resp === 2 ? head : head3);
           c.sendBulk(msg);
         }
       }
@@ -96,8 +103,9 @@ export class PubSub {
       for (const [pat, set] of this.patterns) {
         if (!globMatch(pat, ch)) continue;
         const head = `*4\r\n$8\r\npmessage\r\n$${pat.length}\r\n${pat}\r\n$${ch.length}\r\n${ch}\r\n`;
+        const head3 = asPush(head);
         for (const c of set) {
-          c.send(head);
+          c.send(c.resp === 2 ? head : head3);
           c.sendBulk(msg);
         }
         n += set.size;
