@@ -6,8 +6,11 @@
  *  - ioredis (RESP2 pinned): commands go through `sendCommand(new Command(NAME, args))`. ioredis keys its reply
  *    transformers (HGETALL -> object, XREAD -> ...) by the exact lowercase command name, so the
  *    upper-cased name gets the server's reply untouched.
- *  - node-redis: `client.sendCommand([...])` with `RESP: 2`. node-redis 6 defaults to RESP3 (it opens
- *    with `HELLO 3`), which the embedded bus does not speak; the app's workers use RESP2 (ioredis).
+ *  - node-redis: `client.sendCommand([...])` with `RESP: 2`.
+ *  - node-redis (RESP3): node-redis 6 with its DEFAULT options, which open with `HELLO 3`. Replies
+ *    come through its default RESP3 type mapping: null `_` -> null, map `%` -> object (recorded
+ *    here as `{ map: [[key, value], ...] }` in wire order), set `~` -> array, double -> number,
+ *    verbatim `=` -> string. What distinguishes `~` from `*` is only visible raw (wire.test.ts).
  * Pub/sub goes through each library's own subscribe API (raw SUBSCRIBE would confuse their
  * subscriber-mode bookkeeping); messages are collected as ['message', channel, text] /
  * ['pmessage', pattern, channel, text].
@@ -15,7 +18,11 @@
 import { Command, Redis } from 'ioredis';
 import { createClient } from 'redis';
 
-export type Reply = string | number | null | { error: string } | Reply[];
+export type Reply = string | number | boolean | null | { error: string } | ReplyMap | Reply[];
+/** A RESP3 map as a client decoded it, entries in the order the client saw them. */
+export interface ReplyMap {
+  map: Array<[string, Reply]>;
+}
 export type PubSubMessage = [kind: 'message', channel: string, text: string] | [kind: 'pmessage', pattern: string, channel: string, text: string];
 
 export interface ClientConn {
@@ -29,7 +36,7 @@ export interface ClientConn {
 }
 
 export interface ClientKind {
-  name: 'ioredis' | 'node-redis';
+  name: 'ioredis' | 'node-redis' | 'node-redis (RESP3)';
   open(port: number): Promise<ClientConn>;
 }
 
@@ -41,6 +48,11 @@ export function plain(v: unknown): Reply {
   if (Buffer.isBuffer(v)) return v.toString('utf8');
   if (typeof v === 'string' || typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'boolean') return v;
+  // node-redis decodes a RESP3 map to a plain object by default.
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return { map: Object.entries(v as Record<string, unknown>).map(([k, x]): [string, Reply] => [k, plain(x)]) };
+  }
   throw new Error(`unexpected reply value from client: ${String(v)}`);
 }
 
@@ -87,10 +99,12 @@ const ioredisKind: ClientKind = {
   },
 };
 
-const nodeRedisKind: ClientKind = {
-  name: 'node-redis',
+/** node-redis pinned to RESP2 (`RESP: 2`), or with its default options (RESP3, `HELLO 3`). */
+const nodeRedis = (resp: 2 | 'default'): ClientKind => ({
+  name: resp === 2 ? 'node-redis' : 'node-redis (RESP3)',
   async open(port) {
-    const c = createClient({ RESP: 2, socket: { host: '127.0.0.1', port, reconnectStrategy: false } });
+    const socket = { host: '127.0.0.1', port, reconnectStrategy: false as const };
+    const c = resp === 2 ? createClient({ RESP: 2, socket }) : createClient({ socket });
     c.on('error', () => undefined);
     await c.connect();
     const messages: PubSubMessage[] = [];
@@ -113,6 +127,6 @@ const nodeRedisKind: ClientKind = {
       },
     };
   },
-};
+});
 
-export const CLIENTS: ClientKind[] = [ioredisKind, nodeRedisKind];
+export const CLIENTS: ClientKind[] = [ioredisKind, nodeRedis(2), nodeRedis('default')];

@@ -103,7 +103,16 @@ export async function runCase(target: Target, client: ClientKind, c: Case): Prom
     return conn;
   };
   try {
-    const main = wrap('c1', await open(), transcript, pending);
+    let first: ClientConn;
+    try {
+      first = await open();
+    } catch (err) {
+      // A client that cannot even connect (node-redis's HELLO 3 before AUTH on a server with a
+      // password) is a result to compare too: both servers must refuse it alike.
+      transcript.push({ step: 'c1> (connect)', value: { error: err instanceof Error ? err.message : String(err) } });
+      return transcript;
+    }
+    const main = wrap('c1', first, transcript, pending);
     const session: Session = {
       ...main,
       conn: async (label) => wrap(label, await open(), transcript, pending),

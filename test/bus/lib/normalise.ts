@@ -3,11 +3,13 @@
  * clocks, hash-table order, server-specific text). Each maps a reply to something that still fails
  * when the server is wrong: a type/shape, a range check, a sorted copy, a set of required fields.
  * Errors pass through every normaliser unchanged, so an error where a value was due still shows.
+ * RESP3 maps (`{ map: [...] }`, see clients.ts) are walked like arrays of [key, value] pairs.
  */
-import type { Reply } from './clients.js';
+import type { Reply, ReplyMap } from './clients.js';
 import type { Normaliser } from './differential.js';
 
-const isError = (r: Reply): r is { error: string } => r !== null && typeof r === 'object' && !Array.isArray(r);
+const isError = (r: Reply): r is { error: string } => r !== null && typeof r === 'object' && 'error' in r;
+export const isMap = (r: Reply): r is ReplyMap => r !== null && typeof r === 'object' && !Array.isArray(r) && 'map' in r;
 
 const passErrors =
   (f: (r: Reply) => unknown): Normaliser =>
@@ -19,7 +21,8 @@ export const shape: Normaliser = passErrors(function sh(r: Reply): unknown {
   if (r === null) return null;
   if (Array.isArray(r)) return r.map((x) => sh(x));
   if (isError(r)) return r;
-  return typeof r === 'number' ? '<int>' : '<str>';
+  if (isMap(r)) return { map: r.map.map(([k, v]) => [k, sh(v)]) };
+  return typeof r === 'number' ? '<int>' : typeof r === 'boolean' ? '<bool>' : '<str>';
 });
 
 /** An integer within [lo, hi] (for TTLs and clocks): records 'in range' or the offending value. */
@@ -29,8 +32,9 @@ export const within = (lo: number, hi: number): Normaliser =>
 /** An unordered array (SMEMBERS, KEYS, PUBSUB CHANNELS): Redis's order is its hash table's. */
 export const sorted: Normaliser = passErrors((r) => (Array.isArray(r) ? [...r].map(String).sort() : r));
 
-/** A flat field/value array (HGETALL) as sorted pairs: Redis documents no field order. */
+/** A flat field/value array (HGETALL; a map in RESP3) as sorted pairs: Redis documents no field order. */
 export const sortedPairs: Normaliser = passErrors((r) => {
+  if (isMap(r)) return r.map.map(([k, v]) => `${k}=${String(v)}`).sort();
   if (!Array.isArray(r)) return r;
   const pairs: string[] = [];
   for (let i = 0; i < r.length; i += 2) pairs.push(`${String(r[i])}=${String(r[i + 1])}`);
@@ -42,6 +46,7 @@ const STREAM_ID = /^\d+-\d+$/;
 /** Any stream id ('<ms>-<seq>') becomes '<id>'; everything else is kept. For auto-generated ids. */
 export const streamIds: Normaliser = passErrors(function ids(r: Reply): unknown {
   if (Array.isArray(r)) return r.map((x) => ids(x));
+  if (isMap(r)) return { map: r.map.map(([k, v]) => [k, ids(v)]) };
   return typeof r === 'string' && STREAM_ID.test(r) ? '<id>' : r;
 });
 
@@ -78,9 +83,10 @@ export const clientList: Normaliser = passErrors((r) => {
     .sort((a, b) => String(a.name).localeCompare(String(b.name)));
 });
 
-/** Decodes a RESP2 flat key/value array (HELLO 2) into pairs, applying `values` per key. */
+/** Decodes a RESP2 flat key/value array (HELLO 2) or a RESP3 map into pairs, applying `values` per key. */
 export const flatMap = (values: Record<string, Normaliser>): Normaliser =>
   passErrors((r) => {
+    if (isMap(r)) return r.map.map(([k, v]) => [k, values[k] ? values[k](v) : v]);
     if (!Array.isArray(r)) return { notArray: r };
     const out: Array<[unknown, unknown]> = [];
     for (let i = 0; i < r.length; i += 2) {
