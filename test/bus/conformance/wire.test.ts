@@ -2,70 +2,12 @@
  * Differential conformance at the byte level, over bare sockets: the exact RESP encoding of every
  * reply type, pipelining, inline commands, pub/sub push frames and the subscribed-mode restriction,
  * QUIT, and malformed input (the protocol error text must match redis-server's, the offending
- * connection must be closed, other connections must keep working). HELLO 3 is checked on its own
- * at the end (the bus speaks RESP2 only).
+ * connection must be closed, other connections must keep working). All in RESP2; the RESP3
+ * encodings (after HELLO 3) are compared in wire-resp3.test.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { useConformance, sleep } from '../lib/differential.js';
-import { RawConn } from '../lib/raw-conn.js';
-import { showBytes } from '../lib/resp.js';
-import type { Target } from '../lib/targets.js';
-
-interface Wire {
-  open(label: string): Promise<WireConn>;
-  record(step: string, value: unknown): void;
-}
-interface WireConn {
-  /** Sends a multibulk command and records its `n` replies' bytes. */
-  cmd(...args: string[]): Promise<void>;
-  /** Writes bytes as they are and records the next `n` replies. */
-  raw(bytes: string, n: number): Promise<void>;
-  /** Writes bytes as they are and records everything until the server closes (and that it closed). */
-  rawUntilClose(bytes: string): Promise<void>;
-  /** Records the next `n` replies (push frames) without sending anything. */
-  read(n: number): Promise<void>;
-  send(...args: string[]): void;
-}
-interface WireCase {
-  name: string;
-  run(w: Wire): Promise<void>;
-}
-
-async function runWire(t: Target, c: WireCase): Promise<Array<[string, unknown]>> {
-  const log: Array<[string, unknown]> = [];
-  const conns: RawConn[] = [];
-  const w: Wire = {
-    record: (step, value) => void log.push([step, value]),
-    async open(label) {
-      const conn = await RawConn.open(t.port);
-      conns.push(conn);
-      const rec = async (step: string, n: number) => {
-        try {
-          log.push([`${label}> ${step}`, showBytes(await conn.read(n))]);
-        } catch (err) {
-          log.push([`${label}> ${step}`, `READ FAILED: ${(err as Error).message}`]);
-        }
-      };
-      return {
-        send: (...args) => conn.send(...args),
-        cmd: (...args) => (conn.send(...args), rec(args.join(' '), 1)),
-        raw: (bytes, n) => (conn.write(bytes), rec(showBytes(Buffer.from(bytes)), n)),
-        read: (n) => rec('(read)', n),
-        async rawUntilClose(bytes) {
-          conn.write(bytes);
-          const { data, closed } = await conn.readUntilClose(2000);
-          log.push([`${label}> ${showBytes(Buffer.from(bytes))}`, { data: showBytes(Buffer.from(data, 'latin1')), closed }]);
-        },
-      };
-    },
-  };
-  try {
-    await c.run(w);
-  } finally {
-    for (const conn of conns) conn.close();
-  }
-  return log;
-}
+import { checkWire, type WireCase } from '../lib/wire.js';
 
 const cases: WireCase[] = [
   {
@@ -206,48 +148,5 @@ const cases: WireCase[] = [
 describe('raw socket', () => {
   const conf = useConformance();
 
-  it.each(cases)('$name', async (c) => {
-    const targets = conf.targets();
-    const logs: Array<Array<[string, unknown]>> = [];
-    for (const t of targets) {
-      const flush = await RawConn.open(t.port);
-      await flush.call('FLUSHALL');
-      flush.close();
-      logs.push(await runWire(t, c));
-    }
-    if (process.env.BUS_CONFORMANCE_DUMP) console.log(`${c.name}\n${logs[0].map((e) => JSON.stringify(e)).join('\n')}`);
-    for (let i = 1; i < targets.length; i++) {
-      expect(logs[i], `${c.name}: ${targets[i].name} vs ${targets[0].name}`).toEqual(logs[0]);
-    }
-  });
-
-  // Not differential by design: redis-server switches to RESP3, the bus only speaks RESP2 and
-  // answers NOPROTO (what ioredis 6 expects in order to fall back to RESP2). A target that did
-  // implement RESP3 must then answer exactly like redis-server.
-  it('HELLO 3: RESP3 on redis-server; the bus answers it identically or with NOPROTO and stays on RESP2', async () => {
-    const [ref, ...others] = conf.targets();
-    const hello3 = async (t: Target) => {
-      const c = await RawConn.open(t.port);
-      try {
-        const hello = await c.call('HELLO', '3');
-        const after = [await c.call('PING'), await c.call('GET', 'missing'), await c.call('HELLO', '3', 'SETNAME', 'x y')];
-        return { hello, after };
-      } finally {
-        c.close();
-      }
-    };
-    const r = await hello3(ref);
-    expect(r.hello).toMatch(/^%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/);
-    expect(r.after.slice(0, 2)).toEqual(['+PONG\r\n', '_\r\n']);
-    for (const t of others) {
-      const o = await hello3(t);
-      if (o.hello.startsWith('-')) {
-        expect(o.hello, t.name).toBe('-NOPROTO unsupported protocol version\r\n');
-        expect(o.after.slice(0, 2), t.name).toEqual(['+PONG\r\n', '$-1\r\n']);
-      } else {
-        expect(o.hello.replace(/:\d+\r\n/g, ':N\r\n').replace(/7\.\d+\.\d+/, 'V'), t.name).toBe(r.hello.replace(/:\d+\r\n/g, ':N\r\n').replace(/7\.\d+\.\d+/, 'V'));
-        expect(o.after, t.name).toEqual(r.after);
-      }
-    }
-  });
+  it.each(cases)('$name', (c) => checkWire(conf, c));
 });
