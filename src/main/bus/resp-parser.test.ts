@@ -30,6 +30,17 @@ function parseChunks(chunks: Buffer[], p = new RespParser(opts)): (Arg[] | Proto
 const asBytes = (a: Arg) => (typeof a === 'string' ? Buffer.from(a, 'latin1') : a);
 
 describe('RespParser', () => {
+  it('returns command names byte-exact through the name cache, including same-shape names', () => {
+    // Same length, first and last byte: these share a cache slot and must never be confused.
+    const names = ['SET', 'SXT', 'set', 'SET', 'S\xffT', 'SXT', '', 'GET', 'S\x00T', 'SET'];
+    const wire = Buffer.concat(names.map((n) => encode([Buffer.from(n, 'latin1'), 'k'])));
+    const got = parseChunks([wire]).map((r) => (r as Arg[])[0]);
+    expect(got).toEqual(names);
+    // A name of the cache's maximum length and one just past it both come back whole.
+    const long = ['A'.repeat(24), 'A'.repeat(25), `${'A'.repeat(23)}B`, 'A'.repeat(24)];
+    expect(parseChunks(long.map((n) => encode([n]))).map((r) => (r as Arg[])[0])).toEqual(long);
+  });
+
   it('parses a pipeline split at every byte boundary into the same commands', () => {
     const binary = Buffer.from([0, 1, 2, 13, 10, 255, 128, 36, 42]);
     const wire = Buffer.concat([encode(['SET', 'k', 'v']), encode(['GET', binary]), Buffer.from('PING\r\n'), encode(['LPUSH', 'q', ''])]);

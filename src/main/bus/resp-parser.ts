@@ -31,6 +31,33 @@ const MAX_HEADER = 64 * 1024;
 const UNAUTH_MULTIBULK = 10;
 const UNAUTH_BULK = 16384;
 
+const INT_OK = 0;
+const INT_INCOMPLETE = 1;
+const INT_INVALID = 2;
+
+/**
+ * Interned command names: a small direct-mapped cache of latin1 strings indexed by (length, first
+ * byte, last byte), checked byte by byte before reuse. Bounded (INTERN_SLOTS short strings); a
+ * collision just replaces the slot.
+ */
+const MAX_INTERN = 24;
+const INTERN_SLOTS = 1024;
+const internSlots: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+function internName(buf: Buffer, start: number, n: number): string {
+  if (n === 0) return '';
+  const slot = (n * 977 + buf[start] * 31 + buf[start + n - 1]) & (INTERN_SLOTS - 1);
+  const s = internSlots[slot];
+  if (s.length === n) {
+    let i = 0;
+    while (i < n && s.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return s;
+  }
+  const fresh = buf.latin1Slice(start, start + n);
+  internSlots[slot] = fresh;
+  return fresh;
+}
+
 export class ProtocolError {
   constructor(readonly message: string) {}
 }
@@ -51,6 +78,9 @@ export class RespParser {
   /** Big bulk being assembled across reads. */
   private big: Buffer | null = null;
   private bigFill = 0;
+  /** readInt's results. */
+  private intValue = 0;
+  private intNext = 0;
 
   constructor(private readonly opts: ParserOptions) {}
 
@@ -103,17 +133,18 @@ export class RespParser {
       if (this.pos >= len) return null;
       if (buf[this.pos] !== 42 /* * */) return this.inline();
       const r = this.readInt(this.pos + 1);
-      if (r === null) {
+      if (r === INT_INCOMPLETE) {
         if (len - this.pos > MAX_HEADER) return new ProtocolError('ERR Protocol error: too big mbulk count string');
         return null;
       }
-      if (r === undefined || r.value > MAX_MULTIBULK) return new ProtocolError('ERR Protocol error: invalid multibulk length');
-      if (r.value > UNAUTH_MULTIBULK && this.opts.authRequired?.()) {
+      const count = this.intValue;
+      if (r === INT_INVALID || count > MAX_MULTIBULK) return new ProtocolError('ERR Protocol error: invalid multibulk length');
+      if (count > UNAUTH_MULTIBULK && this.opts.authRequired?.()) {
         return new ProtocolError('ERR Protocol error: unauthenticated multibulk length');
       }
-      this.pos = r.next;
-      if (r.value <= 0) return this.next(); // "*0" / "*-1": an empty request, ignored like Redis
-      this.argc = r.value;
+      this.pos = this.intNext;
+      if (count <= 0) return this.next(); // "*0" / "*-1": an empty request, ignored like Redis
+      this.argc = count;
       this.args = [];
     }
     while (this.args.length < this.argc) {
@@ -122,18 +153,19 @@ export class RespParser {
         const c = buf[this.pos];
         if (c !== 36 /* $ */) return new ProtocolError(`ERR Protocol error: expected '$', got '${String.fromCharCode(c)}'`);
         const r = this.readInt(this.pos + 1);
-        if (r === null) {
+        if (r === INT_INCOMPLETE) {
           if (len - this.pos > MAX_HEADER) return new ProtocolError('ERR Protocol error: too big bulk count string');
           return null;
         }
-        if (r === undefined || r.value < 0 || r.value > this.opts.maxBulkLength) {
+        const blen = this.intValue;
+        if (r === INT_INVALID || blen < 0 || blen > this.opts.maxBulkLength) {
           return new ProtocolError('ERR Protocol error: invalid bulk length');
         }
-        if (r.value > UNAUTH_BULK && this.opts.authRequired?.()) {
+        if (blen > UNAUTH_BULK && this.opts.authRequired?.()) {
           return new ProtocolError('ERR Protocol error: unauthenticated bulk length');
         }
-        this.pos = r.next;
-        this.bulkLen = r.value;
+        this.pos = this.intNext;
+        this.bulkLen = blen;
       }
       const n = this.bulkLen;
       const avail = len - this.pos;
@@ -151,7 +183,9 @@ export class RespParser {
       const start = this.pos;
       if (buf[start + n] !== 13 || buf[start + n + 1] !== 10) return new ProtocolError('ERR Protocol error: expected CRLF after bulk data');
       if (n < BIG_BULK) {
-        this.args.push(buf.latin1Slice(start, start + n));
+        // The command name repeats on every request: reuse one string per spelling (no allocation,
+        // and its hash stays cached for the command table's Map lookup).
+        this.args.push(this.args.length === 0 && n <= MAX_INTERN ? internName(buf, start, n) : buf.latin1Slice(start, start + n));
       } else {
         const copy = Buffer.allocUnsafe(n);
         buf.copy(copy, 0, start, start + n);
@@ -176,10 +210,11 @@ export class RespParser {
   }
 
   /**
-   * Parses a decimal integer from `at` up to CR LF. null = line incomplete, undefined = not a
-   * valid integer (Redis's string2ll rules: optional '-', no '+', no leading zeros, not empty).
+   * Parses a decimal integer from `at` up to CR LF into intValue/intNext (fields, so the hot path
+   * allocates nothing). Returns INT_OK, INT_INCOMPLETE (line not complete yet) or INT_INVALID
+   * (Redis's string2ll rules: optional '-', no '+', no leading zeros, not empty).
    */
-  private readInt(at: number): { value: number; next: number } | null | undefined {
+  private readInt(at: number): number {
     const buf = this.buf;
     const len = buf.length;
     let i = at;
@@ -201,9 +236,11 @@ export class RespParser {
         digits++;
       }
     }
-    if (i + 1 >= len) return null; // need CR and LF
-    if (bad || digits === 0 || (digits > 1 && buf[firstDigit] === 48) || digits > 15) return undefined;
-    return { value: neg ? -v : v, next: i + 2 };
+    if (i + 1 >= len) return INT_INCOMPLETE; // need CR and LF
+    if (bad || digits === 0 || (digits > 1 && buf[firstDigit] === 48) || digits > 15) return INT_INVALID;
+    this.intValue = neg ? -v : v;
+    this.intNext = i + 2;
+    return INT_OK;
   }
 
   /** An inline command: one line split on whitespace with Redis's quoting rules. */
