@@ -50,6 +50,29 @@ export class BusCore {
     this.resumeQueue.push(c);
   }
 
+  private afterEventTimer: NodeJS.Immediate | null = null;
+
+  /**
+   * Runs afterEvent once at the end of this event-loop iteration (check phase), after every socket
+   * that was readable in this poll has been read: like Redis's beforeSleep, all replies of one
+   * iteration go out together, one write per client.
+   */
+  scheduleAfterEvent(): void {
+    if (this.afterEventTimer !== null) return;
+    this.afterEventTimer = setImmediate(this.runScheduled);
+  }
+
+  private readonly runScheduled = (): void => {
+    this.afterEventTimer = null;
+    this.afterEvent();
+  };
+
+  /** Stops a pending scheduled afterEvent (server close). */
+  cancelScheduled(): void {
+    if (this.afterEventTimer !== null) clearImmediate(this.afterEventTimer);
+    this.afterEventTimer = null;
+  }
+
   /** End of an I/O event: resume unblocked clients, then flush all pending output. */
   afterEvent(): void {
     for (let guard = 0; guard < 1000; guard++) {

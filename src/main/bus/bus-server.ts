@@ -104,7 +104,7 @@ export class BusServer {
         c.sendError('ERR internal error');
         c.closing = true;
       }
-      core.afterEvent();
+      core.scheduleAfterEvent();
     });
     socket.on('close', () => {
       core.clients.delete(c.id);
@@ -143,6 +143,7 @@ export class BusServer {
       if (this.expiryTimer) clearInterval(this.expiryTimer);
       this.expiryTimer = null;
       this.core.blocking.clear();
+      this.core.cancelScheduled();
       const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const c of [...this.core.clients.values()]) c.socket.destroy();
       await Promise.all(closed);
