@@ -83,13 +83,7 @@ function setWithTtl(c: Client, argv: Arg[], unit: 'EX' | 'PX', name: string): vo
 function readInt(v: Bulk | undefined): number | bigint {
   if (v === undefined) return 0;
   if (typeof v !== 'string' && v.length > 20) throw new RedisError(NOT_INTEGER);
-  const s = argStr(v);
-  if (!/^-?(0|[1-9][0-9]*)$/.test(s)) throw new RedisError(NOT_INTEGER);
-  const n = Number(s);
-  if (Number.isSafeInteger(n)) return n;
-  const b = BigInt(s);
-  if (b > INT64_MAX || b < INT64_MIN) throw new RedisError(NOT_INTEGER);
-  return b;
+  return incrArg(v);
 }
 
 function incrBy(c: Client, keyArg: Arg, by: number | bigint): void {
@@ -107,6 +101,7 @@ function incrBy(c: Client, keyArg: Arg, by: number | bigint): void {
   c.send(typeof next === 'number' ? intReply(next) : `:${next}\r\n`);
 }
 
+/** Parses an int64 argument (Redis's string2ll rules), as Number or BigInt when beyond 2^53. */
 function incrArg(a: Arg): number | bigint {
   const s = argStr(a);
   if (!/^-?(0|[1-9][0-9]*)$/.test(s)) throw new RedisError(NOT_INTEGER);
