@@ -51,6 +51,14 @@ export class BusCore {
   }
 
   private afterEventTimer: NodeJS.Immediate | null = null;
+  /** Clients that received input since the last afterEvent (flushed first). */
+  private readers: Client[] = [];
+
+  /** Notes a client's input for this turn and schedules the end-of-turn step. */
+  inputFrom(c: Client): void {
+    this.readers.push(c);
+    this.scheduleAfterEvent();
+  }
 
   /**
    * Runs afterEvent once at the end of this event-loop iteration (check phase), after every socket
@@ -71,6 +79,7 @@ export class BusCore {
   cancelScheduled(): void {
     if (this.afterEventTimer !== null) clearImmediate(this.afterEventTimer);
     this.afterEventTimer = null;
+    this.readers = [];
   }
 
   /** End of an I/O event: resume unblocked clients, then flush all pending output. */
@@ -82,10 +91,21 @@ export class BusCore {
         for (const c of q) if (!c.closed && c.blocked === null) c.processInput();
         continue;
       }
-      if (this.dirty.length === 0) return;
+      if (this.dirty.length === 0) {
+        if (this.readers.length !== 0) this.readers = [];
+        return;
+      }
+      // Clients whose own input was read this turn first (a publisher's reply goes out before the
+      // deliveries its PUBLISH produced, so a pipelining publisher sends its next batch sooner),
+      // then everyone else in the order they got output.
       const d = this.dirty;
       this.dirty = [];
-      for (const c of d) c.flush();
+      if (this.readers.length !== 0) {
+        const r = this.readers;
+        this.readers = [];
+        for (const c of r) if (c.dirty) c.flush();
+      }
+      for (const c of d) if (c.dirty) c.flush();
     }
   }
 

@@ -104,7 +104,7 @@ export class BusServer {
         c.sendError('ERR internal error');
         c.closing = true;
       }
-      core.scheduleAfterEvent();
+      core.inputFrom(c);
     });
     socket.on('close', () => {
       core.clients.delete(c.id);
