@@ -116,6 +116,31 @@ describe('RespParser', () => {
     );
   });
 
+  it('gives the same result for whole commands (fast path) as fed byte by byte (general path)', () => {
+    const cases: [string, Partial<typeof opts> & { authRequired?: () => boolean }][] = [
+      ['*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$0\r\n\r\n', {}],
+      ['*01\r\n$1\r\na\r\n', {}],
+      ['*1\r\n$01\r\na\r\n', {}],
+      ['*1\r\n$1\r\nab\r\n', {}],
+      ['*1\r\n$1\r\na\n\n', {}],
+      ['*1\r\n$-1\r\n', {}],
+      ['*1\r\n$+1\r\na\r\n', {}],
+      ['*2\r\n$1\r\na\r\n:1\r\n', {}],
+      ['*-1\r\n*1\r\n$1\r\nx\r\n', {}],
+      [`*1\r\n$1500\r\n${'b'.repeat(1500)}\r\n`, {}],
+      ['*1\r\n$4\r\nabcd\r\n', { maxBulkLength: 3 }],
+      [`*12\r\n${'$1\r\nz\r\n'.repeat(12)}`, { authRequired: () => true }],
+      [`*12\r\n${'$1\r\nz\r\n'.repeat(12)}`, { authRequired: () => false }],
+    ];
+    for (const [text, o] of cases) {
+      const wire = Buffer.from(text, 'latin1');
+      const whole = parseChunks([wire], new RespParser({ ...opts, ...o }));
+      const bytes = [...wire].map((b) => Buffer.from([b]));
+      expect(parseChunks(bytes, new RespParser({ ...opts, ...o })), text).toEqual(whole);
+      expect(whole.length, text).toBeGreaterThan(0);
+    }
+  });
+
   it('rejects a header line that never ends', () => {
     const out = parseChunks([Buffer.from('*1'), Buffer.alloc(70 * 1024, '1')]);
     expect((out[0] as ProtocolError).message).toBe('ERR Protocol error: too big mbulk count string');

@@ -31,6 +31,7 @@ const MAX_HEADER = 64 * 1024;
 const UNAUTH_MULTIBULK = 10;
 const UNAUTH_BULK = 16384;
 
+const EMPTY = Buffer.alloc(0);
 const INT_OK = 0;
 const INT_INCOMPLETE = 1;
 const INT_INVALID = 2;
@@ -132,6 +133,8 @@ export class RespParser {
       // Skip empty lines between commands like Redis does for inline "\r\n".
       if (this.pos >= len) return null;
       if (buf[this.pos] !== 42 /* * */) return this.inline();
+      const whole = this.wholeCommand(buf, len);
+      if (whole !== null) return whole;
       const r = this.readInt(this.pos + 1);
       if (r === INT_INCOMPLETE) {
         if (len - this.pos > MAX_HEADER) return new ProtocolError('ERR Protocol error: too big mbulk count string');
@@ -195,6 +198,53 @@ export class RespParser {
       this.bulkLen = -1;
     }
     return this.finish();
+  }
+
+  /**
+   * Fast path: a multibulk command wholly in the buffer, every argument a well-formed small bulk.
+   * Parsed with locals and committed only on success; anything else (partial input, big or huge
+   * lengths, malformed or unauthenticated-limit input) returns null and the general path below
+   * handles it from the same position, so behaviour is the general path's.
+   */
+  private wholeCommand(buf: Buffer, len: number): Arg[] | null {
+    const start = this.pos;
+    let i = start + 1;
+    let count = 0;
+    let c = 0;
+    while (i < len && (c = buf[i]) >= 48 && c <= 57) {
+      count = count * 10 + (c - 48);
+      i++;
+    }
+    const digits = i - start - 1;
+    if (digits === 0 || digits > 6 || c !== 13 || i + 1 >= len || buf[i + 1] !== 10) return null;
+    if (count === 0 || (digits > 1 && buf[start + 1] === 48)) return null;
+    if (count > UNAUTH_MULTIBULK && this.opts.authRequired?.()) return null;
+    i += 2;
+    const maxLen = this.opts.maxBulkLength;
+    const args: Arg[] = [];
+    for (let k = 0; k < count; k++) {
+      if (i >= len || buf[i] !== 36 /* $ */) return null;
+      const at = ++i;
+      let n = 0;
+      while (i < len && (c = buf[i]) >= 48 && c <= 57) {
+        n = n * 10 + (c - 48);
+        i++;
+      }
+      const d = i - at;
+      if (d === 0 || d > 4 || c !== 13 || (d > 1 && buf[at] === 48)) return null;
+      if (n >= BIG_BULK || n > maxLen) return null;
+      const from = i + 2;
+      const to = from + n;
+      if (to + 1 >= len || buf[i + 1] !== 10 || buf[to] !== 13 || buf[to + 1] !== 10) return null;
+      args.push(k === 0 && n <= MAX_INTERN ? internName(buf, from, n) : buf.latin1Slice(from, to));
+      i = to + 2;
+    }
+    if (i >= len) {
+      // Drop the consumed buffer so a big read is not retained by the parser.
+      this.buf = EMPTY;
+      this.pos = 0;
+    } else this.pos = i;
+    return args;
   }
 
   private finish(): Arg[] {
