@@ -141,6 +141,16 @@ describe('RespParser', () => {
     }
   });
 
+  it('splits quote-free inline lines exactly like splitArgs', () => {
+    const lines = ['PING', '  SET  k\tv \x0b\f x', 'GET \xff\x80', 'a\rb', '   ', 'ECHO "q"', "ECHO it's", 'x\x00y z'];
+    for (const line of lines) {
+      const got = parseChunks([Buffer.from(`${line}\n`, 'latin1')]);
+      const want = splitArgs(line);
+      if (want === null) expect(got[0]).toBeInstanceOf(ProtocolError);
+      else expect(got, JSON.stringify(line)).toEqual(want.length ? [want] : []);
+    }
+  });
+
   it('rejects a header line that never ends', () => {
     const out = parseChunks([Buffer.from('*1'), Buffer.alloc(70 * 1024, '1')]);
     expect((out[0] as ProtocolError).message).toBe('ERR Protocol error: too big mbulk count string');

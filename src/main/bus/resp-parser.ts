@@ -303,9 +303,10 @@ export class RespParser {
     }
     let end = nl;
     if (end > this.pos && buf[end - 1] === 13) end--;
-    const line = buf.latin1Slice(this.pos, end);
+    const from = this.pos;
     this.pos = nl + 1;
-    const args = splitArgs(line);
+    // Most inline commands (PING, telnet input) have no quotes: split the bytes directly.
+    const args = splitPlain(buf, from, end) ?? splitArgs(buf.latin1Slice(from, end));
     if (args === null) return new ProtocolError('ERR Protocol error: unbalanced quotes in request');
     if (args.length === 0) return this.pos >= buf.length ? this.finishEmpty() : this.next();
     return args;
@@ -316,6 +317,30 @@ export class RespParser {
     this.pos = 0;
     return null;
   }
+}
+
+/** isSpace for bytes: space, \t \n \v \f \r. */
+const isSpaceByte = (c: number) => c === 32 || (c >= 9 && c <= 13);
+
+/** Whitespace split of buf[from, end) when it holds no quote character; null when it does. */
+function splitPlain(buf: Buffer, from: number, end: number): string[] | null {
+  const out: string[] = [];
+  let i = from;
+  while (i < end) {
+    const c = buf[i];
+    if (isSpaceByte(c)) {
+      i++;
+      continue;
+    }
+    const at = i;
+    for (; i < end; i++) {
+      const b = buf[i];
+      if (b === 34 /* " */ || b === 39 /* ' */) return null;
+      if (isSpaceByte(b)) break;
+    }
+    out.push(out.length === 0 && i - at <= MAX_INTERN ? internName(buf, at, i - at) : buf.latin1Slice(at, i));
+  }
+  return out;
 }
 
 const HEX = '0123456789abcdefABCDEF';
