@@ -36,6 +36,9 @@ describe('RespParser', () => {
     const wire = Buffer.concat(names.map((n) => encode([Buffer.from(n, 'latin1'), 'k'])));
     const got = parseChunks([wire]).map((r) => (r as Arg[])[0]);
     expect(got).toEqual(names);
+    // Keys (the first argument) go through the same cache.
+    const keyWire = Buffer.concat(names.map((n) => encode(['GET', Buffer.from(n, 'latin1')])));
+    expect(parseChunks([keyWire]).map((r) => (r as Arg[])[1])).toEqual(names);
     // A name of the cache's maximum length and one just past it both come back whole.
     const long = ['A'.repeat(24), 'A'.repeat(25), `${'A'.repeat(23)}B`, 'A'.repeat(24)];
     expect(parseChunks(long.map((n) => encode([n]))).map((r) => (r as Arg[])[0])).toEqual(long);

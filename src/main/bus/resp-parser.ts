@@ -37,7 +37,8 @@ const INT_INCOMPLETE = 1;
 const INT_INVALID = 2;
 
 /**
- * Interned command names: a small direct-mapped cache of latin1 strings indexed by (length, first
+ * Interned command names and first arguments (keys, channels: a bus has few, used over and over):
+ * a small direct-mapped cache of latin1 strings indexed by (length, first
  * byte, last byte), checked byte by byte before reuse. Bounded (INTERN_SLOTS short strings); a
  * collision just replaces the slot.
  */
@@ -186,9 +187,9 @@ export class RespParser {
       const start = this.pos;
       if (buf[start + n] !== 13 || buf[start + n + 1] !== 10) return new ProtocolError('ERR Protocol error: expected CRLF after bulk data');
       if (n < BIG_BULK) {
-        // The command name repeats on every request: reuse one string per spelling (no allocation,
-        // and its hash stays cached for the command table's Map lookup).
-        this.args.push(this.args.length === 0 && n <= MAX_INTERN ? internName(buf, start, n) : buf.latin1Slice(start, start + n));
+        // The command name and (for most commands) the key repeat request after request: reuse one
+        // string per spelling (no allocation, and its hash stays cached for the Map lookups).
+        this.args.push(this.args.length < 2 && n <= MAX_INTERN ? internName(buf, start, n) : buf.latin1Slice(start, start + n));
       } else {
         const copy = Buffer.allocUnsafe(n);
         buf.copy(copy, 0, start, start + n);
@@ -236,7 +237,7 @@ export class RespParser {
       const from = i + 2;
       const to = from + n;
       if (to + 1 >= len || buf[i + 1] !== 10 || buf[to] !== 13 || buf[to + 1] !== 10) return null;
-      args.push(k === 0 && n <= MAX_INTERN ? internName(buf, from, n) : buf.latin1Slice(from, to));
+      args.push(k < 2 && n <= MAX_INTERN ? internName(buf, from, n) : buf.latin1Slice(from, to));
       i = to + 2;
     }
     if (i >= len) {
