@@ -6,12 +6,12 @@
  * process group, so a terminal's Ctrl-C reaches them too.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { HostedProcess, ProcessHost, SpawnSpec } from './process-host.js';
+import { resolveWorkerEntry } from './worker-entry.js';
 
 export interface NodeProcessHostOptions {
-  /** Worker entry; default <package root>/src/workers/main.ts. */
+  /** Worker entry; default the built bundle when fresh, else src/workers/main.ts (see worker-entry.ts). */
   entry?: string;
   /** Node flags; default ['--import', 'tsx'] for a .ts entry, none for .js. */
   execArgv?: string[];
@@ -73,7 +73,7 @@ export class NodeProcessHost implements ProcessHost {
 
   constructor(opts: NodeProcessHostOptions = {}) {
     const root = opts.cwd ?? PACKAGE_ROOT;
-    this.entry = opts.entry ?? join(root, 'src', 'workers', 'main.ts');
+    this.entry = opts.entry ?? resolveWorkerEntry(root);
     this.execArgv = opts.execArgv ?? (this.entry.endsWith('.ts') ? ['--import', 'tsx'] : []);
     this.cwd = opts.cwd ?? root;
   }
