@@ -51,12 +51,15 @@ export interface Studio {
 /** Connects to an external Redis once, so a wrong URL fails fast with a clear message. */
 async function checkExternalRedis(url: string): Promise<void> {
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 5000 });
-  probe.on('error', () => {});
+  // ioredis rejects connect() with a bare "Connection is closed."; the socket's own error says why.
+  let socketError: Error | undefined;
+  probe.on('error', (err: Error) => (socketError ??= err));
   try {
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new Error(`cannot use the Redis at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+    const reason = socketError?.message ?? (err as Error).message;
+    throw new Error(`cannot use the Redis at ${redactUrl(url)}: ${reason}`, { cause: err });
   } finally {
     probe.disconnect();
   }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/redis-server.js';
+import { freePort, startRedisServer } from '../helpers/redis-server.js';
 import { runFav, startFav } from '../helpers/fav-cli.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fav-cli-'));
@@ -51,6 +51,25 @@ describe('fav usage', () => {
     const r = await runFav(['serve', '--data', tmp], { env: { FAV_ASR_ENGINE: 'whisper-9000' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/asr\.engine/);
+  });
+});
+
+describe('fav serve with a Redis it cannot use', () => {
+  it('names the reason and starts nothing', async () => {
+    const port = await freePort();
+    const down = await runFav(['serve', '--data', tmp, '--port', String(await freePort()), '--redis', `redis://127.0.0.1:${port}`]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(new RegExp(`cannot use the Redis at redis://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`));
+
+    const redis = await startRedisServer({ password: 'right' });
+    try {
+      const wrong = await runFav(['serve', '--data', tmp, '--port', String(await freePort()), '--redis', `redis://:wrong@127.0.0.1:${redis.port}`]);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/cannot use the Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+: WRONGPASS/);
+      expect(wrong.stderr).not.toContain('wrong@');
+    } finally {
+      await redis.stop();
+    }
   });
 });
 
