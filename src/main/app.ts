@@ -14,6 +14,7 @@ import { loadConfig, redactConfig, redactUrl } from './config/load-config.js';
 import { loadOrCreateToken } from './gateway/auth.js';
 import { startGateway } from './gateway/server.js';
 import { LogHub } from './logging/index.js';
+import { portFree } from './net-util.js';
 import { PACKAGE_VERSION, RENDERER_DIR } from './paths.js';
 import { NodeProcessHost, Supervisor, type Manifest } from './supervisor/index.js';
 import type { ProcessHost } from './supervisor/process-host.js';
@@ -89,6 +90,13 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
     if (first) throw first;
   };
 
+  // Fail before starting eight processes when the gateway's port is taken (the common case: a
+  // studio already running). The gateway still reports a port lost to a race after this check.
+  const gatewayPort = opts.port ?? config.port;
+  if (gatewayPort !== 0 && !(await portFree(gatewayPort, config.host))) {
+    throw new Error(`port ${gatewayPort} on ${config.host} is in use (is a studio already running?): stop the other program or choose another with --port`);
+  }
+
   try {
     // 1. The bus.
     let busUrl: string;
@@ -149,7 +157,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         rendererDir: opts.rendererDir ?? RENDERER_DIR,
         config: () => redactConfig(config),
       },
-      { host: config.host, port: opts.port ?? config.port },
+      { host: config.host, port: gatewayPort },
     );
     teardown.push(() => gateway.close());
     progress(`gateway: ${gateway.url}`);

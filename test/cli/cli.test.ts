@@ -73,6 +73,24 @@ describe('fav serve with a Redis it cannot use', () => {
   });
 });
 
+describe('fav serve on a taken port', () => {
+  it('fails at once, naming the port and the fix, with nothing started', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    try {
+      const r = await runFav(['serve', '--data', tmp, '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use.*--port`));
+      // It failed before the bus and services: none of their progress lines were printed.
+      expect(r.stdout).not.toMatch(/bus: embedded|services:/);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
 describe('fav doctor', () => {
   it('checks the machine and prints a fix for what is missing', async () => {
     const r = await runFav(['doctor', '--json'], { env: { FAV_DATA_DIR: tmp, FAV_LLM_BASE_URL: 'http://127.0.0.1:9/v1' } });

@@ -3,9 +3,9 @@
  * Required checks failing => exit 1; optional ones are warnings (the app runs without them, with less).
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../config/load-config.js';
+import { portFree } from '../net-util.js';
 import { electronBinary, RENDERER_DIR } from '../paths.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -28,14 +28,6 @@ export function which(bin: string, envPath = process.env.PATH ?? ''): string | u
     }
   }
   return undefined;
-}
-
-function portFree(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, host, () => srv.close(() => resolve(true)));
-  });
 }
 
 async function llmReachable(baseUrl: string, apiKey?: string): Promise<{ ok: boolean; detail: string }> {
