@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Config } from '../shared/config.js';
 import { startBus } from './bus/index.js';
+import { CONFIG_KEY } from '../shared/bus.js';
 import { loadConfig, redactConfig, redactUrl } from './config/load-config.js';
 import { loadOrCreateToken } from './gateway/auth.js';
 import { startGateway } from './gateway/server.js';
@@ -119,7 +120,9 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
       progress(`bus: embedded on ${config.bus.host}:${bus.port}`);
     }
 
-    // 2. Logs and services.
+    // 2. Settings for the workers (local and remote) under CONFIG_KEY, then logs and services.
+    await publishSettings(busUrl, config);
+
     const logs = new LogHub({ files: { dir: path.join(config.dataDir, 'logs') } });
     logs.redactor.addUrlSecrets(busUrl);
     teardown.push(() => logs.close());
@@ -176,5 +179,21 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
   } catch (err) {
     await stopAll().catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * Stores the resolved configuration on the bus (CONFIG_KEY) where every worker reads it at start,
+ * local or on another machine. Secrets included: the bus is password-protected and loopback-only
+ * unless the user points the app at their own Redis.
+ */
+export async function publishSettings(busUrl: string, config: Config): Promise<void> {
+  const r = new Redis(busUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    await r.set(CONFIG_KEY, JSON.stringify(config));
+  } finally {
+    r.disconnect();
   }
 }

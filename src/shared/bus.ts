@@ -30,6 +30,14 @@ export const Queues = {
   userInput: 'user_input_queue',
   /** chat-ai -> tts */
   ttsRequests: 'tts_requests',
+  /** Added: gateway -> input-handler (uploads and typed text to normalise; `InputTask`). */
+  input: 'fav:input',
+  /**
+   * Added: input-handler -> dialog-engine (normalised user inputs, `UserInput`). The dialog engine
+   * applies the input policy and starts turns by pushing `UserTurn`s to `user_input_queue`, so the
+   * seed's memory service still consumes user_input_queue, now fed by the turn arbiter.
+   */
+  dialogInputs: 'fav:dialog:inputs',
 } as const;
 export type QueueName = (typeof Queues)[keyof typeof Queues];
 
@@ -49,7 +57,30 @@ export const Channels = {
   status: 'fav:status',
   /** Added: metrics samples. */
   metrics: 'fav:metrics',
+  /** Added: gateway -> asr, live microphone PCM frames (`MicFrame`, 16 kHz s16le mono). */
+  mic: 'fav:mic',
+  /**
+   * Added: turn events from any service (`TurnEvent`: speech start/end, transcripts, turn state,
+   * emotion, errors, playback). Consumed by dialog-engine and output-handler.
+   */
+  events: 'fav:events',
+  /** Added: output-handler -> gateway, ordered client-facing events (`ClientEvent`). */
+  deliver: 'fav:deliver',
+  /** Added: memory -> long-term-memory recall requests (`RecallRequest`). */
+  ltmRecall: 'fav:ltm:recall',
+  /** Added: long-term-memory -> memory, the answer to one recall request (`RecallReply`). */
+  ltmRecallReply: (requestId: string) => `fav:ltm:recall:${requestId}`,
 } as const;
+
+/** Pattern matching every `task_response:{task_id}` channel (output-handler PSUBSCRIBEs it). */
+export const TASK_RESPONSE_PATTERN = 'task_response:*';
+
+/**
+ * Added: the resolved app configuration (JSON of `Config`, secrets included) that the core SETs
+ * before starting services. Workers read it at start-up, local or remote (`fav worker`), so one
+ * settings file configures every machine. The bus is password-protected and loopback by default.
+ */
+export const CONFIG_KEY = 'fav:config';
 
 /** Durable streams (consumer groups). */
 export const Streams = {
@@ -81,16 +112,45 @@ export const streamGroup = (service: string) => `fav:group:${service}`;
 export type ServiceInput =
   | { kind: 'queue'; name: QueueName }
   | { kind: 'channel'; name: string }
+  | { kind: 'pattern'; name: string }
   | { kind: 'stream'; name: string };
-export const SERVICE_INPUTS: Record<ServiceName, ServiceInput> = {
-  'input-handler': { kind: 'channel', name: Channels.asrResults },
-  asr: { kind: 'queue', name: Queues.asrTasks },
-  memory: { kind: 'queue', name: Queues.userInput },
-  'long-term-memory': { kind: 'stream', name: Streams.longTermWrites },
-  'chat-ai': { kind: 'channel', name: Channels.memoryUpdates },
-  tts: { kind: 'queue', name: Queues.ttsRequests },
-  'output-handler': { kind: 'channel', name: Channels.aiResponses },
-  'dialog-engine': { kind: 'channel', name: Channels.control },
+export const SERVICE_INPUTS: Record<ServiceName, readonly ServiceInput[]> = {
+  'input-handler': [
+    { kind: 'queue', name: Queues.input },
+    { kind: 'channel', name: Channels.asrResults },
+  ],
+  asr: [
+    { kind: 'queue', name: Queues.asrTasks },
+    { kind: 'channel', name: Channels.mic },
+    { kind: 'channel', name: Channels.control },
+  ],
+  memory: [
+    { kind: 'queue', name: Queues.userInput },
+    { kind: 'channel', name: Channels.aiResponses },
+  ],
+  'long-term-memory': [
+    { kind: 'stream', name: Streams.longTermWrites },
+    { kind: 'channel', name: Channels.ltmRecall },
+  ],
+  'chat-ai': [
+    { kind: 'channel', name: Channels.memoryUpdates },
+    { kind: 'channel', name: Channels.control },
+  ],
+  tts: [
+    { kind: 'queue', name: Queues.ttsRequests },
+    { kind: 'channel', name: Channels.control },
+  ],
+  'output-handler': [
+    { kind: 'channel', name: Channels.aiResponses },
+    { kind: 'pattern', name: TASK_RESPONSE_PATTERN },
+    { kind: 'channel', name: Channels.events },
+    { kind: 'channel', name: Channels.control },
+  ],
+  'dialog-engine': [
+    { kind: 'queue', name: Queues.dialogInputs },
+    { kind: 'channel', name: Channels.events },
+    { kind: 'channel', name: Channels.control },
+  ],
 };
 
 /** Every message on the bus carries these, so one turn can be traced end to end. */

@@ -35,13 +35,137 @@ export const ConfigSchema = z.object({
     .prefault({}),
   llm: z
     .object({
-      baseUrl: z.string().url().default('http://127.0.0.1:11434/v1'),
-      model: z.string().min(1).default('qwen2.5:7b'),
+      /** A known server; fills baseUrl when baseUrl is not given (see LLM_PRESETS). */
+      preset: z.enum(['ollama', 'lmstudio', 'llamacpp', 'openai', 'deepseek', 'openrouter', 'custom']).default('ollama'),
+      /** Overrides the preset's URL. Resolve with resolveLlm(). */
+      baseUrl: z.string().url().optional(),
+      /** Overrides the preset's default model. */
+      model: z.string().min(1).optional(),
       apiKey: z.string().optional(),
+      temperature: z.number().min(0).max(2).default(0.7),
+      maxTokens: z.number().int().positive().default(512),
+      /** No first token within this long: the turn fails with llm_timeout. */
+      firstTokenTimeoutMs: z.number().int().positive().default(20_000),
+      /** A stream that stalls this long between tokens fails with llm_timeout. */
+      idleTimeoutMs: z.number().int().positive().default(20_000),
     })
     .prefault({}),
-  asr: z.object({ engine: z.enum(ASR_ENGINES).default('pocketsphinx') }).prefault({}),
-  tts: z.object({ engine: z.enum(TTS_ENGINES).default('flite') }).prefault({}),
+  persona: z
+    .object({
+      name: z.string().min(1).default('Aria'),
+      /** The system prompt. `{name}` is replaced by the persona's name. */
+      systemPrompt: z
+        .string()
+        .default(
+          'You are {name}, a cheerful AI VTuber streaming live. Answer in one to three short spoken sentences, ' +
+            'in the language the viewer uses. You may start a sentence with one emotion tag such as [joy], [sad], ' +
+            '[angry], [surprised], [shy] or [thinking]. Do not use markdown, lists or emoji.',
+        ),
+    })
+    .prefault({}),
+  asr: z
+    .object({
+      engine: z.enum(ASR_ENGINES).default('pocketsphinx'),
+      /** Language hint: '' = the engine's default / auto-detect; e.g. 'en', 'zh'. */
+      language: z.string().default(''),
+      vad: z
+        .object({
+          /** Silero speech probability threshold. */
+          threshold: z.number().min(0.05).max(0.95).default(0.5),
+          /** Silence that ends an utterance, ms (the issue's target: <= 300). */
+          minSilenceMs: z.number().int().min(50).max(3000).default(300),
+          /** Speech shorter than this is ignored (coughs, clicks), ms. */
+          minSpeechMs: z.number().int().min(0).max(2000).default(150),
+          /** An utterance is cut at this length, ms. */
+          maxSpeechMs: z.number().int().min(1000).max(120_000).default(30_000),
+        })
+        .prefault({}),
+      sherpa: z
+        .object({
+          /** Which model to use: SenseVoice (zh/en/ja/ko/yue), Whisper tiny/base, or a streaming Zipformer. */
+          model: z.enum(['sense-voice', 'whisper-tiny', 'whisper-base', 'zipformer-bilingual']).default('sense-voice'),
+          /** Where model archives are downloaded from (the sherpa-onnx GitHub release by default). */
+          modelsBaseUrl: z.string().url().default('https://github.com/k2-fsa/sherpa-onnx/releases/download/asr-models'),
+          numThreads: z.number().int().min(1).max(16).default(2),
+        })
+        .prefault({}),
+      openai: z
+        .object({
+          /** OpenAI-compatible base URL (Speaches / faster-whisper server, OpenAI, Groq). Defaults to llm.baseUrl. */
+          baseUrl: z.string().url().optional(),
+          apiKey: z.string().optional(),
+          model: z.string().min(1).default('whisper-1'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  tts: z
+    .object({
+      engine: z.enum(TTS_ENGINES).default('flite'),
+      /** Engine-specific voice name ('' = the engine's default: flite slt, edge en-US-AriaNeural, ...). */
+      voice: z.string().default(''),
+      /** Speaking rate multiplier. */
+      rate: z.number().min(0.5).max(2).default(1),
+      edge: z
+        .object({
+          /** The read-aloud WebSocket endpoint (configurable so a proxy or a test stand-in can be used). */
+          url: z.string().url().default('wss://speech.platform.bing.com/consumer/speech/synthesize/readaloud/edge/v1'),
+        })
+        .prefault({}),
+      openai: z
+        .object({
+          /** OpenAI-compatible base URL (Kokoro-FastAPI, Speaches, OpenAI). */
+          baseUrl: z.string().url().default('http://127.0.0.1:8880/v1'),
+          apiKey: z.string().optional(),
+          model: z.string().min(1).default('kokoro'),
+        })
+        .prefault({}),
+      gptSovits: z
+        .object({
+          /** GPT-SoVITS api_v2 server. */
+          url: z.string().url().default('http://127.0.0.1:9880'),
+          refAudioPath: z.string().default(''),
+          promptText: z.string().default(''),
+          promptLang: z.string().default('en'),
+          textLang: z.string().default('en'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  memory: z
+    .object({
+      /** Token budget of the history window sent to the LLM (estimated, not the model's tokenizer). */
+      maxContextTokens: z.number().int().min(200).default(2000),
+      /** Summarise turns that fall out of the window (with the LLM; extractive when it is unreachable). */
+      summarise: z.boolean().default(true),
+      /** How long memory waits for long-term recall before going on without it, ms. */
+      recallTimeoutMs: z.number().int().min(0).default(40),
+      /** Long-term memories recalled per turn. */
+      recallK: z.number().int().min(0).max(20).default(3),
+    })
+    .prefault({}),
+  dialog: z
+    .object({
+      /** User speech during the avatar's turn cancels it. */
+      bargeIn: z.boolean().default(true),
+      /** Typed text while a turn runs: queue it, merge it with other waiting typed text, or drop it. */
+      typedPolicy: z.enum(['queue', 'merge', 'drop']).default('queue'),
+      /** Live-chat messages while a turn runs. */
+      chatPolicy: z.enum(['queue', 'merge', 'drop']).default('merge'),
+      /** Most inputs waiting per session; older chat is dropped first. */
+      maxQueue: z.number().int().min(1).max(100).default(5),
+    })
+    .prefault({}),
+  input: z
+    .object({
+      /** Largest accepted upload, bytes. */
+      maxBytes: z.number().int().positive().default(25 * 1024 * 1024),
+      /** Longest accepted utterance, seconds. */
+      maxDurationS: z.number().positive().default(60),
+      /** Longest accepted text, characters. */
+      maxTextChars: z.number().int().positive().default(4000),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -61,7 +185,28 @@ export const ENV_KEYS = {
   FAV_LLM_API_KEY: 'llm.apiKey',
   FAV_ASR_ENGINE: 'asr.engine',
   FAV_TTS_ENGINE: 'tts.engine',
+  FAV_TTS_VOICE: 'tts.voice',
+  FAV_LLM_PRESET: 'llm.preset',
+  FAV_ASR_LANGUAGE: 'asr.language',
 } as const;
 
 /** Config paths whose values are secrets: never logged, never sent to the renderer in clear. */
-export const SECRET_PATHS = ['bus.password', 'llm.apiKey'] as const;
+export const SECRET_PATHS = ['bus.password', 'llm.apiKey', 'asr.openai.apiKey', 'tts.openai.apiKey'] as const;
+
+/** Known OpenAI-compatible LLM servers: base URL, whether a key is needed, and a default model. */
+export const LLM_PRESETS = {
+  ollama: { baseUrl: 'http://127.0.0.1:11434/v1', needsKey: false, model: 'qwen2.5:7b' },
+  lmstudio: { baseUrl: 'http://127.0.0.1:1234/v1', needsKey: false, model: 'local-model' },
+  llamacpp: { baseUrl: 'http://127.0.0.1:8080/v1', needsKey: false, model: 'local-model' },
+  openai: { baseUrl: 'https://api.openai.com/v1', needsKey: true, model: 'gpt-4o-mini' },
+  deepseek: { baseUrl: 'https://api.deepseek.com/v1', needsKey: true, model: 'deepseek-chat' },
+  openrouter: { baseUrl: 'https://openrouter.ai/api/v1', needsKey: true, model: 'openai/gpt-4o-mini' },
+  custom: { baseUrl: '', needsKey: false, model: '' },
+} as const;
+
+/** The LLM endpoint to use: explicit settings win over the preset's. */
+export function resolveLlm(llm: Config['llm']): { baseUrl: string; model: string; apiKey: string | undefined; needsKey: boolean } {
+  const preset = LLM_PRESETS[llm.preset];
+  const baseUrl = llm.baseUrl ?? preset.baseUrl;
+  return { baseUrl, model: llm.model ?? (preset.model || 'default'), apiKey: llm.apiKey, needsKey: preset.needsKey && !llm.baseUrl };
+}

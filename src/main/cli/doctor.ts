@@ -4,6 +4,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { resolveLlm } from '../../shared/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { portFree } from '../net-util.js';
 import { electronBinary, RENDERER_DIR } from '../paths.js';
@@ -128,7 +129,8 @@ export async function runChecks(opts: { port?: number } = {}): Promise<Check[]> 
         : { name: 'Gateway port', level: 'warn', detail: `${config.host}:${config.port} is in use (a running studio, or another program)`, fix: 'fav serve --port <other>' },
     );
 
-    const llm = await llmReachable(config.llm.baseUrl, config.llm.apiKey);
+    const llmEp = resolveLlm(config.llm);
+    const llm = await llmReachable(llmEp.baseUrl, llmEp.apiKey);
     add(
       llm.ok
         ? { name: 'LLM endpoint', level: 'ok', detail: llm.detail }

@@ -7,11 +7,12 @@ describe('manifest', () => {
     const m = defaultManifest();
     expect(m.map((s) => s.name)).toEqual([...SERVICE_NAMES]);
     const by = Object.fromEntries(m.map((s) => [s.name, s]));
-    expect(by.asr!.input).toEqual({ kind: 'queue', name: Queues.asrTasks });
-    expect(by.memory!.input).toEqual({ kind: 'queue', name: Queues.userInput });
-    expect(by.tts!.input).toEqual({ kind: 'queue', name: Queues.ttsRequests });
-    expect(by['long-term-memory']!.input).toEqual({ kind: 'stream', name: Streams.longTermWrites });
-    expect(by['input-handler']!.input.kind).toBe('channel');
+    expect(by.asr!.inputs).toContainEqual({ kind: 'queue', name: Queues.asrTasks });
+    expect(by.memory!.inputs).toContainEqual({ kind: 'queue', name: Queues.userInput });
+    expect(by.tts!.inputs).toContainEqual({ kind: 'queue', name: Queues.ttsRequests });
+    expect(by['long-term-memory']!.inputs).toContainEqual({ kind: 'stream', name: Streams.longTermWrites });
+    expect(by['input-handler']!.inputs).toContainEqual({ kind: 'queue', name: Queues.input });
+    expect(by['dialog-engine']!.inputs).toContainEqual({ kind: 'queue', name: Queues.dialogInputs });
     expect(m.every((s) => s.instances === 1 && s.restart.crashLoopMax === 5)).toBe(true);
   });
 

@@ -16,7 +16,7 @@ export interface RestartPolicy {
 export interface ServiceSpec {
   name: ServiceName;
   /** What it consumes (queue / channel / stream), from src/shared/bus.ts. */
-  input: ServiceInput;
+  inputs: readonly ServiceInput[];
   /** Processes of this service (several share its queue). */
   instances: number;
   /** From spawn to the 'ready' status event; past it the process is killed and counted as a crash. */
@@ -35,7 +35,7 @@ export interface ServiceSpec {
 
 export type Manifest = ServiceSpec[];
 
-export type ServiceTuning = Partial<Omit<ServiceSpec, 'name' | 'input' | 'restart'>> & { restart?: Partial<RestartPolicy> };
+export type ServiceTuning = Partial<Omit<ServiceSpec, 'name' | 'inputs' | 'restart'>> & { restart?: Partial<RestartPolicy> };
 
 export interface ManifestOptions {
   /** Applied to every service. */
@@ -53,7 +53,7 @@ export const DEFAULT_RESTART: RestartPolicy = {
   crashLoopWindowMs: 60_000,
 };
 
-const DEFAULTS: Omit<ServiceSpec, 'name' | 'input'> = {
+const DEFAULTS: Omit<ServiceSpec, 'name' | 'inputs'> = {
   instances: 1,
   readyTimeoutMs: 20_000,
   heartbeatMs: 2_000,
@@ -64,7 +64,7 @@ const DEFAULTS: Omit<ServiceSpec, 'name' | 'input'> = {
   args: [],
 };
 
-function apply(base: Omit<ServiceSpec, 'name' | 'input'>, t: ServiceTuning | undefined): Omit<ServiceSpec, 'name' | 'input'> {
+function apply(base: Omit<ServiceSpec, 'name' | 'inputs'>, t: ServiceTuning | undefined): Omit<ServiceSpec, 'name' | 'inputs'> {
   if (!t) return base;
   return {
     ...base,
@@ -80,7 +80,7 @@ export function defaultManifest(opts: ManifestOptions = {}): Manifest {
     if (!isServiceName(n)) throw new Error(`unknown service "${n}" in manifest options; expected one of: ${SERVICE_NAMES.join(', ')}`);
   }
   const names = SERVICE_NAMES.filter((n) => !opts.only || opts.only.includes(n));
-  const manifest = names.map((name) => ({ name, input: SERVICE_INPUTS[name], ...apply(apply(DEFAULTS, opts.all), opts.services?.[name]) }));
+  const manifest = names.map((name) => ({ name, inputs: SERVICE_INPUTS[name], ...apply(apply(DEFAULTS, opts.all), opts.services?.[name]) }));
   validateManifest(manifest);
   return manifest;
 }

@@ -165,7 +165,7 @@ export class Supervisor extends EventEmitter {
 
     const reaper = new Reaper(
       this.cmd,
-      this.manifest.flatMap((s) => (s.input.kind === 'queue' ? [s.input.name] : [])),
+      this.manifest.flatMap((s) => s.inputs.flatMap((i) => (i.kind === 'queue' ? [i.name] : []))),
       (id) => this.byInstance.get(id)?.alive ?? false,
     );
     const reap = async () => {

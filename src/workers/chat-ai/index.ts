@@ -10,7 +10,8 @@ import { channelInput, type ServiceDefinition } from '../runtime/index.js';
 
 const service: ServiceDefinition = {
   name: 'chat-ai',
-  input: channelInput({
+  inputs: [
+    channelInput({
     channels: [Channels.memoryUpdates],
     schema: TaskMessage,
     async handle(update: TaskMessage, job) {
@@ -19,5 +20,6 @@ const service: ServiceDefinition = {
       await job.redis.lpush(Queues.ttsRequests, JSON.stringify(nextMessage(update, 'tts_request', { text: reply, sentence: 0 })));
     },
   }),
+  ],
 };
 export default service;

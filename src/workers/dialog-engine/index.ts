@@ -12,7 +12,8 @@ const MAX_SESSIONS = 1000;
 
 const service: ServiceDefinition = {
   name: 'dialog-engine',
-  input: channelInput({
+  inputs: [
+    channelInput({
     channels: [Channels.control],
     schema: ControlEvent,
     async handle(ev: ControlEvent, job) {
@@ -22,6 +23,7 @@ const service: ServiceDefinition = {
       job.log.info({ session_id: ev.session_id, turn_id: ev.turn_id, action: ev.action }, 'turn state updated');
     },
   }),
+  ],
   dispose() {
     turns.clear();
   },

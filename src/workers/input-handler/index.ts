@@ -9,7 +9,8 @@ import { channelInput, type ServiceDefinition } from '../runtime/index.js';
 
 const service: ServiceDefinition = {
   name: 'input-handler',
-  input: channelInput({
+  inputs: [
+    channelInput({
     channels: [Channels.asrResults],
     schema: TaskMessage,
     async handle(result: TaskMessage, job) {
@@ -17,5 +18,6 @@ const service: ServiceDefinition = {
       await job.redis.lpush(Queues.userInput, JSON.stringify(input));
     },
   }),
+  ],
 };
 export default service;

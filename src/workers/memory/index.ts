@@ -4,14 +4,15 @@
  * takes user input from `user_input_queue`, publishes it on `memory_updates` with an empty context,
  * and appends a long-term write to the durable stream for long-term-memory.
  */
-import { Channels, SERVICE_INPUTS, Streams, TaskMessage } from '../../shared/bus.js';
+import { Channels, Queues, Streams, TaskMessage } from '../../shared/bus.js';
 import { nextMessage, textOf } from '../common/plumbing.js';
 import { queueInput, type ServiceDefinition } from '../runtime/index.js';
 
 const service: ServiceDefinition = {
   name: 'memory',
-  input: queueInput({
-    queue: SERVICE_INPUTS.memory.name,
+  inputs: [
+    queueInput({
+    queue: Queues.userInput,
     schema: TaskMessage,
     async handle(input: TaskMessage, job) {
       const text = textOf(input, '');
@@ -19,5 +20,6 @@ const service: ServiceDefinition = {
       await job.redis.publish(Channels.memoryUpdates, JSON.stringify(nextMessage(input, 'memory_update', { text, context: [] })));
     },
   }),
+  ],
 };
 export default service;

@@ -8,12 +8,14 @@ import { channelInput, type ServiceDefinition } from '../runtime/index.js';
 
 const service: ServiceDefinition = {
   name: 'output-handler',
-  input: channelInput({
+  inputs: [
+    channelInput({
     channels: [Channels.aiResponses],
     schema: TaskMessage,
     async handle(resp: TaskMessage, job) {
       job.log.debug({ task_id: resp.task_id, turn_id: resp.turn_id }, 'ai response (placeholder: not delivered)');
     },
   }),
+  ],
 };
 export default service;

@@ -6,7 +6,10 @@
  * a blocked or subscribed connection cannot run other commands.
  */
 import { Redis } from 'ioredis';
-import { Channels, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
+import os from 'node:os';
+import path from 'node:path';
+import { CONFIG_KEY, Channels, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
+import { ConfigSchema, type Config } from '../../shared/config.js';
 import { ChannelConsumer } from './channel-consumer.js';
 import { maskUrl, type WorkerConfig } from './config.js';
 import { createWorkerLogger, type Logger } from './logger.js';
@@ -37,6 +40,25 @@ function connect(url: string, log: Logger, role: string): Redis {
   return r;
 }
 
+/**
+ * The app settings for this worker: the JSON the core stored under CONFIG_KEY, else the schema's
+ * defaults with FAV_DATA_DIR (or the platform data dir). A stored value that does not parse is an
+ * error worth stopping for: it means a core of another version wrote it.
+ */
+export async function loadSettings(redis: Redis, env: NodeJS.ProcessEnv = process.env): Promise<{ settings: Config; source: string }> {
+  const raw = await redis.get(CONFIG_KEY);
+  if (raw !== null) {
+    const parsed = ConfigSchema.safeParse(JSON.parse(raw));
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`);
+      throw new Error(`settings in ${CONFIG_KEY} are invalid (${issues.join('; ')})`);
+    }
+    return { settings: parsed.data, source: CONFIG_KEY };
+  }
+  const dataDir = env.FAV_DATA_DIR || path.join(env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'free-agent-vtuber');
+  return { settings: ConfigSchema.parse({ dataDir }), source: 'defaults' };
+}
+
 export async function runWorker(def: ServiceDefinition, config: WorkerConfig): Promise<number> {
   if (config.test.crashAtStart) {
     process.stderr.write(`${def.name}: FAV_TEST_CRASH_AT_START is set: simulated crash at start\n`);
@@ -44,12 +66,21 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   }
   const log = createWorkerLogger(def.name, config.instanceId, config.logLevel);
   const cmd = connect(config.redisUrl, log, 'cmd');
-  const blocking = connect(config.redisUrl, log, 'blocking');
   const sub = connect(config.redisUrl, log, 'sub');
-  const all = [cmd, blocking, sub];
-  const ctx: WorkerContext = { service: def.name, instanceId: config.instanceId, redis: cmd, log, config };
+  // One blocking connection per queue or stream input: a blocked connection serves one command.
+  const blockingConns = def.inputs.filter((i) => i.kind !== 'channel').map((_, n) => connect(config.redisUrl, log, `blocking${n}`));
+  const all = [cmd, sub, ...blockingConns];
+  const ctx: WorkerContext = {
+    service: def.name,
+    instanceId: config.instanceId,
+    redis: cmd,
+    log,
+    config,
+    settings: ConfigSchema.parse({ dataDir: os.tmpdir() }),
+  };
 
-  let consumer: Consumer | undefined;
+  const consumers: Consumer[] = [];
+  const handled = () => consumers.reduce((n, c) => n + c.handled, 0);
   let heartbeat: NodeJS.Timeout | undefined;
   let stopReason: { reason: StopReason; detail: string } | undefined;
   let wake: () => void = () => undefined;
@@ -62,7 +93,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
       pid: process.pid,
       state,
       ts: Date.now(),
-      handled: consumer?.handled ?? 0,
+      handled: handled(),
       ...(detail ? { detail } : {}),
     };
     try {
@@ -100,28 +131,32 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   const stopDuringInit = stopRequested.then(() => {
     throw new Error(`stop requested during initialisation (${stopReason?.detail})`);
   });
-  const initialise = async (): Promise<Consumer> => {
+  const initialise = async (): Promise<void> => {
     await Promise.all(all.map((r) => r.connect()));
     await publish('starting');
+    const { settings, source } = await loadSettings(cmd);
+    ctx.settings = settings;
+    log.info({ settings: source }, 'settings loaded');
     await def.init?.(ctx);
-    const input = def.input;
-    const c =
-      input.kind === 'queue'
-        ? new QueueConsumer(ctx, blocking, input)
-        : input.kind === 'stream'
-          ? new StreamConsumer(ctx, blocking, input)
-          : new ChannelConsumer(ctx, sub, input);
-    consumer = c;
-    await c.open();
-    return c;
+    let b = 0;
+    for (const input of def.inputs) {
+      consumers.push(
+        input.kind === 'queue'
+          ? new QueueConsumer(ctx, blockingConns[b++]!, input)
+          : input.kind === 'stream'
+            ? new StreamConsumer(ctx, blockingConns[b++]!, input)
+            : new ChannelConsumer(ctx, sub, input),
+      );
+    }
+    for (const c of consumers) await c.open();
   };
-  let started: Consumer;
+  const stopConsumers = (drainMs: number) => Promise.all(consumers.map((c) => c.stop(drainMs)));
   try {
     log.info({ redis: maskUrl(config.redisUrl), heartbeatMs: config.heartbeatMs }, 'starting');
-    started = await Promise.race([initialise(), stopDuringInit]);
+    await Promise.race([initialise(), stopDuringInit]);
     await beat();
     await publish('ready');
-    started.serve();
+    for (const c of consumers) c.serve();
     log.info('ready');
     heartbeat = setInterval(() => {
       void beat();
@@ -131,7 +166,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     if (stopReason) {
       log.info({ reason: stopReason.reason }, 'stopped during initialisation');
       unwatch();
-      await consumer?.stop(0);
+      await stopConsumers(0);
       await closeAll();
       return ExitCode.ok;
     }
@@ -152,7 +187,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     process.exit(ExitCode.failed);
   }, config.drainMs + 5000).unref();
   await withTimeout(publish('stopping', stopReason?.reason), 1000);
-  await started.stop(config.drainMs);
+  await stopConsumers(config.drainMs);
   try {
     await def.dispose?.(ctx);
   } catch (e) {
@@ -160,7 +195,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   }
   await withTimeout(cmd.del(heartbeatKey(config.instanceId)), 1000).catch(() => undefined);
   await withTimeout(publish('stopped', stopReason?.reason), 1000);
-  log.info({ handled: started.handled }, 'stopped');
+  log.info({ handled: handled() }, 'stopped');
   unwatch();
   await closeAll();
   return ExitCode.ok;

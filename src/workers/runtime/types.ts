@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { ServiceName } from '../../shared/bus.js';
+import type { Config } from '../../shared/config.js';
 import type { WorkerConfig } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -11,7 +12,13 @@ export interface WorkerContext {
   /** Command connection (publish, push, sets). Never used for blocking commands. */
   redis: Redis;
   log: Logger;
+  /** Process settings (bus URL, instance id, timings). */
   config: WorkerConfig;
+  /**
+   * The app's settings (engines, LLM, persona, limits), read from the bus key CONFIG_KEY at start,
+   * or the schema's defaults (plus FAV_DATA_DIR) when no studio has published one.
+   */
+  settings: Config;
 }
 
 /** Per job: the worker context plus an AbortSignal that fires when the job must give up. */
@@ -28,8 +35,16 @@ export interface QueueInput<S extends z.ZodType = z.ZodType> {
 
 export interface ChannelInput<S extends z.ZodType = z.ZodType> {
   kind: 'channel';
-  channels: string[];
+  /** Channels to SUBSCRIBE. */
+  channels?: string[];
+  /** Glob patterns to PSUBSCRIBE (e.g. `task_response:*`); `channel` is then the matching channel. */
+  patterns?: string[];
   schema: S;
+  /**
+   * false (default): one message at a time in arrival order. true: each message is handled as it
+   * arrives, beside the ones in flight (control channels that must act while a long job runs).
+   */
+  concurrent?: boolean;
   handle(msg: z.infer<S>, job: JobContext, channel: string): Promise<void>;
 }
 
@@ -46,7 +61,8 @@ export type ServiceInputSpec = QueueInput | ChannelInput | StreamInput;
 
 export interface ServiceDefinition {
   name: ServiceName;
-  input: ServiceInputSpec;
+  /** What the service consumes; each queue or stream gets its own blocking connection. */
+  inputs: ServiceInputSpec[];
   /** Runs before the input is opened (load models, open files). */
   init?(ctx: WorkerContext): Promise<void> | void;
   /** Runs after the input is drained and closed. */

@@ -1,0 +1,381 @@
+/**
+ * The voice pipeline's messages: what crosses each queue and channel of a turn, as runtime schemas.
+ *
+ *   gateway --fav:input--> input-handler --asr_tasks--> asr --asr_results--> input-handler
+ *   gateway --fav:mic (live PCM)--> asr (VAD, streaming engine) --asr_results / fav:events-->
+ *   input-handler --fav:dialog:inputs--> dialog-engine (input policy, turn start)
+ *   dialog-engine --user_input_queue--> memory (history, LTM recall) --memory_updates--> chat-ai
+ *   chat-ai --ai_responses (deltas, sentences, done)--> output-handler, memory, studio
+ *   chat-ai --tts_requests (one per sentence)--> tts --task_response:{task_id}--> output-handler
+ *   any service --fav:events--> dialog-engine, output-handler
+ *   dialog-engine / gateway --fav:control (cancel)--> every stage drops the turn's work
+ *   output-handler --fav:deliver (ordered ClientEvents)--> gateway --> WebSocket clients
+ *
+ * Every message carries the Envelope (session_id, turn_id, seq, ts) and task_id (the seed's id for
+ * one request; it names the `task_response:{task_id}` channel and the seed's `/ws/output/{task_id}`).
+ * A turn started by the gateway uses task_id = turn_id unless a seed client was given its own.
+ * Audio on the bus is base64 inside JSON: 16-bit little-endian mono PCM ("pcm_s16le").
+ * Imports nothing of the project but its siblings in src/shared.
+ */
+import { z } from 'zod';
+import { Envelope } from './bus.js';
+
+/**
+ * Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one
+ * machine (performance.timeOrigin + performance.now()). Used for every `marks` entry.
+ */
+/** Global in Node and browsers; declared here because src/shared compiles without either's types. */
+declare const performance: { readonly timeOrigin: number; now(): number };
+
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Timeline of one turn, carried forward from message to message so the benchmark and the logs see
+ * every stage. Keys (all optional, epoch ms from nowMs()):
+ *   input          the gateway accepted the input (upload complete, text received)
+ *   speech_end     the end of the user's utterance (VAD end, or the end of an uploaded file)
+ *   transcript     final transcript published by asr
+ *   asr_engine_ms  (a duration) time the ASR engine itself spent on the utterance
+ *   turn_start     dialog-engine started the turn
+ *   context        memory published the context
+ *   llm_request    chat-ai sent the request
+ *   llm_first_token first token received
+ *   sentence_0     first sentence complete (sent to tts)
+ *   tts_start      tts took the first sentence
+ *   tts_engine_ms  (a duration) engine time until the first chunk of the first sentence
+ *   first_audio    tts published the first audio chunk
+ *   delivered      output-handler published the first audio ClientEvent
+ */
+export const Marks = z.record(z.string(), z.number());
+export type Marks = z.infer<typeof Marks>;
+
+/** Where a user input came from. `mic` is live speech; `upload` a recorded file (seed /ws/input, /api/asr). */
+export const InputSource = z.enum(['mic', 'upload', 'typed', 'chat', 'seed']);
+export type InputSource = z.infer<typeof InputSource>;
+
+/** Base of every pipeline message. */
+export const TurnMessage = Envelope.extend({
+  task_id: z.string().min(1),
+  marks: Marks.default({}),
+});
+export type TurnMessage = z.infer<typeof TurnMessage>;
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+/** `fav:input` (gateway -> input-handler): one upload or typed text to normalise. */
+export const InputTask = TurnMessage.extend({
+  type: z.enum(['text', 'audio']),
+  source: InputSource,
+  /** For type text. */
+  text: z.string().optional(),
+  /** For type audio: the uploaded file (WAV, WebM/Opus, Ogg/Opus, MP3) or raw PCM, base64. */
+  audio_b64: z.string().optional(),
+  /** MIME type of the audio as given by the client (`audio/webm`, `audio/wav`, `audio/pcm;rate=16000`). */
+  content_type: z.string().optional(),
+  /** Author of a chat message (live chat), shown and remembered. */
+  author: z.string().optional(),
+});
+export type InputTask = z.infer<typeof InputTask>;
+
+/** `asr_tasks` (input-handler -> asr): one utterance, already normalised to 16 kHz mono s16le. */
+export const AsrTask = TurnMessage.extend({
+  source: InputSource,
+  pcm_b64: z.string(),
+  sample_rate: z.literal(16000),
+  duration_ms: z.number().nonnegative(),
+  /** Language hint ('' = auto). */
+  language: z.string().optional(),
+});
+export type AsrTask = z.infer<typeof AsrTask>;
+
+/** `asr_results` (asr -> input-handler): a final transcript (partials go to fav:events). */
+export const AsrResult = TurnMessage.extend({
+  source: InputSource,
+  text: z.string(),
+  engine: z.string(),
+  language: z.string().optional(),
+  /** Set when recognition failed; text is then ''. */
+  error: z.string().optional(),
+});
+export type AsrResult = z.infer<typeof AsrResult>;
+
+/** `fav:mic` (gateway -> asr): live microphone audio of a session, in order per session. */
+export const MicFrame = z.object({
+  session_id: z.string().min(1),
+  /** Frame counter per session, from 0 at mic start. */
+  seq: z.number().int().nonnegative(),
+  ts: z.number(),
+  /** 'start' opens a stream (resets VAD), 'audio' carries PCM, 'end' flushes and closes it. */
+  kind: z.enum(['start', 'audio', 'end']),
+  pcm_b64: z.string().optional(),
+  sample_rate: z.literal(16000).default(16000),
+  language: z.string().optional(),
+});
+export type MicFrame = z.infer<typeof MicFrame>;
+
+/** `fav:dialog:inputs` (input-handler -> dialog-engine): one normalised user input. */
+export const UserInput = TurnMessage.extend({
+  source: InputSource,
+  text: z.string().min(1),
+  author: z.string().optional(),
+});
+export type UserInput = z.infer<typeof UserInput>;
+
+/** `user_input_queue` (dialog-engine -> memory): a turn that starts now. */
+export const UserTurn = TurnMessage.extend({
+  source: InputSource,
+  text: z.string().min(1),
+  author: z.string().optional(),
+});
+export type UserTurn = z.infer<typeof UserTurn>;
+
+// ---------------------------------------------------------------------------------------------
+// Memory and thinking
+
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/** `memory_updates` (memory -> chat-ai): the context for one turn, ready for the LLM. */
+export const MemoryContext = TurnMessage.extend({
+  source: InputSource,
+  /** The user's text of this turn (also the last `messages` entry). */
+  text: z.string(),
+  /** History window, oldest first, ending with this turn's user message. No system prompt. */
+  messages: z.array(ChatMessage),
+  /** Summary of turns older than the window, if any. */
+  summary: z.string().optional(),
+  /** Long-term memories recalled for this turn. */
+  recalled: z.array(z.string()).default([]),
+});
+export type MemoryContext = z.infer<typeof MemoryContext>;
+
+/** `fav:ltm:recall` (memory -> long-term-memory). The answer goes to Channels.ltmRecallReply(request_id). */
+export const RecallRequest = z.object({
+  request_id: z.string().min(1),
+  session_id: z.string().min(1),
+  query: z.string(),
+  k: z.number().int().positive().max(50).default(5),
+  ts: z.number(),
+});
+export type RecallRequest = z.infer<typeof RecallRequest>;
+
+export const RecallReply = z.object({
+  request_id: z.string().min(1),
+  items: z.array(z.object({ text: z.string(), score: z.number() })),
+  took_ms: z.number().nonnegative(),
+});
+export type RecallReply = z.infer<typeof RecallReply>;
+
+/** `fav:ltm:writes` stream entries (field `msg`): a memory to keep. */
+export const LtmWrite = z.object({
+  session_id: z.string().min(1),
+  turn_id: z.string().optional(),
+  text: z.string().min(1),
+  kind: z.enum(['user', 'assistant', 'fact', 'summary']).default('fact'),
+  ts: z.number(),
+});
+export type LtmWrite = z.infer<typeof LtmWrite>;
+
+/** Emotions the persona may tag (`[joy]`); anything else in brackets stays in the text. */
+export const EMOTIONS = ['neutral', 'joy', 'sad', 'angry', 'surprised', 'fear', 'disgust', 'shy', 'thinking'] as const;
+export const Emotion = z.enum(EMOTIONS);
+export type Emotion = z.infer<typeof Emotion>;
+
+/**
+ * `ai_responses` (chat-ai -> output-handler, memory, studio):
+ *   delta     streamed reply text (spoken text: emotion tags removed)
+ *   sentence  one complete sentence, `index` from 0, as sent to tts
+ *   done      the reply is complete: `text` is the whole spoken reply, `sentences` its count
+ *   cancelled the turn was cancelled; `text` is what had been produced (memory keeps it as such)
+ *   error     the LLM failed; `error` says why in words a streamer can act on
+ */
+export const AiResponse = TurnMessage.extend({
+  kind: z.enum(['delta', 'sentence', 'done', 'cancelled', 'error']),
+  text: z.string().default(''),
+  index: z.number().int().nonnegative().optional(),
+  sentences: z.number().int().nonnegative().optional(),
+  emotion: Emotion.optional(),
+  error: z.string().optional(),
+});
+export type AiResponse = z.infer<typeof AiResponse>;
+
+/** `tts_requests` (chat-ai -> tts): one sentence to speak. */
+export const TtsRequest = TurnMessage.extend({
+  text: z.string().min(1),
+  /** Sentence index within the turn, from 0. */
+  index: z.number().int().nonnegative(),
+  emotion: Emotion.optional(),
+});
+export type TtsRequest = z.infer<typeof TtsRequest>;
+
+/** A viseme (mouth shape) at a time offset within a chunk's sentence audio. */
+export const Viseme = z.object({
+  /** Offset from the start of the sentence's audio, ms. */
+  t_ms: z.number().nonnegative(),
+  /** Mouth shape: 'sil', 'A', 'I', 'U', 'E', 'O', 'M' (closed lips), 'F' (lip-teeth), 'T' (tongue). */
+  v: z.string(),
+  /** Phone it came from, when the engine gives phones. */
+  phone: z.string().optional(),
+});
+export type Viseme = z.infer<typeof Viseme>;
+
+/**
+ * `task_response:{task_id}` (tts -> output-handler):
+ *   audio    one chunk of a sentence: PCM s16le mono at sample_rate; `chunk` counts within the
+ *            sentence from 0; `envelope` is the RMS loudness per 20 ms frame in [0, 1] (lip sync);
+ *            `visemes` where the engine gives timings; `final` marks the sentence's last chunk
+ *   error    the engine failed on this sentence (the turn goes on with the next one)
+ */
+export const TtsChunk = TurnMessage.extend({
+  kind: z.enum(['audio', 'error']),
+  index: z.number().int().nonnegative(),
+  chunk: z.number().int().nonnegative().default(0),
+  final: z.boolean().default(true),
+  text: z.string().optional(),
+  pcm_b64: z.string().optional(),
+  sample_rate: z.number().int().positive().optional(),
+  envelope: z.array(z.number()).default([]),
+  visemes: z.array(Viseme).default([]),
+  engine: z.string().optional(),
+  error: z.string().optional(),
+});
+export type TtsChunk = z.infer<typeof TtsChunk>;
+
+/** Frame length of `TtsChunk.envelope`, ms. */
+export const ENVELOPE_FRAME_MS = 20;
+
+// ---------------------------------------------------------------------------------------------
+// Turn events and control
+
+export const TurnState = z.enum(['idle', 'listening', 'thinking', 'speaking']);
+export type TurnState = z.infer<typeof TurnState>;
+
+/** Pipeline stages, for errors. */
+export const Stage = z.enum(['gateway', 'input', 'asr', 'dialog', 'memory', 'llm', 'tts', 'output']);
+export type Stage = z.infer<typeof Stage>;
+
+/**
+ * `fav:events` (any service -> dialog-engine, output-handler). turn_id may be '-' for events that
+ * belong to no turn yet (speech_start before the utterance has one).
+ *   speech_start / speech_end   VAD on the live mic (asr); drives barge-in and 'listening'
+ *   transcript                  partial (final=false) or final transcript (asr)
+ *   turn_state                  the session's state (dialog-engine only)
+ *   emotion                     an emotion tag from the reply (chat-ai)
+ *   error                       a stage failed for this turn: `stage`, `code`, `message`
+ *   turn_end                    the turn is over: `reason` done | cancelled | error (dialog-engine)
+ *   tts_done                    tts finished every sentence of the turn (`sentences` = count)
+ *   playback_done               a client finished playing the turn's audio (gateway)
+ */
+export const TurnEvent = TurnMessage.extend({
+  kind: z.enum(['speech_start', 'speech_end', 'transcript', 'turn_state', 'emotion', 'error', 'turn_end', 'tts_done', 'playback_done']),
+  text: z.string().optional(),
+  final: z.boolean().optional(),
+  state: TurnState.optional(),
+  emotion: Emotion.optional(),
+  stage: Stage.optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  reason: z.enum(['done', 'cancelled', 'error']).optional(),
+  sentences: z.number().int().nonnegative().optional(),
+  source: InputSource.optional(),
+});
+export type TurnEvent = z.infer<typeof TurnEvent>;
+
+// ---------------------------------------------------------------------------------------------
+// Delivery to clients
+
+/**
+ * `fav:deliver` (output-handler -> gateway) and the studio session WebSocket's downstream JSON.
+ * Per turn, in order: turn_state/transcript..., reply_delta*, audio* (interleaved with deltas),
+ * reply_done, audio_end, turn_end. After a cancel: `stop`, then nothing more of that turn.
+ * On the session WebSocket an `audio` event is one JSON text frame (without `pcm_b64`) followed by
+ * one binary frame with the PCM bytes.
+ */
+export const ClientEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('turn_state'), session_id: z.string(), turn_id: z.string(), state: TurnState }),
+  z.object({ type: z.literal('transcript'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string(), final: z.boolean() }),
+  z.object({ type: z.literal('reply_delta'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string() }),
+  z.object({ type: z.literal('reply_done'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string() }),
+  z.object({ type: z.literal('emotion'), session_id: z.string(), turn_id: z.string(), emotion: Emotion }),
+  z.object({
+    type: z.literal('audio'),
+    session_id: z.string(),
+    turn_id: z.string(),
+    task_id: z.string(),
+    /** Order of this chunk within the turn, from 0, gap-free. */
+    seq: z.number().int().nonnegative(),
+    index: z.number().int().nonnegative(),
+    chunk: z.number().int().nonnegative(),
+    format: z.literal('pcm_s16le'),
+    sample_rate: z.number().int().positive(),
+    envelope: z.array(z.number()),
+    envelope_frame_ms: z.number().positive(),
+    visemes: z.array(Viseme),
+    text: z.string().optional(),
+    pcm_b64: z.string().optional(),
+  }),
+  z.object({ type: z.literal('audio_end'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), chunks: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('stop'), session_id: z.string(), turn_id: z.string(), task_id: z.string().optional(), reason: z.string() }),
+  z.object({
+    type: z.literal('turn_end'),
+    session_id: z.string(),
+    turn_id: z.string(),
+    task_id: z.string(),
+    reason: z.enum(['done', 'cancelled', 'error']),
+    marks: Marks.optional(),
+  }),
+  z.object({
+    type: z.literal('error'),
+    session_id: z.string(),
+    turn_id: z.string().optional(),
+    task_id: z.string().optional(),
+    stage: Stage,
+    code: z.string(),
+    message: z.string(),
+  }),
+]);
+export type ClientEvent = z.infer<typeof ClientEvent>;
+
+/**
+ * The studio session WebSocket (`/api/session?token=...&session=<id>`), client -> server JSON frames.
+ * Binary frames from the client are mic PCM (16 kHz s16le mono) between mic_start and mic_stop.
+ */
+export const SessionCommand = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string().min(1).max(4000), source: z.enum(['typed', 'chat']).default('typed'), author: z.string().optional() }),
+  z.object({ type: z.literal('mic_start'), sample_rate: z.literal(16000).default(16000), language: z.string().optional() }),
+  z.object({ type: z.literal('mic_stop') }),
+  /** Stop the current turn now (the stop button). */
+  z.object({ type: z.literal('stop') }),
+  /** The client finished playing a turn's audio. */
+  z.object({ type: z.literal('playback_done'), turn_id: z.string() }),
+]);
+export type SessionCommand = z.infer<typeof SessionCommand>;
+
+/** Error codes shared by services and clients. */
+export const ErrorCodes = {
+  audioEmpty: 'audio_empty',
+  audioCorrupt: 'audio_corrupt',
+  audioSilent: 'audio_silent',
+  audioTooLarge: 'audio_too_large',
+  audioTooLong: 'audio_too_long',
+  audioUnsupported: 'audio_unsupported',
+  asrFailed: 'asr_failed',
+  asrUnavailable: 'asr_unavailable',
+  llmUnreachable: 'llm_unreachable',
+  llmAuth: 'llm_auth',
+  llmTimeout: 'llm_timeout',
+  llmBadStream: 'llm_bad_stream',
+  llmFailed: 'llm_failed',
+  ttsFailed: 'tts_failed',
+  ttsUnavailable: 'tts_unavailable',
+  workerLost: 'worker_lost',
+  textEmpty: 'text_empty',
+  textTooLong: 'text_too_long',
+  busy: 'busy',
+} as const;
