@@ -205,11 +205,15 @@ export const AiResponse = TurnMessage.extend({
 });
 export type AiResponse = z.infer<typeof AiResponse>;
 
-/** `tts_requests` (chat-ai -> tts): one sentence to speak. */
+/**
+ * `tts_requests` (chat-ai -> tts): one sentence to speak. The turn's last request has `last: true`;
+ * when the reply ended on a sentence boundary that request is an end marker with empty text.
+ */
 export const TtsRequest = TurnMessage.extend({
-  text: z.string().min(1),
-  /** Sentence index within the turn, from 0. */
+  text: z.string(),
+  /** Sentence index within the turn, from 0 (the end marker takes the next index). */
   index: z.number().int().nonnegative(),
+  last: z.boolean().default(false),
   emotion: Emotion.optional(),
 });
 export type TtsRequest = z.infer<typeof TtsRequest>;
@@ -231,9 +235,12 @@ export type Viseme = z.infer<typeof Viseme>;
  *            sentence from 0; `envelope` is the RMS loudness per 20 ms frame in [0, 1] (lip sync);
  *            `visemes` where the engine gives timings; `final` marks the sentence's last chunk
  *   error    the engine failed on this sentence (the turn goes on with the next one)
+ *   end      every sentence of the turn is done (after the request with `last`); `index` = the
+ *            number of sentences, `audio_ms` = total audio duration published for the turn
  */
 export const TtsChunk = TurnMessage.extend({
-  kind: z.enum(['audio', 'error']),
+  kind: z.enum(['audio', 'error', 'end']),
+  audio_ms: z.number().nonnegative().optional(),
   index: z.number().int().nonnegative(),
   chunk: z.number().int().nonnegative().default(0),
   final: z.boolean().default(true),
@@ -269,11 +276,13 @@ export type Stage = z.infer<typeof Stage>;
  *   emotion                     an emotion tag from the reply (chat-ai)
  *   error                       a stage failed for this turn: `stage`, `code`, `message`
  *   turn_end                    the turn is over: `reason` done | cancelled | error (dialog-engine)
- *   tts_done                    tts finished every sentence of the turn (`sentences` = count)
+ *   audio_start                 tts published the turn's first audio chunk (tts)
+ *   tts_done                    tts finished every sentence of the turn (`sentences`, `audio_ms`)
  *   playback_done               a client finished playing the turn's audio (gateway)
  */
 export const TurnEvent = TurnMessage.extend({
-  kind: z.enum(['speech_start', 'speech_end', 'transcript', 'turn_state', 'emotion', 'error', 'turn_end', 'tts_done', 'playback_done']),
+  kind: z.enum(['speech_start', 'speech_end', 'transcript', 'turn_state', 'emotion', 'error', 'turn_end', 'audio_start', 'tts_done', 'playback_done']),
+  audio_ms: z.number().nonnegative().optional(),
   text: z.string().optional(),
   final: z.boolean().optional(),
   state: TurnState.optional(),
