@@ -159,6 +159,12 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         },
         rendererDir: opts.rendererDir ?? RENDERER_DIR,
         config: () => redactConfig(config),
+        voice: {
+          busUrl,
+          input: config.input,
+          asrTimeoutMs: Number(process.env.FAV_ASR_HTTP_TIMEOUT_MS) || undefined,
+          log: (level, msg, fields) => void logs.note('gateway', level, msg, fields),
+        },
       },
       { host: config.host, port: gatewayPort },
     );

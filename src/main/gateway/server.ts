@@ -1,8 +1,8 @@
 /**
  * The gateway: HTTP + WebSocket on 127.0.0.1:8000 by default. This issue's part is the core's own
  * surface: seed-compatible `GET /health` and `GET /connections`, the service list and control, log
- * tail and live log stream, and the built studio page. The seed's voice endpoints (`/ws/input`,
- * `/ws/output/{task_id}`, `/api/asr`, `/control/stop`) are added by the voice pipeline.
+ * tail and live log stream, and the built studio page. The voice endpoints (the seed's `/ws/input`,
+ * `/ws/output/{task_id}`, `/api/asr`, `/control/stop`, and the studio's `/api/session`) live in voice/.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { requireToken, tokenFromRequest, tokensEqual } from './auth.js';
 import { ConnectionRegistry } from './connections.js';
 import { statusPage } from './status-page.js';
 import type { GatewayDeps } from './types.js';
+import { voicePlugin } from './voice/index.js';
 
 export interface GatewayOptions {
   host: string;
@@ -100,6 +101,8 @@ export function buildGateway(deps: GatewayDeps): { app: FastifyInstance; connect
       });
     });
   });
+
+  if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections));
 
   const rendererDir = deps.rendererDir;
   if (rendererDir && existsSync(path.join(rendererDir, 'index.html'))) {

@@ -2,6 +2,8 @@
  * What the gateway needs from the rest of the core. Kept as narrow interfaces so the gateway can be
  * tested with the real supervisor or alone, and so it never reaches into their internals.
  */
+import type { VoiceOptions } from './voice/options.js';
+
 export interface ServiceView {
   name: string;
   /** starting | ready | unhealthy | restarting | failed | stopped */
@@ -41,4 +43,6 @@ export interface GatewayDeps {
   rendererDir?: string;
   /** Redacted configuration, shown to token holders. */
   config?: () => unknown;
+  /** The voice endpoints (seed /ws/input, /ws/output, /api/asr, /control/stop; studio /api/session). Absent: not served. */
+  voice?: VoiceOptions;
 }

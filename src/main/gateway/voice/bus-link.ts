@@ -1,0 +1,64 @@
+/**
+ * The gateway's two bus connections: one for commands (LPUSH to fav:input, PUBLISH on fav:mic,
+ * fav:control and fav:events) and one subscriber on fav:deliver for the whole gateway. Commands on
+ * one connection reach the bus in the order they were issued, so mic frames stay in order.
+ */
+import { Redis } from 'ioredis';
+import { Channels } from '../../../shared/bus.js';
+import type { VoiceLog } from './options.js';
+
+export class VoiceBus {
+  private closed = false;
+  private lastErrorLog = 0;
+
+  private constructor(
+    private readonly cmd: Redis,
+    private readonly sub: Redis,
+  ) {}
+
+  /** Connects both and subscribes to fav:deliver; every message goes to `onDeliver` as received. */
+  static async open(url: string, onDeliver: (raw: string) => void, log: VoiceLog): Promise<VoiceBus> {
+    const opts = { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 } as const;
+    const cmd = new Redis(url, { ...opts, connectionName: 'fav-gateway' });
+    const sub = new Redis(url, { ...opts, connectionName: 'fav-gateway-deliver' });
+    const bus = new VoiceBus(cmd, sub);
+    const onError = (err: Error) => bus.noteError(err, log);
+    cmd.on('error', onError);
+    sub.on('error', onError);
+    sub.on('message', (_channel: string, raw: string) => onDeliver(raw));
+    try {
+      await Promise.all([cmd.connect(), sub.connect()]);
+      await sub.subscribe(Channels.deliver);
+    } catch (err) {
+      cmd.disconnect();
+      sub.disconnect();
+      throw new Error(`the gateway cannot reach the bus: ${(err as Error).message}`, { cause: err });
+    }
+    return bus;
+  }
+
+  /** LPUSH one message to a queue (consumers take the oldest from the right). */
+  async push(queue: string, message: unknown): Promise<void> {
+    await this.cmd.lpush(queue, JSON.stringify(message));
+  }
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    await this.cmd.publish(channel, JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([this.cmd.quit().catch(() => {}), this.sub.quit().catch(() => {})]);
+    this.cmd.disconnect();
+    this.sub.disconnect();
+  }
+
+  /** Connection errors repeat on every reconnect attempt: one log line per 10 s is enough. */
+  private noteError(err: Error, log: VoiceLog): void {
+    const now = Date.now();
+    if (this.closed || now - this.lastErrorLog < 10_000) return;
+    this.lastErrorLog = now;
+    log('warn', 'gateway bus connection error', { error: err.message });
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The gateway's voice endpoints, as one fastify plugin: the seed's `/ws/input`,
+ * `/ws/output/{task_id}`, `POST /api/asr`, `POST /control/stop`, and the studio's `/api/session`.
+ * They reach the pipeline only through the bus: InputTasks to fav:input, MicFrames on fav:mic,
+ * ControlEvents on fav:control, playback_done on fav:events; and one subscription on fav:deliver
+ * for the whole gateway, routed by session and task (delivery.ts).
+ * Access: the session API needs the token; the seed endpoints take it, or let in programs on this
+ * machine without it (access.ts says why).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { Channels } from '../../../shared/bus.js';
+import { tokenFromRequest, tokensEqual } from '../auth.js';
+import type { ConnectionRegistry } from '../connections.js';
+import { SEED_UNAUTHORIZED, seedAccessAllowed } from './access.js';
+import { registerAsrRoute } from './asr-http.js';
+import { VoiceBus } from './bus-link.js';
+import { DeliveryRouter } from './delivery.js';
+import { controlEvent, newTaskId } from './messages.js';
+import { resolveVoiceOptions, SESSION_ID, type VoiceOptions } from './options.js';
+import { SeedInputConnection } from './seed-input.js';
+import { SeedTaskStore } from './seed-tasks.js';
+import { SessionHub } from './session-socket.js';
+
+export type { VoiceOptions } from './options.js';
+
+const StopBody = z.object({ sessionId: z.string().regex(SESSION_ID, 'expected a session id') });
+
+/** Close codes: 4401 no or wrong token, 4400 a bad query, 4404 an unknown task, 4409 taken, 1013 full. */
+const sessionOf = (req: FastifyRequest, fallback: string): string | undefined => {
+  const q = req.query as Record<string, unknown> | undefined;
+  const s = q?.session;
+  if (s === undefined || s === '') return fallback;
+  return typeof s === 'string' && SESSION_ID.test(s) ? s : undefined;
+};
+
+export function voicePlugin(options: VoiceOptions, token: string, connections: ConnectionRegistry) {
+  return async function voice(app: FastifyInstance): Promise<void> {
+    const o = resolveVoiceOptions(options);
+    const router = new DeliveryRouter(o.log);
+    const bus = await VoiceBus.open(o.busUrl, (raw) => router.dispatch(raw), o.log);
+    const seedTasks = new SeedTaskStore(router, o);
+    const sessions = new SessionHub(router, bus, o);
+    app.addHook('onClose', async () => {
+      seedTasks.close();
+      sessions.close();
+      await bus.close();
+    });
+
+    const seedError = (socket: { send(d: string): void; close(c: number, r: string): void }, code: number, error: string) => {
+      socket.send(JSON.stringify({ status: 'error', error }));
+      socket.close(code, error.slice(0, 120));
+    };
+
+    app.get('/ws/input', { websocket: true }, (socket, req) => {
+      if (!seedAccessAllowed(req, token)) return seedError(socket, 4401, SEED_UNAUTHORIZED);
+      const session = sessionOf(req, o.defaultSession);
+      if (!session) return seedError(socket, 4400, 'invalid ?session=: letters, digits, _ . : - (at most 128)');
+      if (seedTasks.full) return seedError(socket, 1013, `too many tasks waiting (${o.maxSeedTasks}): try again shortly`);
+      const forget = connections.add('/ws/input', req.ip);
+      socket.on('close', forget);
+      const taskId = newTaskId();
+      seedTasks.create(taskId);
+      new SeedInputConnection(socket, taskId, session, bus, seedTasks, o);
+    });
+
+    app.get('/ws/output/:taskId', { websocket: true }, (socket, req) => {
+      if (!seedAccessAllowed(req, token)) return seedError(socket, 4401, SEED_UNAUTHORIZED);
+      const { taskId } = req.params as { taskId: string };
+      const result = seedTasks.attach(taskId, socket);
+      if (result === 'unknown') return seedError(socket, 4404, `unknown task_id ${taskId}: it was never assigned by /ws/input, or its output expired`);
+      if (result === 'taken') return seedError(socket, 4409, `task ${taskId} already has an output socket`);
+      const forget = connections.add(`/ws/output/${taskId}`, req.ip);
+      socket.on('close', forget);
+    });
+
+    registerAsrRoute(app, token, bus, router, o);
+
+    app.post('/control/stop', async (req, reply) => {
+      if (!seedAccessAllowed(req, token)) return reply.code(401).send({ error: SEED_UNAUTHORIZED });
+      const body = StopBody.safeParse(req.body ?? {});
+      if (!body.success) return reply.code(400).send({ error: 'sessionId is required: {"sessionId":"<id>"}' });
+      try {
+        await bus.publish(Channels.control, controlEvent('stop', body.data.sessionId, 'control/stop'));
+      } catch (err) {
+        return reply.code(503).send({ error: `the pipeline is unreachable (bus: ${(err as Error).message})` });
+      }
+      return { ok: true };
+    });
+
+    app.get('/api/session', { websocket: true }, (socket, req) => {
+      if (!tokensEqual(tokenFromRequest(req), token)) return socket.close(4401, 'unauthorized: ?token=<studio token> is required');
+      const session = sessionOf(req, o.defaultSession);
+      if (!session) return socket.close(4400, 'invalid ?session=: letters, digits, _ . : - (at most 128)');
+      const forget = connections.add(`/api/session?session=${session}`, req.ip);
+      socket.on('close', forget);
+      sessions.join(session, socket);
+    });
+  };
+}

@@ -1,0 +1,68 @@
+/** The bus messages the gateway produces, built in one place so every endpoint fills them alike. */
+import { randomUUID } from 'node:crypto';
+import type { ControlEvent } from '../../../shared/bus.js';
+import { nowMs, type ClientEvent, type InputSource, type InputTask, type MicFrame, type TurnEvent } from '../../../shared/voice.js';
+
+/**
+ * Error codes of the gateway's own checks, beside the shared `ErrorCodes` (requested for
+ * src/shared/voice.ts in /tmp/requests/h6.md; kept here until merged).
+ */
+export const GatewayErrorCodes = {
+  badCommand: 'bad_command',
+  micNotStarted: 'mic_not_started',
+  busUnavailable: 'bus_unavailable',
+} as const;
+
+export function newTaskId(): string {
+  return randomUUID();
+}
+
+interface InputFields {
+  session_id: string;
+  task_id: string;
+  type: 'text' | 'audio';
+  source: InputSource;
+  text?: string;
+  audio_b64?: string;
+  content_type?: string;
+  author?: string;
+  /** Extra marks (speech_end for uploads). */
+  marks?: Record<string, number>;
+}
+
+/** A turn the gateway starts: turn_id = task_id, stamped `marks.input` now. */
+export function inputTask(f: InputFields): InputTask {
+  const t = nowMs();
+  const task: InputTask = {
+    session_id: f.session_id,
+    turn_id: f.task_id,
+    task_id: f.task_id,
+    seq: 0,
+    ts: Date.now(),
+    marks: { input: t, ...f.marks },
+    type: f.type,
+    source: f.source,
+  };
+  if (f.text !== undefined) task.text = f.text;
+  if (f.audio_b64 !== undefined) task.audio_b64 = f.audio_b64;
+  if (f.content_type !== undefined) task.content_type = f.content_type;
+  if (f.author !== undefined) task.author = f.author;
+  return task;
+}
+
+export function micFrame(session_id: string, seq: number, kind: MicFrame['kind'], extra: { pcm_b64?: string; language?: string } = {}): MicFrame {
+  return { session_id, seq, ts: Date.now(), kind, sample_rate: 16000, ...extra };
+}
+
+export function controlEvent(action: ControlEvent['action'], session_id: string, reason: string, turn_id?: string): ControlEvent {
+  return { action, session_id, ts: Date.now(), reason, ...(turn_id ? { turn_id } : {}) };
+}
+
+export function playbackDone(session_id: string, turn_id: string, task_id: string): TurnEvent {
+  return { session_id, turn_id, task_id, seq: 0, ts: Date.now(), marks: { playback_done: nowMs() }, kind: 'playback_done' };
+}
+
+/** An error for one client socket (stage 'gateway'): sent to that socket only, never on the bus. */
+export function gatewayError(session_id: string, code: string, message: string, turn_id?: string): ClientEvent {
+  return { type: 'error', session_id, stage: 'gateway', code, message, ...(turn_id ? { turn_id, task_id: turn_id } : {}) };
+}
