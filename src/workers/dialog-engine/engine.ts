@@ -1,0 +1,394 @@
+/**
+ * The turn arbiter: one state machine per session (idle | listening | thinking | speaking), the
+ * session's active turn and its waiting inputs.
+ *
+ * Every handler here is synchronous: the service calls it the moment a message arrives, so state
+ * transitions happen in arrival order without locks, and every outgoing message is issued in
+ * order on the one command connection (ioredis keeps that order). Nothing awaits between reading
+ * the state and changing it.
+ *
+ *   input (UserInput)     mic: starts at once, cancelling an active turn. typed/chat/upload/seed:
+ *                         starts when the session is idle, else waits or is dropped per policy.
+ *   speech_start          barge-in: cancel the active turn (ControlEvent first), then listening.
+ *   speech_end            listening until the utterance's input arrives, or noise -> idle.
+ *   audio_start           -> speaking.
+ *   tts_done              the audio is all produced: the turn ends at playback_done, or when the
+ *                         audio would have finished playing (+ a margin).
+ *   error (terminal)      llm / memory / input / asr for the active turn -> turn_end error.
+ *   control cancel/stop   end the active turn cancelled; stop also clears the waiting inputs.
+ *   watchdog              no progress for watchdogMs -> error worker_lost, turn_end error.
+ * A turn that ended makes the session idle and starts the next waiting input.
+ */
+import { Channels, Queues, type ControlEvent } from '../../shared/bus.js';
+import { ErrorCodes, nowMs, type Marks, type Stage, type TurnEvent, type TurnState, type UserInput, type UserTurn } from '../../shared/voice.js';
+import type { Logger } from '../runtime/index.js';
+import type { DialogKnobs, DialogSettings } from './knobs.js';
+import { admit, policyFor, type Waiting } from './waiting.js';
+
+/** How the engine talks to the bus. Both keep call order. */
+export interface DialogIo {
+  publish(channel: string, msg: object): void;
+  push(queue: string, msg: object): Promise<void>;
+  log: Logger;
+}
+
+/** Error stages after which the turn cannot go on (tts errors skip one sentence only). */
+const TERMINAL_STAGES: ReadonlySet<Stage> = new Set<Stage>(['llm', 'memory', 'input', 'asr']);
+/** Turn ids cancelled before their input reached us (a stop raced the input); bounded. */
+const MAX_CANCELLED = 1000;
+
+interface ActiveTurn {
+  input: UserInput;
+  marks: Marks;
+  audioStartAt?: number;
+  watchdog?: NodeJS.Timeout;
+  endTimer?: NodeJS.Timeout;
+}
+
+interface Session {
+  id: string;
+  state: TurnState;
+  /** Turn id the last turn_state was published with. */
+  stateTurn: string;
+  active?: ActiveTurn;
+  waiting: Waiting[];
+  listenTimer?: NodeJS.Timeout;
+  /** speech_end was seen for the current listening period. */
+  heardEnd: boolean;
+  /** ts of the last stop: inputs created before it were meant to be stopped too. */
+  stopAt: number;
+}
+
+export class DialogEngine {
+  private readonly sessions = new Map<string, Session>();
+  private readonly cancelled = new Set<string>();
+  private seq = 0;
+
+  constructor(
+    private readonly io: DialogIo,
+    private readonly settings: DialogSettings,
+    private readonly knobs: DialogKnobs,
+  ) {}
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs (fav:dialog:inputs)
+
+  /** Resolves once the input's turn (if it starts now) is on user_input_queue. */
+  onInput(input: UserInput): Promise<void> {
+    if (this.cancelled.has(input.turn_id)) {
+      this.io.log.info({ session_id: input.session_id, turn_id: input.turn_id }, 'input of a cancelled turn dropped');
+      return Promise.resolve();
+    }
+    const s = this.session(input.session_id);
+    if (s.stopAt > 0 && (input.marks.input ?? input.ts) < s.stopAt) {
+      this.endUnstarted(s, input, 'stopped before it could start');
+      return Promise.resolve();
+    }
+    if (input.source === 'mic') {
+      // Mic always wins: the user is talking to the avatar now.
+      if (s.active) this.cancelActive(s, 'mic-input');
+      this.clearListen(s);
+      return this.start(s, input);
+    }
+    if (!s.active && s.state !== 'listening') return this.start(s, input);
+    const policy = policyFor(input.source, this.settings);
+    if (policy === 'drop') {
+      this.busy(s, input, `The avatar is busy with another turn; this ${input.source} input was dropped (${input.source === 'chat' ? 'chatPolicy' : 'typedPolicy'}: drop).`);
+      return Promise.resolve();
+    }
+    const { merged, evicted } = admit(s.waiting, input, policy, this.settings.maxQueue);
+    for (const old of evicted) this.busy(s, old, `Too many inputs waiting (maxQueue ${this.settings.maxQueue}); the oldest ${old.source} input was dropped.`);
+    this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source, policy, merged, waiting: s.waiting.length }, 'input waits');
+    return Promise.resolve();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Turn events (fav:events)
+
+  onEvent(ev: TurnEvent): void {
+    switch (ev.kind) {
+      case 'speech_start':
+        return this.onSpeechStart(ev);
+      case 'speech_end': {
+        const s = this.sessions.get(ev.session_id);
+        if (s?.state === 'listening' && !s.active) {
+          s.heardEnd = true;
+          this.armListen(s, this.knobs.noiseMs);
+        }
+        return;
+      }
+      case 'transcript': {
+        const s = this.sessions.get(ev.session_id);
+        if (!s || s.state !== 'listening' || s.active || !ev.final) return;
+        // A final transcript: its input follows; an empty one was noise.
+        if (ev.text?.trim()) this.armListen(s, this.knobs.noiseMs);
+        else this.stopListening(s);
+        return;
+      }
+      case 'turn_state':
+      case 'turn_end':
+        return; // our own
+      default:
+        return this.onTurnProgress(ev);
+    }
+  }
+
+  private onSpeechStart(ev: TurnEvent): void {
+    const s = this.session(ev.session_id);
+    if (s.active) {
+      if (!this.settings.bargeIn) return;
+      this.cancelActive(s, 'barge-in');
+    }
+    s.heardEnd = false;
+    this.setState(s, 'listening');
+    this.armListen(s, this.knobs.listenMaxMs);
+  }
+
+  private onTurnProgress(ev: TurnEvent): void {
+    const s = this.sessions.get(ev.session_id);
+    const t = s?.active;
+    if (!s || !t || t.input.turn_id !== ev.turn_id) {
+      // An asr/input error for the utterance we are listening to: nothing will come of it.
+      if (ev.kind === 'error' && s?.state === 'listening' && s.heardEnd && (ev.stage === 'asr' || ev.stage === 'input')) this.stopListening(s);
+      return;
+    }
+    Object.assign(t.marks, ev.marks);
+    switch (ev.kind) {
+      case 'error':
+        if (ev.stage && TERMINAL_STAGES.has(ev.stage)) return this.finish(s, 'error');
+        return this.touch(s, t);
+      case 'audio_start':
+        t.audioStartAt ??= Date.now();
+        this.setState(s, 'speaking');
+        return this.touch(s, t);
+      case 'tts_done': {
+        const remaining = t.audioStartAt === undefined ? 0 : t.audioStartAt + (ev.audio_ms ?? 0) + this.knobs.playbackMarginMs - Date.now();
+        if (remaining <= 0) return this.finish(s, 'done');
+        clearTimeout(t.watchdog);
+        t.watchdog = undefined;
+        clearTimeout(t.endTimer);
+        t.endTimer = setTimeout(() => {
+          if (s.active === t) this.finish(s, 'done');
+        }, remaining);
+        return;
+      }
+      case 'playback_done':
+        return this.finish(s, 'done');
+      default:
+        return this.touch(s, t);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Control (fav:control): the gateway's stop button, our own barge-in cancels coming back.
+
+  onControl(ev: ControlEvent): void {
+    const s = this.sessions.get(ev.session_id) ?? (ev.action === 'stop' ? this.session(ev.session_id) : undefined);
+    if (!s) {
+      if (ev.turn_id) this.remember(ev.turn_id);
+      return;
+    }
+    if (ev.action === 'stop') {
+      s.stopAt = Math.max(s.stopAt, ev.ts);
+      for (const w of s.waiting.splice(0)) this.endUnstarted(s, w.input, 'cleared by stop');
+    }
+    if (ev.turn_id) {
+      if (s.active?.input.turn_id === ev.turn_id) {
+        this.finish(s, 'cancelled');
+        return;
+      }
+      const i = s.waiting.findIndex((w) => w.input.turn_id === ev.turn_id);
+      if (i >= 0) this.endUnstarted(s, s.waiting.splice(i, 1)[0]!.input, 'cancelled while waiting');
+      else this.remember(ev.turn_id);
+      return;
+    }
+    if (s.active) this.finish(s, 'cancelled');
+  }
+
+  dispose(): void {
+    for (const s of this.sessions.values()) {
+      this.clearListen(s);
+      if (s.active) this.clearTurnTimers(s.active);
+    }
+    this.sessions.clear();
+  }
+
+  /** For health views and tests. */
+  snapshot(sessionId: string): { state: TurnState; active?: string; waiting: string[] } | undefined {
+    const s = this.sessions.get(sessionId);
+    if (!s) return undefined;
+    return { state: s.state, ...(s.active ? { active: s.active.input.turn_id } : {}), waiting: s.waiting.map((w) => w.input.text) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Transitions
+
+  private start(s: Session, input: UserInput): Promise<void> {
+    const marks: Marks = { ...input.marks, turn_start: nowMs() };
+    const turn: UserTurn = {
+      session_id: input.session_id,
+      turn_id: input.turn_id,
+      task_id: input.task_id,
+      seq: input.seq,
+      ts: Date.now(),
+      marks,
+      source: input.source,
+      text: input.text,
+      ...(input.author ? { author: input.author } : {}),
+    };
+    const t: ActiveTurn = { input, marks: { ...marks } };
+    s.active = t;
+    // The turn first (the critical path), then the state for the UI.
+    const pushed = this.io.push(Queues.userInput, turn);
+    this.setState(s, 'thinking');
+    this.touch(s, t);
+    this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source, waiting: s.waiting.length }, 'turn started');
+    return pushed;
+  }
+
+  /** Barge-in / mic input: tell every stage to drop the turn at once, then end it. */
+  private cancelActive(s: Session, reason: string): void {
+    const t = s.active!;
+    const cancel: ControlEvent = { action: 'cancel', session_id: s.id, turn_id: t.input.turn_id, ts: Date.now(), reason };
+    this.io.publish(Channels.control, cancel);
+    this.remember(t.input.turn_id);
+    this.endTurn(s, 'cancelled');
+  }
+
+  /** Ends the active turn and moves the session on (idle, or the next waiting input). */
+  private finish(s: Session, reason: 'done' | 'cancelled' | 'error'): void {
+    this.endTurn(s, reason);
+    this.settle(s);
+  }
+
+  private endTurn(s: Session, reason: 'done' | 'cancelled' | 'error'): void {
+    const t = s.active;
+    if (!t) return;
+    this.clearTurnTimers(t);
+    s.active = undefined;
+    this.io.publish(Channels.events, this.event(s.id, t.input, 'turn_end', t.marks, { reason }));
+    this.io.log.info({ session_id: s.id, turn_id: t.input.turn_id, reason }, 'turn ended');
+  }
+
+  /** No active turn and not listening: start the next waiting input, else idle. */
+  private settle(s: Session): void {
+    if (s.active || s.state === 'listening') return;
+    const next = s.waiting.shift();
+    if (!next) return this.setState(s, 'idle');
+    this.start(s, next.input).catch((e: Error) => this.io.log.error({ session_id: s.id, turn_id: next.input.turn_id, err: e.message }, 'could not start turn'));
+  }
+
+  private stopListening(s: Session): void {
+    this.clearListen(s);
+    s.heardEnd = false;
+    if (s.waiting.length === 0) return this.setState(s, 'idle');
+    // Straight into the next waiting input: published as thinking, not idle then thinking.
+    s.state = 'idle';
+    this.settle(s);
+  }
+
+  private armListen(s: Session, ms: number): void {
+    this.clearListen(s);
+    s.listenTimer = setTimeout(() => {
+      s.listenTimer = undefined;
+      if (s.state === 'listening' && !s.active) this.stopListening(s);
+    }, ms);
+  }
+
+  private clearListen(s: Session): void {
+    clearTimeout(s.listenTimer);
+    s.listenTimer = undefined;
+  }
+
+  /** Progress on the active turn: the watchdog starts over. */
+  private touch(s: Session, t: ActiveTurn): void {
+    if (t.endTimer) return; // the end is already scheduled
+    clearTimeout(t.watchdog);
+    t.watchdog = setTimeout(() => {
+      if (s.active !== t) return;
+      const secs = Math.round(this.knobs.watchdogMs / 1000);
+      this.io.log.warn({ session_id: s.id, turn_id: t.input.turn_id, watchdogMs: this.knobs.watchdogMs }, 'turn made no progress: ending it');
+      this.io.publish(
+        Channels.events,
+        this.event(s.id, t.input, 'error', t.marks, {
+          stage: 'dialog',
+          code: ErrorCodes.workerLost,
+          message: `No progress on this turn for ${secs} s: a service may have stopped. The turn was ended; check the service status and try again.`,
+        }),
+      );
+      const cancel: ControlEvent = { action: 'cancel', session_id: s.id, turn_id: t.input.turn_id, ts: Date.now(), reason: 'watchdog' };
+      this.io.publish(Channels.control, cancel);
+      this.remember(t.input.turn_id);
+      this.finish(s, 'error');
+    }, this.knobs.watchdogMs);
+  }
+
+  private clearTurnTimers(t: ActiveTurn): void {
+    clearTimeout(t.watchdog);
+    clearTimeout(t.endTimer);
+    t.watchdog = t.endTimer = undefined;
+  }
+
+  private setState(s: Session, state: TurnState): void {
+    const turn = s.active?.input.turn_id ?? '-';
+    if (s.state === state && s.stateTurn === turn) return;
+    s.state = state;
+    s.stateTurn = turn;
+    this.publishState(s);
+  }
+
+  private publishState(s: Session): void {
+    const t = s.active;
+    this.io.publish(Channels.events, this.event(s.id, t?.input, 'turn_state', t?.marks ?? {}, { state: s.state }));
+  }
+
+  /** An input refused by policy or bound: a busy error the client can show. */
+  private busy(s: Session, input: UserInput, message: string): void {
+    this.io.publish(Channels.events, this.event(s.id, input, 'error', input.marks, { stage: 'dialog', code: ErrorCodes.busy, message }));
+    this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source }, 'input dropped: busy');
+  }
+
+  /** An input that will never start (stop, cancel): its turn ends cancelled so its clients stop waiting. */
+  private endUnstarted(s: Session, input: UserInput, why: string): void {
+    this.io.publish(Channels.events, this.event(s.id, input, 'turn_end', input.marks, { reason: 'cancelled', message: why }));
+    this.io.log.info({ session_id: s.id, turn_id: input.turn_id, why }, 'waiting input ended');
+  }
+
+  private event(sessionId: string, input: UserInput | undefined, kind: TurnEvent['kind'], marks: Marks, extra: Partial<TurnEvent>): TurnEvent {
+    return {
+      session_id: sessionId,
+      turn_id: input?.turn_id ?? '-',
+      task_id: input?.task_id ?? '-',
+      seq: this.seq++,
+      ts: Date.now(),
+      marks,
+      kind,
+      ...(input ? { source: input.source } : {}),
+      ...extra,
+    };
+  }
+
+  private remember(turnId: string): void {
+    this.cancelled.add(turnId);
+    if (this.cancelled.size > MAX_CANCELLED) this.cancelled.delete(this.cancelled.values().next().value!);
+  }
+
+  private session(id: string): Session {
+    let s = this.sessions.get(id);
+    if (s) return s;
+    s = { id, state: 'idle', stateTurn: '-', waiting: [], heardEnd: false, stopAt: 0 };
+    this.sessions.set(id, s);
+    if (this.sessions.size > this.knobs.maxSessions) this.forgetIdleSession();
+    return s;
+  }
+
+  /** Forgets the oldest session with nothing going on (none: keep them all, they are busy). */
+  private forgetIdleSession(): void {
+    for (const [id, s] of this.sessions) {
+      if (s.state === 'idle' && !s.active && s.waiting.length === 0 && !s.listenTimer) {
+        this.sessions.delete(id);
+        return;
+      }
+    }
+  }
+}
