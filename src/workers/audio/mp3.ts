@@ -131,6 +131,10 @@ export function scanMp3(b: Uint8Array, searchLimit = 64 * 1024): Mp3Scan | undef
       continue;
     }
     if (isTrailer(b, off)) break;
+    if (b.length - off < 4 && b[off] === 0xff) {
+      missingBytes = 4 - (b.length - off); // the file ends inside the next frame's header
+      break;
+    }
     // Not a frame: look for the next run of frames; bytes up to the end are trailing junk.
     let resume = -1;
     for (let k = off + 1; k <= b.length - 4; k++) {
@@ -147,6 +151,16 @@ export function scanMp3(b: Uint8Array, searchLimit = 64 * 1024): Mp3Scan | undef
     off = resume;
   }
   return { start, first, frames, missingBytes, junkAt };
+}
+
+/** Samples per frame: 384 (Layer I), 1152 (Layer II, and Layer III of MPEG-1), 576 (Layer III of MPEG-2/2.5). */
+export function mp3SamplesPerFrame(h: Mp3FrameHeader): number {
+  return h.layer === 1 ? 384 : h.layer === 3 && h.version !== 1 ? 576 : 1152;
+}
+
+/** Duration from the frame count (the first frame may be a Xing/Info header: at most one frame off). */
+export function mp3DurationS(scan: Mp3Scan): number {
+  return (scan.frames * mp3SamplesPerFrame(scan.first)) / scan.first.sampleRate;
 }
 
 function isTrailer(b: Uint8Array, off: number): boolean {
