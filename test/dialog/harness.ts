@@ -76,8 +76,8 @@ export class Tap {
 }
 
 /** Stores app settings on the bus the way the core does before starting services. */
-export async function publishSettings(redis: Redis, input: ConfigInput): Promise<void> {
-  const settings = ConfigSchema.parse({ dataDir: tempDataDir(), ...input });
+export async function publishSettings(redis: Redis, input: Omit<ConfigInput, 'dataDir'>): Promise<void> {
+  const settings = ConfigSchema.parse({ ...input, dataDir: tempDataDir() });
   await redis.set(CONFIG_KEY, JSON.stringify(settings));
 }
 

@@ -1,0 +1,345 @@
+/**
+ * Turns the pipeline's messages into the ordered `ClientEvent`s of each turn on `fav:deliver`.
+ *
+ * Every handler is synchronous and publishes on the one command connection, so events leave in
+ * the order their causes arrived (ioredis keeps command order); nothing awaits on the hot path.
+ *
+ * Per turn: transcript, emotion, reply_delta, reply_done, audio (in sentence/chunk order with a
+ * gap-free seq, see turn-audio.ts), error, audio_end, turn_end. turn_state is the session's state
+ * and is always forwarded.
+ * Cancel (ControlEvent cancel/stop, or dialog's turn_end cancelled): `stop` for the turn at once,
+ * then nothing more of it but its turn_end. A cancel without turn_id stops every active turn of
+ * the session (or, with none active, the session's last turn: a client may still be playing it).
+ * Errors reported twice by one stage (chat-ai and tts publish an error message on their own
+ * channel and a TurnEvent error) reach clients once per failure.
+ * Bounds: a turn is forgotten at its turn_end (its id is remembered so late chunks are dropped);
+ * at most maxTurns are tracked; a cancelled turn whose turn_end never comes is forgotten later.
+ */
+import type { ControlEvent } from '../../shared/bus.js';
+import {
+  ENVELOPE_FRAME_MS,
+  ErrorCodes,
+  nowMs,
+  type AiResponse,
+  type ClientEvent,
+  type Marks,
+  type Stage,
+  type TtsChunk,
+  type TurnEvent,
+} from '../../shared/voice.js';
+import type { Logger } from '../runtime/index.js';
+import type { OutputKnobs } from './knobs.js';
+import { TurnAudio } from './turn-audio.js';
+
+export interface OutputIo {
+  /** Publishes one ClientEvent on fav:deliver (in call order). */
+  deliver(ev: ClientEvent): void;
+  log: Logger;
+}
+
+type ErrorOrigin = 'reply' | 'chunk' | 'event';
+interface ErrorTally {
+  reply: number;
+  chunk: number;
+  event: number;
+  delivered: number;
+}
+
+interface TurnRec {
+  key: string;
+  session_id: string;
+  turn_id: string;
+  task_id: string;
+  audio: TurnAudio;
+  marks: Marks;
+  cancelled: boolean;
+  errors?: Partial<Record<Stage, ErrorTally>>;
+  gapTimer?: NodeJS.Timeout;
+  forgetTimer?: NodeJS.Timeout;
+}
+
+interface SessionRec {
+  turns: Set<TurnRec>;
+  /** ts of the last turn-less cancel: turns that started before it are cancelled on sight. */
+  cancelAt: number;
+  lastTurn?: { turn_id: string; task_id: string };
+}
+
+const MAX_SESSIONS = 1000;
+const turnKey = (sessionId: string, turnId: string) => `${sessionId}\u0000${turnId}`;
+
+export class OutputHandler {
+  private readonly turns = new Map<string, TurnRec>();
+  private readonly sessions = new Map<string, SessionRec>();
+  /** Keys of ended turns (bounded, oldest first). */
+  private readonly closed = new Set<string>();
+
+  constructor(
+    private readonly io: OutputIo,
+    private readonly knobs: OutputKnobs,
+  ) {}
+
+  /** `ai_responses`. */
+  onReply(r: AiResponse): void {
+    const rec = this.turn(r);
+    if (!rec || rec.cancelled) return;
+    const ids = { session_id: r.session_id, turn_id: r.turn_id, task_id: r.task_id };
+    switch (r.kind) {
+      case 'delta':
+        if (r.text) this.io.deliver({ type: 'reply_delta', ...ids, text: r.text });
+        return;
+      case 'done':
+        this.io.deliver({ type: 'reply_done', ...ids, text: r.text });
+        return;
+      case 'error':
+        this.error(rec, 'reply', 'llm', ErrorCodes.llmFailed, r.error || r.text || 'The language model failed on this turn.');
+        return;
+      default:
+        return; // sentence: tts speaks it; cancelled: the control event already stopped the turn
+    }
+  }
+
+  /** `task_response:{task_id}`. */
+  onChunk(c: TtsChunk): void {
+    const rec = this.turn(c);
+    if (!rec || rec.cancelled) return;
+    const a = rec.audio;
+    if (c.kind === 'audio') {
+      if (c.chunk === 0) Object.assign(rec.marks, c.marks);
+      if (!a.add(c)) return;
+    } else if (c.kind === 'error') {
+      a.fail(c.index);
+      this.error(rec, 'chunk', 'tts', ErrorCodes.ttsFailed, c.error || `Speech synthesis failed on sentence ${c.index + 1}; the reply goes on with the next one.`);
+    } else {
+      Object.assign(rec.marks, c.marks);
+      a.end(c.index);
+    }
+    this.flush(rec);
+  }
+
+  /** `fav:events`. */
+  onEvent(ev: TurnEvent): void {
+    switch (ev.kind) {
+      case 'turn_state':
+        if (ev.state) this.io.deliver({ type: 'turn_state', session_id: ev.session_id, turn_id: ev.turn_id, state: ev.state });
+        return;
+      case 'transcript':
+      case 'emotion': {
+        // Looked up, not tracked: an utterance that turns out to be noise never gets a turn_end.
+        if (this.isDropped(ev)) return;
+        if (ev.kind === 'emotion') {
+          if (ev.emotion) this.io.deliver({ type: 'emotion', session_id: ev.session_id, turn_id: ev.turn_id, emotion: ev.emotion });
+        } else {
+          this.io.deliver({ type: 'transcript', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, text: ev.text ?? '', final: ev.final ?? false });
+        }
+        return;
+      }
+      case 'error': {
+        const stage = ev.stage ?? 'output';
+        // llm and tts report failures twice (their own channel and here): tracked to count them.
+        const rec = ev.turn_id !== '-' && (stage === 'llm' || stage === 'tts') ? this.turn(ev) : undefined;
+        if (rec === null || rec?.cancelled || this.isDropped(ev)) return;
+        this.error(rec, 'event', stage, ev.code ?? 'error', ev.message ?? `The ${stage} stage failed.`, ev);
+        return;
+      }
+      case 'turn_end':
+        return this.onTurnEnd(ev);
+      default:
+        return; // speech_start/end, audio_start, tts_done, playback_done: not for clients
+    }
+  }
+
+  /** `fav:control`. */
+  onControl(ev: ControlEvent): void {
+    const reason = ev.reason ?? ev.action;
+    if (ev.turn_id) {
+      const key = turnKey(ev.session_id, ev.turn_id);
+      if (this.closed.has(key)) return;
+      const rec = this.turns.get(key) ?? this.track(ev.session_id, ev.turn_id, ev.turn_id);
+      if (!rec.cancelled) this.cancel(rec, reason);
+      return;
+    }
+    const s = this.session(ev.session_id);
+    s.cancelAt = Math.max(s.cancelAt, ev.ts);
+    let stopped = 0;
+    for (const rec of s.turns) {
+      if (rec.cancelled) continue;
+      this.cancel(rec, reason);
+      stopped++;
+    }
+    if (stopped === 0) {
+      // Nothing in flight here, but a client may still be playing the last turn's audio.
+      const last = s.lastTurn;
+      this.io.deliver({ type: 'stop', session_id: ev.session_id, turn_id: last?.turn_id ?? '-', ...(last ? { task_id: last.task_id } : {}), reason });
+    }
+  }
+
+  dispose(): void {
+    for (const rec of this.turns.values()) this.clearTimers(rec);
+    this.turns.clear();
+    this.sessions.clear();
+    this.closed.clear();
+  }
+
+  /** For tests and health views. */
+  get tracked(): number {
+    return this.turns.size;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private onTurnEnd(ev: TurnEvent): void {
+    const key = turnKey(ev.session_id, ev.turn_id);
+    if (this.closed.has(key)) return;
+    const rec = this.turns.get(key);
+    if (ev.reason === 'cancelled' && rec && !rec.cancelled) this.cancel(rec, 'cancelled');
+    const marks = rec ? { ...ev.marks, ...rec.marks } : ev.marks;
+    this.io.deliver({ type: 'turn_end', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, reason: ev.reason ?? 'done', marks });
+    if (rec) this.forget(rec);
+    else this.close(key);
+  }
+
+  /** Emits what is next in order; audio_end once complete; watches for a gap that does not fill. */
+  private flush(rec: TurnRec): void {
+    const a = rec.audio;
+    a.drain((c, seq) => {
+      if (seq === 0) rec.marks.delivered = nowMs();
+      this.io.deliver({
+        type: 'audio',
+        session_id: rec.session_id,
+        turn_id: rec.turn_id,
+        task_id: rec.task_id,
+        seq,
+        index: c.index,
+        chunk: c.chunk,
+        format: 'pcm_s16le',
+        sample_rate: c.sample_rate!,
+        envelope: c.envelope,
+        envelope_frame_ms: ENVELOPE_FRAME_MS,
+        visemes: c.visemes,
+        ...(c.text !== undefined ? { text: c.text } : {}),
+        pcm_b64: c.pcm_b64!,
+      });
+    });
+    if (a.complete) {
+      a.endSent = true;
+      this.io.deliver({ type: 'audio_end', session_id: rec.session_id, turn_id: rec.turn_id, task_id: rec.task_id, chunks: a.seq });
+    }
+    // Anything new for the turn restarts the gap clock.
+    clearTimeout(rec.gapTimer);
+    rec.gapTimer = undefined;
+    if (a.stalled) rec.gapTimer = setTimeout(() => this.onGap(rec), this.knobs.gapMs);
+  }
+
+  private onGap(rec: TurnRec): void {
+    rec.gapTimer = undefined;
+    if (rec.cancelled || this.turns.get(rec.key) !== rec) return;
+    const skipped = rec.audio.skipGap();
+    this.io.log.warn({ turn_id: rec.turn_id, ...skipped, gapMs: this.knobs.gapMs }, 'audio gap did not fill: skipping the missing sentence(s)');
+    this.flush(rec);
+  }
+
+  private cancel(rec: TurnRec, reason: string): void {
+    rec.cancelled = true;
+    rec.audio.clear();
+    clearTimeout(rec.gapTimer);
+    rec.gapTimer = undefined;
+    this.io.deliver({ type: 'stop', session_id: rec.session_id, turn_id: rec.turn_id, task_id: rec.task_id, reason });
+    // Its turn_end normally follows at once; if it never does, do not keep the turn forever.
+    rec.forgetTimer = setTimeout(() => this.forget(rec), this.knobs.cancelKeepMs);
+    rec.forgetTimer.unref?.();
+  }
+
+  /** An error for clients, once per failure even when the stage reports it on two channels. */
+  private error(rec: TurnRec | undefined, origin: ErrorOrigin, stage: Stage, code: string, message: string, ev?: TurnEvent): void {
+    if (rec && (stage === 'llm' || stage === 'tts')) {
+      const tally = ((rec.errors ??= {})[stage] ??= { reply: 0, chunk: 0, event: 0, delivered: 0 });
+      if (++tally[origin] <= tally.delivered) return;
+      tally.delivered++;
+    }
+    const session_id = rec?.session_id ?? ev!.session_id;
+    const turn_id = rec?.turn_id ?? (ev && ev.turn_id !== '-' ? ev.turn_id : undefined);
+    const task_id = rec?.task_id ?? (ev && ev.task_id !== '-' ? ev.task_id : undefined);
+    this.io.deliver({ type: 'error', session_id, ...(turn_id ? { turn_id } : {}), ...(task_id ? { task_id } : {}), stage, code, message });
+  }
+
+  /** A message of a turn that ended, was cancelled, or predates a turn-less cancel of its session. */
+  private isDropped(m: { session_id: string; turn_id: string; marks: Marks }): boolean {
+    if (m.turn_id === '-') return false;
+    const key = turnKey(m.session_id, m.turn_id);
+    const rec = this.turns.get(key);
+    if (rec) return rec.cancelled;
+    if (this.closed.has(key)) return true;
+    const started = m.marks.turn_start;
+    return started !== undefined && started <= (this.sessions.get(m.session_id)?.cancelAt ?? 0);
+  }
+
+  /**
+   * The turn's record, created on first sight; null when the turn already ended (late message).
+   * A turn first seen after a turn-less cancel that it predates starts out cancelled.
+   */
+  private turn(m: { session_id: string; turn_id: string; task_id: string; marks: Marks }): TurnRec | null {
+    const key = turnKey(m.session_id, m.turn_id);
+    const rec = this.turns.get(key);
+    if (rec) return rec;
+    if (this.closed.has(key)) return null;
+    const created = this.track(m.session_id, m.turn_id, m.task_id);
+    const started = m.marks.turn_start;
+    if (started !== undefined && started <= this.session(m.session_id).cancelAt) {
+      created.cancelled = true;
+      created.forgetTimer = setTimeout(() => this.forget(created), this.knobs.cancelKeepMs);
+      created.forgetTimer.unref?.();
+    }
+    return created;
+  }
+
+  private track(session_id: string, turn_id: string, task_id: string): TurnRec {
+    const key = turnKey(session_id, turn_id);
+    const rec: TurnRec = { key, session_id, turn_id, task_id, audio: new TurnAudio(), marks: {}, cancelled: false };
+    this.turns.set(key, rec);
+    const s = this.session(session_id);
+    s.turns.add(rec);
+    s.lastTurn = { turn_id, task_id };
+    if (this.turns.size > this.knobs.maxTurns) {
+      const oldest = this.turns.values().next().value!;
+      this.io.log.warn({ turn_id: oldest.turn_id, maxTurns: this.knobs.maxTurns }, 'too many turns tracked: forgetting the oldest');
+      this.forget(oldest);
+    }
+    return rec;
+  }
+
+  private forget(rec: TurnRec): void {
+    if (this.turns.get(rec.key) !== rec) return;
+    this.clearTimers(rec);
+    this.turns.delete(rec.key);
+    this.sessions.get(rec.session_id)?.turns.delete(rec);
+    this.close(rec.key);
+  }
+
+  private close(key: string): void {
+    this.closed.add(key);
+    if (this.closed.size > this.knobs.maxClosed) this.closed.delete(this.closed.values().next().value!);
+  }
+
+  private clearTimers(rec: TurnRec): void {
+    clearTimeout(rec.gapTimer);
+    clearTimeout(rec.forgetTimer);
+    rec.gapTimer = rec.forgetTimer = undefined;
+  }
+
+  private session(id: string): SessionRec {
+    let s = this.sessions.get(id);
+    if (s) return s;
+    s = { turns: new Set(), cancelAt: 0 };
+    this.sessions.set(id, s);
+    if (this.sessions.size > MAX_SESSIONS) {
+      for (const [sid, other] of this.sessions) {
+        if (other.turns.size === 0 && sid !== id) {
+          this.sessions.delete(sid);
+          break;
+        }
+      }
+    }
+    return s;
+  }
+}
