@@ -1,23 +1,47 @@
 /**
- * tts — PLACEHOLDER handler (plumbing of issue 2). The real service will synthesise each sentence
- * (flite / an online engine) and publish audio chunks with lip-sync data in order on
- * `task_response:{task_id}`. Here it publishes one result without audio on that channel.
+ * tts: speaks each sentence of a turn (`tts_requests`, one `TtsRequest` per sentence) with the
+ * engine named by `tts.engine` (flite offline by default; espeak-ng, an OpenAI-compatible speech
+ * server, GPT-SoVITS, Edge) and publishes the audio in chunks with lip-sync data on
+ * `task_response:{task_id}`; `fav:control` cancels a turn's speech at once. See speaker.ts for the
+ * message flow. An engine that cannot work (not installed, server unreachable, bad voice) fails
+ * the worker at start-up with a message that names the fix.
  */
-import { Channels, Queues, TaskMessage } from '../../shared/bus.js';
-import { nextMessage, textOf } from '../common/plumbing.js';
-import { queueInput, type ServiceDefinition } from '../runtime/index.js';
+import { Channels, ControlEvent, Queues } from '../../shared/bus.js';
+import { TtsRequest } from '../../shared/voice.js';
+import { channelInput, queueInput, type ServiceDefinition } from '../runtime/index.js';
+import { createEngine, defaultVoice, type TtsEngine } from './engine.js';
+import { TtsSpeaker } from './speaker.js';
+
+let engine: TtsEngine | undefined;
+let speaker: TtsSpeaker | undefined;
 
 const service: ServiceDefinition = {
   name: 'tts',
+  async init(ctx) {
+    const { tts } = ctx.settings;
+    const started = performance.now();
+    engine = await createEngine(ctx.settings);
+    await engine.init();
+    speaker = new TtsSpeaker({ engine, redis: ctx.redis, log: ctx.log, tts });
+    ctx.log.info({ engine: engine.name, voice: defaultVoice(tts), rate: tts.rate, init_ms: Math.round(performance.now() - started) }, 'tts engine ready');
+  },
   inputs: [
     queueInput({
-    queue: Queues.ttsRequests,
-    schema: TaskMessage,
-    async handle(req: TaskMessage, job) {
-      const out = nextMessage(req, 'tts_result', { text: textOf(req, ''), audio: null, final: true });
-      await job.redis.publish(Channels.taskResponse(req.task_id), JSON.stringify(out));
-    },
-  }),
+      queue: Queues.ttsRequests,
+      schema: TtsRequest,
+      handle: (req: TtsRequest, job) => speaker!.handleRequest(req, job.signal),
+    }),
+    channelInput({
+      channels: [Channels.control],
+      schema: ControlEvent,
+      concurrent: true,
+      handle: async (ev: ControlEvent) => speaker!.handleControl(ev),
+    }),
   ],
+  async dispose() {
+    await engine?.dispose();
+    engine = undefined;
+    speaker = undefined;
+  },
 };
 export default service;

@@ -1,0 +1,261 @@
+/**
+ * The tts service's work, apart from the worker runtime: one `TtsRequest` (a sentence) at a time
+ * from the queue, control events (cancel / stop) as they arrive.
+ *
+ * Per sentence, on `task_response:{task_id}`: `TtsChunk` 'audio' chunks (first ~100 ms, then
+ * ~200 ms; `chunk` from 0, `final` on the last, text on chunk 0, envelope, visemes with
+ * sentence-relative `t_ms` on the chunk they start in). A sentence with nothing to pronounce gets
+ * one 'audio' chunk without PCM (final), so the output side's ordering moves past its index.
+ * An engine failure gives a 'error' chunk (after a final chunk with whatever audio had arrived)
+ * and a TurnEvent error on `fav:events`; the turn goes on. After the request with `last`: an 'end'
+ * chunk (`index` = sentences, `audio_ms` = total) and a TurnEvent tts_done.
+ * The turn's first audio chunk also sends TurnEvent audio_start (marks tts_start, tts_engine_ms,
+ * first_audio), and those marks ride on every later message of the turn.
+ *
+ * Cancellation: a cancel with turn_id drops that turn; a cancel without one (and any stop) drops
+ * the session's turns that started before it (known turns at once; queued ones by their
+ * marks.turn_start, else ts). The sentence in flight is aborted at once (the engine stops, no
+ * further chunk is published); queued requests of the turn are acked and skipped; no 'end' is sent.
+ * Several tts instances may share the queue: output-handler orders chunks by index, but `audio_ms`
+ * and tts_done then count only what this instance spoke.
+ */
+import type { Redis } from 'ioredis';
+import { Channels, type ControlEvent } from '../../shared/bus.js';
+import type { Config } from '../../shared/config.js';
+import { ENVELOPE_FRAME_MS, ErrorCodes, nowMs, type Marks, type TtsChunk, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
+import { envelope, floatToS16 } from '../audio/pcm.js';
+import type { Logger } from '../runtime/index.js';
+import { Chunker, type PcmChunk } from './chunker.js';
+import { TtsEngineError, defaultVoice, type TtsEngine } from './engine.js';
+import { isSpeakable, sanitiseForSpeech } from './sanitise.js';
+
+const MAX_TURNS = 256;
+const MAX_CANCELLED = 1024;
+
+interface TurnState {
+  session_id: string;
+  task_id: string;
+  /** When the turn started (marks.turn_start, else the first request's ts). */
+  startedAt: number;
+  /** This stage's marks (tts_start, tts_engine_ms, first_audio), merged into every message. */
+  marks: Marks;
+  audioMs: number;
+  /** Messages published for the turn (the outgoing `seq`). */
+  seq: number;
+}
+
+interface InFlight {
+  req: TtsRequest;
+  ac: AbortController;
+  cancelledAt?: number;
+}
+
+export interface SpeakerOptions {
+  engine: TtsEngine;
+  redis: Pick<Redis, 'publish'>;
+  log: Logger;
+  tts: Config['tts'];
+  chunking?: { firstMs?: number; chunkMs?: number };
+}
+
+export class TtsSpeaker {
+  private readonly turns = new Map<string, TurnState>();
+  private readonly cancelledTurns = new Map<string, number>();
+  private readonly sessionCancels = new Map<string, number>();
+  private current: InFlight | undefined;
+  private readonly voice: string;
+
+  constructor(private readonly o: SpeakerOptions) {
+    this.voice = defaultVoice(o.tts);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Control
+
+  handleControl(ev: ControlEvent): void {
+    if (ev.action === 'cancel' && ev.turn_id) {
+      this.remember(this.cancelledTurns, ev.turn_id, nowMs(), MAX_CANCELLED);
+    } else {
+      // Our clock at receipt bounds the publisher's from above: a turn that started after the
+      // cancel needs new input, which cannot have happened between publish and receipt.
+      const at = Math.max(ev.ts, nowMs());
+      this.remember(this.sessionCancels, ev.session_id, at, MAX_CANCELLED);
+      for (const [turnId, t] of this.turns) {
+        if (t.session_id === ev.session_id && t.startedAt <= at) this.remember(this.cancelledTurns, turnId, at, MAX_CANCELLED);
+      }
+    }
+    const cur = this.current;
+    if (cur && !cur.ac.signal.aborted && this.isCancelled(cur.req)) {
+      cur.cancelledAt = nowMs();
+      cur.ac.abort(new Error('turn cancelled'));
+      this.o.log.info({ turn_id: cur.req.turn_id, index: cur.req.index, action: ev.action }, 'tts: sentence in flight aborted');
+    }
+  }
+
+  isCancelled(req: Pick<TtsRequest, 'turn_id' | 'session_id' | 'marks' | 'ts'>): boolean {
+    if (this.cancelledTurns.has(req.turn_id)) return true;
+    const at = this.sessionCancels.get(req.session_id);
+    return at !== undefined && startOf(req) <= at;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests
+
+  async handleRequest(req: TtsRequest, jobSignal: AbortSignal): Promise<void> {
+    if (this.isCancelled(req)) {
+      this.o.log.debug({ turn_id: req.turn_id, index: req.index }, 'tts: request of a cancelled turn skipped');
+      if (req.last) this.turns.delete(req.turn_id);
+      return;
+    }
+    const turn = this.turnOf(req);
+    const raw = req.text.trim();
+    const text = sanitiseForSpeech(raw);
+    const publishes: Promise<unknown>[] = [];
+    if (isSpeakable(text)) {
+      await this.speak(req, text, turn, jobSignal, publishes);
+    } else if (raw) {
+      // Nothing to pronounce ("😀", "..."): an empty final chunk keeps the order moving downstream.
+      this.o.log.debug({ turn_id: req.turn_id, index: req.index }, 'tts: nothing speakable in the sentence');
+      publishes.push(this.publishChunk(req, turn, { kind: 'audio', index: req.index, chunk: 0, final: true, text: raw }));
+    }
+    if (req.last && !this.isCancelled(req)) {
+      const sentences = raw ? req.index + 1 : req.index;
+      const audio_ms = Math.round(turn.audioMs);
+      publishes.push(this.publishChunk(req, turn, { kind: 'end', index: sentences, chunk: 0, final: true, audio_ms }));
+      publishes.push(this.publishEvent(req, turn, { kind: 'tts_done', sentences, audio_ms }));
+      this.turns.delete(req.turn_id);
+      this.o.log.info({ turn_id: req.turn_id, sentences, audio_ms, marks: turn.marks }, 'tts: turn done');
+    }
+    await Promise.all(publishes);
+  }
+
+  private async speak(req: TtsRequest, text: string, turn: TurnState, jobSignal: AbortSignal, publishes: Promise<unknown>[]): Promise<void> {
+    const { engine, log } = this.o;
+    const ac = new AbortController();
+    const inflight: InFlight = { req, ac };
+    this.current = inflight;
+    const signal = AbortSignal.any([jobSignal, ac.signal]);
+    const chunker = new Chunker(this.o.chunking);
+    const started = nowMs();
+    turn.marks.tts_start ??= started;
+    let firstPieceAt: number | undefined;
+    let published = 0;
+    const emit = (c: PcmChunk) => {
+      // Checked per chunk: once a cancel is heard nothing more of the turn goes out.
+      if (signal.aborted) return;
+      publishes.push(this.publishAudio(req, turn, c, text));
+      published++;
+    };
+    try {
+      for await (const piece of engine.synthesize(text, { voice: this.voice, rate: this.o.tts.rate, emotion: req.emotion, signal })) {
+        if (signal.aborted) break;
+        if (firstPieceAt === undefined) {
+          firstPieceAt = nowMs();
+          turn.marks.tts_engine_ms ??= Math.round((firstPieceAt - started) * 100) / 100;
+        }
+        for (const c of chunker.push(piece)) emit(c);
+      }
+      if (signal.aborted) throw signal.reason;
+      const last = chunker.finish();
+      if (!last) throw new TtsEngineError(`${engine.name} produced no audio`);
+      emit(last);
+      log.debug(
+        { turn_id: req.turn_id, index: req.index, chunks: published, engine_ms: round2((firstPieceAt ?? started) - started), total_ms: round2(nowMs() - started) },
+        'tts: sentence spoken',
+      );
+    } catch (e) {
+      if (jobSignal.aborted) throw e; // worker stopping: the runtime puts the request back
+      if (ac.signal.aborted) {
+        log.info({ turn_id: req.turn_id, index: req.index, chunks: published, abort_ms: round2(nowMs() - (inflight.cancelledAt ?? nowMs())) }, 'tts: sentence cancelled');
+        return;
+      }
+      const err = e instanceof TtsEngineError ? e : new TtsEngineError(`${engine.name} failed: ${(e as Error).message}`);
+      log.warn({ turn_id: req.turn_id, index: req.index, err: err.message, code: err.code }, 'tts: sentence failed');
+      const rest = chunker.finish();
+      if (rest) emit(rest);
+      publishes.push(this.publishChunk(req, turn, { kind: 'error', index: req.index, chunk: 0, final: true, error: err.message }));
+      publishes.push(this.publishEvent(req, turn, { kind: 'error', stage: 'tts', code: err.code ?? ErrorCodes.ttsFailed, message: `sentence ${req.index + 1} was not spoken: ${err.message}` }));
+    } finally {
+      if (this.current === inflight) this.current = undefined;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Publishing
+
+  private publishAudio(req: TtsRequest, turn: TurnState, c: PcmChunk, text: string): Promise<unknown> {
+    const first = turn.marks.first_audio === undefined;
+    if (first) turn.marks.first_audio = nowMs();
+    turn.audioMs += c.durationMs;
+    const p = this.publishChunk(req, turn, {
+      kind: 'audio',
+      index: req.index,
+      chunk: c.chunk,
+      final: c.final,
+      ...(c.chunk === 0 ? { text } : {}),
+      pcm_b64: floatToS16(c.samples).toString('base64'),
+      sample_rate: c.sampleRate,
+      audio_ms: round2(c.durationMs),
+      envelope: envelope(c.samples, c.sampleRate, ENVELOPE_FRAME_MS),
+      visemes: c.visemes,
+    });
+    if (!first) return p;
+    return Promise.all([p, this.publishEvent(req, turn, { kind: 'audio_start' })]);
+  }
+
+  private publishChunk(req: TtsRequest, turn: TurnState, body: Partial<TtsChunk> & Pick<TtsChunk, 'kind' | 'index'>): Promise<unknown> {
+    const msg: TtsChunk = {
+      session_id: req.session_id,
+      turn_id: req.turn_id,
+      task_id: req.task_id,
+      seq: turn.seq++,
+      ts: Date.now(),
+      marks: { ...req.marks, ...turn.marks },
+      chunk: 0,
+      final: true,
+      envelope: [],
+      visemes: [],
+      engine: this.o.engine.name,
+      ...body,
+    };
+    return this.o.redis.publish(Channels.taskResponse(req.task_id), JSON.stringify(msg));
+  }
+
+  private publishEvent(req: TtsRequest, turn: TurnState, body: Pick<TurnEvent, 'kind'> & Partial<TurnEvent>): Promise<unknown> {
+    const ev: TurnEvent = {
+      session_id: req.session_id,
+      turn_id: req.turn_id,
+      task_id: req.task_id,
+      seq: req.seq,
+      ts: Date.now(),
+      marks: { ...req.marks, ...turn.marks },
+      ...body,
+    };
+    return this.o.redis.publish(Channels.events, JSON.stringify(ev));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Bookkeeping
+
+  private turnOf(req: TtsRequest): TurnState {
+    let t = this.turns.get(req.turn_id);
+    if (!t) {
+      t = { session_id: req.session_id, task_id: req.task_id, startedAt: startOf(req), marks: {}, audioMs: 0, seq: 0 };
+      this.remember(this.turns, req.turn_id, t, MAX_TURNS);
+    }
+    return t;
+  }
+
+  /** Map.set with a size bound: the oldest entries go first. */
+  private remember<V>(m: Map<string, V>, key: string, value: V, max: number): void {
+    m.delete(key);
+    m.set(key, value);
+    while (m.size > max) m.delete(m.keys().next().value!);
+  }
+}
+
+function startOf(req: Pick<TtsRequest, 'marks' | 'ts'>): number {
+  return req.marks.turn_start ?? req.ts;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
