@@ -4,6 +4,8 @@
  * from fav:input, records fav:mic / fav:control / fav:events, and publishes ClientEvents on fav:deliver.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { Channels, Queues } from '../../src/shared/bus.js';
@@ -222,4 +224,71 @@ export function audioEvent(session_id: string, turn_id: string, seq: number, byt
     pcm_b64: bytes.toString('base64'),
     ...extra,
   };
+}
+
+/**
+ * A WebSocket client that can stop reading for real: the handshake by hand on a plain TCP socket,
+ * then `pause()` leaves the server's frames in the kernel and the server's send buffer (a `ws`
+ * client resumes its socket on its own). `frames()` parses what arrived once resumed.
+ */
+export class RawWsClient {
+  private buf = Buffer.alloc(0);
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => (this.buf = Buffer.concat([this.buf, d])));
+  }
+
+  static open(url: string): Promise<RawWsClient> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(url.replace(/^ws/, 'http'), {
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') },
+      });
+      req.on('upgrade', (_res, socket, head) => {
+        const c = new RawWsClient(socket);
+        if (head.length > 0) c.buf = Buffer.from(head);
+        resolve(c);
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** Complete frames received so far (server frames are unmasked): text parsed as JSON. */
+  frames(): Received[] {
+    const out: Received[] = [];
+    let off = 0;
+    const b = this.buf;
+    while (off + 2 <= b.length) {
+      const opcode = b[off] & 0x0f;
+      let len = b[off + 1] & 0x7f;
+      let p = off + 2;
+      if (len === 126) {
+        if (p + 2 > b.length) break;
+        len = b.readUInt16BE(p);
+        p += 2;
+      } else if (len === 127) {
+        if (p + 8 > b.length) break;
+        len = Number(b.readBigUInt64BE(p));
+        p += 8;
+      }
+      if (p + len > b.length) break;
+      const payload = b.subarray(p, p + len);
+      if (opcode === 1) out.push({ json: JSON.parse(payload.toString('utf8')) });
+      else if (opcode === 2) out.push({ bin: Buffer.from(payload) });
+      off = p + len;
+    }
+    return out;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
 }
