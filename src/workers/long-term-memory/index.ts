@@ -1,23 +1,70 @@
 /**
- * long-term-memory — PLACEHOLDER handler (plumbing of issue 2). The real service will embed and
- * store conversation facts (sqlite + vectors) and answer recall queries. Here it consumes the
- * durable stream `Streams.longTermWrites` through its consumer group and only counts and logs the
- * writes, so delivery, acks and claims of the stream are exercised.
+ * long-term-memory: keeps what viewers and the avatar said across sessions and recalls what is
+ * relevant to a new turn.
+ *
+ *   fav:ltm:writes (stream, consumer group: reliable; an entry is acked once stored, so writes made
+ *     while this service is down are stored when it comes back)  -> remember (trivial texts are
+ *     skipped, near-duplicates refreshed instead of stored twice)
+ *   fav:ltm:recall (channel, concurrent) RecallRequest -> RecallReply on fav:ltm:recall:<request_id>
+ *     with the top k memories, their scores and took_ms. A request older than STALE_REQUEST_MS is
+ *     not answered: its requester has long gone on without it.
+ *
+ * The store is chosen here behind the LongTermStore interface (backend.ts); today the SQLite FTS5
+ * store (fts-store.ts).
  */
-import { Streams, TaskMessage, streamGroup } from '../../shared/bus.js';
-import { streamInput, type ServiceDefinition } from '../runtime/index.js';
+import { Channels, Streams, streamGroup } from '../../shared/bus.js';
+import { LtmWrite, RecallRequest, type RecallReply } from '../../shared/voice.js';
+import { channelInput, streamInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import type { LongTermStore } from './backend.js';
+import { FtsLongTermStore } from './fts-store.js';
+
+/** A recall request this old is dropped unanswered (memory waits tens of ms, not seconds). */
+export const STALE_REQUEST_MS = 5000;
+
+let store: LongTermStore | undefined;
+
+function need(): LongTermStore {
+  if (!store) throw new Error('long-term-memory is not initialised');
+  return store;
+}
+
+async function handleWrite(write: LtmWrite, job: JobContext, entryId: string): Promise<void> {
+  const r = await need().remember(write);
+  job.log.debug({ entryId, session_id: write.session_id, kind: write.kind, outcome: r.outcome }, 'long-term write');
+}
+
+async function handleRecall(req: RecallRequest, job: JobContext): Promise<void> {
+  const started = performance.now();
+  if (Date.now() - req.ts > STALE_REQUEST_MS) {
+    job.log.warn({ request_id: req.request_id, age_ms: Date.now() - req.ts }, 'stale recall request dropped');
+    return;
+  }
+  let items: RecallReply['items'] = [];
+  try {
+    items = await need().recall({ query: req.query, k: req.k, session_id: req.session_id });
+  } catch (e) {
+    // Answer anyway (empty): the requester then goes on at once instead of waiting out its timeout.
+    job.log.error({ request_id: req.request_id, err: (e as Error).message }, 'recall failed');
+  }
+  const reply: RecallReply = { request_id: req.request_id, items, took_ms: performance.now() - started };
+  await job.redis.publish(Channels.ltmRecallReply(req.request_id), JSON.stringify(reply));
+}
 
 const service: ServiceDefinition = {
   name: 'long-term-memory',
+  init(ctx: WorkerContext) {
+    const s = FtsLongTermStore.open(ctx.settings.dataDir, ctx.log);
+    store = s;
+    ctx.log.info({ file: FtsLongTermStore.file(ctx.settings.dataDir), backend: s.kind, memories: s.size(), movedAside: s.movedAside }, 'long-term store open');
+  },
+  async dispose() {
+    const s = store;
+    store = undefined;
+    await s?.close();
+  },
   inputs: [
-    streamInput({
-    stream: Streams.longTermWrites,
-    group: streamGroup('long-term-memory'),
-    schema: TaskMessage,
-    async handle(write: TaskMessage, job, entryId) {
-      job.log.info({ entryId, session_id: write.session_id, turn_id: write.turn_id }, 'long-term write received (placeholder: not stored)');
-    },
-  }),
+    streamInput({ stream: Streams.longTermWrites, group: streamGroup('long-term-memory'), schema: LtmWrite, handle: handleWrite }),
+    channelInput({ channels: [Channels.ltmRecall], schema: RecallRequest, concurrent: true, handle: handleRecall }),
   ],
 };
 export default service;

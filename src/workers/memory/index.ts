@@ -1,25 +1,192 @@
 /**
- * memory — PLACEHOLDER handler (plumbing of issue 2). The real service will keep the short-term
- * conversation window, fetch long-term context, and publish a prompt context per turn. Here it
- * takes user input from `user_input_queue`, publishes it on `memory_updates` with an empty context,
- * and appends a long-term write to the durable stream for long-term-memory.
+ * memory: the conversation's short-term memory and the context of every turn.
+ *
+ *   user_input_queue (UserTurn)
+ *     1. store the user's message FIRST (it stays in memory whatever happens to the turn later)
+ *     2. recall long-term memories (fav:ltm:recall, reply on fav:ltm:recall:<id>, at most
+ *        settings.memory.recallTimeoutMs; without them when long-term-memory is slow or down)
+ *     3. build the window: newest messages that fit settings.memory.maxContextTokens (minus the
+ *        summary and the recalled memories), always ending with this turn's user message
+ *     4. publish MemoryContext on memory_updates (marks.context), then XADD the user text to the
+ *        durable stream fav:ltm:writes for long-term-memory
+ *   ai_responses (AiResponse)
+ *     done: store the reply (complete) and XADD it to fav:ltm:writes; cancelled: store the partial
+ *     text (status cancelled, shown to the model with a trailing "…"); error: nothing (the user's
+ *     message stays). After each of the three, a background summary job looks at what fell out
+ *     of the window (summariser.ts).
+ *
+ * When the database fails (disk full, locked for longer than the busy timeout) the turn still gets
+ * a context with its own message only: the conversation goes on, the error is logged.
  */
-import { Channels, Queues, Streams, TaskMessage } from '../../shared/bus.js';
-import { nextMessage, textOf } from '../common/plumbing.js';
-import { queueInput, type ServiceDefinition } from '../runtime/index.js';
+import { Channels, Queues, Streams } from '../../shared/bus.js';
+import { AiResponse, UserTurn, nowMs, type ChatMessage, type LtmWrite, type MemoryContext } from '../../shared/voice.js';
+import { channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { RecallClient } from './recall-client.js';
+import { MemoryStore, renderContent, type HistoryWindow } from './store.js';
+import { Summariser } from './summariser.js';
+import { messageTokens } from './tokens.js';
+
+interface State {
+  store: MemoryStore;
+  summariser: Summariser;
+  recall: RecallClient;
+}
+let state: State | undefined;
+
+function need(): State {
+  if (!state) throw new Error('memory service is not initialised');
+  return state;
+}
+
+/** Recalled texts that the window already carries add nothing: dropped. */
+function freshRecalls(items: Array<{ text: string }>, win: HistoryWindow): string[] {
+  const inWindow = new Set(win.messages.map((m) => m.content.trim()));
+  const out: string[] = [];
+  for (const { text } of items) {
+    const t = text.trim();
+    if (t && !inWindow.has(t) && !out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+/** Fits recalled memories into the budget: the oldest window messages (never the last) make room. */
+function fitRecalls(win: HistoryWindow, recalled: string[], budget: number): { messages: HistoryWindow['messages']; recalled: string[] } {
+  const messages = [...win.messages];
+  let used = win.tokens;
+  const kept: string[] = [];
+  for (const r of recalled) {
+    const t = messageTokens(r);
+    // A memory may push out older messages but never claim more than a quarter of the budget.
+    if (kept.reduce((n, k) => n + messageTokens(k), 0) + t > budget / 4) break;
+    while (used + t > budget && messages.length > 1) used -= messages.shift()!.tokens;
+    if (used + t > budget) break;
+    kept.push(r);
+    used += t;
+  }
+  return { messages, recalled: kept };
+}
+
+async function handleTurn(turn: UserTurn, job: JobContext): Promise<void> {
+  const { store, recall } = need();
+  const { settings, redis, log } = job;
+  const started = performance.now();
+  const pos = turn.marks.turn_start ?? turn.ts;
+
+  // 1. The user's message first.
+  let stored = true;
+  try {
+    store.addUser({ session_id: turn.session_id, turn_id: turn.turn_id, text: turn.text, source: turn.source, author: turn.author, ts: turn.ts, pos });
+  } catch (e) {
+    stored = false;
+    log.error({ session_id: turn.session_id, turn_id: turn.turn_id, err: (e as Error).message }, 'could not store the user message; the turn goes on without history');
+  }
+  const storeMs = performance.now() - started;
+
+  // 2. Long-term recall (bounded wait).
+  const { recallK, recallTimeoutMs, maxContextTokens } = settings.memory;
+  const outcome =
+    recallK > 0 && recallTimeoutMs > 0
+      ? await recall.recall({ session_id: turn.session_id, query: turn.text, k: recallK, ts: Date.now() }, recallTimeoutMs)
+      : { items: [], status: 'skipped' as const, waited_ms: 0 };
+  const afterRecall = performance.now();
+
+  // 3. The window.
+  let summary: string | undefined;
+  let win: HistoryWindow;
+  const own = renderContent({ role: 'user', text: turn.text, author: turn.author ?? null, status: 'complete' });
+  try {
+    if (!stored) throw new Error('no history');
+    const s = settings.memory.summarise ? store.latestSummary(turn.session_id) : undefined;
+    summary = s?.text;
+    win = store.window(turn.session_id, pos, maxContextTokens - (s ? s.tokens + messageTokens('') : 0));
+  } catch (e) {
+    if (stored) log.error({ session_id: turn.session_id, err: (e as Error).message }, 'could not read the history window');
+    win = { messages: [{ role: 'user', content: own, tokens: messageTokens(own), pos, turn_id: turn.turn_id }], tokens: messageTokens(own), firstLeftOutPos: undefined };
+  }
+  const budget = maxContextTokens - (summary ? messageTokens(summary) : 0);
+  const fitted = fitRecalls(win, freshRecalls(outcome.items, win), budget);
+  const messages: ChatMessage[] = fitted.messages.map((m) => ({ role: m.role, content: m.content }));
+
+  // 4. Publish the context, then the long-term write (one pipelined round trip).
+  const ctx: MemoryContext = {
+    session_id: turn.session_id,
+    turn_id: turn.turn_id,
+    task_id: turn.task_id,
+    seq: turn.seq,
+    ts: Date.now(),
+    marks: { ...turn.marks, context: nowMs() },
+    source: turn.source,
+    text: turn.text,
+    messages,
+    ...(summary ? { summary } : {}),
+    recalled: fitted.recalled,
+  };
+  const write: LtmWrite = { session_id: turn.session_id, turn_id: turn.turn_id, text: own, kind: 'user', ts: Date.now() };
+  const ownMs = performance.now() - afterRecall + storeMs;
+  await Promise.all([
+    redis.publish(Channels.memoryUpdates, JSON.stringify(ctx)),
+    redis.xadd(Streams.longTermWrites, '*', 'msg', JSON.stringify(write)),
+  ]);
+  log.debug(
+    {
+      session_id: turn.session_id,
+      turn_id: turn.turn_id,
+      messages: messages.length,
+      tokens: win.tokens,
+      recalled: fitted.recalled.length,
+      recall: outcome.status,
+      recall_ms: Math.round(outcome.waited_ms * 100) / 100,
+      own_ms: Math.round(ownMs * 1000) / 1000,
+    },
+    'context published',
+  );
+}
+
+async function handleResponse(msg: AiResponse, job: JobContext): Promise<void> {
+  if (msg.kind !== 'done' && msg.kind !== 'cancelled' && msg.kind !== 'error') return;
+  const { store, summariser } = need();
+  if (msg.kind === 'done' || msg.kind === 'cancelled') {
+    const status = msg.kind === 'done' ? 'complete' : 'cancelled';
+    try {
+      store.addAssistant({ session_id: msg.session_id, turn_id: msg.turn_id, text: msg.text, status, ts: msg.ts });
+    } catch (e) {
+      job.log.error({ session_id: msg.session_id, turn_id: msg.turn_id, err: (e as Error).message }, 'could not store the reply');
+    }
+    if (msg.kind === 'done' && msg.text.trim() !== '') {
+      const write: LtmWrite = { session_id: msg.session_id, turn_id: msg.turn_id, text: msg.text, kind: 'assistant', ts: Date.now() };
+      await job.redis.xadd(Streams.longTermWrites, '*', 'msg', JSON.stringify(write));
+    }
+  }
+  // The turn is over: summarise what fell out of the window, in the background.
+  void summariser.schedule(msg.session_id);
+}
 
 const service: ServiceDefinition = {
   name: 'memory',
+  async init(ctx: WorkerContext) {
+    const store = MemoryStore.open(ctx.settings.dataDir, ctx.log);
+    const recall = new RecallClient(ctx.config.redisUrl, ctx.instanceId, ctx.redis, ctx.log);
+    try {
+      await recall.open();
+    } catch (e) {
+      store.close();
+      await recall.close();
+      throw e;
+    }
+    state = { store, recall, summariser: new Summariser(store, ctx.settings, ctx.log) };
+    ctx.log.info({ file: MemoryStore.file(ctx.settings.dataDir), movedAside: store.movedAside }, 'memory store open');
+  },
+  async dispose() {
+    if (!state) return;
+    const s = state;
+    state = undefined;
+    await s.summariser.dispose();
+    await s.recall.close();
+    s.store.close();
+  },
   inputs: [
-    queueInput({
-    queue: Queues.userInput,
-    schema: TaskMessage,
-    async handle(input: TaskMessage, job) {
-      const text = textOf(input, '');
-      await job.redis.xadd(Streams.longTermWrites, '*', 'msg', JSON.stringify(nextMessage(input, 'ltm_write', { role: 'user', text })));
-      await job.redis.publish(Channels.memoryUpdates, JSON.stringify(nextMessage(input, 'memory_update', { text, context: [] })));
-    },
-  }),
+    queueInput({ queue: Queues.userInput, schema: UserTurn, handle: handleTurn }),
+    channelInput({ channels: [Channels.aiResponses], schema: AiResponse, handle: handleResponse }),
   ],
 };
 export default service;

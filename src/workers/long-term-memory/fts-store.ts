@@ -1,0 +1,156 @@
+/**
+ * Long-term memory on SQLite FTS5, offline and model-free: `<dataDir>/memory/long-term.db`.
+ *
+ * Every memory is indexed by its terms (text.ts: stop words dropped, light stemming, CJK bigrams)
+ * in an FTS5 table (unicode61 over the space-joined terms). Recall:
+ *   1. candidates: the memories sharing any term with the query, best BM25 first (k x 5, max 50);
+ *   2. score = 0.55 coverage (share of the query's terms the memory has)
+ *            + 0.30 BM25 relative to the best candidate
+ *            + 0.15 recency (halves every RECENCY_HALF_LIFE_MS since the memory was last seen),
+ *      times 0.9 for the assistant's own words (what viewers said matters more);
+ *   3. below MIN_SCORE dropped, top k returned.
+ * Writes skip trivial texts (greetings, fillers, one-word reactions) and merge near-identical ones
+ * (same canonical text, or term-set Jaccard >= DUPLICATE_JACCARD with a candidate): the existing
+ * memory is refreshed (last_seen, hits) instead of stored twice.
+ */
+import path from 'node:path';
+import type { LtmWrite } from '../../shared/voice.js';
+import type { Logger } from '../runtime/index.js';
+import { openDatabase, type Db, type Migration } from '../memory/sqlite.js';
+import type { LongTermStore, RecallItem, RecallQuery, RememberResult } from './backend.js';
+import { canonical, isTrivial, jaccard, matchQuery, termSet, terms } from './text.js';
+
+export const RECENCY_HALF_LIFE_MS = 7 * 24 * 3600_000;
+export const DUPLICATE_JACCARD = 0.8;
+export const MIN_SCORE = 0.2;
+const MAX_CANDIDATES = 50;
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    up(db) {
+      db.exec(`
+        CREATE TABLE memories (
+          id INTEGER PRIMARY KEY,
+          session_id TEXT NOT NULL,
+          turn_id TEXT,
+          kind TEXT NOT NULL,
+          text TEXT NOT NULL,
+          canon TEXT NOT NULL,
+          terms TEXT NOT NULL,
+          ts REAL NOT NULL,
+          last_seen REAL NOT NULL,
+          hits INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX memories_by_canon ON memories (canon);
+        CREATE VIRTUAL TABLE memories_fts USING fts5 (terms, tokenize = 'unicode61 remove_diacritics 2');
+      `);
+    },
+  },
+];
+
+interface Candidate {
+  id: number;
+  text: string;
+  kind: string;
+  terms: string;
+  last_seen: number;
+  bm: number;
+}
+
+export class FtsLongTermStore implements LongTermStore {
+  readonly kind = 'fts5';
+  private readonly st;
+
+  constructor(
+    readonly db: Db,
+    readonly movedAside?: string,
+  ) {
+    this.st = {
+      byCanon: db.prepare<[string], { id: number }>('SELECT id FROM memories WHERE canon = ? LIMIT 1'),
+      candidates: db.prepare<[string, number], Candidate>(
+        `SELECT m.id, m.text, m.kind, m.terms, m.last_seen, bm25(memories_fts) AS bm
+         FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
+         WHERE memories_fts MATCH ? ORDER BY bm LIMIT ?`,
+      ),
+      insert: db.prepare<[string, string | null, string, string, string, string, number, number]>(
+        'INSERT INTO memories (session_id, turn_id, kind, text, canon, terms, ts, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertFts: db.prepare<[number, string]>('INSERT INTO memories_fts (rowid, terms) VALUES (?, ?)'),
+      touch: db.prepare<[number, number]>('UPDATE memories SET last_seen = MAX(last_seen, ?), hits = hits + 1 WHERE id = ?'),
+      count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM memories'),
+    };
+  }
+
+  static file(dataDir: string): string {
+    return path.join(dataDir, 'memory', 'long-term.db');
+  }
+
+  static open(dataDir: string, log: Pick<Logger, 'error' | 'warn' | 'info'>): FtsLongTermStore {
+    const { db, movedAside } = openDatabase(FtsLongTermStore.file(dataDir), { migrations: MIGRATIONS, log });
+    return new FtsLongTermStore(db, movedAside);
+  }
+
+  remember(w: LtmWrite): RememberResult {
+    const text = w.text.trim();
+    if (isTrivial(text)) return { outcome: 'trivial' };
+    const canon = canonical(text);
+    const same = this.st.byCanon.get(canon);
+    if (same) {
+      this.st.touch.run(w.ts, same.id);
+      return { outcome: 'duplicate', id: same.id };
+    }
+    const mine = termSet(text);
+    const q = matchQuery(text);
+    if (q) {
+      for (const c of this.st.candidates.all(q, 8)) {
+        if (jaccard(mine, new Set(c.terms.split(' '))) >= DUPLICATE_JACCARD) {
+          this.st.touch.run(w.ts, c.id);
+          return { outcome: 'duplicate', id: c.id };
+        }
+      }
+    }
+    const joined = terms(text).join(' ');
+    const id = this.db.transaction(() => {
+      const r = this.st.insert.run(w.session_id, w.turn_id ?? null, w.kind, text, canon, joined, w.ts, w.ts);
+      this.st.insertFts.run(Number(r.lastInsertRowid), joined);
+      return Number(r.lastInsertRowid);
+    })();
+    return { outcome: 'added', id };
+  }
+
+  recall(q: RecallQuery): RecallItem[] {
+    const match = matchQuery(q.query);
+    if (!match || q.k <= 0) return [];
+    const wanted = termSet(q.query);
+    const rows = this.st.candidates.all(match, Math.min(MAX_CANDIDATES, q.k * 5));
+    if (rows.length === 0) return [];
+    const now = q.now ?? Date.now();
+    const best = Math.max(...rows.map((r) => -r.bm));
+    const scored = rows.map((r) => {
+      const have = new Set(r.terms.split(' '));
+      let shared = 0;
+      for (const t of wanted) if (have.has(t)) shared++;
+      const coverage = shared / wanted.size;
+      const rel = best > 0 ? -r.bm / best : 1;
+      const recency = Math.pow(0.5, Math.max(0, now - r.last_seen) / RECENCY_HALF_LIFE_MS);
+      const score = (0.55 * coverage + 0.3 * rel + 0.15 * recency) * (r.kind === 'assistant' ? 0.9 : 1);
+      return { text: r.text, score: Math.round(score * 1000) / 1000 };
+    });
+    scored.sort((a, b) => b.score - a.score);
+    const out: RecallItem[] = [];
+    for (const s of scored) {
+      if (s.score < MIN_SCORE || out.length >= q.k) break;
+      if (!out.some((o) => o.text === s.text)) out.push(s);
+    }
+    return out;
+  }
+
+  size(): number {
+    return this.st.count.get()?.n ?? 0;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
