@@ -1,0 +1,150 @@
+/**
+ * Edge cases of the turn state machine, with the engine's I/O recorded in memory and fake timers
+ * (the worker-level behaviour on a real bus is in test/dialog).
+ */
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Channels, Queues, type ControlEvent } from '../../shared/bus.js';
+import type { InputSource, TurnEvent, UserInput } from '../../shared/voice.js';
+import { DialogEngine } from './engine.js';
+import { DEFAULT_KNOBS, knobsFromEnv } from './knobs.js';
+
+const knobs = { ...DEFAULT_KNOBS, watchdogMs: 10_000, noiseMs: 500, listenMaxMs: 3000, playbackMarginMs: 100, maxSessions: 3 };
+const dialog = { bargeIn: true, typedPolicy: 'queue', chatPolicy: 'merge', maxQueue: 5 } as const;
+
+let out: Array<{ to: string; msg: Record<string, unknown> }>;
+let engine: DialogEngine;
+let n = 0;
+
+const input = (source: InputSource, text: string, extra: Partial<UserInput> = {}): UserInput => ({
+  session_id: 's',
+  turn_id: `t${++n}`,
+  task_id: `t${n}`,
+  seq: 0,
+  ts: Date.now(),
+  marks: {},
+  source,
+  text,
+  ...extra,
+});
+const ev = (kind: TurnEvent['kind'], turn_id = '-', extra: Partial<TurnEvent> = {}): TurnEvent => ({ session_id: 's', turn_id, task_id: turn_id, seq: 0, ts: Date.now(), marks: {}, kind, ...extra });
+const story = () =>
+  out
+    .filter((o) => o.to !== Channels.events || ['turn_state', 'turn_end', 'error'].includes(o.msg.kind as string))
+    .map((o) => (o.to === Queues.userInput ? `push:${o.msg.turn_id as string}` : o.to === Channels.control ? `cancel:${o.msg.turn_id as string}` : `${o.msg.kind as string}:${(o.msg.state ?? o.msg.reason ?? o.msg.code) as string}`));
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  out = [];
+  engine = new DialogEngine(
+    {
+      log: pino({ level: 'silent' }),
+      publish: (to, msg) => void out.push({ to, msg: msg as Record<string, unknown> }),
+      push: async (to, msg) => void out.push({ to, msg: msg as Record<string, unknown> }),
+    },
+    dialog,
+    knobs,
+  );
+});
+afterEach(() => {
+  engine.dispose();
+  vi.useRealTimers();
+});
+
+describe('DialogEngine', () => {
+  it('listening with no speech_end gives up after listenMaxMs', () => {
+    engine.onEvent(ev('speech_start'));
+    vi.advanceTimersByTime(2999);
+    expect(engine.snapshot('s')!.state).toBe('listening');
+    vi.advanceTimersByTime(1);
+    expect(engine.snapshot('s')!.state).toBe('idle');
+  });
+
+  it('an empty final transcript is noise (idle at once); a non-empty one waits for its input', () => {
+    engine.onEvent(ev('speech_start'));
+    engine.onEvent(ev('speech_end'));
+    engine.onEvent(ev('transcript', 'u1', { final: true, text: '' }));
+    expect(engine.snapshot('s')!.state).toBe('idle');
+    engine.onEvent(ev('speech_start'));
+    engine.onEvent(ev('speech_end'));
+    vi.advanceTimersByTime(400);
+    engine.onEvent(ev('transcript', 'u2', { final: true, text: 'hello' }));
+    vi.advanceTimersByTime(400); // 800 ms after speech_end, 400 after the transcript
+    expect(engine.snapshot('s')!.state).toBe('listening');
+    vi.advanceTimersByTime(100);
+    expect(engine.snapshot('s')!.state).toBe('idle');
+  });
+
+  it('typed input while the user speaks waits, and starts when the utterance turns out to be noise (asr error)', async () => {
+    engine.onEvent(ev('speech_start'));
+    const typed = input('typed', 'while you talk');
+    await engine.onInput(typed);
+    expect(engine.snapshot('s')!.waiting).toEqual(['while you talk']);
+    engine.onEvent(ev('speech_end'));
+    engine.onEvent(ev('error', 'u1', { stage: 'asr', code: 'audio_silent' }));
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: typed.turn_id });
+    // Straight from listening into the waiting input's turn.
+    expect(story()).toEqual(['turn_state:listening', `push:${typed.turn_id}`, 'turn_state:thinking']);
+  });
+
+  it('tts_done with no audio ends the turn at once; with audio, after audio_ms + margin from audio_start', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    engine.onEvent(ev('tts_done', a.turn_id, { audio_ms: 0, sentences: 0 }));
+    expect(engine.snapshot('s')!.state).toBe('idle');
+    const b = input('typed', 'b');
+    await engine.onInput(b);
+    engine.onEvent(ev('audio_start', b.turn_id));
+    vi.advanceTimersByTime(1000);
+    engine.onEvent(ev('tts_done', b.turn_id, { audio_ms: 2000 }));
+    vi.advanceTimersByTime(1099);
+    expect(engine.snapshot('s')!.state).toBe('speaking');
+    vi.advanceTimersByTime(1);
+    expect(engine.snapshot('s')!.state).toBe('idle');
+  });
+
+  it('events of other turns do not move the active one', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    engine.onEvent(ev('audio_start', 'other'));
+    engine.onEvent(ev('playback_done', 'other'));
+    engine.onEvent(ev('error', 'other', { stage: 'llm', code: 'llm_failed' }));
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: a.turn_id });
+  });
+
+  it('after a stop, inputs created before it are dropped; later ones run', async () => {
+    const before = input('typed', 'before', { marks: { input: Date.now() - 50 } });
+    engine.onControl({ action: 'stop', session_id: 's', ts: Date.now() } satisfies ControlEvent);
+    await engine.onInput(before);
+    expect(story()).toEqual(['turn_end:cancelled']);
+    vi.advanceTimersByTime(5);
+    const after = input('typed', 'after', { marks: { input: Date.now() } });
+    await engine.onInput(after);
+    expect(engine.snapshot('s')!.active).toBe(after.turn_id);
+  });
+
+  it('the watchdog does not fire once the end is scheduled (tts_done)', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    engine.onEvent(ev('audio_start', a.turn_id));
+    engine.onEvent(ev('tts_done', a.turn_id, { audio_ms: 20_000 }));
+    vi.advanceTimersByTime(15_000);
+    expect(story().filter((s) => s.startsWith('error'))).toEqual([]);
+    vi.advanceTimersByTime(6000);
+    expect(story().at(-1)).toBe('turn_state:idle');
+    expect(story()).toContain('turn_end:done');
+  });
+
+  it('forgets idle sessions past maxSessions, never busy ones', async () => {
+    await engine.onInput(input('typed', 'busy'));
+    // A stop creates an idle session (it remembers the stop time).
+    for (const id of ['a', 'b', 'c']) engine.onControl({ action: 'stop', session_id: id, ts: Date.now() });
+    expect(engine.snapshot('s')!.state).toBe('thinking');
+    expect(['a', 'b', 'c'].filter((id) => engine.snapshot(id)).length).toBe(2);
+  });
+
+  it('reads its knobs from the environment and refuses nonsense', () => {
+    expect(knobsFromEnv({ FAV_DIALOG_WATCHDOG_MS: '1234' }).watchdogMs).toBe(1234);
+    expect(() => knobsFromEnv({ FAV_DIALOG_NOISE_MS: 'soon' })).toThrow(/FAV_DIALOG_NOISE_MS/);
+  });
+});
