@@ -55,7 +55,8 @@ export function sniffContainer(b: Uint8Array, isMp3: (b: Uint8Array) => boolean)
   if (m4 === 'MThd') return 'midi';
   if (ascii(b, 0, 5) === '#!AMR') return 'amr';
   if (ascii(b, 4, 4) === 'ftyp') return 'mp4';
-  if (isMp3(b)) return 'mp3';
+  // ID3v2 tags precede MP3 almost always (a tagged file whose frames are missing is a broken MP3).
+  if (m4.startsWith('ID3') || isMp3(b)) return 'mp3';
   if (b[0] === 0xff && (b[1]! & 0xf6) === 0xf0 && b.length >= 7) return 'aac';
   return undefined;
 }

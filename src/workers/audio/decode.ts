@@ -263,7 +263,11 @@ async function decodeContainer(bytes: Uint8Array, container: 'webm' | 'ogg' | 'm
     const codec = await track.getCodec();
     const packets: EncodedPacket[] = [];
     try {
-      for await (const p of new EncodedPacketSink(track).packets()) packets.push(p);
+      // The demuxer resolves on microtasks: without a macrotask yield now and then, a long file
+      // would hold the event loop for the whole demux.
+      for await (const p of new EncodedPacketSink(track).packets()) {
+        if (packets.push(p) % 500 === 0) await new Promise<void>((r) => setImmediate(r));
+      }
     } catch (e) {
       throw err(ErrorCodes.audioCorrupt, `the ${name} file is damaged: ${(e as Error).message}`);
     }

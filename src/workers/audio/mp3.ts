@@ -176,6 +176,9 @@ function isZeros(b: Uint8Array, off: number): boolean {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
+/** Bytes fed to the decoder per slice (64 KB: ~10 s at 48 kbit/s, ~4 s at 128 kbit/s). */
+const MP3_SLICE_BYTES = 64 * 1024;
+
 let decoder: MPEGDecoder | undefined;
 let decoderReady: Promise<MPEGDecoder> | undefined;
 /** Serialises decodes: one WASM instance. */
@@ -242,24 +245,48 @@ async function decodeNow(bytes: Uint8Array, opts: Mp3Options): Promise<Pcm> {
   const d = await getDecoder();
   try {
     const input = new Uint8Array(bytes.buffer, bytes.byteOffset + scan.start, bytes.length - scan.start);
-    // libmpg123's wrapper console.error()s each bad frame; the errors come back in `out.errors`.
-    const consoleError = console.error;
-    console.error = () => undefined;
-    let out: ReturnType<MPEGDecoder['decode']>;
-    try {
-      out = d.decode(input);
-    } finally {
-      console.error = consoleError;
+    // Fed in slices (~10 s of speech-rate MP3 each), yielding between them: a long file must not
+    // hold the event loop. libmpg123 keeps its state across calls (feed mode).
+    const parts: Float32Array[][] = [];
+    const errors: string[] = [];
+    let total = 0;
+    let rate = 0;
+    for (let off = 0; off < input.length; off += MP3_SLICE_BYTES) {
+      if (off > 0) await new Promise<void>((r) => setImmediate(r));
+      // libmpg123's wrapper console.error()s each bad frame; the errors come back in `out.errors`.
+      const consoleError = console.error;
+      console.error = () => undefined;
+      let out: ReturnType<MPEGDecoder['decode']>;
+      try {
+        out = d.decode(input.subarray(off, off + MP3_SLICE_BYTES));
+      } finally {
+        console.error = consoleError;
+      }
+      for (const e of out.errors) errors.push(e.message);
+      if (out.samplesDecoded > 0) {
+        parts.push(out.channelData.map((c) => c.subarray(0, out.samplesDecoded)));
+        total += out.samplesDecoded;
+        rate = out.sampleRate;
+      }
     }
-    if (out.samplesDecoded === 0) {
-      const why = out.errors[0]?.message;
-      throw new AudioFormatError(`the MP3 file decoded to no samples${why ? ` (${why})` : ''}`, scan.frames > 1 ? 'audio_corrupt' : 'audio_empty');
+    if (total === 0) {
+      throw new AudioFormatError(`the MP3 file decoded to no samples${errors[0] ? ` (${errors[0]})` : ''}`, scan.frames > 1 ? 'audio_corrupt' : 'audio_empty');
     }
-    if (out.errors.length > 0 && !opts.allowDamage) {
-      throw new AudioFormatError(`the MP3 file is damaged: ${out.errors.length} frame(s) failed to decode (${out.errors[0]!.message})`, 'audio_corrupt');
+    if (errors.length > 0 && !opts.allowDamage) {
+      throw new AudioFormatError(`the MP3 file is damaged: ${errors.length} frame(s) failed to decode (${errors[0]})`, 'audio_corrupt');
     }
-    const channels = scan.first.channels === 1 ? [out.channelData[0]!] : out.channelData.slice(0, 2);
-    return { samples: downmix(channels.map((c) => c.subarray(0, out.samplesDecoded))), sampleRate: out.sampleRate };
+    const nch = scan.first.channels === 1 ? 1 : 2;
+    const channels: Float32Array[] = [];
+    for (let c = 0; c < nch; c++) {
+      const a = new Float32Array(total);
+      let o = 0;
+      for (const p of parts) {
+        a.set(p[c] ?? p[0]!, o);
+        o += p[0]!.length;
+      }
+      channels.push(a);
+    }
+    return { samples: downmix(channels), sampleRate: rate };
   } finally {
     await d.reset();
   }
