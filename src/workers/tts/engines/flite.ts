@@ -69,6 +69,7 @@ parentPort.on('message', (m) => {
   const wavPath = path.join(dir, m.base + '.wav');
   const outPath = path.join(dir, m.base + '.txt');
   let fd;
+  let reply;
   try {
     fd = fs.openSync(outPath, 'w');
     const wasi = new WASI({ version: 'preview1', args: ['flite', ...m.args, '/out/' + m.base + '.wav'], env: {}, preopens: { '/out': dir }, stdout: fd, stderr: fd, returnOnExit: true });
@@ -79,15 +80,15 @@ parentPort.on('message', (m) => {
     fd = undefined;
     const out = fs.readFileSync(outPath, 'utf8');
     if (code !== 0) throw new Error('flite exited with code ' + code + ': ' + out.slice(0, 200));
-    const wav = fs.readFileSync(wavPath);
-    parentPort.postMessage({ id: m.id, ok: true, wav, phones: out, ms });
+    reply = { id: m.id, ok: true, wav: fs.readFileSync(wavPath), phones: out, ms };
   } catch (e) {
-    parentPort.postMessage({ id: m.id, ok: false, error: String((e && e.message) || e) });
+    reply = { id: m.id, ok: false, error: String((e && e.message) || e) };
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(wavPath, { force: true });
     fs.rmSync(outPath, { force: true });
   }
+  parentPort.postMessage(reply);
 });
 `;
 

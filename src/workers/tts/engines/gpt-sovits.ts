@@ -77,7 +77,13 @@ export class GptSovitsEngine implements TtsEngine {
     } catch (e) {
       if (signal.aborted) throw abortError(signal);
       if (e instanceof TtsEngineError) throw e;
-      const what = (e as Error).name === 'AudioFormatError' ? (e as Error).message : `the stream broke after ${bytes} bytes (${(e as Error).message})`;
+      const msg = (e as Error).message;
+      const what =
+        (e as Error).name === 'AudioFormatError'
+          ? msg
+          : bytes === 0
+            ? `the server failed before sending audio (${msg}): see its console; a wrong tts.gptSovits.refAudioPath or language is the usual cause`
+            : `the stream broke after ${bytes} bytes (${msg})`;
       throw new TtsEngineError(`GPT-SoVITS: ${what}`);
     }
     if (!wav.started) throw new TtsEngineError(`GPT-SoVITS sent ${bytes} bytes and no WAV audio`);
