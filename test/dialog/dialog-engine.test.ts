@@ -12,6 +12,7 @@ import { BACKENDS, client, startBackend, type Backend } from '../supervisor/help
 import { QueueDrain, Tap, WorkerProcess, percentile, publishSettings, sleep, type Received } from './harness.js';
 
 const KNOBS = {
+  FAV_LOG_LEVEL: 'warn',
   FAV_DIALOG_WATCHDOG_MS: '1500',
   FAV_DIALOG_NOISE_MS: '300',
   FAV_DIALOG_LISTEN_MAX_MS: '3000',
@@ -94,6 +95,20 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     expect((end.msg.marks as Record<string, number>).turn_start).toBe(marks.turn_start);
     await state(s, 'idle');
     expect(story(s)).toEqual(['turn_state:thinking', 'turn_state:speaking', 'turn_end:done', 'turn_state:idle']);
+  });
+
+  it('measures the turn-start hop (UserInput pushed -> UserTurn on user_input_queue)', async () => {
+    const hops: number[] = [];
+    for (let n = 0; n < 30; n++) {
+      const i = input(`s-${randomUUID()}`, 'typed', `q${n}`);
+      const t0 = nowMs();
+      await send(i);
+      const got = await turns.next((m) => m.turn_id === i.turn_id);
+      hops.push(got.at - t0);
+      expect((got.msg.marks as Record<string, number>).turn_start).toBeGreaterThan(t0);
+    }
+    console.log(`[${kind}] turn start: UserInput LPUSH -> UserTurn popped: p50 ${percentile(hops, 50).toFixed(2)} ms, p95 ${percentile(hops, 95).toFixed(2)} ms (n=${hops.length})`);
+    expect(percentile(hops, 95)).toBeLessThan(50);
   });
 
   it('ends the turn at once when a client reports playback_done', async () => {

@@ -150,7 +150,7 @@ export class QueueDrain {
   ) {
     this.loop = (async () => {
       while (this.running) {
-        const got = await this.r.brpop(queue, 0.1).catch(() => null);
+        const got = await this.r.brpop(queue, 0.2).catch(() => null);
         if (!got) continue;
         this.items.push({ channel: queue, msg: JSON.parse(got[1]) as Record<string, unknown>, at: nowMs() });
         for (const w of this.waiters.splice(0)) w();
