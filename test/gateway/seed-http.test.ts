@@ -188,3 +188,22 @@ describe('seed endpoints from another address', () => {
     }
   });
 });
+
+describe('POST /api/asr while the gateway closes', () => {
+  it('answers 503 at once instead of holding the shutdown', async () => {
+    const backend = await startBackend('embedded');
+    const rig = await startVoiceGateway(backend, { asrTimeoutMs: 20_000 });
+    try {
+      const res = fetch(rig.gateway.url + '/api/asr', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionId: 'bye', audio: 'AAAA' }) });
+      await sleep(200);
+      const t0 = Date.now();
+      await rig.close();
+      const r = await res;
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as Json).error).toMatch(/shutting down/);
+    } finally {
+      await backend.stop();
+    }
+  });
+});

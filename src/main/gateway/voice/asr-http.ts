@@ -8,7 +8,8 @@
  *   409 the turn was stopped or cancelled (stop button, barge-in) before the reply was complete
  *   429 the session is busy and its input policy dropped this input
  *   502 a later stage failed (LLM unreachable, ...)
- *   503 the bus is unreachable; 504 no reply in time (the turn is then cancelled)
+ *   503 the bus is unreachable, or the studio is shutting down; 504 no reply in time (the turn is
+ *       then cancelled)
  * Errors are {error, code?, stage?, sessionId, transcript?}.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -47,6 +48,11 @@ export function base64Bytes(b64: string): number {
 export function registerAsrRoute(app: FastifyInstance, token: string, bus: VoiceBus, router: DeliveryRouter, o: ResolvedVoiceOptions): void {
   const maxBytes = o.input.maxBytes;
   const tooLarge = `audio too large: the limit is ${maxBytes} bytes (settings input.maxBytes)`;
+  // Requests still waiting when the gateway closes are answered at once, so shutdown does not wait.
+  const waiting = new Set<TurnWaiter>();
+  app.addHook('preClose', async () => {
+    for (const w of waiting) w.settle({ status: 503, body: { error: 'the studio is shutting down: the turn was not answered', sessionId: w.sessionId, transcript: w.transcript } });
+  });
   app.post('/api/asr', {
     // base64 is 4/3 of the bytes; room for the JSON around it.
     bodyLimit: Math.ceil((maxBytes * 4) / 3) + 64 * 1024,
@@ -80,6 +86,7 @@ export function registerAsrRoute(app: FastifyInstance, token: string, bus: Voice
       task.marks.speech_end = task.marks.input;
       const waiter = new TurnWaiter(sessionId, task.marks.input);
       const unroute = router.onTask(taskId, (d) => waiter.onEvent(d));
+      waiting.add(waiter);
       let timer: NodeJS.Timeout | undefined;
       // The client went away: stop waiting (the turn goes on for the session's sockets).
       const onGone = () => waiter.settle({ status: 499, body: {} });
@@ -99,6 +106,7 @@ export function registerAsrRoute(app: FastifyInstance, token: string, bus: Voice
       } finally {
         clearTimeout(timer);
         unroute();
+        waiting.delete(waiter);
         reply.raw.off('close', onGone);
       }
     },
@@ -115,7 +123,7 @@ class TurnWaiter {
   readonly done = new Promise<Outcome>((r) => (this.resolve = r));
 
   constructor(
-    private readonly sessionId: string,
+    readonly sessionId: string,
     private readonly startedAt: number,
   ) {}
 
