@@ -156,6 +156,12 @@ export const ConfigSchema = z.object({
       maxQueue: z.number().int().min(1).max(100).default(5),
     })
     .prefault({}),
+  gateway: z
+    .object({
+      /** How long POST /api/asr waits for the transcript and the reply before answering 504, ms. */
+      asrTimeoutMs: z.number().int().positive().default(120_000),
+    })
+    .prefault({}),
   input: z
     .object({
       /** Largest accepted upload, bytes. */

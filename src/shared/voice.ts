@@ -202,6 +202,8 @@ export const AiResponse = TurnMessage.extend({
   sentences: z.number().int().nonnegative().optional(),
   emotion: Emotion.optional(),
   error: z.string().optional(),
+  /** ErrorCodes value when kind is 'error' (the same code as the TurnEvent error). */
+  code: z.string().optional(),
 });
 export type AiResponse = z.infer<typeof AiResponse>;
 
@@ -251,6 +253,8 @@ export const TtsChunk = TurnMessage.extend({
   visemes: z.array(Viseme).default([]),
   engine: z.string().optional(),
   error: z.string().optional(),
+  /** ErrorCodes value when kind is 'error' (the same code as the TurnEvent error). */
+  code: z.string().optional(),
 });
 export type TtsChunk = z.infer<typeof TtsChunk>;
 
@@ -308,9 +312,17 @@ export type TurnEvent = z.infer<typeof TurnEvent>;
  */
 export const ClientEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('turn_state'), session_id: z.string(), turn_id: z.string(), state: TurnState }),
-  z.object({ type: z.literal('transcript'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string(), final: z.boolean() }),
+  z.object({
+    type: z.literal('transcript'),
+    session_id: z.string(),
+    turn_id: z.string(),
+    task_id: z.string(),
+    text: z.string(),
+    final: z.boolean(),
+    marks: Marks.optional(),
+  }),
   z.object({ type: z.literal('reply_delta'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string() }),
-  z.object({ type: z.literal('reply_done'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string() }),
+  z.object({ type: z.literal('reply_done'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string(), marks: Marks.optional() }),
   z.object({ type: z.literal('emotion'), session_id: z.string(), turn_id: z.string(), emotion: Emotion }),
   z.object({
     type: z.literal('audio'),
@@ -356,7 +368,7 @@ export type ClientEvent = z.infer<typeof ClientEvent>;
  * Binary frames from the client are mic PCM (16 kHz s16le mono) between mic_start and mic_stop.
  */
 export const SessionCommand = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text'), text: z.string().min(1).max(4000), source: z.enum(['typed', 'chat']).default('typed'), author: z.string().optional() }),
+  z.object({ type: z.literal('text'), text: z.string().min(1), source: z.enum(['typed', 'chat']).default('typed'), author: z.string().optional() }),
   z.object({ type: z.literal('mic_start'), sample_rate: z.literal(16000).default(16000), language: z.string().optional() }),
   z.object({ type: z.literal('mic_stop') }),
   /** Stop the current turn now (the stop button). */
@@ -387,4 +399,7 @@ export const ErrorCodes = {
   textEmpty: 'text_empty',
   textTooLong: 'text_too_long',
   busy: 'busy',
+  badCommand: 'bad_command',
+  micNotStarted: 'mic_not_started',
+  busUnavailable: 'bus_unavailable',
 } as const;
