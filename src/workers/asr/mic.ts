@@ -1,0 +1,267 @@
+/**
+ * Live microphone streams (`fav:mic`): per session a VAD stream and, while the user speaks, an
+ * engine stream. Frames of one session are handled strictly in order (a promise chain per session);
+ * sessions are independent, and a transcription never holds up the frames behind it.
+ *
+ *   speech_start (VAD)  -> TurnEvent speech_start (turn '-') at once: barge-in waits on it
+ *   while speaking      -> audio into the engine stream; partial transcripts as TurnEvent
+ *                          transcript final=false (engines that give them)
+ *   speech_end (VAD)    -> a new turn (turn_id = task_id = a UUID): TurnEvent speech_end, then the
+ *                          transcript: AsrResult (source mic) on asr_results and TurnEvent
+ *                          transcript final=true ('' when it was noise, so the dialog goes idle)
+ *
+ * Several asr instances may listen to fav:mic: the first to see a session claims it with
+ * `SET fav:asr:owner:<session> <instance> NX PX 10000`, refreshes the claim while frames flow, and
+ * the others ignore that session's frames (they look again when the claim may have lapsed).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { Channels } from '../../shared/bus.js';
+import type { Config } from '../../shared/config.js';
+import { nowMs, type AsrResult, type MicFrame, type TurnEvent } from '../../shared/voice.js';
+import { s16ToFloat } from '../audio/pcm.js';
+import type { Logger } from '../runtime/index.js';
+import type { AsrEngine, AsrStream, Transcript } from './engine.js';
+import { VAD_RATE, type SileroVad, type VadEvent, type VadStream } from './vad.js';
+
+export const ownerKey = (session: string) => `fav:asr:owner:${session}`;
+
+export interface MicOptions {
+  redis: Redis;
+  log: Logger;
+  instanceId: string;
+  vad: SileroVad;
+  engine: AsrEngine;
+  settings: Config;
+  /** PX of the ownership claim, ms. */
+  ownerTtlMs?: number;
+  /** A session with no frame for this long is closed (its utterance ends), ms. */
+  idleMs?: number;
+}
+
+interface Session {
+  id: string;
+  vad: VadStream;
+  chain: Promise<void>;
+  owner: 'unknown' | 'mine' | 'theirs';
+  ownerCheckedAt: number;
+  refreshedAt: number;
+  lastFrameAt: number;
+  language?: string;
+  stream?: AsrStream;
+  /** Envelope seq of the events published for the session. */
+  seq: number;
+}
+
+export class MicSessions {
+  private readonly sessions = new Map<string, Session>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly ttl: number;
+  private readonly idleMs: number;
+  private readonly sweep: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly o: MicOptions) {
+    this.ttl = o.ownerTtlMs ?? 10_000;
+    this.idleMs = o.idleMs ?? 30_000;
+    this.sweep = setInterval(() => this.closeIdle(), Math.min(10_000, this.idleMs / 2));
+    this.sweep.unref();
+  }
+
+  /** Number of sessions followed (owned or not). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Queues a frame behind the session's earlier ones. */
+  handle(frame: MicFrame): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    let s = this.sessions.get(frame.session_id);
+    if (!s) {
+      const v = this.o.settings.asr.vad;
+      s = {
+        id: frame.session_id,
+        vad: this.o.vad.createStream({ threshold: v.threshold, minSilenceMs: v.minSilenceMs, minSpeechMs: v.minSpeechMs, maxSpeechMs: v.maxSpeechMs, preRollMs: 200 }),
+        chain: Promise.resolve(),
+        owner: 'unknown',
+        ownerCheckedAt: 0,
+        refreshedAt: 0,
+        lastFrameAt: Date.now(),
+        seq: 0,
+      };
+      this.sessions.set(frame.session_id, s);
+    }
+    const session = s;
+    session.lastFrameAt = Date.now();
+    const run = session.chain.then(() => this.frame(session, frame));
+    session.chain = run.catch((e: unknown) => this.o.log.error({ session: session.id, err: (e as Error).message }, 'mic frame failed'));
+    return session.chain;
+  }
+
+  private async frame(s: Session, f: MicFrame): Promise<void> {
+    if (!(await this.owns(s))) {
+      if (f.kind === 'end') this.sessions.delete(s.id);
+      return;
+    }
+    if (f.language !== undefined) s.language = f.language;
+    switch (f.kind) {
+      case 'start':
+        s.stream?.cancel();
+        s.stream = undefined;
+        s.vad.reset();
+        return;
+      case 'audio': {
+        if (!f.pcm_b64) return;
+        const pcm = s16ToFloat(Buffer.from(f.pcm_b64, 'base64'));
+        this.onEvents(s, await s.vad.push(pcm));
+        return;
+      }
+      case 'end':
+        this.onEvents(s, await s.vad.flush());
+        s.stream?.cancel();
+        s.stream = undefined;
+        this.sessions.delete(s.id);
+        await this.release(s);
+        return;
+    }
+  }
+
+  // ---- ownership ------------------------------------------------------------------------------
+
+  private async owns(s: Session): Promise<boolean> {
+    const now = Date.now();
+    if (s.owner === 'mine') {
+      if (now - s.refreshedAt > this.ttl / 3) {
+        s.refreshedAt = now;
+        // Not awaited: a lapsed claim (null) is taken again on the next frame.
+        this.o.redis.set(ownerKey(s.id), this.o.instanceId, 'PX', this.ttl, 'XX').then(
+          (r) => {
+            if (r === null) s.owner = 'unknown';
+          },
+          (e: unknown) => this.o.log.warn({ err: (e as Error).message }, 'could not refresh the mic session claim'),
+        );
+      }
+      return true;
+    }
+    if (s.owner === 'theirs' && now - s.ownerCheckedAt < this.ttl / 3) return false;
+    const key = ownerKey(s.id);
+    const ok = await this.o.redis.set(key, this.o.instanceId, 'PX', this.ttl, 'NX');
+    const mine = ok === 'OK' || (await this.o.redis.get(key)) === this.o.instanceId;
+    s.ownerCheckedAt = now;
+    if (mine) {
+      this.o.log.info({ session: s.id }, 'mic session claimed');
+      s.owner = 'mine';
+      s.refreshedAt = now;
+      return true;
+    }
+    if (s.owner !== 'theirs') this.o.log.info({ session: s.id }, 'mic session handled by another asr instance');
+    s.owner = 'theirs';
+    return false;
+  }
+
+  private async release(s: Session): Promise<void> {
+    if (s.owner !== 'mine') return;
+    const key = ownerKey(s.id);
+    try {
+      if ((await this.o.redis.get(key)) === this.o.instanceId) await this.o.redis.del(key);
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'could not release the mic session claim');
+    }
+  }
+
+  // ---- VAD events -----------------------------------------------------------------------------
+
+  private onEvents(s: Session, events: VadEvent[]): void {
+    for (const ev of events) {
+      switch (ev.kind) {
+        case 'speech_start':
+          this.publishEvent(s, '-', {}, { kind: 'speech_start', source: 'mic' });
+          s.stream?.cancel();
+          s.stream = this.o.engine.openStream?.({
+            language: this.language(s),
+            onPartial: (text) => this.publishEvent(s, '-', {}, { kind: 'transcript', text, final: false, source: 'mic' }),
+          });
+          s.stream?.push(ev.audio);
+          break;
+        case 'audio':
+          s.stream?.push(ev.pcm);
+          break;
+        case 'speech_end':
+          this.endUtterance(s, ev);
+          break;
+      }
+    }
+  }
+
+  private endUtterance(s: Session, ev: Extract<VadEvent, { kind: 'speech_end' }>): void {
+    const turn = randomUUID();
+    const marks = { speech_end: nowMs() };
+    const audioMs = (ev.audio.length / VAD_RATE) * 1000;
+    this.publishEvent(s, turn, marks, { kind: 'speech_end', audio_ms: audioMs, source: 'mic' });
+    const stream = s.stream;
+    s.stream = undefined;
+    const language = this.language(s);
+    const work = (stream ? stream.finish() : this.o.engine.transcribe(ev.audio, { language })).then(
+      (r) => this.publishTranscript(s, turn, marks, r),
+      (e: unknown) => this.publishFailure(s, turn, marks, e as Error),
+    );
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  private language(s: Session): string | undefined {
+    return (s.language ?? this.o.settings.asr.language) || undefined;
+  }
+
+  private async publishTranscript(s: Session, turn: string, marks: Record<string, number>, r: Transcript): Promise<void> {
+    const m = { ...marks, transcript: nowMs(), asr_engine_ms: r.engineMs };
+    const result: AsrResult = { ...this.envelope(s, turn, m), source: 'mic', text: r.text, engine: this.o.engine.name, ...(r.language ? { language: r.language } : {}) };
+    await this.o.redis.publish(Channels.asrResults, JSON.stringify(result));
+    this.publishEvent(s, turn, m, { kind: 'transcript', text: r.text, final: true, source: 'mic' });
+    this.o.log.info({ session: s.id, turn_id: turn, chars: r.text.length, engineMs: Math.round(r.engineMs), asrMs: Math.round(m.transcript - marks.speech_end!) }, 'mic utterance transcribed');
+  }
+
+  private async publishFailure(s: Session, turn: string, marks: Record<string, number>, e: Error): Promise<void> {
+    this.o.log.warn({ session: s.id, turn_id: turn, err: e.message }, 'mic utterance not transcribed');
+    const m = { ...marks, transcript: nowMs() };
+    const result: AsrResult = { ...this.envelope(s, turn, m), source: 'mic', text: '', engine: this.o.engine.name, error: e.message };
+    await this.o.redis.publish(Channels.asrResults, JSON.stringify(result));
+    this.publishEvent(s, turn, m, { kind: 'transcript', text: '', final: true, source: 'mic' });
+  }
+
+  private envelope(s: Session, turn: string, marks: Record<string, number>) {
+    return { session_id: s.id, turn_id: turn, task_id: turn, seq: s.seq++, ts: Date.now(), marks };
+  }
+
+  private publishEvent(s: Session, turn: string, marks: Record<string, number>, body: Omit<TurnEvent, 'session_id' | 'turn_id' | 'task_id' | 'seq' | 'ts' | 'marks'>): void {
+    const ev: TurnEvent = { ...this.envelope(s, turn, marks), ...body };
+    this.o.redis.publish(Channels.events, JSON.stringify(ev)).catch((e: unknown) => this.o.log.warn({ err: (e as Error).message, kind: body.kind }, 'could not publish a turn event'));
+  }
+
+  /** Sessions whose frames stopped without an 'end' frame: their utterance ends now. */
+  private closeIdle(): void {
+    const cutoff = Date.now() - this.idleMs;
+    for (const s of this.sessions.values()) {
+      if (s.lastFrameAt >= cutoff) continue;
+      if (s.owner !== 'mine') {
+        this.sessions.delete(s.id);
+        continue;
+      }
+      this.o.log.info({ session: s.id }, 'mic session idle: closed');
+      void this.handle({ session_id: s.id, seq: 0, ts: Date.now(), kind: 'end', sample_rate: 16000 });
+    }
+  }
+
+  /** Stops taking frames and waits for transcriptions in flight. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweep);
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.chain));
+    await Promise.allSettled([...this.pending]);
+    for (const s of this.sessions.values()) {
+      s.stream?.cancel();
+      await this.release(s);
+    }
+    this.sessions.clear();
+  }
+}
