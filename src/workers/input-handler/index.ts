@@ -1,23 +1,137 @@
 /**
- * input-handler — PLACEHOLDER handler (plumbing of issue 2). The real service will receive audio
- * and text from the gateway, run VAD, create ASR tasks and forward finished transcripts as user
- * input. Here it forwards every ASR result on `asr_results` to `user_input_queue`.
+ * input-handler: turns what users send into pipeline inputs.
+ *
+ *   fav:input (InputTask)
+ *     text  -> cleaned (NFC, whitespace collapsed, control characters removed), limits checked
+ *              -> UserInput LPUSHed to fav:dialog:inputs
+ *     audio -> decoded in memory (WAV, WebM/Ogg Opus, MP3, raw PCM), limits checked, 16 kHz mono
+ *              -> AsrTask LPUSHed to asr_tasks (marks.speech_end = now unless the gateway set it)
+ *   asr_results (AsrResult)
+ *     text  -> UserInput to fav:dialog:inputs (source kept)
+ *     error / no text -> TurnEvent error on fav:events (stage 'asr': asr_failed / audio_silent)
+ *
+ * Every rejected input becomes a TurnEvent `error` on fav:events (stage 'input', the code, the
+ * session/turn/task ids) and the task is acknowledged: the service stays up and moves on.
  */
-import { Channels, Queues, TaskMessage } from '../../shared/bus.js';
-import { nextMessage, textOf } from '../common/plumbing.js';
-import { channelInput, type ServiceDefinition } from '../runtime/index.js';
+import { Channels, Queues } from '../../shared/bus.js';
+import { AsrResult, ErrorCodes, InputTask, nowMs, type AsrTask, type Stage, type TurnEvent, type TurnMessage, type UserInput } from '../../shared/voice.js';
+import { freeDecoders, initDecoders, normaliseAudio, sniffAudio } from '../audio/decode.js';
+import { AudioFormatError, floatToS16 } from '../audio/pcm.js';
+import { channelInput, queueInput, type JobContext, type ServiceDefinition } from '../runtime/index.js';
+import { TextInputError, cleanAndCut, normaliseText } from './text.js';
+
+/** Authors (live-chat names) are cut to this many characters. */
+const MAX_AUTHOR_CHARS = 100;
+
+/** The envelope and marks of an outgoing message of the same turn. */
+function follow(msg: TurnMessage, marks = msg.marks): TurnMessage {
+  return { session_id: msg.session_id, turn_id: msg.turn_id, task_id: msg.task_id, seq: msg.seq, ts: Date.now(), marks: { ...marks } };
+}
+
+async function publishError(job: JobContext, msg: TurnMessage & { source?: TurnEvent['source'] }, stage: Stage, code: string, message: string): Promise<void> {
+  const ev: TurnEvent = { ...follow(msg), kind: 'error', stage, code, message, ...(msg.source ? { source: msg.source } : {}) };
+  await job.redis.publish(Channels.events, JSON.stringify(ev));
+  job.log.info({ session_id: msg.session_id, turn_id: msg.turn_id, task_id: msg.task_id, stage, code, reason: message }, 'input rejected');
+}
+
+async function handleText(task: InputTask, job: JobContext): Promise<void> {
+  const text = normaliseText(task.text, job.settings.input.maxTextChars);
+  const author = task.author !== undefined ? cleanAndCut(task.author, MAX_AUTHOR_CHARS) : '';
+  const input: UserInput = { ...follow(task), source: task.source, text, ...(author ? { author } : {}) };
+  await job.redis.lpush(Queues.dialogInputs, JSON.stringify(input));
+}
+
+/** Decoded base64 size without decoding (for the size limit before allocating). */
+function base64Bytes(b64: string): number {
+  let pad = 0;
+  if (b64.endsWith('==')) pad = 2;
+  else if (b64.endsWith('=')) pad = 1;
+  return Math.floor((b64.length * 3) / 4) - pad;
+}
+
+async function handleAudio(task: InputTask, job: JobContext): Promise<void> {
+  const limits = job.settings.input;
+  const b64 = task.audio_b64 ?? '';
+  if (b64.length === 0) {
+    throw new AudioFormatError('the upload carries no audio (audio_b64 is missing or empty)', ErrorCodes.audioEmpty);
+  }
+  if (base64Bytes(b64) > limits.maxBytes) {
+    const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+    throw new AudioFormatError(`the upload is ${mb(base64Bytes(b64))}; the limit is ${mb(limits.maxBytes)} (settings input.maxBytes)`, ErrorCodes.audioTooLarge);
+  }
+  const bytes = Buffer.from(b64, 'base64');
+  const t0 = performance.now();
+  const { pcm16k, durationMs } = await normaliseAudio(bytes, task.content_type, { maxBytes: limits.maxBytes, maxDurationS: limits.maxDurationS });
+  const decodeMs = performance.now() - t0;
+  const marks = { ...task.marks };
+  marks.speech_end ??= nowMs();
+  const asr: AsrTask = {
+    ...follow(task, marks),
+    source: task.source,
+    pcm_b64: floatToS16(pcm16k.samples).toString('base64'),
+    sample_rate: 16000,
+    duration_ms: Math.round(durationMs),
+    language: job.settings.asr.language,
+  };
+  job.signal.throwIfAborted(); // shutdown past its drain deadline: the runtime requeues the task
+  await job.redis.lpush(Queues.asrTasks, JSON.stringify(asr));
+  job.log.info(
+    {
+      session_id: task.session_id,
+      turn_id: task.turn_id,
+      format: sniffAudio(bytes) ?? task.content_type ?? 'unknown',
+      bytes: bytes.length,
+      duration_ms: Math.round(durationMs),
+      decode_ms: Math.round(decodeMs * 10) / 10,
+    },
+    'audio normalised',
+  );
+}
+
+async function onInput(task: InputTask, job: JobContext): Promise<void> {
+  try {
+    if (task.type === 'text') await handleText(task, job);
+    else await handleAudio(task, job);
+  } catch (e) {
+    if (job.signal.aborted) throw e;
+    if (e instanceof AudioFormatError || e instanceof TextInputError) {
+      await publishError(job, task, 'input', e.code, e.message);
+      return;
+    }
+    // Anything else is our bug or a decoder failure we did not foresee: still an answer, not a crash.
+    job.log.error({ err: (e as Error).stack ?? String(e), task_id: task.task_id }, 'input failed unexpectedly');
+    const code = task.type === 'audio' ? ErrorCodes.audioCorrupt : ErrorCodes.textEmpty;
+    await publishError(job, task, 'input', code, `the ${task.type} input could not be processed: ${(e as Error).message}`);
+  }
+}
+
+async function onAsrResult(result: AsrResult, job: JobContext): Promise<void> {
+  if (result.error) {
+    await publishError(job, result, 'asr', ErrorCodes.asrFailed, `speech recognition failed: ${result.error}`);
+    return;
+  }
+  const text = cleanAndCut(result.text, job.settings.input.maxTextChars);
+  if (!text) {
+    await publishError(job, result, 'asr', ErrorCodes.audioSilent, 'no speech recognised');
+    return;
+  }
+  const input: UserInput = { ...follow(result), source: result.source, text };
+  await job.redis.lpush(Queues.dialogInputs, JSON.stringify(input));
+}
 
 const service: ServiceDefinition = {
   name: 'input-handler',
   inputs: [
-    channelInput({
-    channels: [Channels.asrResults],
-    schema: TaskMessage,
-    async handle(result: TaskMessage, job) {
-      const input = nextMessage(result, 'user_input', { text: textOf(result, ''), source: 'asr' });
-      await job.redis.lpush(Queues.userInput, JSON.stringify(input));
-    },
-  }),
+    queueInput({ queue: Queues.input, schema: InputTask, handle: onInput }),
+    channelInput({ channels: [Channels.asrResults], schema: AsrResult, handle: onAsrResult }),
   ],
+  async init(ctx) {
+    const t0 = performance.now();
+    await initDecoders();
+    ctx.log.debug({ ms: Math.round(performance.now() - t0) }, 'audio decoders loaded');
+  },
+  async dispose() {
+    await freeDecoders();
+  },
 };
 export default service;
