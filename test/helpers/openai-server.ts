@@ -76,6 +76,8 @@ export interface OpenAiServerOptions {
   embeddingDim?: number;
   /** Model id echoed in answers when the request names none (default 'test-model'). */
   model?: string;
+  /** Port to listen on (default: a free one). Lets a test stop the server and start it again at the same URL. */
+  port?: number;
 }
 
 export interface RecordedRequest {
@@ -204,6 +206,7 @@ export async function startOpenAiServer(initial: OpenAiServerOptions = {}): Prom
         timers.add(t);
       },
       id: `chatcmpl-test${++seq}`,
+      changed,
     };
     readBody(req)
       .then((raw) => route(ctx, raw))
@@ -216,7 +219,7 @@ export async function startOpenAiServer(initial: OpenAiServerOptions = {}): Prom
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(initial.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
 
@@ -263,6 +266,8 @@ interface Ctx {
   closed(): boolean;
   later(ms: number | undefined, fn: () => void): void;
   id: string;
+  /** Wakes waitFor() (after each chunk sent). */
+  changed(): void;
 }
 
 async function readBody(req: http.IncomingMessage): Promise<Buffer> {
@@ -393,6 +398,7 @@ function chat(ctx: Ctx): void {
     }
     res.write(chunk({ content: pieces[i] }, null));
     rec.chunksSent++;
+    ctx.changed();
     i++;
     if (interval > 0) ctx.later(interval, step);
     else step();
@@ -472,6 +478,7 @@ function speech(ctx: Ctx): void {
     res.write(data.subarray(off, off + size));
     off += size;
     rec.chunksSent++;
+    ctx.changed();
     if (o.speechChunkIntervalMs && off < data.length) ctx.later(o.speechChunkIntervalMs, step);
     else step();
   };

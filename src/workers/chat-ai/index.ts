@@ -1,25 +1,108 @@
 /**
- * chat-ai — PLACEHOLDER handler (plumbing of issue 2). The real service will stream an LLM reply
- * for the memory context, split it into sentences and push one TTS request per sentence as soon as
- * it is complete, dropping work of cancelled turns. Here it answers every `memory_updates` message
- * with one echo reply on `ai_responses` and one request on `tts_requests`.
+ * chat-ai: streams the LLM's reply for each MemoryContext (memory_updates) and hands it on sentence
+ * by sentence (see turn.ts for what a turn publishes and how it ends).
+ *
+ * Concurrency: turns of different sessions run side by side; a session has one turn at a time, and a
+ * newer turn of the session cancels the older one. Cancellation (fav:control, handled as it arrives):
+ * a cancel naming a turn aborts that turn; a cancel without turn_id, and every stop, aborts the
+ * session's turn that started at or before the event, and drops contexts of the session that started
+ * before it when they arrive later. Both are remembered in small bounded sets.
  */
-import { Channels, Queues, TaskMessage } from '../../shared/bus.js';
-import { nextMessage, textOf } from '../common/plumbing.js';
-import { channelInput, type ServiceDefinition } from '../runtime/index.js';
+import { Channels, ControlEvent } from '../../shared/bus.js';
+import { ErrorCodes, MemoryContext } from '../../shared/voice.js';
+import { channelInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { createLlm, probeLlm, type Llm } from './llm.js';
+import { Turn } from './turn.js';
 
-const service: ServiceDefinition = {
+/** How many cancelled turn ids / session cancel times are remembered. */
+const REMEMBERED = 1024;
+
+/** Insertion-ordered map that forgets its oldest entries past `max`. */
+class Bounded<K, V> extends Map<K, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(k: K, v: V): this {
+    this.delete(k);
+    super.set(k, v);
+    if (this.size > this.max) this.delete(this.keys().next().value as K);
+    return this;
+  }
+}
+
+export class ChatAi {
+  private readonly active = new Map<string, Turn>();
+  private readonly cancelledTurns = new Bounded<string, true>(REMEMBERED);
+  private readonly sessionCancelAt = new Bounded<string, number>(REMEMBERED);
+
+  constructor(
+    private readonly ctx: WorkerContext,
+    private readonly llm: Llm,
+  ) {}
+
+  async onContext(msg: MemoryContext, job: JobContext): Promise<void> {
+    const started = msg.marks.turn_start ?? msg.ts;
+    if (this.cancelledTurns.has(msg.turn_id) || (this.sessionCancelAt.get(msg.session_id) ?? -Infinity) >= started) {
+      this.ctx.log.debug({ turn: msg.turn_id, session: msg.session_id }, 'context of a cancelled turn dropped');
+      return;
+    }
+    const prev = this.active.get(msg.session_id);
+    if (prev?.turnId === msg.turn_id) return; // the same context twice
+    prev?.cancel('a newer turn of the session started');
+    const turn = new Turn(msg, { redis: this.ctx.redis, log: this.ctx.log, llm: this.llm });
+    this.active.set(msg.session_id, turn);
+    const onStop = () => turn.fail({ code: ErrorCodes.workerLost, message: 'chat-ai stopped in the middle of the reply' });
+    job.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await turn.run();
+    } finally {
+      job.signal.removeEventListener('abort', onStop);
+      if (this.active.get(msg.session_id) === turn) this.active.delete(msg.session_id);
+    }
+  }
+
+  onControl(ev: ControlEvent): void {
+    const reason = ev.reason ?? ev.action;
+    if (ev.turn_id) this.cancelledTurns.set(ev.turn_id, true);
+    const turn = this.active.get(ev.session_id);
+    if (ev.turn_id && ev.action === 'cancel') {
+      if (turn?.turnId === ev.turn_id) turn.cancel(reason);
+      return;
+    }
+    this.sessionCancelAt.set(ev.session_id, Math.max(ev.ts, this.sessionCancelAt.get(ev.session_id) ?? -Infinity));
+    if (turn && (turn.startedAt <= ev.ts || turn.turnId === ev.turn_id)) turn.cancel(reason);
+  }
+
+  /** Turns in flight (for tests and status). */
+  get activeTurns(): number {
+    return this.active.size;
+  }
+}
+
+let service: ChatAi | undefined;
+
+const definition: ServiceDefinition = {
   name: 'chat-ai',
+  init(ctx) {
+    const llm = createLlm(ctx.settings, ctx.log);
+    service = new ChatAi(ctx, llm);
+    ctx.log.info({ baseUrl: llm.baseUrl, model: llm.model, preset: llm.preset }, 'llm endpoint');
+    void probeLlm(llm, ctx.log);
+  },
   inputs: [
     channelInput({
-    channels: [Channels.memoryUpdates],
-    schema: TaskMessage,
-    async handle(update: TaskMessage, job) {
-      const reply = `echo: ${textOf(update, '')}`;
-      await job.redis.publish(Channels.aiResponses, JSON.stringify(nextMessage(update, 'ai_response', { text: reply, final: true })));
-      await job.redis.lpush(Queues.ttsRequests, JSON.stringify(nextMessage(update, 'tts_request', { text: reply, sentence: 0 })));
-    },
-  }),
+      channels: [Channels.memoryUpdates],
+      schema: MemoryContext,
+      // Each context starts its turn at once: a slow reply of one session must not hold up another.
+      concurrent: true,
+      handle: (msg: MemoryContext, job) => service!.onContext(msg, job),
+    }),
+    channelInput({
+      channels: [Channels.control],
+      schema: ControlEvent,
+      concurrent: true,
+      handle: async (ev: ControlEvent) => service!.onControl(ev),
+    }),
   ],
 };
-export default service;
+export default definition;

@@ -1,0 +1,114 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startOpenAiServer, type OpenAiServer } from '../../../test/helpers/openai-server.js';
+import { ConfigSchema } from '../../shared/config.js';
+import type { MemoryContext } from '../../shared/voice.js';
+import { buildMessages, createLlm, probeLlm } from './llm.js';
+
+function logger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { log, lines };
+}
+const settings = (llm: Record<string, unknown>, persona: Record<string, unknown> = {}) => ConfigSchema.parse({ dataDir: '/tmp/x', llm, persona });
+const ctx = (extra: Partial<MemoryContext> = {}): MemoryContext => ({
+  session_id: 's',
+  turn_id: 't',
+  task_id: 't',
+  seq: 0,
+  ts: 0,
+  marks: {},
+  source: 'typed',
+  text: 'how are you?',
+  messages: [{ role: 'user', content: 'how are you?' }],
+  recalled: [],
+  ...extra,
+});
+
+let server: OpenAiServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('createLlm', () => {
+  it('refuses a cloud preset without a key, naming FAV_LLM_API_KEY', () => {
+    const llm = createLlm(settings({ preset: 'openai' }), logger().log);
+    expect(llm.client).toBeUndefined();
+    expect(llm.configError).toEqual({ code: 'llm_auth', message: expect.stringContaining('set FAV_LLM_API_KEY') });
+  });
+
+  it('refuses the custom preset without a URL, naming FAV_LLM_BASE_URL', () => {
+    const llm = createLlm(settings({ preset: 'custom' }), logger().log);
+    expect(llm.configError?.code).toBe('llm_unreachable');
+    expect(llm.configError?.message).toContain('FAV_LLM_BASE_URL');
+  });
+
+  it('a local preset without a key sends a placeholder key (the SDK needs one)', async () => {
+    server = await startOpenAiServer({ reply: 'ok' });
+    const llm = createLlm(settings({ preset: 'ollama', baseUrl: server.url }), logger().log);
+    expect(llm.model).toBe('qwen2.5:7b');
+    await llm.client!.chat.completions.create({ model: llm.model, messages: [{ role: 'user', content: 'x' }] });
+    expect(server.requests[0]!.headers.authorization).toBe('Bearer not-needed');
+  });
+});
+
+describe('buildMessages', () => {
+  it('one system message with the persona and memory notes, then the history', () => {
+    const llm = createLlm(settings({ preset: 'ollama' }, { name: 'Aoi', systemPrompt: 'I am {name}, hi from {name}.' }), logger().log);
+    const msgs = buildMessages(
+      llm,
+      ctx({
+        summary: ' We discussed tea. ',
+        recalled: ['Likes green tea', ' '],
+        messages: [
+          { role: 'user', content: 'hello' },
+          { role: 'assistant', content: 'hi!' },
+          { role: 'user', content: 'how are you?' },
+        ],
+      }),
+    );
+    expect(msgs.filter((m) => m.role === 'system')).toHaveLength(1);
+    const sys = msgs[0]!.content as string;
+    expect(sys.startsWith('I am Aoi, hi from Aoi.')).toBe(true);
+    expect(sys).toContain('Earlier in this conversation: We discussed tea.');
+    expect(sys).toContain('- Likes green tea');
+    expect(msgs.slice(1)).toEqual([
+      { role: 'user', content: 'hello' },
+      { role: 'assistant', content: 'hi!' },
+      { role: 'user', content: 'how are you?' },
+    ]);
+  });
+
+  it('no notes without memory; the user text is added when the history lacks it', () => {
+    const llm = createLlm(settings({ preset: 'ollama' }, { name: 'Aoi', systemPrompt: 'Plain.' }), logger().log);
+    const msgs = buildMessages(llm, ctx({ messages: [] }));
+    expect(msgs).toEqual([
+      { role: 'system', content: 'Plain.' },
+      { role: 'user', content: 'how are you?' },
+    ]);
+  });
+});
+
+describe('probeLlm', () => {
+  it('logs that the LLM is reachable, or that the model is missing', async () => {
+    server = await startOpenAiServer({ models: ['qwen2.5:7b', 'llama3.2'] });
+    const a = logger();
+    await probeLlm(createLlm(settings({ preset: 'ollama', baseUrl: server.url }), a.log), a.log);
+    expect(a.lines.at(-1)).toMatchObject({ msg: 'LLM reachable', models: 2 });
+    const b = logger();
+    await probeLlm(createLlm(settings({ preset: 'ollama', baseUrl: server.url, model: 'mistral' }), b.log), b.log);
+    expect(String(b.lines.at(-1)!.msg)).toContain('does not list model "mistral": set FAV_LLM_MODEL');
+  });
+
+  it('logs why the LLM cannot be reached, without throwing', async () => {
+    server = await startOpenAiServer();
+    const url = server.url;
+    await server.close();
+    server = undefined;
+    const a = logger();
+    await probeLlm(createLlm(settings({ preset: 'lmstudio', baseUrl: url }), a.log), a.log);
+    expect(a.lines.at(-1)).toMatchObject({ code: 'llm_unreachable' });
+    expect(String(a.lines.at(-1)!.msg)).toContain("is LM Studio's local server started?");
+  });
+});

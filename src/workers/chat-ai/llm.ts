@@ -1,0 +1,205 @@
+/**
+ * The LLM side of chat-ai: one `openai` SDK client for the configured OpenAI-compatible server
+ * (Ollama, LM Studio, llama.cpp server, OpenAI, DeepSeek, OpenRouter, custom), the prompt for a turn,
+ * and turning every way a request can fail into an error code and a sentence a streamer can act on.
+ */
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { ErrorCodes, type MemoryContext } from '../../shared/voice.js';
+import { resolveLlm, type Config } from '../../shared/config.js';
+import type { Logger } from '../runtime/index.js';
+
+type ChatCompletionMessageParam = OpenAI.Chat.ChatCompletionMessageParam;
+
+export interface LlmFailure {
+  code: string;
+  message: string;
+}
+
+export interface Llm {
+  /** Undefined when the settings cannot work (then `configError` says why, every turn). */
+  client: OpenAI | undefined;
+  configError?: LlmFailure;
+  baseUrl: string;
+  model: string;
+  preset: Config['llm']['preset'];
+  apiKey: string | undefined;
+  temperature: number;
+  maxTokens: number;
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+  systemPrompt: string;
+}
+
+/** Local servers accept any key, but the SDK insists on one. */
+const PLACEHOLDER_KEY = 'not-needed';
+
+export function createLlm(settings: Config, log: Logger): Llm {
+  const { baseUrl, model, apiKey, needsKey } = resolveLlm(settings.llm);
+  const l = settings.llm;
+  const llm: Llm = {
+    client: undefined,
+    baseUrl,
+    model,
+    preset: l.preset,
+    apiKey: apiKey || undefined,
+    temperature: l.temperature,
+    maxTokens: l.maxTokens,
+    firstTokenTimeoutMs: l.firstTokenTimeoutMs,
+    idleTimeoutMs: l.idleTimeoutMs,
+    systemPrompt: settings.persona.systemPrompt.replaceAll('{name}', settings.persona.name),
+  };
+  if (!baseUrl) {
+    llm.configError = { code: ErrorCodes.llmUnreachable, message: `no LLM server is set for the '${l.preset}' preset: set FAV_LLM_BASE_URL (e.g. http://127.0.0.1:11434/v1)` };
+    return llm;
+  }
+  if (needsKey && !llm.apiKey) {
+    llm.configError = { code: ErrorCodes.llmAuth, message: `the '${l.preset}' LLM (${baseUrl}) needs an API key: set FAV_LLM_API_KEY` };
+    return llm;
+  }
+  llm.client = new OpenAI({
+    baseURL: baseUrl,
+    apiKey: llm.apiKey ?? PLACEHOLDER_KEY,
+    // A retry with back-off would hold the turn for seconds; the turn fails fast and says why instead.
+    maxRetries: 0,
+    // Covers the wait for the response headers; the first token and stalls have their own timers,
+    // which fire first (this is only the backstop).
+    timeout: l.firstTokenTimeoutMs + 1000,
+    // The SDK's own complaints (a chunk that is not JSON) go to our structured log, not stderr.
+    logLevel: 'warn',
+    logger: sdkLogger(log),
+  });
+  return llm;
+}
+
+function sdkLogger(log: Logger) {
+  const line = (args: unknown[]) =>
+    args
+      .map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a)))
+      .join(' ')
+      .slice(0, 300);
+  return {
+    error: (...args: unknown[]) => log.warn({ sdk: line(args) }, 'openai sdk'),
+    warn: (...args: unknown[]) => log.warn({ sdk: line(args) }, 'openai sdk'),
+    info: (...args: unknown[]) => log.debug({ sdk: line(args) }, 'openai sdk'),
+    debug: () => undefined,
+  };
+}
+
+/**
+ * The request's messages: the persona's system prompt (with memory notes folded in: some local chat
+ * templates accept only one system message, at the start), then the history window ending with the
+ * user's message of this turn.
+ */
+export function buildMessages(llm: Llm, ctx: MemoryContext): ChatCompletionMessageParam[] {
+  let system = llm.systemPrompt;
+  const notes: string[] = [];
+  if (ctx.summary?.trim()) notes.push(`Earlier in this conversation: ${ctx.summary.trim()}`);
+  const recalled = ctx.recalled.map((r) => r.trim()).filter(Boolean);
+  if (recalled.length) notes.push(`Things you remember:\n${recalled.map((r) => `- ${r}`).join('\n')}`);
+  if (notes.length) system += `\n\nMemory notes (use them when relevant; do not read them out):\n${notes.join('\n')}`;
+  const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: system }];
+  for (const m of ctx.messages) if (m.content.trim()) messages.push({ role: m.role, content: m.content });
+  const last = ctx.messages.at(-1);
+  if (ctx.text.trim() && !(last?.role === 'user' && last.content === ctx.text)) messages.push({ role: 'user', content: ctx.text });
+  return messages;
+}
+
+const START_HINT: Record<Llm['preset'], string> = {
+  ollama: 'is Ollama running? Start it (ollama serve)',
+  lmstudio: "is LM Studio's local server started? Start it in LM Studio's Developer tab",
+  llamacpp: 'is llama-server running? Start it',
+  openai: 'check the network connection',
+  deepseek: 'check the network connection',
+  openrouter: 'check the network connection',
+  custom: 'is the server running? Start it',
+};
+
+/** The innermost `code` of an error's cause chain (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET...). */
+export function causeCode(e: unknown): string | undefined {
+  let code: string | undefined;
+  for (let cur: unknown = e, depth = 0; cur && typeof cur === 'object' && depth < 6; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const c = (cur as { code?: unknown }).code;
+    if (typeof c === 'string' && /^[A-Z_]+$/.test(c)) code = c;
+  }
+  return code;
+}
+
+function serverMessage(e: APIError, llm: Llm): string {
+  const err = e.error as { message?: unknown } | undefined;
+  let m = typeof err?.message === 'string' ? err.message : '';
+  if (llm.apiKey) m = m.split(llm.apiKey).join('***');
+  m = m.replace(/\s+/g, ' ').trim();
+  return m.length > 200 ? `${m.slice(0, 200)}...` : m;
+}
+
+/**
+ * What went wrong, for the streamer. `phase`: 'request' (before the response headers) or 'stream'
+ * (while reading the reply).
+ */
+export function classify(e: unknown, llm: Llm, phase: 'request' | 'stream'): LlmFailure {
+  const url = llm.baseUrl;
+  if (e instanceof APIConnectionTimeoutError) {
+    return { code: ErrorCodes.llmTimeout, message: `the LLM at ${url} did not answer within ${Math.round(llm.firstTokenTimeoutMs / 1000)} s: the model may still be loading; try again or raise llm.firstTokenTimeoutMs` };
+  }
+  if (e instanceof APIConnectionError) {
+    const code = causeCode(e) ?? 'connection failed';
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      return { code: ErrorCodes.llmUnreachable, message: `cannot reach the LLM at ${url} (host not found): check FAV_LLM_BASE_URL and the network` };
+    }
+    return { code: ErrorCodes.llmUnreachable, message: `cannot reach the LLM at ${url} (${code}): ${START_HINT[llm.preset]}, or set FAV_LLM_BASE_URL` };
+  }
+  if (e instanceof APIError && e.status !== undefined) {
+    const detail = serverMessage(e, llm);
+    const with_ = detail ? `: ${detail}` : '';
+    const s = e.status;
+    if (s === 401 || s === 403) {
+      const keyHint = llm.apiKey ? 'check FAV_LLM_API_KEY' : 'no key is set: set FAV_LLM_API_KEY';
+      return { code: ErrorCodes.llmAuth, message: `the LLM at ${url} refused the API key (HTTP ${s}${with_}); ${keyHint}` };
+    }
+    if (s === 404) {
+      const isModel = e.code === 'model_not_found' || /model/i.test(detail);
+      if (isModel) {
+        const pull = llm.preset === 'ollama' ? `pull it (ollama pull ${llm.model}) or ` : '';
+        return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} has no model "${llm.model}" (HTTP 404${with_}): ${pull}set FAV_LLM_MODEL to a model it serves` };
+      }
+      return { code: ErrorCodes.llmFailed, message: `${url} has no chat completions endpoint (HTTP 404): FAV_LLM_BASE_URL should be the server's OpenAI-compatible URL, usually ending in /v1` };
+    }
+    if (s === 429) return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} is rate-limiting requests (HTTP 429${with_}): wait a little, or check the account's quota` };
+    if (s >= 500) return { code: ErrorCodes.llmFailed, message: `the LLM server at ${url} failed (HTTP ${s}${with_}): it may be overloaded or still loading the model; try again` };
+    return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} rejected the request (HTTP ${s}${with_})` };
+  }
+  if (e instanceof APIError) {
+    // An error object inside the stream (`data: {"error": ...}`).
+    return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} reported an error mid-reply: ${serverMessage(e, llm) || e.message}` };
+  }
+  if (e instanceof SyntaxError) {
+    return { code: ErrorCodes.llmBadStream, message: `the LLM at ${url} sent a reply that is not valid JSON: is FAV_LLM_BASE_URL an OpenAI-compatible /v1 URL?` };
+  }
+  const reason = causeCode(e) ?? (e instanceof Error ? e.message : String(e));
+  if (phase === 'stream') {
+    return { code: ErrorCodes.llmBadStream, message: `the LLM at ${url} broke off the reply (${reason}): the server may have crashed or run out of memory` };
+  }
+  return { code: ErrorCodes.llmFailed, message: `the request to the LLM at ${url} failed (${reason})` };
+}
+
+/**
+ * At start-up: asks the server for its models (GET /models) so the log says early whether the LLM
+ * is reachable and serves the configured model, and the first turn finds a warm connection. Never
+ * throws; never delays readiness (the caller does not wait for it).
+ */
+export async function probeLlm(llm: Llm, log: Logger, timeoutMs = 3000): Promise<void> {
+  if (!llm.client) {
+    log.warn({ code: llm.configError?.code }, llm.configError?.message ?? 'LLM not configured');
+    return;
+  }
+  try {
+    const page = await llm.client.models.list({ timeout: timeoutMs });
+    const ids = page.data.map((m) => m.id);
+    if (ids.length > 0 && !ids.includes(llm.model)) {
+      log.warn({ model: llm.model, available: ids.slice(0, 10) }, `the LLM at ${llm.baseUrl} does not list model "${llm.model}": set FAV_LLM_MODEL to one it serves`);
+    } else log.info({ baseUrl: llm.baseUrl, model: llm.model, models: ids.length }, 'LLM reachable');
+  } catch (e) {
+    const f = classify(e, llm, 'request');
+    log.warn({ code: f.code }, `LLM check at start-up: ${f.message}`);
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * One reply: streams the LLM's answer to a MemoryContext and publishes it as it comes.
+ *
+ * Per turn, in order on the one command connection (so in order on the bus):
+ *   ai_responses  delta*      spoken text (tags removed), tokens of one event-loop turn batched
+ *   fav:events    emotion     at once when a tag is read
+ *   tts_requests  TtsRequest  one per sentence, LPUSHed the moment the sentence is complete, each
+ *   ai_responses  sentence    with the emotion in effect (the last tag before the sentence's end)
+ *   tts_requests  last        the final sentence with `last: true`, or an end marker (empty text,
+ *                             next index) when the reply ended on a sentence boundary
+ *   ai_responses  done        the whole spoken text and the sentence count
+ * Ends other than done, each terminal (nothing of the turn follows):
+ *   cancelled  (fav:control, or a newer turn of the session): the HTTP request is aborted, then
+ *              `ai_responses cancelled` with the text produced so far. No TtsRequest follows, not
+ *              even an end marker: tts drops the turn on the same control event.
+ *   failed     `ai_responses error` + `fav:events error` (stage llm, a code of ErrorCodes, a message
+ *              that says what to do), and a TtsRequest end marker (`last`, empty text) so tts closes
+ *              the turn's audio; sentences already sent still play. The dialog engine and the output
+ *              handler end the turn on the error event.
+ * Timing: the first-token timer runs from the request until the first content token; after it, a
+ * stall timer re-arms lazily (one timer per turn; each chunk only stores its arrival time).
+ */
+import type { Redis } from 'ioredis';
+import { Channels, Queues } from '../../shared/bus.js';
+import { ErrorCodes, nowMs, type AiResponse, type Emotion, type MemoryContext, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
+import type { Logger } from '../runtime/index.js';
+import { EmotionFilter } from './emotion.js';
+import { buildMessages, classify, type Llm, type LlmFailure } from './llm.js';
+import { SentenceSplitter, type Sentence, type SplitterOptions } from './sentences.js';
+import { ThinkFilter } from './think.js';
+
+export type TurnState = 'running' | 'done' | 'cancelled' | 'failed';
+
+export interface TurnDeps {
+  redis: Redis;
+  log: Logger;
+  llm: Llm;
+  splitter?: SplitterOptions;
+}
+
+export class Turn {
+  state: TurnState = 'running';
+  /** When the turn started (marks.turn_start, else the message's ts): turn-less cancels compare with it. */
+  readonly startedAt: number;
+  private readonly ac = new AbortController();
+  private readonly marks: Record<string, number>;
+  private seq: number;
+  private readonly splitter: SentenceSplitter;
+  private readonly filter: EmotionFilter;
+  private readonly think = new ThinkFilter();
+  private readonly tags: Array<{ offset: number; emotion: Emotion }> = [];
+  private emotion: Emotion | undefined;
+  private spoken = '';
+  private sentences = 0;
+  private pendingDelta = '';
+  private deltaTimer: NodeJS.Immediate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private firstTokenAt: number | undefined;
+  private lastChunkAt = 0;
+  private readonly t0 = performance.now();
+
+  constructor(
+    readonly ctx: MemoryContext,
+    private readonly deps: TurnDeps,
+  ) {
+    this.marks = { ...ctx.marks };
+    this.seq = ctx.seq + 1;
+    this.startedAt = ctx.marks.turn_start ?? ctx.ts;
+    this.splitter = new SentenceSplitter(deps.splitter);
+    this.filter = new EmotionFilter((emotion, offset) => {
+      this.tags.push({ offset, emotion });
+      this.publish(Channels.events, this.event({ kind: 'emotion', emotion }));
+    });
+  }
+
+  get turnId(): string {
+    return this.ctx.turn_id;
+  }
+
+  async run(): Promise<TurnState> {
+    const { llm } = this.deps;
+    if (!llm.client) {
+      this.fail(llm.configError ?? { code: ErrorCodes.llmFailed, message: 'the LLM is not configured' });
+      return this.state;
+    }
+    this.marks.llm_request = nowMs();
+    this.timer = setTimeout(() => this.onTimer(), llm.firstTokenTimeoutMs);
+    let stream;
+    let response: Response;
+    try {
+      ({ data: stream, response } = await llm.client.chat.completions
+        .create(
+          { model: llm.model, messages: buildMessages(llm, this.ctx), stream: true, temperature: llm.temperature, max_tokens: llm.maxTokens },
+          { signal: this.ac.signal },
+        )
+        .withResponse());
+    } catch (e) {
+      if (this.state === 'running') this.fail(classify(e, llm, 'request'));
+      return this.state;
+    }
+    if (this.state !== 'running') return this.state;
+    const type = response.headers.get('content-type') ?? '';
+    if (!type.includes('text/event-stream')) {
+      this.fail({
+        code: ErrorCodes.llmBadStream,
+        message: `the LLM at ${llm.baseUrl} answered with ${type.split(';')[0] || 'no content type'}, not an event stream: FAV_LLM_BASE_URL should be the server's OpenAI-compatible URL, usually ending in /v1`,
+      });
+      return this.state;
+    }
+    let chunks = 0;
+    let finish: string | null = null;
+    try {
+      for await (const chunk of stream) {
+        if (this.state !== 'running') break; // leaving the loop aborts the request
+        chunks++;
+        this.lastChunkAt = performance.now();
+        const choice = chunk.choices?.[0];
+        if (choice?.finish_reason) finish = choice.finish_reason;
+        const delta = choice?.delta as { content?: string | null; reasoning_content?: string; reasoning?: string } | undefined;
+        if (delta?.content) this.onDelta(delta.content);
+        else if (delta?.reasoning_content || delta?.reasoning) this.onFirstToken(); // reasoning counts as life
+      }
+    } catch (e) {
+      if (this.state === 'running') this.fail(classify(e, llm, 'stream'));
+      return this.state;
+    }
+    if (this.state === 'running') this.complete(chunks, finish);
+    return this.state;
+  }
+
+  /** Stops the turn (barge-in, stop button, a newer turn): aborts the request, says so once. */
+  cancel(reason: string): boolean {
+    if (this.state !== 'running') return false;
+    this.state = 'cancelled';
+    this.stop();
+    // Deltas not yet published are dropped: the clients are told to stop anyway.
+    this.pendingDelta = '';
+    this.publish(Channels.aiResponses, this.response({ kind: 'cancelled', text: this.spoken.trim() }));
+    this.deps.log.info({ turn: this.turnId, session: this.ctx.session_id, reason, sentences: this.sentences }, 'turn cancelled');
+    return true;
+  }
+
+  /** Ends the turn with an error (see the header for what is published). */
+  fail(f: LlmFailure): void {
+    if (this.state !== 'running') return;
+    this.state = 'failed';
+    this.stop();
+    this.flushDelta();
+    const p = this.deps.redis.pipeline();
+    p.lpush(Queues.ttsRequests, JSON.stringify(this.tts('', this.sentences, true)));
+    p.publish(Channels.aiResponses, JSON.stringify(this.response({ kind: 'error', text: this.spoken.trim(), error: f.message })));
+    p.publish(Channels.events, JSON.stringify(this.event({ kind: 'error', stage: 'llm', code: f.code, message: f.message })));
+    this.exec(p);
+    this.deps.log.warn({ turn: this.turnId, session: this.ctx.session_id, code: f.code, sentences: this.sentences }, f.message);
+  }
+
+  private stop(): void {
+    clearTimeout(this.timer);
+    this.ac.abort();
+  }
+
+  private onTimer(): void {
+    if (this.state !== 'running') return;
+    const { llm } = this.deps;
+    if (this.firstTokenAt === undefined) {
+      this.fail({
+        code: ErrorCodes.llmTimeout,
+        message: `no reply from the LLM (${llm.model} at ${llm.baseUrl}) within ${fmtS(llm.firstTokenTimeoutMs)}: the model may still be loading or be too slow for this machine; try a smaller model or raise llm.firstTokenTimeoutMs`,
+      });
+      return;
+    }
+    const idle = performance.now() - this.lastChunkAt;
+    if (idle >= llm.idleTimeoutMs) {
+      this.fail({ code: ErrorCodes.llmTimeout, message: `the LLM (${llm.model} at ${llm.baseUrl}) stopped sending for ${fmtS(idle)} mid-reply; raise llm.idleTimeoutMs if the model is just slow` });
+      return;
+    }
+    this.timer = setTimeout(() => this.onTimer(), llm.idleTimeoutMs - idle);
+  }
+
+  /** The first token (text or reasoning): from now on the stall timer watches the stream. */
+  private onFirstToken(): void {
+    if (this.firstTokenAt !== undefined) return;
+    this.firstTokenAt = this.lastChunkAt;
+    this.marks.llm_first_token = nowMs();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimer(), this.deps.llm.idleTimeoutMs);
+  }
+
+  private onDelta(delta: string): void {
+    this.onFirstToken();
+    this.onSpoken(this.filter.push(this.think.push(delta)));
+  }
+
+  private onSpoken(text: string): void {
+    if (!text) return;
+    this.spoken += text;
+    this.pendingDelta += text;
+    this.deltaTimer ??= setImmediate(() => this.flushDelta());
+    for (const s of this.splitter.push(text)) this.sentence(s, false);
+  }
+
+  private flushDelta(): void {
+    if (this.deltaTimer) clearImmediate(this.deltaTimer);
+    this.deltaTimer = undefined;
+    if (!this.pendingDelta || this.state === 'cancelled') return;
+    const text = this.pendingDelta;
+    this.pendingDelta = '';
+    this.publish(Channels.aiResponses, this.response({ kind: 'delta', text }));
+  }
+
+  private sentence(s: Sentence, last: boolean): void {
+    this.flushDelta();
+    while (this.tags.length && this.tags[0]!.offset < s.end) this.emotion = this.tags.shift()!.emotion;
+    if (this.sentences === 0) this.marks.sentence_0 = nowMs();
+    const index = this.sentences++;
+    const p = this.deps.redis.pipeline();
+    p.lpush(Queues.ttsRequests, JSON.stringify(this.tts(s.text, index, last)));
+    p.publish(Channels.aiResponses, JSON.stringify(this.response({ kind: 'sentence', text: s.text, index, emotion: this.emotion })));
+    this.exec(p);
+  }
+
+  private complete(chunks: number, finish: string | null): void {
+    const { llm } = this.deps;
+    this.onSpoken(this.filter.push(this.think.flush()));
+    this.onSpoken(this.filter.flush());
+    const rest = this.splitter.flush();
+    if (chunks === 0) {
+      this.fail({
+        code: ErrorCodes.llmBadStream,
+        message: `the LLM at ${llm.baseUrl} sent an empty stream (no completion chunks): is FAV_LLM_BASE_URL an OpenAI-compatible /v1 URL?`,
+      });
+      return;
+    }
+    if (this.sentences === 0 && rest.length === 0) {
+      const why =
+        finish === 'length'
+          ? `: it used up llm.maxTokens (${llm.maxTokens}) before any text; raise it`
+          : finish === 'content_filter'
+            ? ': the provider filtered it'
+            : '';
+      this.fail({ code: ErrorCodes.llmFailed, message: `the model (${llm.model}) returned an empty reply${why}` });
+      return;
+    }
+    rest.forEach((s, k) => this.sentence(s, k === rest.length - 1));
+    if (rest.length === 0) this.publish(Queues.ttsRequests, this.tts('', this.sentences, true), 'lpush');
+    this.flushDelta();
+    this.state = 'done';
+    clearTimeout(this.timer);
+    this.publish(Channels.aiResponses, this.response({ kind: 'done', text: this.spoken.trim(), sentences: this.sentences }));
+    this.deps.log.info(
+      {
+        turn: this.turnId,
+        session: this.ctx.session_id,
+        sentences: this.sentences,
+        chars: this.spoken.length,
+        firstTokenMs: this.firstTokenAt !== undefined ? Math.round(this.firstTokenAt - this.t0) : undefined,
+        totalMs: Math.round(performance.now() - this.t0),
+        finish,
+      },
+      'turn done',
+    );
+  }
+
+  // --- messages ---------------------------------------------------------------------------------
+
+  private base() {
+    const c = this.ctx;
+    return { session_id: c.session_id, turn_id: c.turn_id, task_id: c.task_id, seq: this.seq++, ts: Date.now(), marks: { ...this.marks } };
+  }
+
+  private response(r: Pick<AiResponse, 'kind' | 'text'> & Partial<AiResponse>): AiResponse {
+    return { ...this.base(), ...r };
+  }
+
+  private tts(text: string, index: number, last: boolean): TtsRequest {
+    return { ...this.base(), text, index, last, ...(this.emotion && text ? { emotion: this.emotion } : {}) };
+  }
+
+  private event(e: Pick<TurnEvent, 'kind'> & Partial<TurnEvent>): TurnEvent {
+    return { ...this.base(), ...e };
+  }
+
+  private publish(target: string, msg: object, op: 'publish' | 'lpush' = 'publish'): void {
+    const json = JSON.stringify(msg);
+    const p = op === 'lpush' ? this.deps.redis.lpush(target, json) : this.deps.redis.publish(target, json);
+    p.catch((e: Error) => this.deps.log.error({ target, turn: this.turnId, err: e.message }, 'bus write failed'));
+  }
+
+  private exec(p: ReturnType<Redis['pipeline']>): void {
+    p.exec().catch((e: Error) => this.deps.log.error({ turn: this.turnId, err: e.message }, 'bus write failed'));
+  }
+}
+
+function fmtS(ms: number): string {
+  return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
+}
