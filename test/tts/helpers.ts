@@ -25,4 +25,4 @@ export function concat(pieces: AudioPiece[]): Float32Array {
   return out;
 }
 
-export const signal = () => new AbortController().signal;
+export const signal = (): AbortSignal => new AbortController().signal;

@@ -129,6 +129,8 @@ class EdgeConnection {
   private idle: NodeJS.Timeout | undefined;
   private receiveTimer: NodeJS.Timeout | undefined;
   closed = false;
+  /** Word boundaries the service reported for the last finished sentence. */
+  lastWords = 0;
 
   constructor(private readonly ws: WebSocket) {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
@@ -229,6 +231,7 @@ class EdgeConnection {
           return this.fail('audio.metadata that is not JSON');
         }
       } else if (path === 'turn.end') {
+        this.lastWords = p.words;
         p.resolve(Buffer.concat(p.audio));
       } else if (path !== 'response') return this.fail(`a text frame with Path ${path ?? '(none)'}`);
       return;
@@ -292,6 +295,7 @@ export class EdgeEngine implements TtsEngine {
       const conn = await this.connection(signal);
       try {
         mp3 = await conn.speak(ssml, signal);
+        this.lastWordBoundaries = conn.lastWords;
       } catch (e) {
         if (signal.aborted) throw abortError(signal);
         if (this.conn === conn && conn.closed) this.conn = undefined;
@@ -352,6 +356,8 @@ export class EdgeEngine implements TtsEngine {
         'Accept-Language': 'en-US,en;q=0.9',
       },
     });
+    // terminate() before the handshake completes emits an error of its own: never unhandled.
+    ws.on('error', () => undefined);
     return new Promise<WebSocket>((resolve, reject) => {
       const onAbort = () => {
         ws.terminate();
