@@ -148,7 +148,7 @@ export class Turn {
     this.flushDelta();
     const p = this.deps.redis.pipeline();
     p.lpush(Queues.ttsRequests, JSON.stringify(this.tts('', this.sentences, true)));
-    p.publish(Channels.aiResponses, JSON.stringify(this.response({ kind: 'error', text: this.spoken.trim(), error: f.message })));
+    p.publish(Channels.aiResponses, JSON.stringify(this.response({ kind: 'error', text: this.spoken.trim(), error: f.message, code: f.code })));
     p.publish(Channels.events, JSON.stringify(this.event({ kind: 'error', stage: 'llm', code: f.code, message: f.message })));
     this.exec(p);
     this.deps.log.warn({ turn: this.turnId, session: this.ctx.session_id, code: f.code, sentences: this.sentences }, f.message);
