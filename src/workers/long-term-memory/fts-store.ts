@@ -24,6 +24,8 @@ export const RECENCY_HALF_LIFE_MS = 7 * 24 * 3600_000;
 export const DUPLICATE_JACCARD = 0.8;
 export const MIN_SCORE = 0.2;
 const MAX_CANDIDATES = 50;
+/** Most memories compared term by term when looking for a near-duplicate. */
+const DUPLICATE_CANDIDATES = 200;
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -44,6 +46,7 @@ const MIGRATIONS: readonly Migration[] = [
         );
         CREATE INDEX memories_by_canon ON memories (canon);
         CREATE VIRTUAL TABLE memories_fts USING fts5 (terms, tokenize = 'unicode61 remove_diacritics 2');
+        CREATE VIRTUAL TABLE memories_vocab USING fts5vocab (memories_fts, 'row');
       `);
     },
   },
@@ -77,6 +80,10 @@ export class FtsLongTermStore implements LongTermStore {
         'INSERT INTO memories (session_id, turn_id, kind, text, canon, terms, ts, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       insertFts: db.prepare<[number, string]>('INSERT INTO memories_fts (rowid, terms) VALUES (?, ?)'),
+      docFreq: db.prepare<[string], number>('SELECT doc FROM memories_vocab WHERE term = ?').pluck(),
+      anyOf: db.prepare<[string, number], Pick<Candidate, 'id' | 'terms'>>(
+        'SELECT m.id, m.terms FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid WHERE memories_fts MATCH ? LIMIT ?',
+      ),
       touch: db.prepare<[number, number]>('UPDATE memories SET last_seen = MAX(last_seen, ?), hits = hits + 1 WHERE id = ?'),
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM memories'),
     };
@@ -100,15 +107,10 @@ export class FtsLongTermStore implements LongTermStore {
       this.st.touch.run(w.ts, same.id);
       return { outcome: 'duplicate', id: same.id };
     }
-    const mine = termSet(text);
-    const q = matchQuery(text);
-    if (q) {
-      for (const c of this.st.candidates.all(q, 8)) {
-        if (jaccard(mine, new Set(c.terms.split(' '))) >= DUPLICATE_JACCARD) {
-          this.st.touch.run(w.ts, c.id);
-          return { outcome: 'duplicate', id: c.id };
-        }
-      }
+    const dup = this.nearDuplicate(termSet(text));
+    if (dup !== undefined) {
+      this.st.touch.run(w.ts, dup);
+      return { outcome: 'duplicate', id: dup };
     }
     const joined = terms(text).join(' ');
     const id = this.db.transaction(() => {
@@ -117,6 +119,29 @@ export class FtsLongTermStore implements LongTermStore {
       return Number(r.lastInsertRowid);
     })();
     return { outcome: 'added', id };
+  }
+
+  /**
+   * A stored memory whose terms have Jaccard >= DUPLICATE_JACCARD with `mine`. Such a memory holds
+   * at least that share of `mine`'s n terms, so it has at least one of ANY n - ceil(0.8 n) + 1 of
+   * them: the candidates are the memories with one of that many of the RAREST terms (document
+   * frequencies from the FTS5 vocabulary), which keeps the lookup small however big the store grows.
+   */
+  private nearDuplicate(mine: Set<string>): number | undefined {
+    const n = mine.size;
+    if (n === 0) return undefined;
+    const need = n - Math.ceil(DUPLICATE_JACCARD * n) + 1;
+    const rarest = [...mine]
+      .map((t) => ({ t, doc: this.st.docFreq.get(t) ?? 0 }))
+      .sort((a, b) => a.doc - b.doc)
+      .slice(0, need);
+    // A term no memory has yet: nothing can be a near-duplicate.
+    if (rarest[0]!.doc === 0 && need === 1) return undefined;
+    const match = rarest.map(({ t }) => `"${t.replace(/"/g, '""')}"`).join(' OR ');
+    for (const c of this.st.anyOf.all(match, DUPLICATE_CANDIDATES)) {
+      if (jaccard(mine, new Set(c.terms.split(' '))) >= DUPLICATE_JACCARD) return c.id;
+    }
+    return undefined;
   }
 
   recall(q: RecallQuery): RecallItem[] {
