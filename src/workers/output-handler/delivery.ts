@@ -181,11 +181,6 @@ export class OutputHandler {
     this.closed.clear();
   }
 
-  /** For tests and health views. */
-  get tracked(): number {
-    return this.turns.size;
-  }
-
   // ---------------------------------------------------------------------------------------------
 
   private onTurnEnd(ev: TurnEvent): void {
