@@ -59,7 +59,7 @@ export function controlEvent(action: ControlEvent['action'], session_id: string,
 }
 
 export function playbackDone(session_id: string, turn_id: string, task_id: string): TurnEvent {
-  return { session_id, turn_id, task_id, seq: 0, ts: Date.now(), marks: { playback_done: nowMs() }, kind: 'playback_done' };
+  return { session_id, turn_id, task_id, seq: 0, ts: Date.now(), marks: {}, kind: 'playback_done' };
 }
 
 /** An error for one client socket (stage 'gateway'): sent to that socket only, never on the bus. */
