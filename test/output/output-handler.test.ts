@@ -46,7 +46,7 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
       } satisfies TtsChunk),
     );
   const ttsError = (t: Turn, index: number) =>
-    redis.publish(Channels.taskResponse(t.task_id), JSON.stringify({ ...base(t), kind: 'error', index, chunk: 0, final: true, envelope: [], visemes: [], error: `engine failed on sentence ${index}` } satisfies TtsChunk));
+    redis.publish(Channels.taskResponse(t.task_id), JSON.stringify({ ...base(t), kind: 'error', index, chunk: 0, final: true, envelope: [], visemes: [], code: 'tts_unavailable', error: `engine failed on sentence ${index}` } satisfies TtsChunk));
   const ttsEnd = (t: Turn, sentences: number) =>
     redis.publish(Channels.taskResponse(t.task_id), JSON.stringify({ ...base(t), kind: 'end', index: sentences, chunk: 0, final: true, envelope: [], visemes: [], audio_ms: 1234 } satisfies TtsChunk));
   const event = (t: Turn, k: TurnEvent['kind'], extra: Partial<TurnEvent> = {}) => redis.publish(Channels.events, JSON.stringify({ ...base(t), kind: k, ...extra } satisfies TurnEvent));
@@ -81,7 +81,7 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
 
   it('delivers a turn in order: transcript, state, deltas, emotion, audio with gap-free seq, reply_done, audio_end, turn_end', async () => {
     const t = newTurn();
-    await event(t, 'transcript', { text: 'hi there', final: true });
+    await event(t, 'transcript', { text: 'hi there', final: true, marks: { ...t.marks, transcript: nowMs() } });
     await event(t, 'turn_state', { state: 'thinking' });
     await reply(t, 'delta', { text: 'Hello ' });
     await event(t, 'emotion', { emotion: 'joy' });
@@ -89,7 +89,7 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     await reply(t, 'sentence', { text: 'Hello world.', index: 0 });
     await chunk(t, 0, 0, false, { marks: { ...t.marks, first_audio: nowMs() } });
     await chunk(t, 0, 1, true);
-    await reply(t, 'done', { text: 'Hello world.', sentences: 1 });
+    await reply(t, 'done', { text: 'Hello world.', sentences: 1, marks: { ...t.marks, llm_first_token: nowMs() } });
     await chunk(t, 1, 0, true);
     await ttsEnd(t, 2);
     await event(t, 'turn_end', { reason: 'done' });
@@ -101,6 +101,9 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     expect(audio.map((a) => a.pcm_b64)).toEqual([pcmOf(0, 0), pcmOf(0, 1), pcmOf(1, 0)]);
     expect(audio[0]).toMatchObject({ task_id: t.task_id, format: 'pcm_s16le', sample_rate: 22050, envelope: [0.1, 0.5], envelope_frame_ms: 20, visemes: [{ t_ms: 0, v: 'A' }], text: 'sentence 0' });
     expect(evs.find((e) => e.type === 'audio_end')).toMatchObject({ chunks: 3 });
+    // transcript and reply_done carry their marks (the seed's /api/asr reports timings from them).
+    expect(evs.find((e) => e.type === 'transcript')).toMatchObject({ text: 'hi there', final: true, marks: { transcript: expect.any(Number) } });
+    expect(evs.find((e) => e.type === 'reply_done')).toMatchObject({ text: 'Hello world.', marks: { llm_first_token: expect.any(Number) } });
     // turn_end carries the turn's timeline, with the marks seen on the way and `delivered`.
     const end = evs.find((e) => e.type === 'turn_end')!;
     expect(end.type === 'turn_end' && end.marks).toMatchObject({ turn_start: t.marks.turn_start, first_audio: expect.any(Number), delivered: expect.any(Number) });
@@ -132,19 +135,19 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     await chunk(t, 0, 0, true);
     await chunk(t, 2, 0, true);
     await ttsError(t, 1);
-    await event(t, 'error', { stage: 'tts', code: 'tts_failed', message: 'engine failed on sentence 1' });
+    await event(t, 'error', { stage: 'tts', code: 'tts_unavailable', message: 'sentence 2 was not spoken: engine failed on sentence 1' });
     await chunk(t, 1, 0, true); // a late chunk of the failed sentence
     await ttsEnd(t, 3);
     await waitDeliver((m) => m.turn_id === t.turn_id && m.type === 'audio_end');
     await sleep(50);
     expect(types(t)).toEqual(['audio0.0#0', 'error', 'audio2.0#1', 'audio_end']);
-    expect(ofTurn(t).find((e) => e.type === 'error')).toMatchObject({ stage: 'tts', code: 'tts_failed', message: 'engine failed on sentence 1', task_id: t.task_id });
+    expect(ofTurn(t).find((e) => e.type === 'error')).toMatchObject({ stage: 'tts', code: 'tts_unavailable', message: 'engine failed on sentence 1', task_id: t.task_id });
   });
 
   it('forwards errors: an llm failure once (AiResponse + TurnEvent), other stages as they come', async () => {
     const t = newTurn();
     await reply(t, 'delta', { text: 'Let me ' });
-    await reply(t, 'error', { error: 'Cannot reach the LLM at http://127.0.0.1:1/v1: is Ollama running?' });
+    await reply(t, 'error', { code: 'llm_unreachable', error: 'Cannot reach the LLM at http://127.0.0.1:1/v1: is Ollama running?' });
     await event(t, 'error', { stage: 'llm', code: 'llm_unreachable', message: 'Cannot reach the LLM at http://127.0.0.1:1/v1: is Ollama running?' });
     const other = newTurn(t.session_id);
     await event(other, 'error', { stage: 'input', code: 'text_too_long', message: 'Text is longer than 4000 characters.' });
@@ -152,7 +155,7 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     await waitDeliver((m) => m.type === 'turn_end' && m.turn_id === t.turn_id);
     await waitDeliver((m) => m.type === 'error' && m.turn_id === other.turn_id);
     expect(types(t)).toEqual(['reply_delta', 'error', 'turn_end']);
-    expect(ofTurn(t)[1]).toMatchObject({ stage: 'llm', message: expect.stringMatching(/Ollama/) });
+    expect(ofTurn(t)[1]).toMatchObject({ stage: 'llm', code: 'llm_unreachable', message: expect.stringMatching(/Ollama/) });
     expect(ofTurn(other)).toEqual([{ type: 'error', session_id: t.session_id, turn_id: other.turn_id, task_id: other.task_id, stage: 'input', code: 'text_too_long', message: 'Text is longer than 4000 characters.' }]);
     // An error that belongs to no turn yet goes out without ids.
     await redis.publish(Channels.events, JSON.stringify({ session_id: t.session_id, turn_id: '-', task_id: '-', seq: 0, ts: Date.now(), marks: {}, kind: 'error', stage: 'asr', code: 'asr_unavailable', message: 'no ASR engine' } satisfies TurnEvent));

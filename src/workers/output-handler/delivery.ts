@@ -10,7 +10,7 @@
  * Cancel (ControlEvent cancel/stop, or dialog's turn_end cancelled): `stop` for the turn at once,
  * then nothing more of it but its turn_end. A cancel without turn_id stops every active turn of
  * the session (or, with none active, the session's last turn: a client may still be playing it).
- * Errors reported twice by one stage (chat-ai and tts publish an error message on their own
+ * Errors reported twice by one stage (chat-ai and tts publish an error message, with its code, on their own
  * channel and a TurnEvent error) reach clients once per failure.
  * Bounds: a turn is forgotten at its turn_end (its id is remembered so late chunks are dropped);
  * at most maxTurns are tracked; a cancelled turn whose turn_end never comes is forgotten later.
@@ -89,10 +89,10 @@ export class OutputHandler {
         if (r.text) this.io.deliver({ type: 'reply_delta', ...ids, text: r.text });
         return;
       case 'done':
-        this.io.deliver({ type: 'reply_done', ...ids, text: r.text });
+        this.io.deliver({ type: 'reply_done', ...ids, text: r.text, marks: r.marks });
         return;
       case 'error':
-        this.error(rec, 'reply', 'llm', ErrorCodes.llmFailed, r.error || r.text || 'The language model failed on this turn.');
+        this.error(rec, 'reply', 'llm', r.code ?? ErrorCodes.llmFailed, r.error || r.text || 'The language model failed on this turn.');
         return;
       default:
         return; // sentence: tts speaks it; cancelled: the control event already stopped the turn
@@ -109,7 +109,7 @@ export class OutputHandler {
       if (!a.add(c)) return;
     } else if (c.kind === 'error') {
       a.fail(c.index);
-      this.error(rec, 'chunk', 'tts', ErrorCodes.ttsFailed, c.error || `Speech synthesis failed on sentence ${c.index + 1}; the reply goes on with the next one.`);
+      this.error(rec, 'chunk', 'tts', c.code ?? ErrorCodes.ttsFailed, c.error || `Speech synthesis failed on sentence ${c.index + 1}; the reply goes on with the next one.`);
     } else {
       Object.assign(rec.marks, c.marks);
       a.end(c.index);
@@ -130,7 +130,7 @@ export class OutputHandler {
         if (ev.kind === 'emotion') {
           if (ev.emotion) this.io.deliver({ type: 'emotion', session_id: ev.session_id, turn_id: ev.turn_id, emotion: ev.emotion });
         } else {
-          this.io.deliver({ type: 'transcript', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, text: ev.text ?? '', final: ev.final ?? false });
+          this.io.deliver({ type: 'transcript', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, text: ev.text ?? '', final: ev.final ?? false, marks: ev.marks });
         }
         return;
       }
