@@ -1,25 +1,33 @@
 /**
  * The pocketsphinx engine (Debian `pocketsphinx` + `pocketsphinx-en-us`, US English): decoder
- * processes kept running, each `pocketsphinx_continuous -infile /dev/stdin -time yes`, fed one WAV
- * header and then raw 16 kHz s16le PCM for as long as it lives (the model loads once).
+ * processes kept running, each `pocketsphinx_continuous -infile /dev/stdin -time yes`, fed raw
+ * 16 kHz s16le PCM for as long as it lives (the model loads once). No WAV header: the program skips
+ * one only for file names ending in .wav, and would read it as 22 samples of noise.
  *
  * pocketsphinx_continuous ends an utterance by its own endpointing (vad_postspeech frames of
  * silence) and then prints the hypothesis and, with `-time yes`, one line per word with its start
  * and end time in seconds since the start of the stream. Each request writes its audio followed by
  * enough digital silence to end the utterance (and to fill the 2048-sample block the program reads
  * with fread); its transcript is the blocks whose times fall in its span. Times, not order, map
- * output to requests, so a block that comes late (after a time-out or an abort) is dropped instead
- * of shifting every later answer. A request is complete when a block reaches the end of its speech;
- * a request whose audio never triggers the decoder's speech detector ends at a deadline with ''.
+ * output to requests, so a block that comes late (after an abort) is dropped instead of shifting
+ * every later answer.
  *
- * Node's stdio pipes are socket pairs, which /dev/stdin cannot open (ENXIO): the decoder runs as
- * `cat | pocketsphinx_continuous -infile /dev/stdin` under sh, so its stdin is a real pipe. Closing
- * our end ends cat, then pocketsphinx (EOF), then sh: nothing outlives the worker.
+ * A request is complete when a block reaches the end of its speech. Otherwise (the decoder heard
+ * no speech, or the utterance split at a long pause) it is complete once the decoder has consumed
+ * everything: on Linux that is read from /proc (the decoder and the `cat` in front of it both
+ * asleep, no CPU used between two looks, nothing left in our write buffer), which holds however
+ * loaded the machine is; elsewhere a deadline of 3 s plus three times the audio's length.
+ *
+ * Node's stdio pipes are socket pairs, which /dev/stdin cannot open (ENXIO): the decoder is started
+ * by bash as `exec pocketsphinx_continuous -infile <(exec cat)`, so it reads a real pipe that a cat
+ * fills from our socket, and is itself our child (its exit is seen at once). Closing our end ends
+ * cat, then the decoder (EOF): nothing outlives the worker.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { floatToS16, wavHeader } from '../audio/pcm.js';
+import { floatToS16 } from '../audio/pcm.js';
 import type { Logger } from '../runtime/index.js';
 import { AsrFailedError, AsrUnavailableError, abortReason, type AsrEngine, type AsrStream, type StreamOptions, type TranscribeOptions, type Transcript } from './engine.js';
 
@@ -65,8 +73,9 @@ interface Job {
   speechEnd: number;
   parts: string[];
   startedAt: number;
-  settle?: NodeJS.Timeout;
-  deadline?: NodeJS.Timeout;
+  /** Where the last block of this request ended (null: a block without word times). */
+  lastBlockEnd?: number | null;
+  watch?: NodeJS.Timeout;
   done: boolean;
   resolve(t: { text: string; timedOut: boolean }): void;
   reject(e: Error): void;
@@ -99,7 +108,7 @@ export class Decoder {
 
   private constructor(private readonly opts: DecoderOptions) {
     this.padLen = padSamples(opts.args);
-    this.child = spawn('sh', ['-c', 'cat | exec "$0" -infile /dev/stdin -time yes "$@"', opts.binary, ...opts.args], {
+    this.child = spawn('bash', ['-c', 'exec "$0" -infile <(exec cat) -time yes "$@"', opts.binary, ...opts.args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
@@ -114,7 +123,7 @@ export class Decoder {
         resolve();
       });
       this.child.on('error', (e) => {
-        this.exitError = new AsrFailedError(`pocketsphinx could not be started: ${e.message}`);
+        this.exitError = new AsrFailedError(`pocketsphinx could not be started (bash runs it): ${e.message}`);
         this.failJob(this.exitError);
         resolve();
       });
@@ -153,7 +162,6 @@ export class Decoder {
           // Printed by pocketsphinx_continuous right after the decoder is initialised.
           if (line.includes('COMPILED ON')) {
             cleanup();
-            this.child.stdin.write(wavHeader(RATE, 0xffffffff - 36));
             resolve();
           }
         }
@@ -236,9 +244,59 @@ export class Decoder {
     if (rem) pad += READ_BLOCK - rem;
     this.write(new Float32Array(pad));
     job.end = this.pos;
-    // No block at all: the audio never sounded like speech to the decoder (or it is overloaded).
-    const spanMs = ((job.end - job.start) / RATE) * 1000;
-    job.deadline = setTimeout(() => this.complete(job, true), 3000 + spanMs);
+    if (reachedEnd(job)) this.complete(job, false);
+    else this.watchIdle(job);
+  }
+
+  /**
+   * Completes the job once the decoder has consumed all its audio without printing the block that
+   * would have completed it (no speech heard, or the speech split at a long pause).
+   */
+  private watchIdle(job: Job): void {
+    const spanMs = (((job.end ?? this.pos) - job.start) / RATE) * 1000;
+    const startedAt = performance.now();
+    let prev: Activity | undefined;
+    const look = async () => {
+      if (job.done) return;
+      const now = await this.activity();
+      if (job.done) return;
+      if (now === undefined) {
+        // No /proc: a deadline instead.
+        if (performance.now() - startedAt > 3000 + 3 * spanMs) this.complete(job, true);
+        else job.watch = setTimeout(() => void look(), 200);
+        return;
+      }
+      if (prev && now.asleep && prev.asleep && now.cpuTicks === prev.cpuTicks) {
+        this.complete(job, false);
+        return;
+      }
+      if (performance.now() - startedAt > 120_000) {
+        this.complete(job, true);
+        return;
+      }
+      prev = now;
+      job.watch = setTimeout(() => void look(), 60);
+    };
+    // The decoder needs at least this long for the padding alone.
+    job.watch = setTimeout(() => void look(), 100);
+  }
+
+  private procPids: { decoder: number; cat: number } | null | undefined;
+
+  /** Whether the decoder and its cat are asleep (waiting for input), and the decoder's CPU ticks. */
+  private async activity(): Promise<Activity | undefined> {
+    if (this.procPids === undefined) this.procPids = await findPipeline(this.child.pid);
+    if (!this.procPids) return undefined;
+    try {
+      const [d, c] = await Promise.all([readFile(`/proc/${this.procPids.decoder}/stat`, 'latin1'), readFile(`/proc/${this.procPids.cat}/stat`, 'latin1')]);
+      const df = d.slice(d.lastIndexOf(')') + 2).split(' ');
+      const cf = c.slice(c.lastIndexOf(')') + 2).split(' ');
+      // Fields after the name: state, ppid, ..., utime (12th), stime (13th).
+      const asleep = df[0] === 'S' && cf[0] === 'S' && this.child.stdin.writableLength === 0;
+      return { asleep, cpuTicks: Number(df[11]) + Number(df[12]) };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Gives up on the request in flight: its late output will be dropped by its time span. */
@@ -252,10 +310,9 @@ export class Decoder {
   private complete(job: Job, timedOut: boolean, silent = false): void {
     if (job.done) return;
     job.done = true;
-    clearTimeout(job.settle);
-    clearTimeout(job.deadline);
+    clearTimeout(job.watch);
     if (this.job === job) this.job = undefined;
-    if (timedOut) this.opts.log.warn({ spanMs: Math.round((((job.end ?? this.pos) - job.start) / RATE) * 1000), parts: job.parts.length }, 'pocketsphinx gave no end of utterance in time');
+    if (timedOut) this.opts.log.warn({ spanMs: Math.round((((job.end ?? this.pos) - job.start) / RATE) * 1000), parts: job.parts.length }, 'pocketsphinx did not finish the utterance in time');
     if (!silent) job.resolve({ text: job.parts.filter((p) => p.length > 0).join(' '), timedOut });
   }
 
@@ -263,8 +320,7 @@ export class Decoder {
     const job = this.job;
     if (!job || job.done) return;
     job.done = true;
-    clearTimeout(job.settle);
-    clearTimeout(job.deadline);
+    clearTimeout(job.watch);
     this.job = undefined;
     job.reject(e);
   }
@@ -318,20 +374,9 @@ export class Decoder {
       return;
     }
     job.parts.push(text);
-    if (job.end === undefined) return; // still streaming: more may come
-    this.checkDone(job, b.end);
-  }
-
-  private checkDone(job: Job, blockEnd: number | undefined): void {
-    if (blockEnd === undefined || blockEnd >= job.speechEnd - MAP_TOLERANCE) {
-      this.complete(job, false);
-      return;
-    }
-    // The utterance ended before the request's speech did (a long pause inside it): the rest may
-    // give another block. The decoder runs faster than real time; wait what the rest needs.
-    clearTimeout(job.settle);
-    const remainingMs = (((job.end ?? this.pos) - blockEnd) / RATE) * 1000;
-    job.settle = setTimeout(() => this.complete(job, false), 150 + 0.5 * remainingMs);
+    job.lastBlockEnd = b.end ?? null;
+    // Still streaming, more may come; or the speech goes on after this block: the idle watch decides.
+    if (job.end !== undefined && reachedEnd(job)) this.complete(job, false);
   }
 
   /** Ends the process: closes its input (it exits at EOF), then kills the group if it lingers. */
@@ -350,6 +395,28 @@ export class Decoder {
     } catch {
       // already gone
     }
+  }
+}
+
+/** The request's last block reaches the end of its speech (a block without times counts as the end). */
+function reachedEnd(job: Job): boolean {
+  return job.lastBlockEnd === null || (job.lastBlockEnd !== undefined && job.lastBlockEnd >= job.speechEnd - MAP_TOLERANCE);
+}
+
+interface Activity {
+  asleep: boolean;
+  cpuTicks: number;
+}
+
+/** The pids of the decoder (our child) and of the cat feeding it (its child), from Linux /proc; null elsewhere. */
+async function findPipeline(decoder: number | undefined): Promise<{ decoder: number; cat: number } | null> {
+  if (!decoder) return null;
+  try {
+    const kids = (await readFile(`/proc/${decoder}/task/${decoder}/children`, 'latin1')).trim().split(/\s+/).map(Number);
+    for (const k of kids) if ((await readFile(`/proc/${k}/comm`, 'latin1')).trim() === 'cat') return { decoder, cat: k };
+    return null;
+  } catch {
+    return null;
   }
 }
 
