@@ -1,16 +1,13 @@
 /** The bus messages the gateway produces, built in one place so every endpoint fills them alike. */
 import { randomUUID } from 'node:crypto';
 import type { ControlEvent } from '../../../shared/bus.js';
-import { nowMs, type ClientEvent, type InputSource, type InputTask, type MicFrame, type TurnEvent } from '../../../shared/voice.js';
+import { ErrorCodes, nowMs, type ClientEvent, type InputSource, type InputTask, type MicFrame, type TurnEvent } from '../../../shared/voice.js';
 
-/**
- * Error codes of the gateway's own checks, beside the shared `ErrorCodes` (requested for
- * src/shared/voice.ts in /tmp/requests/h6.md; kept here until merged).
- */
+/** Error codes of the gateway's own checks (a subset of the shared ErrorCodes). */
 export const GatewayErrorCodes = {
-  badCommand: 'bad_command',
-  micNotStarted: 'mic_not_started',
-  busUnavailable: 'bus_unavailable',
+  badCommand: ErrorCodes.badCommand,
+  micNotStarted: ErrorCodes.micNotStarted,
+  busUnavailable: ErrorCodes.busUnavailable,
 } as const;
 
 export function newTaskId(): string {
