@@ -201,6 +201,13 @@ describe('rejects what it cannot use, saying why', () => {
     }
   });
 
+  it('a cut-off MP4: audio_corrupt (before looking at its codec)', async () => {
+    const m4a = fixture('speech.m4a');
+    const e = await failure(decodeAudio(m4a.subarray(0, m4a.length - 100), 'audio/mp4'));
+    expect(e.code).toBe('audio_corrupt');
+    expect(e.message).toMatch(/MP4\/M4A file is cut off \(the '\w+' box at byte \d+ needs 100 more bytes/);
+  });
+
   it('an Ogg page with a flipped byte fails its checksum: audio_corrupt', async () => {
     const b = Buffer.from(fixture('speech-48k.ogg'));
     b[Math.floor(b.length * 0.6)] ^= 0x20;

@@ -273,3 +273,37 @@ export function checkOgg(b: Uint8Array): StructureProblem | undefined {
   }
   return undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// ISO BMFF (MP4 / M4A / MOV; Chromium's MediaRecorder writes fragmented MP4)
+
+/**
+ * Walks the top-level boxes: each must have a printable four-character type and fit in the file
+ * (a box of size 0 runs to the end). Returns the first problem, or undefined when the file is whole.
+ */
+export function checkIsoBmff(b: Uint8Array): StructureProblem | undefined {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let off = 0;
+  while (off < b.length) {
+    if (off + 8 > b.length) return { kind: 'truncated', offset: off, detail: 'the file ends inside a box header' };
+    let size = v.getUint32(off);
+    for (let i = 4; i < 8; i++) {
+      const c = b[off + i]!;
+      if (c < 0x20 || c > 0x7e) return { kind: 'junk', offset: off, detail: `bytes at ${off} are no MP4 box` };
+    }
+    let header = 8;
+    if (size === 1) {
+      if (off + 16 > b.length) return { kind: 'truncated', offset: off, detail: 'the file ends inside a box header' };
+      size = v.getUint32(off + 8) * 2 ** 32 + v.getUint32(off + 12);
+      header = 16;
+    } else if (size === 0) {
+      return undefined; // runs to the end of the file
+    }
+    if (size < header) return { kind: 'junk', offset: off, detail: `the box at byte ${off} has an impossible size (${size})` };
+    if (off + size > b.length) {
+      return { kind: 'truncated', offset: off, detail: `the '${ascii(b, off + 4, 4)}' box at byte ${off} needs ${off + size - b.length} more bytes than the file has` };
+    }
+    off += size;
+  }
+  return undefined;
+}

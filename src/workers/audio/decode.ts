@@ -10,7 +10,7 @@
  */
 import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input, type EncodedPacket } from 'mediabunny';
 import { ErrorCodes } from '../../shared/voice.js';
-import { CONTAINER_NAMES, checkEbml, checkOgg, sniffContainer, type Container } from './containers.js';
+import { CONTAINER_NAMES, checkEbml, checkIsoBmff, checkOgg, sniffContainer, type Container } from './containers.js';
 import { decodeMp3, freeMp3Decoder, initMp3Decoder, mp3DurationS, scanMp3 } from './mp3.js';
 import { OPUS_RATES, decodeOpusPackets, freeOpusDecoders, initOpusDecoder, parseOpusHead } from './opus.js';
 import { AudioFormatError, downmix, parseWav, peak, resampleInto, type Pcm } from './pcm.js';
@@ -242,7 +242,7 @@ function rawToChannels(bytes: Uint8Array, channels: number, codec: string): Floa
 
 async function decodeContainer(bytes: Uint8Array, container: 'webm' | 'ogg' | 'mp4', opts: DecodeOptions): Promise<Pcm> {
   const name = CONTAINER_NAMES[container];
-  const problem = container === 'webm' ? checkEbml(bytes) : container === 'ogg' ? checkOgg(bytes) : undefined;
+  const problem = container === 'webm' ? checkEbml(bytes) : container === 'ogg' ? checkOgg(bytes) : checkIsoBmff(bytes);
   if (problem) {
     throw err(
       ErrorCodes.audioCorrupt,
