@@ -65,6 +65,7 @@ interface VoiceStats {
   micFrames: number;
   mouthMax: number;
   mouthFrames: number;
+  mouthTrace: [number, number][];
   playbackDone: string[];
   connection: string;
   micOn: boolean;
@@ -188,25 +189,39 @@ describe.skipIf(skipReason !== undefined)(`conversation panel in Chromium${skipR
     for (let i = 1; i < log.length; i++) expect(log[i]!.start).toBeCloseTo(log[i - 1]!.end, 6);
     expect(s1.underruns).toBe(before.underruns);
 
-    // While it plays: the context clock runs, sound comes out, the mouth follows the envelope.
+    // While it plays: the context clock runs and sound comes out.
     let loud = 0;
     const t0 = (await stats()).contextTime;
-    const mouths: number[] = [];
     while (Date.now() - sentAt < 1000) {
       if ((await outputLevel()) > 0.02) loud++;
-      mouths.push((await stats()).mouth);
       await sleep(40);
     }
     const s2 = await stats();
     expect(s2.contextState).toBe('running');
     expect(s2.contextTime - t0).toBeGreaterThan(0.5);
     expect(loud).toBeGreaterThan(3);
-    expect(s2.mouthMax).toBeGreaterThan(0.5);
-    expect(Math.max(...mouths)).toBeGreaterThan(0.3);
-    expect(Math.min(...mouths)).toBeLessThan(0.15); // it closes between syllables
+
+    // The mouth follows each chunk's envelope at the position being played: every value the page
+    // reported while the chunks played matches the envelope we sent, read at that audio time.
+    await until(async () => ((await stats()).activeSources === 0 ? true : undefined), 3000, 'the sources to end');
+    const envs = parts.map((p) => envelopeOf(p, rate));
+    const expectedAt = (t: number): number | undefined => {
+      const i = log.findIndex((e) => t >= e.start && t < e.end);
+      if (i < 0) return undefined;
+      const pos = ((t - log[i]!.start) * 1000) / 20;
+      const k = Math.floor(pos);
+      const a = envs[i]![k] ?? 0;
+      return a + ((envs[i]![k + 1] ?? a) - a) * (pos - k);
+    };
+    const trace = (await stats()).mouthTrace.filter(([t]) => expectedAt(t) !== undefined);
+    expect(trace.length).toBeGreaterThan(20); // ~16 ms updates over 1.2 s (fewer on a busy machine)
+    const errors = trace.map(([t, v]) => Math.abs(v - expectedAt(t)!));
+    expect(Math.max(...errors)).toBeLessThan(0.02);
+    expect(Math.max(...trace.map(([, v]) => v))).toBeGreaterThan(0.8); // it opens...
+    expect(Math.min(...trace.map(([, v]) => v))).toBeLessThan(0.2); // ...and closes between syllables
+    expect((await stats()).mouthMax).toBeGreaterThan(0.8);
 
     // All the audio has played, but no audio_end yet: no playback_done.
-    await until(async () => ((await stats()).activeSources === 0 ? true : undefined), 3000, 'the sources to end');
     await sleep(200);
     expect(playbackDones('t1')).toEqual([]);
     expect((await stats()).mouth).toBe(0);
@@ -400,6 +415,25 @@ describe.skipIf(skipReason !== undefined)(`conversation panel in Chromium${skipR
     } finally {
       await other.close();
     }
+  });
+
+  it("takes the token from the Electron preload (window.fav), joins the default 'studio' session, and says when there is no token", async () => {
+    const app = await browser!.newPage();
+    await app.addInitScript({
+      content: `window.fav = { version: '0.0.0', platform: 'linux', getToken: () => Promise.resolve(${JSON.stringify(TOKEN)}) };`,
+    });
+    const before = stand.connections.length;
+    await app.goto(`${stand.url}/`);
+    await app.locator('[data-testid="session-connection"][data-state="open"]').waitFor({ timeout: 10_000 });
+    expect(stand.connections.slice(before)).toEqual(['studio']);
+    await app.close();
+
+    const bare = await browser!.newPage();
+    await bare.goto(`${stand.url}/`);
+    await bare.locator('[data-testid="session-connection"][data-state="notoken"]').waitFor({ timeout: 10_000 });
+    await expect(bare.locator('[data-testid="voice-alert"]').innerText()).resolves.toMatch(/no studio token[\s\S]*fav serve/);
+    expect(stand.connections.length).toBe(before + 1);
+    await bare.close();
   });
 
   it('has no CSP violations, console errors or page errors, and every command it sent was valid', async () => {

@@ -32,6 +32,8 @@ interface Scheduled {
   envelope: readonly number[];
   frameMs: number;
   source: AudioBufferSourceNode;
+  /** The source finished rendering; the entry stays until the device has played it (lip sync). */
+  ended: boolean;
 }
 
 interface TurnPlayback {
@@ -41,8 +43,11 @@ interface TurnPlayback {
 
 export interface PlayerCallbacks {
   onPlaybackDone(turnId: string): void;
-  /** Mouth-open value in [0, 1] when it changes (every ~16 ms while audio plays, then 0). */
-  onMouth(value: number): void;
+  /**
+   * Mouth-open value in [0, 1] when it changes (every ~16 ms while audio plays, then 0), with the
+   * context time of the audio it was read at.
+   */
+  onMouth(value: number, at: number): void;
   /** The browser keeps audio suspended until the user interacts with the page. */
   onBlocked(blocked: boolean): void;
 }
@@ -75,7 +80,10 @@ export class Player {
   private ctx: AudioContext | undefined;
   private master: GainNode | undefined;
   private analyser: AnalyserNode | undefined;
+  /** Chunks not yet heard to their end, in play order. */
   private scheduled: Scheduled[] = [];
+  /** Sources not yet ended. */
+  private playing = 0;
   private endTime = 0;
   private readonly turns = new Map<string, TurnPlayback>();
   private readonly forgotten = new BoundedSet();
@@ -94,7 +102,7 @@ export class Player {
   }
 
   get activeSources(): number {
-    return this.scheduled.length;
+    return this.playing;
   }
 
   /** Call from a user gesture (click, key) so a suspended context may start. */
@@ -127,14 +135,15 @@ export class Player {
     const now = ctx.currentTime;
     let start = this.endTime;
     if (start < now + 0.005) {
-      if (this.scheduled.length > 0) this.stats.underruns++;
+      if (this.playing > 0) this.stats.underruns++;
       start = now + LEAD_S;
     }
     const end = start + buffer.duration;
-    const entry: Scheduled = { turnId: meta.turn_id, start, end, envelope: meta.envelope, frameMs: meta.envelope_frame_ms, source };
+    const entry: Scheduled = { turnId: meta.turn_id, start, end, envelope: meta.envelope, frameMs: meta.envelope_frame_ms, source, ended: false };
     source.onended = () => this.ended(entry);
     source.start(start);
     this.scheduled.push(entry);
+    this.playing++;
     this.endTime = end;
 
     const turn = this.turns.get(meta.turn_id) ?? { pending: 0, ended: false };
@@ -166,6 +175,7 @@ export class Player {
         continue;
       }
       s.source.onended = null;
+      if (!s.ended) this.playing--;
       try {
         s.source.stop();
       } catch {
@@ -231,8 +241,8 @@ export class Player {
   }
 
   private ended(entry: Scheduled): void {
-    const i = this.scheduled.indexOf(entry);
-    if (i >= 0) this.scheduled.splice(i, 1);
+    entry.ended = true;
+    this.playing--;
     entry.source.disconnect();
     const turn = this.turns.get(entry.turnId);
     if (turn) {
@@ -263,8 +273,11 @@ export class Player {
    */
   mouthNow(): number {
     const ctx = this.ctx;
-    if (!ctx || this.scheduled.length === 0) return 0;
-    const t = this.playingTime(ctx);
+    return ctx ? this.mouthAt(this.playingTime(ctx)) : 0;
+  }
+
+  /** The envelope value at context time `t` (0 where nothing is scheduled). */
+  private mouthAt(t: number): number {
     for (const s of this.scheduled) {
       if (t < s.start) break;
       if (t >= s.end) continue;
@@ -283,17 +296,21 @@ export class Player {
    */
   private readonly tick = (): void => {
     this.timer = undefined;
-    if (!this.ctx || this.scheduled.length === 0) {
-      this.setMouth(0);
+    if (!this.ctx) return;
+    const t = this.playingTime(this.ctx);
+    // Forget chunks the device has finished playing (rendering ends ~output latency earlier).
+    while (this.scheduled.length > 0 && this.scheduled[0]!.ended && this.scheduled[0]!.end <= t) this.scheduled.shift();
+    if (this.scheduled.length === 0) {
+      this.setMouth(0, t);
       return;
     }
-    this.setMouth(this.mouthNow());
+    this.setMouth(this.mouthAt(t), t);
     this.timer = setTimeout(this.tick, MOUTH_UPDATE_MS);
   };
 
-  private setMouth(value: number): void {
+  private setMouth(value: number, at = this.ctx?.currentTime ?? 0): void {
     if (value === this.mouth) return;
     this.mouth = value;
-    this.cb.onMouth(value);
+    this.cb.onMouth(value, at);
   }
 }

@@ -6,8 +6,8 @@
  * follows it. Up: SessionCommands as JSON, mic PCM as binary frames between mic_start and mic_stop.
  * Reconnects with exponential backoff (jittered); while the socket is down, typed text and
  * playback_done wait in a small queue, mic frames are dropped, and an open mic is re-announced
- * (mic_start) when the socket is back. A close with a policy code (1008, 4401, 4403) is taken as
- * a refused token: no retry, the page says so.
+ * (mic_start) when the socket is back. A close with a policy code (1008, 4400, 4401, 4403) means
+ * retrying cannot help (wrong token, bad session id): no retry, the page says why.
  *
  * No DOM types on purpose: the socket is anything WebSocket-shaped (the browser's, or `ws` in a
  * Node test), so the protocol logic is testable without a browser.
@@ -51,7 +51,8 @@ export interface SessionOptions {
 }
 
 const OPEN = 1;
-const REFUSED_CODES = new Set([1008, 4401, 4403]);
+/** Policy closes: 1008 (generic), 4401 no or wrong token, 4403 forbidden, 4400 a bad query (session id). */
+const REFUSED_CODES = new Set([1008, 4400, 4401, 4403]);
 /** Commands kept while disconnected; beyond this the oldest go (the page tells the user). */
 const MAX_QUEUED = 32;
 

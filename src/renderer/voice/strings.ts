@@ -34,7 +34,7 @@ export const STRINGS = {
     connecting: 'Connecting...',
     open: 'Connected',
     closed: 'Disconnected',
-    refused: 'Token refused',
+    refused: 'Refused by the core',
     notoken: 'No token',
   },
   micDenied:
@@ -47,6 +47,7 @@ export const STRINGS = {
   noToken:
     'This page has no studio token, so it cannot talk to the core. Open the link that `fav serve` prints (it carries ?token=...), or use the app.',
   tokenRefused: 'The core refused the studio token. Open the current link from `fav serve` (the token may have changed).',
+  badSession: 'The core refused this session id: use letters, digits, _ . : - (at most 128), e.g. ?session=studio.',
   disconnected: (seconds: number) => `Lost the connection to the core; retrying in ${seconds} s.`,
   notConnected: 'Not connected to the core yet: the message will be sent when the connection is back.',
   protocolError: 'The core sent a message this page does not understand; it was ignored (is the page older than the core?).',

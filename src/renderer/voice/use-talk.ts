@@ -42,15 +42,18 @@ export function useTalk() {
   let micChain: Promise<void> = Promise.resolve();
   let lastProtocolAlert = 0;
   let disposed = false;
-  const debug = { micFrames: 0, micBytes: 0, micInputRate: 0, mouthMax: 0, mouthFrames: 0, playbackDone: [] as string[] };
+  const debug = { micFrames: 0, micBytes: 0, micInputRate: 0, mouthMax: 0, mouthFrames: 0, playbackDone: [] as string[], mouthTrace: [] as [number, number][] };
 
   const player = new Player({
     onPlaybackDone(turnId) {
       debug.playbackDone.push(turnId);
+      if (debug.playbackDone.length > 32) debug.playbackDone.shift();
       client?.send({ type: 'playback_done', turn_id: turnId });
     },
-    onMouth(value) {
+    onMouth(value, at) {
       mouth.value = value;
+      debug.mouthTrace.push([at, value]);
+      if (debug.mouthTrace.length > 512) debug.mouthTrace.shift();
       if (value > 0) debug.mouthFrames++;
       if (value > debug.mouthMax) debug.mouthMax = value;
     },
@@ -139,6 +142,29 @@ export function useTalk() {
     player.resume();
   }
 
+  const debugView = Object.freeze({
+    stats: () => {
+      const ctx = player.context;
+      return {
+        ...player.stats,
+        log: player.stats.log.slice(),
+        activeSources: player.activeSources,
+        mouth: player.mouthValue,
+        contextTime: ctx?.currentTime ?? 0,
+        playingTime: ctx ? player.playingTime(ctx) : 0,
+        outputTimestamp: ctx?.getOutputTimestamp?.(),
+        contextState: ctx?.state ?? 'none',
+        ...debug,
+        playbackDone: debug.playbackDone.slice(),
+        mouthTrace: debug.mouthTrace.slice(),
+        session: client ? { ...client.stats } : undefined,
+        connection: connection.value,
+        micOn: micOn.value,
+      };
+    },
+    outputLevel: () => player.outputLevel(),
+  });
+
   onMounted(async () => {
     document.addEventListener('pointerdown', onGesture, true);
     document.addEventListener('keydown', onGesture, true);
@@ -165,7 +191,9 @@ export function useTalk() {
         onState(state, info) {
           connection.value = state;
           retryInMs.value = info.retryInMs;
-          if (state === 'refused') addAlert(conversation, STRINGS.connection.refused, STRINGS.tokenRefused);
+          if (state === 'refused') {
+            addAlert(conversation, STRINGS.connection.refused, info.code === 4400 ? STRINGS.badSession : STRINGS.tokenRefused, `closed_${info.code}`);
+          }
         },
         onProtocolError(message) {
           console.warn(`[session] ${message}`);
@@ -189,28 +217,6 @@ export function useTalk() {
     player.dispose();
     const w = window as unknown as { __favVoice?: unknown };
     if (w.__favVoice === debugView) delete w.__favVoice;
-  });
-
-  const debugView = Object.freeze({
-    stats: () => {
-      const ctx = player.context;
-      return {
-        ...player.stats,
-        log: player.stats.log.slice(),
-        activeSources: player.activeSources,
-        mouth: player.mouthValue,
-        contextTime: ctx?.currentTime ?? 0,
-        playingTime: ctx ? player.playingTime(ctx) : 0,
-        outputTimestamp: ctx?.getOutputTimestamp?.(),
-        contextState: ctx?.state ?? 'none',
-        ...debug,
-        playbackDone: debug.playbackDone.slice(),
-        session: client ? { ...client.stats } : undefined,
-        connection: connection.value,
-        micOn: micOn.value,
-      };
-    },
-    outputLevel: () => player.outputLevel(),
   });
 
   return {

@@ -1,0 +1,174 @@
+/**
+ * The conversation panel against the REAL gateway (src/main/gateway with its voice endpoints) on
+ * the embedded bus, in real Chromium with a flite fake mic. A small fake pipeline (the gateway
+ * tests' FakePipeline) stands in for the services: it takes InputTasks from fav:input, records
+ * fav:mic / fav:control / fav:events and publishes ClientEvents on fav:deliver. This checks that
+ * the page and the gateway agree on the wire, end to end through the bus:
+ *   typed text -> InputTask; fav:deliver events -> rendered; audio -> played -> playback_done TurnEvent;
+ *   mic -> MicFrames start/audio/end carrying the speech; stop button -> ControlEvent stop.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Channels } from '../../src/shared/bus.js';
+import type { ClientEvent, MicFrame, TurnEvent } from '../../src/shared/voice.js';
+import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
+import { ensureBuilt, rendererDir } from '../electron/built-app.js';
+import { FakePipeline } from '../gateway/helpers.js';
+import { startBackend, type Backend } from '../supervisor/helpers.js';
+import { CHROMIUM_PATH, chromiumMissing, readCspViolations, watchPage, type PageProblems } from './chromium.js';
+import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, syllableTone, toS16, type FakeMic } from './voice-audio.js';
+
+const skipReason = chromiumMissing() ?? fliteMissing();
+const TOKEN = 'gateway-voice-test-token-0123456789';
+const S = 'e2e';
+
+let dir: string;
+let mic: FakeMic;
+let backend: Backend;
+let gateway: Gateway;
+let pipe: FakePipeline;
+let browser: Browser | undefined;
+let page: Page;
+let problems: PageProblems;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(skipReason !== undefined)(`conversation panel with the real gateway${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'fav-voice-gw-'));
+    mic = makeFakeMic('Testing the studio microphone.', path.join(dir, 'mic.wav'), 0.8);
+    await ensureBuilt();
+    backend = await startBackend('embedded');
+    gateway = await startGateway(
+      {
+        version: '0.0.0-test',
+        token: TOKEN,
+        services: { status: () => [], restart: async () => {} },
+        logs: { tail: () => [], subscribe: () => () => {} },
+        bus: { kind: 'embedded', url: backend.url, ping: async () => true },
+        rendererDir,
+        voice: { busUrl: backend.url, input: { maxBytes: 1 << 20, maxTextChars: 4000 } },
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    pipe = await FakePipeline.start(backend.url);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-quic',
+        '--autoplay-policy=no-user-gesture-required',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${mic.file}%noloop`,
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    problems = await watchPage(page);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await pipe?.close();
+    await gateway?.close();
+    await backend?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('typed text becomes an InputTask; delivered events render; played audio yields a playback_done TurnEvent', async () => {
+    await page.goto(`${gateway.url}/?token=${TOKEN}&session=${S}`);
+    await page.locator('[data-testid="session-connection"][data-state="open"]').waitFor({ timeout: 10_000 });
+
+    const input = page.locator('[data-testid="text-input"] input');
+    await input.fill('hello gateway');
+    await input.press('Enter');
+    const task = await pipe.nextInput();
+    expect(task).toMatchObject({ session_id: S, type: 'text', source: 'typed', text: 'hello gateway' });
+    const turn = task.turn_id;
+
+    const rate = 24000;
+    const tone = syllableTone(0.6, rate, 3);
+    const events: ClientEvent[] = [
+      { type: 'turn_state', session_id: S, turn_id: turn, state: 'thinking' },
+      { type: 'transcript', session_id: S, turn_id: turn, task_id: turn, text: 'hello gateway', final: true },
+      { type: 'reply_delta', session_id: S, turn_id: turn, task_id: turn, text: 'Hello from ' },
+      { type: 'reply_delta', session_id: S, turn_id: turn, task_id: turn, text: 'the pipeline.' },
+      { type: 'emotion', session_id: S, turn_id: turn, emotion: 'surprised' },
+      { type: 'turn_state', session_id: S, turn_id: turn, state: 'speaking' },
+      {
+        type: 'audio',
+        session_id: S,
+        turn_id: turn,
+        task_id: turn,
+        seq: 0,
+        index: 0,
+        chunk: 0,
+        format: 'pcm_s16le',
+        sample_rate: rate,
+        envelope: envelopeOf(tone, rate),
+        envelope_frame_ms: 20,
+        visemes: [],
+        pcm_b64: toS16(tone).toString('base64'),
+      },
+      { type: 'reply_done', session_id: S, turn_id: turn, task_id: turn, text: 'Hello from the pipeline.' },
+      { type: 'audio_end', session_id: S, turn_id: turn, task_id: turn, chunks: 1 },
+    ];
+    const sentAt = Date.now();
+    await pipe.deliver(...events);
+
+    await page.locator(`[data-testid="entry"][data-role="assistant"][data-turn="${turn}"][data-final="true"]`, { hasText: 'Hello from the pipeline.' }).waitFor({ timeout: 5000 });
+    await expect(page.locator('[data-testid="emotion"]').getAttribute('data-emotion')).resolves.toBe('surprised');
+    await expect(page.locator('[data-testid="turn-state"]').getAttribute('data-state')).resolves.toBe('speaking');
+    await expect(page.locator('[data-testid="entry"][data-role="user"]').count()).resolves.toBe(1);
+
+    const [done] = await pipe.waitOn<TurnEvent>(Channels.events, 1, (m) => m.kind === 'playback_done' && m.turn_id === turn, 5000);
+    expect(Date.now() - sentAt).toBeGreaterThan(550); // not before the 0.6 s of audio had played
+    expect(done).toMatchObject({ kind: 'playback_done', session_id: S, turn_id: turn, task_id: turn });
+    const s = (await page.evaluate('window.__favVoice.stats()')) as { chunks: number; mouthMax: number; session: { protocolErrors: number } };
+    expect(s.chunks).toBe(1);
+    expect(s.mouthMax).toBeGreaterThan(0.5);
+    expect(s.session.protocolErrors).toBe(0);
+  });
+
+  it('the mic reaches fav:mic as start, 20 ms audio frames carrying the speech, and end', async () => {
+    await page.locator('[data-testid="mic-button"]').click();
+    await page.locator('[data-testid="mic-button"][data-mic="on"]').waitFor({ timeout: 5000 });
+    await sleep(mic.leadSeconds * 1000 + (mic.speech16k.length / 16000) * 1000 + 600);
+    await page.locator('[data-testid="mic-button"]').click();
+    const frames = await pipe.waitOn<MicFrame>(Channels.mic, 1, (m) => m.kind === 'end', 5000).then(() => pipe.rec.on(Channels.mic) as MicFrame[]);
+    expect(frames[0]).toMatchObject({ session_id: S, kind: 'start', seq: 0 });
+    expect(frames.at(-1)!.kind).toBe('end');
+    const audio = frames.slice(1, -1);
+    expect(audio.every((f) => f.kind === 'audio' && f.sample_rate === 16000)).toBe(true);
+    expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i));
+    const bytes = audio.map((f) => Buffer.from(f.pcm_b64!, 'base64'));
+    expect(bytes.slice(0, -1).every((b) => b.length === 640)).toBe(true);
+
+    const samples = new Float32Array(Buffer.concat(bytes).length / 2);
+    const all = Buffer.concat(bytes);
+    for (let i = 0; i < samples.length; i++) samples[i] = all.readInt16LE(i * 2) / 32768;
+    const match = bestAlignment(envelopeOf(samples, 16000), envelopeOf(mic.speech16k, 16000));
+    expect(match.r).toBeGreaterThan(0.8);
+  });
+
+  it('the stop button publishes a ControlEvent stop for the session', async () => {
+    await page.locator('[data-testid="stop-button"]').click();
+    const [stop] = await pipe.waitOn(Channels.control, 1, (m) => m.action === 'stop', 5000);
+    expect(stop).toMatchObject({ action: 'stop', session_id: S });
+  });
+
+  it('no CSP violations, console errors, page errors or gateway error events', async () => {
+    expect(await readCspViolations(page)).toEqual([]);
+    expect(problems.pageErrors).toEqual([]);
+    expect(problems.consoleErrors).toEqual([]);
+    await expect(page.locator('[data-testid="voice-alert"]').count()).resolves.toBe(0);
+  });
+});
