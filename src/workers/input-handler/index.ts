@@ -126,9 +126,15 @@ const service: ServiceDefinition = {
     channelInput({ channels: [Channels.asrResults], schema: AsrResult, handle: onAsrResult }),
   ],
   async init(ctx) {
+    // Loaded up front so the first upload does not wait; a failure here must not keep the text
+    // path down: decoding retries lazily and a failing upload gets its error event.
     const t0 = performance.now();
-    await initDecoders();
-    ctx.log.debug({ ms: Math.round(performance.now() - t0) }, 'audio decoders loaded');
+    try {
+      await initDecoders();
+      ctx.log.debug({ ms: Math.round(performance.now() - t0) }, 'audio decoders loaded');
+    } catch (e) {
+      ctx.log.warn({ err: (e as Error).message }, 'audio decoders could not be loaded now; will retry on the first upload');
+    }
   },
   async dispose() {
     await freeDecoders();
