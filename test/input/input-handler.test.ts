@@ -98,6 +98,14 @@ describe.each(BACKENDS)('input-handler worker (%s)', (kind) => {
     expect(marks.speech_end).toBeGreaterThanOrEqual(before);
   });
 
+  it('takes a data: URL as the audio, with its MIME type as the content type', async () => {
+    const pcm = floatToS16(tone([300], 8000, 1, 0.3));
+    const t = inputTask({ type: 'audio', audio_b64: `data:audio/pcm;rate=8000;base64,${pcm.toString('base64')}` });
+    await push(t);
+    const { msg } = await asr.next((m) => m.turn_id === t.turn_id, 10_000);
+    expect(msg.duration_ms).toBe(1000);
+  });
+
   it('keeps a speech_end mark the gateway already set', async () => {
     const t = audioTask(fixture('speech-16k.wav'), 'audio/wav', { marks: { input: 1000, speech_end: 1234.5 } });
     await push(t);

@@ -20,6 +20,8 @@ import { AudioFormatError, floatToS16 } from '../audio/pcm.js';
 import { channelInput, queueInput, type JobContext, type ServiceDefinition } from '../runtime/index.js';
 import { TextInputError, cleanAndCut, normaliseText } from './text.js';
 
+const DATA_URL = /^data:([^,]*?)(?:;base64)?,/i;
+
 /** Authors (live-chat names) are cut to this many characters. */
 const MAX_AUTHOR_CHARS = 100;
 
@@ -51,7 +53,14 @@ function base64Bytes(b64: string): number {
 
 async function handleAudio(task: InputTask, job: JobContext): Promise<void> {
   const limits = job.settings.input;
-  const b64 = task.audio_b64 ?? '';
+  let b64 = task.audio_b64 ?? '';
+  let contentType = task.content_type;
+  // A browser's FileReader.readAsDataURL gives "data:audio/webm;codecs=opus;base64,...": take it as it comes.
+  const dataUrl = DATA_URL.exec(b64.slice(0, 200));
+  if (dataUrl) {
+    b64 = b64.slice(dataUrl[0].length);
+    contentType ??= dataUrl[1] || undefined;
+  }
   if (b64.length === 0) {
     throw new AudioFormatError('the upload carries no audio (audio_b64 is missing or empty)', ErrorCodes.audioEmpty);
   }
@@ -61,7 +70,7 @@ async function handleAudio(task: InputTask, job: JobContext): Promise<void> {
   }
   const bytes = Buffer.from(b64, 'base64');
   const t0 = performance.now();
-  const { pcm16k, durationMs } = await normaliseAudio(bytes, task.content_type, { maxBytes: limits.maxBytes, maxDurationS: limits.maxDurationS });
+  const { pcm16k, durationMs } = await normaliseAudio(bytes, contentType, { maxBytes: limits.maxBytes, maxDurationS: limits.maxDurationS });
   const decodeMs = performance.now() - t0;
   const marks = { ...task.marks };
   marks.speech_end ??= nowMs();
@@ -79,7 +88,7 @@ async function handleAudio(task: InputTask, job: JobContext): Promise<void> {
     {
       session_id: task.session_id,
       turn_id: task.turn_id,
-      format: sniffAudio(bytes) ?? task.content_type ?? 'unknown',
+      format: sniffAudio(bytes) ?? contentType ?? 'unknown',
       bytes: bytes.length,
       duration_ms: Math.round(durationMs),
       decode_ms: Math.round(decodeMs * 10) / 10,
