@@ -50,7 +50,30 @@ const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Embedding vectors of memories (embedding-store.ts), one per memory for the model in use.
+    version: 2,
+    up(db) {
+      db.exec(`
+        CREATE TABLE memory_vectors (
+          id INTEGER PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,
+          model TEXT NOT NULL,
+          dim INTEGER NOT NULL,
+          vec BLOB NOT NULL
+        );
+      `);
+    },
+  },
 ];
+
+/** A memory with its vector, as the embeddings store keeps it in memory. */
+export interface VectorRow {
+  id: number;
+  text: string;
+  kind: string;
+  last_seen: number;
+  vec: Buffer;
+}
 
 interface Candidate {
   id: number;
@@ -86,6 +109,14 @@ export class FtsLongTermStore implements LongTermStore {
       ),
       touch: db.prepare<[number, number]>('UPDATE memories SET last_seen = MAX(last_seen, ?), hits = hits + 1 WHERE id = ?'),
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM memories'),
+      withoutVector: db.prepare<[string, number], { id: number; text: string; kind: string; last_seen: number }>(
+        `SELECT m.id, m.text, m.kind, m.last_seen FROM memories m LEFT JOIN memory_vectors v ON v.id = m.id
+         WHERE v.id IS NULL OR v.model <> ? ORDER BY m.id DESC LIMIT ?`,
+      ),
+      saveVector: db.prepare<[number, string, number, Buffer]>('INSERT OR REPLACE INTO memory_vectors (id, model, dim, vec) VALUES (?, ?, ?, ?)'),
+      vectors: db.prepare<[string], VectorRow>(
+        'SELECT m.id, m.text, m.kind, m.last_seen, v.vec FROM memory_vectors v JOIN memories m ON m.id = v.id WHERE v.model = ?',
+      ),
     };
   }
 
@@ -145,6 +176,11 @@ export class FtsLongTermStore implements LongTermStore {
   }
 
   recall(q: RecallQuery): RecallItem[] {
+    return this.scored(q).map(({ text, score }) => ({ text, score }));
+  }
+
+  /** recall() with the memory ids (for stores that merge other rankings). */
+  scored(q: RecallQuery): Array<RecallItem & { id: number }> {
     const match = matchQuery(q.query);
     if (!match || q.k <= 0) return [];
     const wanted = termSet(q.query);
@@ -160,15 +196,30 @@ export class FtsLongTermStore implements LongTermStore {
       const rel = best > 0 ? -r.bm / best : 1;
       const recency = Math.pow(0.5, Math.max(0, now - r.last_seen) / RECENCY_HALF_LIFE_MS);
       const score = (0.55 * coverage + 0.3 * rel + 0.15 * recency) * (r.kind === 'assistant' ? 0.9 : 1);
-      return { text: r.text, score: Math.round(score * 1000) / 1000 };
+      return { id: r.id, text: r.text, score: Math.round(score * 1000) / 1000 };
     });
     scored.sort((a, b) => b.score - a.score);
-    const out: RecallItem[] = [];
+    const out: Array<RecallItem & { id: number }> = [];
     for (const s of scored) {
       if (s.score < MIN_SCORE || out.length >= q.k) break;
       if (!out.some((o) => o.text === s.text)) out.push(s);
     }
     return out;
+  }
+
+  /** Memories with no vector of `model` yet, newest first. */
+  withoutVector(model: string, limit: number): Array<{ id: number; text: string; kind: string; last_seen: number }> {
+    return this.st.withoutVector.all(model, limit);
+  }
+
+  saveVectors(model: string, rows: Array<{ id: number; vec: Float32Array }>): void {
+    this.db.transaction(() => {
+      for (const r of rows) this.st.saveVector.run(r.id, model, r.vec.length, Buffer.from(r.vec.buffer, r.vec.byteOffset, r.vec.byteLength));
+    })();
+  }
+
+  vectors(model: string): VectorRow[] {
+    return this.st.vectors.all(model);
   }
 
   size(): number {

@@ -9,14 +9,29 @@
  *     with the top k memories, their scores and took_ms. A request older than STALE_REQUEST_MS is
  *     not answered: its requester has long gone on without it.
  *
- * The store is chosen here behind the LongTermStore interface (backend.ts); today the SQLite FTS5
- * store (fts-store.ts).
+ * The store is chosen here behind the LongTermStore interface (backend.ts): the SQLite FTS5 store
+ * (fts-store.ts), plus embedding vectors (embedding-store.ts) when an embedding model is configured
+ * (`memory.embeddingModel`, served at `memory.embeddingBaseUrl` or the LLM's base URL).
  */
 import { Channels, Streams, streamGroup } from '../../shared/bus.js';
+import { resolveLlm, type Config } from '../../shared/config.js';
 import { LtmWrite, RecallRequest, type RecallReply } from '../../shared/voice.js';
 import { channelInput, streamInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import type { LongTermStore } from './backend.js';
+import { EmbeddingLongTermStore } from './embedding-store.js';
 import { FtsLongTermStore } from './fts-store.js';
+
+/**
+ * Embedding settings, read loosely until `memory.embeddingModel` / `memory.embeddingBaseUrl` are in
+ * the config schema (requested); without them the FTS5 store is used alone.
+ */
+function embeddingSettings(settings: Config): { model: string; baseUrl: string; apiKey: string | undefined } | undefined {
+  const m = settings.memory as Config['memory'] & { embeddingModel?: unknown; embeddingBaseUrl?: unknown };
+  if (typeof m.embeddingModel !== 'string' || m.embeddingModel === '') return undefined;
+  const llm = resolveLlm(settings.llm);
+  const baseUrl = typeof m.embeddingBaseUrl === 'string' && m.embeddingBaseUrl ? m.embeddingBaseUrl : llm.baseUrl;
+  return baseUrl ? { model: m.embeddingModel, baseUrl, apiKey: llm.apiKey } : undefined;
+}
 
 /** A recall request this old is dropped unanswered (memory waits tens of ms, not seconds). */
 export const STALE_REQUEST_MS = 5000;
@@ -53,9 +68,18 @@ async function handleRecall(req: RecallRequest, job: JobContext): Promise<void> 
 const service: ServiceDefinition = {
   name: 'long-term-memory',
   init(ctx: WorkerContext) {
-    const s = FtsLongTermStore.open(ctx.settings.dataDir, ctx.log);
-    store = s;
-    ctx.log.info({ file: FtsLongTermStore.file(ctx.settings.dataDir), backend: s.kind, memories: s.size(), movedAside: s.movedAside }, 'long-term store open');
+    const fts = FtsLongTermStore.open(ctx.settings.dataDir, ctx.log);
+    const emb = embeddingSettings(ctx.settings);
+    if (emb) {
+      // Leave memory's deadline room for the keyword part, the cosine pass and the reply.
+      const queryBudgetMs = Math.max(5, ctx.settings.memory.recallTimeoutMs - 10);
+      const s = new EmbeddingLongTermStore(fts, { ...emb, queryBudgetMs }, ctx.log);
+      store = s;
+      void s.flush(); // vectors for memories stored without one (first use, model change, endpoint down)
+    } else {
+      store = fts;
+    }
+    ctx.log.info({ file: FtsLongTermStore.file(ctx.settings.dataDir), backend: store.kind, memories: fts.size(), movedAside: fts.movedAside }, 'long-term store open');
   },
   async dispose() {
     const s = store;
