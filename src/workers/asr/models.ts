@@ -16,12 +16,10 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from '../runtime/index.js';
 
 export type SherpaModelName = 'sense-voice' | 'whisper-tiny' | 'whisper-base' | 'zipformer-bilingual';
@@ -213,17 +211,23 @@ export class ModelManager {
           while (received / total >= nextLog) nextLog += 0.1;
         }
       };
-      const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
-      body.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        armStall();
-        const now = performance.now();
-        if (now - lastReport > 250) {
-          lastReport = now;
-          report(false);
+      // Chunk by chunk, each written before the next is read: a dropped connection loses only what
+      // was still in flight, and the next attempt resumes from the file's size.
+      const fh = await open(part, resumed ? 'a' : 'w');
+      try {
+        for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+          await fh.write(chunk);
+          received += chunk.length;
+          armStall();
+          const now = performance.now();
+          if (now - lastReport > 250) {
+            lastReport = now;
+            report(false);
+          }
         }
-      });
-      await pipeline(body, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
+      } finally {
+        await fh.close();
+      }
       if (total !== undefined && received !== total) throw new Error(`connection closed at ${received} of ${total} bytes`);
       report(true);
       return received;
@@ -251,8 +255,9 @@ export class ModelManager {
       // Archives hold one top folder named after them; accept the files at the top level too.
       let src = tmp;
       const entries = await readdir(tmp, { withFileTypes: true });
-      if (!spec.files.every((f) => existsSync(join(tmp, f)))) {
-        const sub = entries.find((e) => e.isDirectory() && spec.files.every((f) => existsSync(join(tmp, e.name, f))));
+      if (!spec.files.some((f) => existsSync(join(tmp, f)))) {
+        const dirs = entries.filter((e) => e.isDirectory());
+        const sub = dirs.find((e) => e.name === spec.archive) ?? (dirs.length === 1 ? dirs[0] : undefined);
         if (sub) src = join(tmp, sub.name);
       }
       const missing = spec.files.filter((f) => !existsSync(join(src, f)));

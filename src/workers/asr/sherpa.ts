@@ -57,8 +57,8 @@ function loadSherpa(): SherpaModule {
 const RATE = 16_000;
 
 export interface SherpaEngineOptions extends EngineDeps {
-  /** A folder holding the model's files (skips the download); default env FAV_SHERPA_MODEL_DIR. */
-  modelDir?: string;
+  /** A folder holding the model's files (skips the download); default env FAV_SHERPA_MODEL_DIR; null: neither. */
+  modelDir?: string | null;
 }
 
 export class SherpaEngine implements AsrEngine {
@@ -78,7 +78,7 @@ export class SherpaEngine implements AsrEngine {
 
   /** The model folder: the given one (checked), the cached one, or a fresh download. */
   async modelDir(signal?: AbortSignal): Promise<string> {
-    const given = this.deps.modelDir ?? process.env.FAV_SHERPA_MODEL_DIR;
+    const given = (this.deps.modelDir === undefined ? process.env.FAV_SHERPA_MODEL_DIR : this.deps.modelDir) || undefined;
     try {
       if (given) {
         checkModelDir(given, this.spec);
