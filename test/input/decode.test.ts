@@ -306,18 +306,28 @@ describe('speed', () => {
       ['ogg/opus', await longOpus('ogg', 60), undefined],
     ];
     const report: string[] = [];
+    const cpuMs = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
     for (const [name, bytes, ct] of inputs) {
       await normaliseAudio(bytes, ct, { ...LIMITS, maxDurationS: 120 }); // warm
       const t0 = performance.now();
+      const c0 = cpuMs();
       const { result, maxBlockMs } = await maxEventLoopBlock(() => normaliseAudio(bytes, ct, { ...LIMITS, maxDurationS: 120 }));
-      const ms = performance.now() - t0;
+      const cpu = cpuMs() - c0;
+      const wall = performance.now() - t0;
       const seconds = result.durationMs / 1000;
       expect(seconds, name).toBeGreaterThan(59);
       expect(seconds, name).toBeLessThan(62);
-      report.push(`${name}: ${seconds.toFixed(1)} s in ${ms.toFixed(0)} ms (${(ms / seconds).toFixed(2)} ms per s of audio), longest event-loop block ${maxBlockMs.toFixed(0)} ms`);
-      // Generous bounds (shared 2-core machine); the report says what was measured.
-      expect(ms, name).toBeLessThan(3000);
-      expect(maxBlockMs, name).toBeLessThan(500);
+      report.push(
+        `${name}: ${seconds.toFixed(1)} s of audio in ${cpu.toFixed(0)} ms CPU (${(cpu / seconds).toFixed(2)} ms per s), ${wall.toFixed(0)} ms wall, longest event-loop block ${maxBlockMs.toFixed(0)} ms`,
+      );
+      // CPU time, not wall: the machine is shared. "Well under a second" on a quiet machine; a
+      // naive resampler or decoder would take several.
+      expect(cpu, name).toBeLessThan(1000);
+      // Long work is sliced: no single stretch holds the event loop for most of it.
+      if (wall > 150) expect(maxBlockMs, name).toBeLessThan(wall * 0.5);
     }
     console.log(`decode + normalise to 16 kHz, 60 s inputs:\n  ${report.join('\n  ')}`);
   });
