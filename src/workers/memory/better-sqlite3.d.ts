@@ -1,7 +1,9 @@
 /**
- * Minimal local types for better-sqlite3 12 (only what memory and long-term-memory use).
+ * Minimal local types for better-sqlite3 12 (only what memory and long-term-memory use), shaped
+ * like DefinitelyTyped's `@types/better-sqlite3` (`export =` a constructor, `Database.Database` the
+ * instance type) so that code written against them compiles unchanged with the real package.
  * Workaround until `@types/better-sqlite3` is a devDependency (requested in /tmp/requests/h5.md):
- * delete this file then; the published types are a superset of these.
+ * delete this file then.
  */
 declare module 'better-sqlite3' {
   namespace BetterSqlite3 {
@@ -9,45 +11,45 @@ declare module 'better-sqlite3' {
       changes: number;
       lastInsertRowid: number | bigint;
     }
-    interface Statement<P extends unknown[] = unknown[], R = unknown> {
-      run(...params: P): RunResult;
-      get(...params: P): R | undefined;
-      all(...params: P): R[];
-      iterate(...params: P): IterableIterator<R>;
-      pluck(on?: boolean): this;
-      raw(on?: boolean): this;
+    interface Statement<BindParameters extends unknown[] = unknown[], Result = unknown> {
+      run(...params: BindParameters): RunResult;
+      get(...params: BindParameters): Result | undefined;
+      all(...params: BindParameters): Result[];
+      iterate(...params: BindParameters): IterableIterator<Result>;
+      pluck(toggleState?: boolean): this;
+      raw(toggleState?: boolean): this;
       readonly reader: boolean;
-    }
-    interface Options {
-      readonly?: boolean;
-      fileMustExist?: boolean;
-      /** busy timeout, ms (default 5000). */
-      timeout?: number;
-      verbose?: (message?: unknown, ...more: unknown[]) => void;
-    }
-    interface PragmaOptions {
-      simple?: boolean;
     }
     interface Transaction<F extends (...args: never[]) => unknown> {
       (...args: Parameters<F>): ReturnType<F>;
       immediate(...args: Parameters<F>): ReturnType<F>;
     }
-  }
-  class Database {
-    constructor(filename: string, options?: BetterSqlite3.Options);
-    readonly name: string;
-    readonly open: boolean;
-    readonly inTransaction: boolean;
-    prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): BetterSqlite3.Statement<P, R>;
-    exec(sql: string): this;
-    pragma(source: string, options?: BetterSqlite3.PragmaOptions): unknown;
-    transaction<F extends (...args: never[]) => unknown>(fn: F): BetterSqlite3.Transaction<F>;
-    close(): this;
+    interface Database {
+      readonly name: string;
+      readonly open: boolean;
+      readonly inTransaction: boolean;
+      prepare<BindParameters extends unknown[] = unknown[], Result = unknown>(source: string): Statement<BindParameters, Result>;
+      exec(source: string): this;
+      pragma(source: string, options?: { simple?: boolean }): unknown;
+      transaction<F extends (...args: never[]) => unknown>(fn: F): Transaction<F>;
+      close(): this;
+    }
+    interface DatabaseConstructor {
+      new (filename?: string, options?: Database.Options): Database;
+    }
   }
   namespace Database {
-    type Statement<P extends unknown[] = unknown[], R = unknown> = BetterSqlite3.Statement<P, R>;
+    interface Options {
+      readonly?: boolean;
+      fileMustExist?: boolean;
+      /** Busy timeout, ms (default 5000). */
+      timeout?: number;
+      verbose?: (message?: unknown, ...additionalArgs: unknown[]) => void;
+    }
+    type Database = BetterSqlite3.Database;
+    type Statement<BindParameters extends unknown[] = unknown[], Result = unknown> = BetterSqlite3.Statement<BindParameters, Result>;
     type RunResult = BetterSqlite3.RunResult;
-    type Options = BetterSqlite3.Options;
   }
-  export default Database;
+  const Database: BetterSqlite3.DatabaseConstructor;
+  export = Database;
 }

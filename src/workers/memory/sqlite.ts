@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../runtime/index.js';
 
-export type Db = Database;
+export type Db = Database.Database;
 
 /** One schema step: `up` runs inside a transaction with the version row. */
 export interface Migration {
