@@ -372,7 +372,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel in Chromium${skipR
     const input = page.locator('[data-testid="text-input"] input');
     await input.fill('typed while offline');
     await input.press('Enter');
-    await page.locator('[data-testid="voice-alert"]', { hasText: 'Not connected' }).waitFor({ timeout: 3000 });
+    await page.locator('[data-testid="voice-alert"][data-code="offline"]', { hasText: 'Not connected' }).waitFor({ timeout: 3000 });
     await sleep(400);
     stand.refuseUpgrades = false;
     await page.locator('[data-testid="session-connection"][data-state="open"]').waitFor({ timeout: 8000 });
@@ -380,6 +380,8 @@ describe.skipIf(skipReason !== undefined)(`conversation panel in Chromium${skipR
     expect(stand.connections.every((c) => c === SESSION)).toBe(true);
     const late = await stand.waitFor(() => stand.log.find((r) => r.kind === 'json' && r.cmd?.type === 'text' && r.cmd.text === 'typed while offline'), 3000, 'the queued text');
     expect(late.conn).toBeGreaterThan(0);
+    // Once it went out, the offline notice goes away by itself.
+    await page.locator('[data-testid="voice-alert"][data-code="offline"]').waitFor({ state: 'detached', timeout: 3000 });
     await page.screenshot({ path: '/tmp/voice-panel-2.png' });
   });
 

@@ -20,11 +20,14 @@ export interface Entry {
   status?: 'interrupted' | 'failed';
 }
 
+export type Severity = 'error' | 'warning' | 'info';
+
 export interface Alert {
   id: number;
   title: string;
   message: string;
   code?: string;
+  severity: Severity;
 }
 
 export interface ConversationState {
@@ -61,8 +64,9 @@ export function addTyped(state: ConversationState, text: string): void {
   push(state, { role: 'user', text, final: true, source: 'typed' });
 }
 
-export function addAlert(state: ConversationState, title: string, message: string, code?: string): void {
-  state.alerts.push({ id: state.nextId++, title, message, ...(code ? { code } : {}) });
+export function addAlert(state: ConversationState, alert: Omit<Alert, 'id' | 'severity'> & { severity?: Severity }): void {
+  const { code, ...rest } = alert;
+  state.alerts.push({ id: state.nextId++, severity: 'error', ...rest, ...(code ? { code } : {}) });
   if (state.alerts.length > MAX_ALERTS) state.alerts.splice(0, state.alerts.length - MAX_ALERTS);
 }
 
@@ -128,7 +132,7 @@ export function applyEvent(state: ConversationState, ev: NonAudioEvent): void {
       return;
     }
     case 'error': {
-      addAlert(state, STRINGS.errorTitle(ev.stage), ev.message, ev.code);
+      addAlert(state, { title: STRINGS.errorTitle(ev.stage), message: ev.message, code: ev.code });
       const reply = ev.turn_id ? replyOf(state, ev.turn_id) : undefined;
       if (reply && !reply.final) reply.status = 'failed';
       return;

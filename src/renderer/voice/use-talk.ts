@@ -70,12 +70,13 @@ export function useTalk() {
     const text = raw.trim();
     if (!text) return false;
     if (text.length > MAX_TEXT) {
-      addAlert(conversation, STRINGS.title, `The message is ${text.length} characters long; the limit is ${MAX_TEXT}.`);
+      addAlert(conversation, { title: STRINGS.messageTitle, message: STRINGS.tooLong(text.length, MAX_TEXT), severity: 'warning' });
       return false;
     }
     player.resume();
     addTyped(conversation, text);
-    if (!client || !send({ type: 'text', text, source: 'typed' })) addAlert(conversation, STRINGS.title, STRINGS.notConnected);
+    if (!client) addAlert(conversation, { title: STRINGS.connection.notoken, message: STRINGS.noToken });
+    else if (!send({ type: 'text', text, source: 'typed' })) addAlert(conversation, { title: STRINGS.offlineTitle, message: STRINGS.notConnected, code: 'offline', severity: 'info' });
     return true;
   }
 
@@ -99,7 +100,7 @@ export function useTalk() {
             client?.sendPcm(pcm);
           },
           onEnded(message) {
-            addAlert(conversation, STRINGS.micStart, message);
+            addAlert(conversation, { title: STRINGS.micTitle, message });
             void stopMic();
           },
         });
@@ -113,7 +114,7 @@ export function useTalk() {
         micOn.value = true;
       } catch (err) {
         const e = describeMicError(err);
-        addAlert(conversation, STRINGS.micStart, e.message, e.code);
+        addAlert(conversation, { title: STRINGS.micTitle, message: e.message, code: e.code });
       } finally {
         micBusy.value = false;
       }
@@ -174,7 +175,7 @@ export function useTalk() {
     if (disposed) return;
     if (!token) {
       connection.value = 'notoken';
-      addAlert(conversation, STRINGS.connection.notoken, STRINGS.noToken);
+      addAlert(conversation, { title: STRINGS.connection.notoken, message: STRINGS.noToken });
       return;
     }
     client = new SessionClient({
@@ -191,8 +192,11 @@ export function useTalk() {
         onState(state, info) {
           connection.value = state;
           retryInMs.value = info.retryInMs;
+          // The queued messages went out with the reconnect: the offline notice is stale.
+          if (state === 'open') for (const a of conversation.alerts.filter((x) => x.code === 'offline')) dismissAlert(conversation, a.id);
           if (state === 'refused') {
-            addAlert(conversation, STRINGS.connection.refused, info.code === 4400 ? STRINGS.badSession : STRINGS.tokenRefused, `closed_${info.code}`);
+            const message = info.code === 4400 ? STRINGS.badSession : STRINGS.tokenRefused;
+            addAlert(conversation, { title: STRINGS.connection.refused, message, code: `closed_${info.code}` });
           }
         },
         onProtocolError(message) {
@@ -200,7 +204,7 @@ export function useTalk() {
           const now = Date.now();
           if (now - lastProtocolAlert > PROTOCOL_ALERT_EVERY_MS) {
             lastProtocolAlert = now;
-            addAlert(conversation, STRINGS.title, `${STRINGS.protocolError} (${message})`);
+            addAlert(conversation, { title: STRINGS.protocolTitle, message: `${STRINGS.protocolError} (${message})`, severity: 'warning' });
           }
         },
       },
