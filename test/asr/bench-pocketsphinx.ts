@@ -14,15 +14,12 @@ const voices = dd > 0 ? argv.slice(0, dd) : dd === 0 ? [...VOICES] : argv.length
 const args = dd >= 0 ? argv.slice(dd + 1) : [...DEFAULT_DECODER_ARGS];
 const engine = new PocketsphinxEngine({ log: pino({ level: 'warn' }), args });
 await engine.init();
-/** CPU seconds (user + system) of the decoder processes (children of the engine's sh processes). */
+/** CPU seconds (user + system) of the decoder processes, from /proc. */
 function decoderCpu(): number {
   let ticks = 0;
-  for (const sh of engine.decoderPids) {
-    const kids = readFileSync(`/proc/${sh}/task/${sh}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    for (const k of kids) {
-      const f = readFileSync(`/proc/${k}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    }
+  for (const pid of engine.decoderPids) {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / 100;
 }

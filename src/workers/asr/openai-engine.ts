@@ -53,15 +53,22 @@ export class OpenAiAsrEngine implements AsrEngine {
     const language = (opts.language ?? this.settings.asr.language) || undefined;
     const wav = encodeWav({ samples: pcm16k, sampleRate: 16_000 });
     const timeout = (this.opts.baseTimeoutMs ?? 15_000) + (pcm16k.length / 16_000) * 2000;
+    // The SDK's own time-out covers the wait for the headers; ours also covers a body that stalls.
+    const timer = new AbortController();
+    const t = setTimeout(() => timer.abort(new Error('time-out')), timeout);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
     try {
       const res = await this.client.audio.transcriptions.create(
         { file: await toFile(wav, 'audio.wav', { type: 'audio/wav' }), model: this.model, ...(language ? { language } : {}), response_format: 'json' },
-        { signal: opts.signal, timeout },
+        { signal, timeout },
       );
       return { text: (res.text ?? '').trim(), ...(language ? { language } : {}), engineMs: performance.now() - t0 };
     } catch (e) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
+      if (timer.signal.aborted) throw new AsrFailedError(`the transcription endpoint ${this.baseUrl} did not answer within ${Math.round(timeout / 1000)} s`);
       throw this.explain(e, timeout);
+    } finally {
+      clearTimeout(t);
     }
   }
 
@@ -71,7 +78,7 @@ export class OpenAiAsrEngine implements AsrEngine {
     if (e instanceof APIUserAbortError) return new AsrFailedError('transcription aborted');
     if (e instanceof APIConnectionTimeoutError) return new AsrFailedError(`${where} did not answer within ${Math.round(timeoutMs / 1000)} s`);
     if (e instanceof APIConnectionError) {
-      const cause = (e.cause as { code?: string; message?: string } | undefined)?.code ?? (e.cause as Error | undefined)?.message ?? e.message;
+      const cause = errorCode(e) ?? (e.cause as Error | undefined)?.message ?? e.message;
       return new AsrFailedError(`${where} is unreachable (${cause}): is the server running, and is asr.openai.baseUrl right?`);
     }
     if (e instanceof APIError) {
@@ -97,6 +104,15 @@ export class OpenAiAsrEngine implements AsrEngine {
   async dispose(): Promise<void> {
     this.client = undefined;
   }
+}
+
+/** The first system error code (ECONNREFUSED, ENOTFOUND...) along an error's causes. */
+function errorCode(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  }
+  return undefined;
 }
 
 function apiMessage(e: APIError): string {
