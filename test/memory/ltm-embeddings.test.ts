@@ -86,8 +86,10 @@ describe('long-term embeddings store', () => {
       const items = await s.recall({ query: "what is my cat's name?", k: 3, session_id: 's' });
       const took = performance.now() - t0;
       expect(items[0]?.text).toBe('my cat is called Mochi');
-      expect(took).toBeGreaterThanOrEqual(29);
-      expect(took).toBeLessThan(30 + 40);
+      // Waited for the budget (timers may fire a hair early), not for the 2 s endpoint; the upper
+      // bound leaves room for a loaded shared machine.
+      expect(took).toBeGreaterThanOrEqual(28);
+      expect(took).toBeLessThan(30 + 250);
       // The late request was given up (the connection closed), not left running.
       await slow.waitFor((r) => r.path === '/v1/embeddings' && r.aborted, 3000);
     } finally {
