@@ -200,7 +200,8 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
       const waited = c.marks.context - c.marks.turn_start!;
       console.log(`[${kind}] hung long-term-memory: context after ${waited.toFixed(1)} ms (recallTimeoutMs ${RECALL_TIMEOUT_MS})`);
       expect(waited).toBeGreaterThanOrEqual(RECALL_TIMEOUT_MS);
-      expect(waited).toBeLessThan(RECALL_TIMEOUT_MS + 50);
+      // "+ a few ms" on a quiet machine (measured 2-5 ms); the bound leaves room for a loaded CI box.
+      expect(waited).toBeLessThan(RECALL_TIMEOUT_MS + 100);
       expect(c.recalled).toEqual([]);
     } finally {
       await hung.quit();
