@@ -200,7 +200,7 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
       const waited = c.marks.context - c.marks.turn_start!;
       console.log(`[${kind}] hung long-term-memory: context after ${waited.toFixed(1)} ms (recallTimeoutMs ${RECALL_TIMEOUT_MS})`);
       expect(waited).toBeGreaterThanOrEqual(RECALL_TIMEOUT_MS);
-      // "+ a few ms" on a quiet machine (measured 2-5 ms); the bound leaves room for a loaded CI box.
+      // Measured +2 to +8 ms here; the bound leaves room for a loaded shared machine.
       expect(waited).toBeLessThan(RECALL_TIMEOUT_MS + 100);
       expect(c.recalled).toEqual([]);
     } finally {
