@@ -402,4 +402,6 @@ export const ErrorCodes = {
   badCommand: 'bad_command',
   micNotStarted: 'mic_not_started',
   busUnavailable: 'bus_unavailable',
+  /** The input-handler could not process an input for a reason that is ours, not the file's. */
+  inputFailed: 'input_failed',
 } as const;

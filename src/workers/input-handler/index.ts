@@ -109,8 +109,7 @@ async function onInput(task: InputTask, job: JobContext): Promise<void> {
     }
     // Anything else is our bug or a decoder failure we did not foresee: still an answer, not a crash.
     job.log.error({ err: (e as Error).stack ?? String(e), task_id: task.task_id }, 'input failed unexpectedly');
-    const code = task.type === 'audio' ? ErrorCodes.audioCorrupt : ErrorCodes.textEmpty;
-    await publishError(job, task, 'input', code, `the ${task.type} input could not be processed: ${(e as Error).message}`);
+    await publishError(job, task, 'input', ErrorCodes.inputFailed, `the ${task.type} input could not be processed: ${(e as Error).message}`);
   }
 }
 
