@@ -51,6 +51,8 @@ interface Session {
   stream?: AsrStream;
   /** Envelope seq of the events published for the session. */
   seq: number;
+  /** Results are published in the order of the utterances, whichever transcription ends first. */
+  results: Promise<void>;
 }
 
 export class MicSessions {
@@ -88,6 +90,7 @@ export class MicSessions {
         refreshedAt: 0,
         lastFrameAt: Date.now(),
         seq: 0,
+        results: Promise.resolve(),
       };
       this.sessions.set(frame.session_id, s);
     }
@@ -201,10 +204,16 @@ export class MicSessions {
     const stream = s.stream;
     s.stream = undefined;
     const language = this.language(s);
-    const work = (stream ? stream.finish() : this.o.engine.transcribe(ev.audio, { language })).then(
-      (r) => this.publishTranscript(s, turn, marks, r),
-      (e: unknown) => this.publishFailure(s, turn, marks, e as Error),
-    );
+    const transcript = stream ? stream.finish() : this.o.engine.transcribe(ev.audio, { language });
+    transcript.catch(() => undefined); // handled below, after the session's earlier results
+    const work = s.results
+      .then(() => transcript)
+      .then(
+        (r) => this.publishTranscript(s, turn, marks, r),
+        (e: unknown) => this.publishFailure(s, turn, marks, e as Error),
+      )
+      .catch((e: unknown) => this.o.log.error({ session: s.id, err: (e as Error).message }, 'could not publish a transcript'));
+    s.results = work;
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
