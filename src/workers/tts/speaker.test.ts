@@ -31,16 +31,16 @@ class ScriptedEngine implements TtsEngine {
 }
 
 function setup(engine: TtsEngine) {
-  const sent: Array<{ channel: string; msg: TtsChunk & TurnEvent; at: number }> = [];
+  const sent: Array<{ channel: string; msg: unknown; at: number }> = [];
   const redis = {
     publish: async (channel: string, message: string) => {
-      sent.push({ channel, msg: JSON.parse(message) as TtsChunk & TurnEvent, at: performance.now() });
+      sent.push({ channel, msg: JSON.parse(message) as unknown, at: performance.now() });
       return 1;
     },
   };
   const speaker = new TtsSpeaker({ engine, redis, log: pino({ level: 'silent' }), tts: ConfigSchema.parse({ dataDir: '/tmp' }).tts });
-  const chunks = (turn: string) => sent.filter((s) => s.channel === Channels.taskResponse(turn)).map((s) => s.msg);
-  const events = (turn: string) => sent.filter((s) => s.channel === Channels.events && s.msg.turn_id === turn).map((s) => s.msg);
+  const chunks = (turn: string) => sent.filter((s) => s.channel === Channels.taskResponse(turn)).map((s) => s.msg as TtsChunk);
+  const events = (turn: string) => sent.map((s) => s.msg as TurnEvent).filter((e, i) => sent[i]!.channel === Channels.events && e.turn_id === turn);
   return { speaker, sent, chunks, events };
 }
 
