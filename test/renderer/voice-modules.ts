@@ -25,7 +25,7 @@ export interface SocketLike {
 
 export interface SessionClient {
   readonly isOpen: boolean;
-  readonly stats: Record<'opened' | 'framesSent' | 'framesDropped' | 'eventsIn' | 'audioIn' | 'protocolErrors' | 'queuedDropped', number>;
+  readonly stats: Record<'opened' | 'framesSent' | 'framesDropped' | 'eventsIn' | 'audioIn' | 'protocolErrors' | 'queuedDropped' | 'handleMs', number>;
   connect(): void;
   send(cmd: SessionCommand): boolean;
   startMic(language?: string): void;

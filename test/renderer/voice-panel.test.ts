@@ -240,6 +240,14 @@ describe.skipIf(skipReason !== undefined)(`conversation panel in Chromium${skipR
     const doneAt = stand.log.find((r) => r.kind === 'json' && r.cmd?.type === 'playback_done' && r.cmd.turn_id === 't2')!.at;
     expect(doneAt - t2Sent).toBeGreaterThan(950);
     expect(doneAt - t2Sent).toBeLessThan(2500);
+
+    // A turn that ends (a stage failed) without audio_end: what did play still reports done;
+    // a turn that had no audio at all reports nothing.
+    sendChunk('t2b', 0, syllableTone(0.2, rate, 1), rate);
+    ev({ type: 'turn_end', session_id: S, turn_id: 't2b', task_id: 't2b', reason: 'error' });
+    ev({ type: 'turn_end', session_id: S, turn_id: 't2c', task_id: 't2c', reason: 'done' });
+    await stand.waitFor(() => playbackDones('t2b').length === 1, 3000, 'playback_done t2b');
+    expect(playbackDones('t2c')).toEqual([]);
     await page.screenshot({ path: '/tmp/voice-panel.png' });
   });
 

@@ -166,6 +166,14 @@ export class Player {
     this.check(turnId, turn);
   }
 
+  /**
+   * The turn is over (turn_end). Normally its audio_end came first; if it never does (a stage
+   * failed), the chunks that did come still finish and report playback_done, and nothing is kept.
+   */
+  turnEnd(turnId: string): void {
+    if (this.turns.has(turnId)) this.audioEnd(turnId);
+  }
+
   /** Stops a turn's audio now (all audio when no turn is given) and forgets it (or them). */
   stop(turnId?: string): void {
     const keep: Scheduled[] = [];

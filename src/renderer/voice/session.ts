@@ -90,8 +90,8 @@ export class SessionClient {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly maxBufferedBytes: number;
-  /** Counters for the page's debug view and tests. */
-  readonly stats = { opened: 0, framesSent: 0, framesDropped: 0, eventsIn: 0, audioIn: 0, protocolErrors: 0, queuedDropped: 0 };
+  /** Counters for the page's debug view and tests; handleMs = time spent in receive() (parse + handlers). */
+  readonly stats = { opened: 0, framesSent: 0, framesDropped: 0, eventsIn: 0, audioIn: 0, protocolErrors: 0, queuedDropped: 0, handleMs: 0 };
 
   constructor(private readonly opts: SessionOptions) {
     this.createSocket = opts.createSocket ?? defaultSocket;
@@ -132,7 +132,10 @@ export class SessionClient {
       for (const text of this.queue.splice(0)) socket.send(text);
     };
     socket.onmessage = (ev) => {
-      if (this.socket === socket) this.receive(ev.data);
+      if (this.socket !== socket) return;
+      const t0 = performance.now();
+      this.receive(ev.data);
+      this.stats.handleMs += performance.now() - t0;
     };
     socket.onerror = () => {
       // A close event always follows; it decides what happens next.

@@ -184,6 +184,7 @@ export function useTalk() {
         onEvent(ev) {
           if (ev.type === 'stop') player.stop(ev.turn_id);
           else if (ev.type === 'audio_end') player.audioEnd(ev.turn_id);
+          else if (ev.type === 'turn_end') player.turnEnd(ev.turn_id);
           applyEvent(conversation, ev);
         },
         onAudio(meta, pcm) {
