@@ -142,6 +142,13 @@ export const ConfigSchema = z.object({
       recallTimeoutMs: z.number().int().min(0).default(40),
       /** Long-term memories recalled per turn. */
       recallK: z.number().int().min(0).max(20).default(3),
+      /**
+       * Embedding model for semantic long-term recall through an OpenAI-compatible /v1/embeddings
+       * (e.g. Ollama's 'nomic-embed-text'); '' = keyword recall only (SQLite FTS5, offline).
+       */
+      embeddingModel: z.string().default(''),
+      /** Where the embeddings are served; defaults to the LLM's base URL. */
+      embeddingBaseUrl: z.string().url().optional(),
     })
     .prefault({}),
   dialog: z

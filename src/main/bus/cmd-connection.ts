@@ -189,6 +189,9 @@ export const connectionCommands: CommandSpec[] = [
     run: (c) => {
       c.send(R_OK);
       c.closing = true;
+      // Like redis-server: a client that said QUIT receives no more messages, and PUBLISH stops
+      // counting it at once (not when its socket is finally closed).
+      c.core.pubsub.unsubscribeAll(c);
     },
   },
   {

@@ -21,15 +21,12 @@ import type { LongTermStore } from './backend.js';
 import { EmbeddingLongTermStore } from './embedding-store.js';
 import { FtsLongTermStore } from './fts-store.js';
 
-/**
- * Embedding settings, read loosely until `memory.embeddingModel` / `memory.embeddingBaseUrl` are in
- * the config schema (requested); without them the FTS5 store is used alone.
- */
+/** Embedding settings (`memory.embeddingModel`, `memory.embeddingBaseUrl`); none: the FTS5 store alone. */
 function embeddingSettings(settings: Config): { model: string; baseUrl: string; apiKey: string | undefined } | undefined {
-  const m = settings.memory as Config['memory'] & { embeddingModel?: unknown; embeddingBaseUrl?: unknown };
-  if (typeof m.embeddingModel !== 'string' || m.embeddingModel === '') return undefined;
+  const m = settings.memory;
+  if (m.embeddingModel === '') return undefined;
   const llm = resolveLlm(settings.llm);
-  const baseUrl = typeof m.embeddingBaseUrl === 'string' && m.embeddingBaseUrl ? m.embeddingBaseUrl : llm.baseUrl;
+  const baseUrl = m.embeddingBaseUrl ?? llm.baseUrl;
   return baseUrl ? { model: m.embeddingModel, baseUrl, apiKey: llm.apiKey } : undefined;
 }
 
