@@ -10,6 +10,8 @@
 const TOKEN_KEY = 'fav.token';
 const SESSION_KEY = 'fav.session';
 export const DEFAULT_SESSION = 'studio';
+/** The token read from this page's URL (also kept in sessionStorage when that is available). */
+let memo: string | undefined;
 
 function storage(): Storage | undefined {
   try {
@@ -34,8 +36,6 @@ function takeFromUrl(): void {
   window.history.replaceState(window.history.state, '', url.toString());
   memo = token || memo;
 }
-
-let memo: string | undefined;
 
 export async function getToken(): Promise<string | undefined> {
   takeFromUrl();
