@@ -105,3 +105,9 @@ export function wordErrors(ref: string, hyp: string): { errors: number; words: n
   }
   return { errors: prev[h.length]!, words: r.length };
 }
+
+/** At least half of the reference's words came out right (enough to tell whose transcript it is). */
+export function mostlyHeard(ref: string, hyp: string): boolean {
+  const e = wordErrors(ref, hyp);
+  return e.errors * 2 <= e.words;
+}

@@ -548,7 +548,15 @@ export class PocketsphinxEngine implements AsrEngine {
     else this.idle.push(d);
   }
 
+  private warnedLanguage = false;
+  private checkLanguage(language: string | undefined): void {
+    if (!language || /^en\b/i.test(language) || this.warnedLanguage) return;
+    this.warnedLanguage = true;
+    this.opts.log.warn({ language }, 'pocketsphinx only knows US English: the language hint is ignored (use sherpa-onnx or openai for other languages)');
+  }
+
   async transcribe(pcm16k: Float32Array, opts: TranscribeOptions = {}): Promise<Transcript> {
+    this.checkLanguage(opts.language);
     const t0 = performance.now();
     const d = await this.lease(opts.signal);
     try {
@@ -563,6 +571,7 @@ export class PocketsphinxEngine implements AsrEngine {
   }
 
   openStream(opts: StreamOptions = {}): AsrStream {
+    this.checkLanguage(opts.language);
     const pending: Float32Array[] = [];
     let decoder: Decoder | undefined;
     let result: Promise<{ text: string; timedOut: boolean }> | undefined;
