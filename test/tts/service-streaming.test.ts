@@ -94,7 +94,7 @@ describe('tts worker with a streaming engine (OpenAI-compatible stand-in, redis-
     await rec.until(() => rec.eventsOf(turn.turn_id).find((e) => e.msg.kind === 'tts_done'), 'tts_done');
     const chunks = rec.of(turn.turn_id).map((c) => c.msg);
     const err = chunks.find((c) => c.kind === 'error')!;
-    expect(err).toMatchObject({ index: 1, engine: 'openai', error: expect.stringContaining('refused the sentence (400): This voice refuses that sentence.') });
+    expect(err).toMatchObject({ index: 1, engine: 'openai', code: 'tts_failed', error: expect.stringContaining('refused the sentence (400): This voice refuses that sentence.') });
     expect(chunks.filter((c) => c.kind === 'audio' && c.index === 2).at(-1)).toMatchObject({ final: true, sample_rate: 24000 });
     expect(chunks.at(-1)).toMatchObject({ kind: 'end', index: 3 });
     const events = rec.eventsOf(turn.turn_id).map((e) => e.msg);

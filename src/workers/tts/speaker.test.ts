@@ -116,6 +116,7 @@ describe('TtsSpeaker', () => {
       ['end', 2],
     ]);
     expect(c[0]!.error).toBe('scripted failure');
+    expect(c.slice(0, 2).map((x) => x.code)).toEqual(['tts_failed', 'tts_failed']);
     expect(c[1]!.error).toBe('scripted produced no audio');
     expect(events('t4').filter((e) => e.kind === 'error').map((e) => [e.stage, e.code, e.message])).toEqual([
       ['tts', 'tts_failed', 'sentence 1 was not spoken: scripted failure'],

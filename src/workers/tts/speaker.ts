@@ -197,8 +197,9 @@ export class TtsSpeaker {
       log.warn({ turn_id: req.turn_id, index: req.index, err: err.message, code: err.code }, 'tts: sentence failed');
       const rest = chunker.finish();
       if (rest) emit(rest);
-      publishes.push(this.publishChunk(req, turn, { kind: 'error', index: req.index, chunk: 0, final: true, error: err.message }));
-      publishes.push(this.publishEvent(req, turn, { kind: 'error', stage: 'tts', code: err.code ?? ErrorCodes.ttsFailed, message: `sentence ${req.index + 1} was not spoken: ${err.message}` }));
+      const code = err.code ?? ErrorCodes.ttsFailed;
+      publishes.push(this.publishChunk(req, turn, { kind: 'error', index: req.index, chunk: 0, final: true, error: err.message, code }));
+      publishes.push(this.publishEvent(req, turn, { kind: 'error', stage: 'tts', code, message: `sentence ${req.index + 1} was not spoken: ${err.message}` }));
     } finally {
       if (this.current === inflight) this.current = undefined;
     }
