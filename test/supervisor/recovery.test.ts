@@ -1,14 +1,22 @@
 /**
- * Reliable queue behaviour under failures, with real asr workers (two instances sharing
- * asr_tasks) and a delay knob so tasks are observably in flight: sharing, SIGKILL mid-task
+ * Reliable queue behaviour under failures, with real input-handler workers (two instances sharing
+ * the `fav:input` queue; each typed-text task becomes one UserInput on `fav:dialog:inputs`) and a
+ * delay knob so tasks are observably in flight: sharing, SIGKILL mid-task
  * (redelivered, completed exactly once), heartbeat loss (SIGSTOP), the reaper for a dead remote
  * consumer, and a graceful stop that drains the task in flight.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { Channels, Queues, consumersKey, processingList } from '../../src/shared/bus.js';
+import { Queues, consumersKey, processingList } from '../../src/shared/bus.js';
+import type { InputTask } from '../../src/shared/voice.js';
 import { NodeProcessHost, Supervisor, defaultManifest, type ServiceStatus } from '../../src/main/supervisor/index.js';
-import { BACKENDS, Recorder, client, isAlive, sleep, startBackend, task, tempDataDir, waitFor, type Backend } from './helpers.js';
+import { randomUUID } from 'node:crypto';
+import { BACKENDS, client, isAlive, sleep, startBackend, tempDataDir, waitFor, type Backend } from './helpers.js';
+
+function task(text: string): InputTask {
+  const id = randomUUID();
+  return { session_id: 'sess-1', turn_id: id, task_id: id, seq: 0, ts: Date.now(), marks: {}, type: 'text', source: 'typed', text };
+}
 
 const DELAY_MS = 600;
 
@@ -16,22 +24,22 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
   let bus: Backend;
   let sup: Supervisor;
   let redis: Redis;
-  let rec: Recorder;
   const events: ServiceStatus[] = [];
 
-  const asr = () => sup.status()[0]!;
-  const resultsFor = (taskId: string) => rec.count(Channels.asrResults, (m) => m.task_id === taskId);
-  const ids = () => asr().instances.map((i) => i.instanceId);
+  const handler = () => sup.status()[0]!;
+  /** How many UserInputs the handlers produced for a task. */
+  const resultsFor = async (taskId: string) =>
+    (await redis.lrange(Queues.dialogInputs, 0, -1)).filter((m) => (JSON.parse(m) as { task_id: string }).task_id === taskId).length;
+  const ids = () => handler().instances.map((i) => i.instanceId);
   const processingTotal = async () => {
     let n = 0;
-    for (const id of ids()) n += await redis.llen(processingList(Queues.asrTasks, id));
+    for (const id of ids()) n += await redis.llen(processingList(Queues.input, id));
     return n;
   };
 
   beforeAll(async () => {
     bus = await startBackend(kind);
     redis = await client(bus.url);
-    rec = await Recorder.open(bus.url, [Channels.asrResults]);
     sup = new Supervisor({
       host: new NodeProcessHost(),
       redisUrl: bus.url,
@@ -39,9 +47,9 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
       handleSignals: false,
       reapIntervalMs: 300,
       manifest: defaultManifest({
-        only: ['asr'],
+        only: ['input-handler'],
         services: {
-          asr: {
+          'input-handler': {
             instances: 2,
             heartbeatMs: 200,
             missedHeartbeats: 3,
@@ -59,51 +67,50 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
 
   afterAll(async () => {
     await sup?.stop();
-    await rec?.close();
     redis?.disconnect();
     await bus?.stop();
   }, 60_000);
 
   it('two instances share the queue and every task is handled once', async () => {
     const tasks = Array.from({ length: 8 }, (_, i) => task(`share ${i}`));
-    for (const t of tasks) await redis.lpush(Queues.asrTasks, JSON.stringify(t));
-    await waitFor(() => tasks.every((t) => resultsFor(t.task_id) >= 1), 'all 8 results', 30_000);
+    for (const t of tasks) await redis.lpush(Queues.input, JSON.stringify(t));
+    await waitFor(async () => (await Promise.all(tasks.map((t) => resultsFor(t.task_id)))).every((n) => n >= 1), 'all 8 results', 30_000);
     await sleep(DELAY_MS + 300);
-    for (const t of tasks) expect(resultsFor(t.task_id), t.task_id).toBe(1);
+    for (const t of tasks) expect(await resultsFor(t.task_id), t.task_id).toBe(1);
     // Both processes did part of the work (heartbeats carry the handled counts).
-    await waitFor(() => asr().instances.every((i) => i.handled > 0) && asr().handled === 8, 'handled counts of both instances');
+    await waitFor(() => handler().instances.every((i) => i.handled > 0) && handler().handled === 8, 'handled counts of both instances');
   });
 
   it('redelivers a task whose worker was SIGKILLed mid-task and completes it exactly once', async () => {
     const t = task('crash me');
-    await redis.lpush(Queues.asrTasks, JSON.stringify(t));
+    await redis.lpush(Queues.input, JSON.stringify(t));
     const owner = await waitFor(async () => {
-      for (const i of asr().instances) if ((await redis.llen(processingList(Queues.asrTasks, i.instanceId))) > 0) return i;
+      for (const i of handler().instances) if ((await redis.llen(processingList(Queues.input, i.instanceId))) > 0) return i;
       return undefined;
     }, 'task in a processing list');
-    const restartsBefore = asr().restarts;
+    const restartsBefore = handler().restarts;
     process.kill(owner.pid!, 'SIGKILL');
-    await waitFor(() => resultsFor(t.task_id) >= 1, 'redelivered result', 60_000);
+    await waitFor(async () => (await resultsFor(t.task_id)) >= 1, 'redelivered result', 60_000);
     await sleep(DELAY_MS + 500);
-    expect(resultsFor(t.task_id)).toBe(1);
-    const slot = asr().instances.find((i) => i.instanceId === owner.instanceId)!;
+    expect(await resultsFor(t.task_id)).toBe(1);
+    const slot = handler().instances.find((i) => i.instanceId === owner.instanceId)!;
     expect(slot.pid).not.toBe(owner.pid);
     expect(isAlive(owner.pid!)).toBe(false);
-    expect(asr().restarts).toBe(restartsBefore + 1);
+    expect(handler().restarts).toBe(restartsBefore + 1);
     expect(slot.lastError).toMatch(/SIGKILL/);
-    await waitFor(() => asr().state === 'ready', 'asr ready again');
+    await waitFor(() => handler().state === 'ready', 'input-handler ready again');
     expect(await processingTotal()).toBe(0);
-    expect(await redis.llen(Queues.asrTasks)).toBe(0);
+    expect(await redis.llen(Queues.input)).toBe(0);
   });
 
   it('marks a worker that stops heartbeating unhealthy and restarts it', async () => {
-    const victim = asr().instances[1]!;
+    const victim = handler().instances[1]!;
     events.length = 0;
     process.kill(victim.pid!, 'SIGSTOP');
     try {
       await waitFor(() => events.some((e) => e.instances.some((i) => i.instanceId === victim.instanceId && i.state === 'unhealthy')), 'unhealthy', 20_000);
       const back = await waitFor(() => {
-        const i = asr().instances.find((x) => x.instanceId === victim.instanceId)!;
+        const i = handler().instances.find((x) => x.instanceId === victim.instanceId)!;
         return i.state === 'ready' && i.pid !== victim.pid ? i : undefined;
       }, 'restarted after heartbeat loss', 60_000);
       expect(back.lastError).toMatch(/heartbeat/);
@@ -115,26 +122,26 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
   });
 
   it('requeues the tasks of a dead remote consumer (reaper)', async () => {
-    const ghost = 'asr@other-machine#0';
+    const ghost = 'input-handler@other-machine#0';
     const t = task('left by a dead remote worker');
-    await redis.sadd(consumersKey(Queues.asrTasks), ghost);
-    await redis.lpush(processingList(Queues.asrTasks, ghost), JSON.stringify(t));
-    await waitFor(() => resultsFor(t.task_id) === 1, 'reaped task handled', 30_000);
-    expect(await redis.llen(processingList(Queues.asrTasks, ghost))).toBe(0);
-    expect(await redis.sismember(consumersKey(Queues.asrTasks), ghost)).toBe(0);
+    await redis.sadd(consumersKey(Queues.input), ghost);
+    await redis.lpush(processingList(Queues.input, ghost), JSON.stringify(t));
+    await waitFor(async () => (await resultsFor(t.task_id)) === 1, 'reaped task handled', 30_000);
+    expect(await redis.llen(processingList(Queues.input, ghost))).toBe(0);
+    expect(await redis.sismember(consumersKey(Queues.input), ghost)).toBe(0);
     expect(sup.logs.tail(500, 'supervisor').some((r) => r.msg.includes(ghost) && r.msg.includes('1 task(s)'))).toBe(true);
   });
 
   it('graceful stop drains the task in flight before the worker exits', async () => {
     const t = task('drain me');
-    await redis.lpush(Queues.asrTasks, JSON.stringify(t));
+    await redis.lpush(Queues.input, JSON.stringify(t));
     await waitFor(async () => (await processingTotal()) === 1, 'task in flight');
-    const pids = asr().instances.map((i) => i.pid!);
+    const pids = handler().instances.map((i) => i.pid!);
     await sup.stop();
-    expect(resultsFor(t.task_id)).toBe(1);
+    expect(await resultsFor(t.task_id)).toBe(1);
     expect(await processingTotal()).toBe(0);
-    expect(await redis.llen(Queues.asrTasks)).toBe(0);
+    expect(await redis.llen(Queues.input)).toBe(0);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    expect(asr().instances.every((i) => i.state === 'stopped')).toBe(true);
+    expect(handler().instances.every((i) => i.state === 'stopped')).toBe(true);
   });
 }, 90_000);
