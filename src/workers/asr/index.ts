@@ -12,7 +12,7 @@
  * the start with a message that says how to fix it (the supervisor shows it).
  */
 import { Channels, ControlEvent, Queues, type StatusEvent } from '../../shared/bus.js';
-import { AsrTask, MicFrame, nowMs, type AsrResult } from '../../shared/voice.js';
+import { AsrTask, MicFrame, nowMs, type AsrResult, type TurnEvent } from '../../shared/voice.js';
 import { s16ToFloat } from '../audio/pcm.js';
 import { channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { TurnCancels } from './cancels.js';
@@ -89,7 +89,21 @@ async function handleTask(task: AsrTask, job: JobContext): Promise<void> {
     const speech = compactSpeech(pcm, segments);
     const r = await s.engine.transcribe(speech, { language: (task.language ?? job.settings.asr.language) || undefined, signal: ac.signal });
     marks.asr_engine_ms = r.engineMs;
-    await job.redis.publish(Channels.asrResults, JSON.stringify(result(r.text, r.language ? { language: r.language } : {})));
+    const res = result(r.text, r.language ? { language: r.language } : {});
+    // The result for input-handler, and the transcript for clients (as for live mic utterances).
+    const transcript: TurnEvent = {
+      session_id: res.session_id,
+      turn_id: res.turn_id,
+      task_id: res.task_id,
+      seq: res.seq,
+      ts: res.ts,
+      marks: res.marks,
+      kind: 'transcript',
+      text: r.text,
+      final: true,
+      source: task.source,
+    };
+    await job.redis.multi().publish(Channels.asrResults, JSON.stringify(res)).publish(Channels.events, JSON.stringify(transcript)).exec();
     job.log.info({ task_id: task.task_id, turn_id: task.turn_id, chars: r.text.length, engineMs: Math.round(r.engineMs), speechMs: Math.round(speech.length / 16) }, 'asr task done');
   } catch (e) {
     if (ac.signal.aborted) {

@@ -53,6 +53,8 @@ interface Session {
   seq: number;
   /** Results are published in the order of the utterances, whichever transcription ends first. */
   results: Promise<void>;
+  /** Frames waiting in `chain` (a session ended by 'end' is forgotten only when none wait). */
+  queued: number;
 }
 
 export class MicSessions {
@@ -91,19 +93,24 @@ export class MicSessions {
         lastFrameAt: Date.now(),
         seq: 0,
         results: Promise.resolve(),
+        queued: 0,
       };
       this.sessions.set(frame.session_id, s);
     }
     const session = s;
     session.lastFrameAt = Date.now();
-    const run = session.chain.then(() => this.frame(session, frame));
+    session.queued++;
+    const run = session.chain.then(() => {
+      session.queued--;
+      return this.frame(session, frame);
+    });
     session.chain = run.catch((e: unknown) => this.o.log.error({ session: session.id, err: (e as Error).message }, 'mic frame failed'));
     return session.chain;
   }
 
   private async frame(s: Session, f: MicFrame): Promise<void> {
     if (!(await this.owns(s))) {
-      if (f.kind === 'end') this.sessions.delete(s.id);
+      if (f.kind === 'end') this.forget(s);
       return;
     }
     if (f.language !== undefined) s.language = f.language;
@@ -123,10 +130,16 @@ export class MicSessions {
         this.onEvents(s, await s.vad.flush());
         s.stream?.cancel();
         s.stream = undefined;
-        this.sessions.delete(s.id);
         await this.release(s);
+        s.owner = 'unknown';
+        this.forget(s);
         return;
     }
+  }
+
+  /** Drops the session's state, unless frames of a new stream already wait behind the 'end'. */
+  private forget(s: Session): void {
+    if (s.queued === 0 && this.sessions.get(s.id) === s) this.sessions.delete(s.id);
   }
 
   // ---- ownership ------------------------------------------------------------------------------
