@@ -83,7 +83,7 @@ function pct(xs: number[], p: number): number {
 
 function makeSpeech(text: string, dir: string): Float32Array {
   const file = path.join(dir, `${text.replace(/\W+/g, '_')}.wav`);
-  execFileSync('flite', ['-t', text, '-o', file]);
+  execFileSync('flite', ['-voice', 'slt', '-t', text, '-o', file]);
   const wav = parseWav(readFileSync(file));
   return resample(wav.samples, wav.sampleRate, 16000);
 }
