@@ -39,10 +39,18 @@ export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
 const INSTALL_HINT = 'apt install pocketsphinx pocketsphinx-en-us';
 
 /**
- * Decoder flags. Measured on flite speech (see test/asr/pocketsphinx.test.ts and the report):
- * the defaults' second pass (fwdflat) and lattice rescoring (bestpath) cost little and help; the
- * beams below cut the first pass's search without losing words on clean speech.
- * vad_postspeech: frames (10 ms) of silence that end an utterance. Requests pad with digital
+ * Decoder flags, chosen with test/asr/bench-pocketsphinx.ts over 48 flite utterances (12 sentences,
+ * 4 voices, 372 words), decoder CPU per second of audio / word error rate:
+ *   defaults 0.224 / 3.8%; -maxhmmpf 5000 0.206 / 3.8%; 3000 0.178 / 4.3%; 2000 0.146 / 4.3%;
+ *   1500 0.141 / 5.9%; 1000 0.119 / 8.1%; -topn 2 0.300 / 5.6%; -fwdflat no 7.3%; -ds 2 5.1%;
+ *   tighter -beam/-wbeam 9.7%.
+ * -maxhmmpf (active HMMs per frame) is the one knob that saves time without losing words on these
+ * sentences, but the search gets fragile below about 7000: two kal16 sentences joined after an slt
+ * one (the channel normalisation still set for slt) came out with 5-7 errors in 15 words at 5000
+ * and 3000, 2 at 7000 and 10000 and the defaults (30000). 10000 keeps a margin and bounds the
+ * decoding time of noisy input, where the search would otherwise grow (under load: 0.33 instead of
+ * 0.48 CPU seconds per second of flite speech).
+ * -vad_postspeech: frames (10 ms) of silence that end an utterance. Requests pad with digital
  * silence after the speech, so this costs only compute, not waiting; a long value keeps a pause
  * inside an utterance from splitting it.
  */
