@@ -23,7 +23,7 @@ describe.skipIf(!installed).each(BACKENDS)('asr service: tasks (%s)', (kind) => 
   it('transcribes AsrTasks of flite speech; silence gives ""; marks are carried and added', async () => {
     const a = makeTask('s-task', say(SENTENCES[0], 'slt'));
     // Two sentences with a long pause: the pause is cut, the engine hears one utterance.
-    const b = makeTask('s-task', concat(say(SENTENCES[5], 'kal16'), silence(2500), say(SENTENCES[7], 'kal16')));
+    const b = makeTask('s-task', concat(say(SENTENCES[5], 'slt'), silence(2500), say(SENTENCES[7], 'slt')));
     const quiet = makeTask('s-task', silence(1500));
     for (const t of [a, b, quiet]) await rig.push(t);
     const [ra, rb, rq] = await Promise.all([rig.resultOf(a.turn_id), rig.resultOf(b.turn_id), rig.resultOf(quiet.turn_id)]);
