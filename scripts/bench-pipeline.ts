@@ -1,8 +1,8 @@
 /**
  * `npm run bench:pipeline [-- --turns 12] [-- --stops 8] [-- --first-token-ms 200] [-- --tokens-per-s 30] [-- --json out.json]`
  *
- * Drives whole spoken turns through the real studio (embedded bus, the 8 services as processes,
- * the gateway) the way the studio page does: the session WebSocket, mic PCM frames paced in real
+ * Drives whole spoken turns through the real studio (`fav serve` in its own process: embedded bus,
+ * the 8 services as processes, the gateway) the way the studio page does: the session WebSocket, mic PCM frames paced in real
  * time. Speech is made with flite (Debian's `flite` CLI: 8 kHz, resampled to 16 kHz), recognised
  * by pocketsphinx, answered by the local OpenAI-compatible test server (fixed first-token delay and
  * token rate), spoken by flite (WASI). Prints p50/p95 of:
@@ -18,16 +18,15 @@
  * Targets on the project's 2-core machine: overhead p95 <= 15 ms, stop p95 <= 50 ms,
  * TTFA p95 <= 800 ms with a 200 ms first-token LLM. Reports; a MISS is not a failure.
  * The end of speech is the wall time at which the frame holding the last speech sample was sent
- * (frames are sent as a microphone would deliver them: one 20 ms frame every 20 ms).
+ * (frames are sent as a microphone would deliver them: one 20 ms frame every 20 ms; flite's own
+ * silence around the words is cut off first). A breakdown per hop follows, from the turn's marks.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { startStudio, type Studio } from '../src/main/app.js';
-import { loadConfig } from '../src/main/config/load-config.js';
 import { ClientEvent, nowMs, type Marks } from '../src/shared/voice.js';
 import { floatToS16, parseWav, resample } from '../src/workers/audio/pcm.js';
 import { startOpenAiServer, type OpenAiServer } from '../test/helpers/openai-server.js';
@@ -73,7 +72,24 @@ interface TurnFigures {
   ttfa: number;
   overhead: number;
   transcript: string;
+  /** Hop durations (ms) between consecutive marks, for the breakdown. */
+  hops: Record<string, number>;
 }
+
+/** Consecutive stages of a spoken turn; a hop is the time between two marks. */
+const HOPS: Array<[string, string, string]> = [
+  ['vad: end of speech -> utterance end decided', 'client_speech_end', 'speech_end'],
+  ['asr: utterance end -> transcript', 'speech_end', 'transcript'],
+  ['bus: transcript -> turn start (input-handler, dialog)', 'transcript', 'turn_start'],
+  ['memory: turn start -> context', 'turn_start', 'context'],
+  ['chat-ai: context -> LLM request', 'context', 'llm_request'],
+  ['llm: request -> first token', 'llm_request', 'llm_first_token'],
+  ['llm: first token -> first sentence', 'llm_first_token', 'sentence_0'],
+  ['bus: first sentence -> tts start', 'sentence_0', 'tts_start'],
+  ['tts: start -> first chunk published', 'tts_start', 'first_audio'],
+  ['output-handler: first chunk -> delivered', 'first_audio', 'delivered'],
+  ['gateway: delivered -> client', 'delivered', 'client_first_audio'],
+];
 
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
@@ -81,11 +97,42 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
+/**
+ * flite speech at 16 kHz with flite's own leading and trailing silence cut off (below -50 dBFS),
+ * so that the last frame sent really ends the speech: the end of speech is measured, not guessed.
+ */
 function makeSpeech(text: string, dir: string): Float32Array {
   const file = path.join(dir, `${text.replace(/\W+/g, '_')}.wav`);
   execFileSync('flite', ['-voice', 'slt', '-t', text, '-o', file]);
   const wav = parseWav(readFileSync(file));
-  return resample(wav.samples, wav.sampleRate, 16000);
+  const s = resample(wav.samples, wav.sampleRate, 16000);
+  const loud = (i: number) => Math.abs(s[i]!) > 0.003;
+  let a = 0;
+  let b = s.length;
+  while (a < b && !loud(a)) a++;
+  while (b > a && !loud(b - 1)) b--;
+  return s.subarray(a, b);
+}
+
+/** `fav serve` as its own process, as a user runs it; resolves with its gateway URL and token. */
+async function startServe(dataDir: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; token: string }> {
+  const fav = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'fav.mjs');
+  const child = spawn(process.execPath, [fav, 'serve', '--port', '0', '--data', dataDir], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`fav serve did not start in 90 s:\n${out}`)), 90_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /gateway: (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`fav serve exited with ${code}:\n${out}`)));
+  });
+  return { child, url, token: readFileSync(path.join(dataDir, 'gateway-token'), 'utf8').trim() };
 }
 
 /** One session socket with an event log and waiters. */
@@ -191,7 +238,13 @@ async function spokenTurn(s: Session, speech: Float32Array): Promise<TurnFigures
   const vadWait = marks.speech_end! - speechEnd;
   const llmUntilSentence = marks.sentence_0! - marks.llm_request!;
   const engines = Math.max(0, vadWait) + marks.asr_engine_ms! + llmUntilSentence + marks.tts_engine_ms!;
+  const all: Marks = { ...marks, client_speech_end: speechEnd, client_first_audio: firstAudio.at };
+  const hops: Record<string, number> = {};
+  for (const [name, from, to] of HOPS) if (all[from] !== undefined && all[to] !== undefined) hops[name] = all[to]! - all[from]!;
+  hops['(tts engine time in the tts hop)'] = marks.tts_engine_ms!;
+  hops['(asr engine time in the asr hop)'] = marks.asr_engine_ms!;
   return {
+    hops,
     speechEndToTranscript: tr.at - speechEnd,
     transcriptToFirstToken: marks.llm_first_token! - marks.transcript!,
     sentenceToFirstAudio: firstAudio.at - marks.sentence_0!,
@@ -221,28 +274,24 @@ async function stoppedTurn(s: Session, n: number): Promise<number> {
 async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fav-bench-pipeline-'));
   let llm: OpenAiServer | undefined;
-  let studio: Studio | undefined;
+  let studio: { child: ChildProcess; url: string; token: string } | undefined;
   try {
     llm = await startOpenAiServer({
       reply: (messages) => (JSON.stringify(messages.at(-1)?.content ?? '').includes('story') ? LONG_REPLY : SHORT_REPLY),
       firstTokenDelayMs: FIRST_TOKEN_MS,
       tokensPerSecond: TOKENS_PER_S,
     });
-    const { config } = loadConfig(
-      {
-        port: 0,
-        dataDir: path.join(tmp, 'data'),
-        llm: { baseUrl: llm.url, model: 'test-model', preset: 'custom' },
-        asr: { engine: 'pocketsphinx' },
-        tts: { engine: 'flite' },
-      },
-      {},
-    );
     console.log(`bench:pipeline  turns=${TURNS} stops=${STOPS} LLM first token ${FIRST_TOKEN_MS} ms, ${TOKENS_PER_S} tokens/s; pocketsphinx ASR, flite TTS`);
     const t0 = Date.now();
-    studio = await startStudio({ config });
-    console.log(`studio ready in ${Date.now() - t0} ms at ${studio.gatewayUrl}`);
-    const wsUrl = `${studio.gatewayUrl.replace(/^http/, 'ws')}/api/session?token=${encodeURIComponent(studio.token)}&session=bench`;
+    studio = await startServe(path.join(tmp, 'data'), {
+      FAV_LLM_BASE_URL: llm.url,
+      FAV_LLM_MODEL: 'test-model',
+      FAV_ASR_ENGINE: 'pocketsphinx',
+      FAV_TTS_ENGINE: 'flite',
+      FAV_LOG_LEVEL: 'warn',
+    });
+    console.log(`fav serve ready in ${Date.now() - t0} ms at ${studio.url}`);
+    const wsUrl = `${studio.url.replace(/^http/, 'ws')}/api/session?token=${encodeURIComponent(studio.token)}&session=bench`;
     const s = await Session.open(wsUrl);
 
     const speech = UTTERANCES.map((u) => makeSpeech(u, tmp));
@@ -281,10 +330,20 @@ async function main(): Promise<void> {
       const verdict = target === undefined ? '' : p95 <= target ? `<= ${target}  ok` : `<= ${target}  MISS`;
       console.log(`${name.padEnd(40)}${p50.toFixed(1).padStart(9)}${p95.toFixed(1).padStart(9)}  ${verdict}`);
     }
+    console.log(`\nbreakdown of a spoken turn (p50 / p95 ms, consecutive marks)`);
+    for (const name of [...HOPS.map((h) => h[0]), '(tts engine time in the tts hop)', '(asr engine time in the asr hop)']) {
+      const xs = turns.map((t) => t.hops[name]).filter((x): x is number => x !== undefined);
+      if (xs.length > 0) console.log(`  ${name.padEnd(56)}${pct(xs, 50).toFixed(1).padStart(8)}${pct(xs, 95).toFixed(1).padStart(8)}`);
+    }
     console.log(`\nASR word error rate over ${TURNS} turns: ${((100 * errors) / words).toFixed(1)}% (${errors}/${words} words)`);
     if (args.json) writeFileSync(args.json, JSON.stringify({ turns: TURNS, stops: STOPS, firstTokenMs: FIRST_TOKEN_MS, tokensPerS: TOKENS_PER_S, results: out }, null, 2));
   } finally {
-    await studio?.stop();
+    if (studio && studio.child.exitCode === null) {
+      const exited = new Promise((r) => studio!.child.once('exit', r));
+      studio.child.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      if (studio.child.exitCode === null) studio.child.kill('SIGKILL');
+    }
     await llm?.close();
     rmSync(tmp, { recursive: true, force: true });
   }
