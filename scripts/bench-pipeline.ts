@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     'first-token-ms': { type: 'string', default: '200' },
     'tokens-per-s': { type: 'string', default: '30' },
     json: { type: 'string' },
+    /** Keep the studio's data dir (logs) and print where it is. */
+    keep: { type: 'boolean', default: false },
   },
 });
 const TURNS = Number(args.turns);
@@ -288,7 +290,7 @@ async function main(): Promise<void> {
       FAV_LLM_MODEL: 'test-model',
       FAV_ASR_ENGINE: 'pocketsphinx',
       FAV_TTS_ENGINE: 'flite',
-      FAV_LOG_LEVEL: 'warn',
+      FAV_LOG_LEVEL: process.env.FAV_LOG_LEVEL ?? 'warn',
     });
     console.log(`fav serve ready in ${Date.now() - t0} ms at ${studio.url}`);
     const wsUrl = `${studio.url.replace(/^http/, 'ws')}/api/session?token=${encodeURIComponent(studio.token)}&session=bench`;
@@ -336,7 +338,7 @@ async function main(): Promise<void> {
       if (xs.length > 0) console.log(`  ${name.padEnd(56)}${pct(xs, 50).toFixed(1).padStart(8)}${pct(xs, 95).toFixed(1).padStart(8)}`);
     }
     console.log(`\nASR word error rate over ${TURNS} turns: ${((100 * errors) / words).toFixed(1)}% (${errors}/${words} words)`);
-    if (args.json) writeFileSync(args.json, JSON.stringify({ turns: TURNS, stops: STOPS, firstTokenMs: FIRST_TOKEN_MS, tokensPerS: TOKENS_PER_S, results: out }, null, 2));
+    if (args.json) writeFileSync(args.json, JSON.stringify({ turns: TURNS, stops: STOPS, firstTokenMs: FIRST_TOKEN_MS, tokensPerS: TOKENS_PER_S, results: out, perTurn: turns, stops_ms: stops }, null, 2));
   } finally {
     if (studio && studio.child.exitCode === null) {
       const exited = new Promise((r) => studio!.child.once('exit', r));
@@ -345,7 +347,8 @@ async function main(): Promise<void> {
       if (studio.child.exitCode === null) studio.child.kill('SIGKILL');
     }
     await llm?.close();
-    rmSync(tmp, { recursive: true, force: true });
+    if (args.keep) console.log(`data dir kept: ${tmp}/data (logs in logs/)`);
+    else rmSync(tmp, { recursive: true, force: true });
   }
 }
 

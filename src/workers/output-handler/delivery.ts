@@ -105,13 +105,13 @@ export class OutputHandler {
     if (!rec || rec.cancelled) return;
     const a = rec.audio;
     if (c.kind === 'audio') {
-      if (c.chunk === 0) Object.assign(rec.marks, c.marks);
+      if (c.chunk === 0) keepFirst(rec.marks, c.marks);
       if (!a.add(c)) return;
     } else if (c.kind === 'error') {
       a.fail(c.index);
       this.error(rec, 'chunk', 'tts', c.code ?? ErrorCodes.ttsFailed, c.error || `Speech synthesis failed on sentence ${c.index + 1}; the reply goes on with the next one.`);
     } else {
-      Object.assign(rec.marks, c.marks);
+      keepFirst(rec.marks, c.marks);
       a.end(c.index);
     }
     this.flush(rec);
@@ -337,4 +337,9 @@ export class OutputHandler {
     }
     return s;
   }
+}
+
+/** Marks name the first time a stage did something: the first value of a key wins. */
+function keepFirst(into: Marks, from: Marks): void {
+  for (const [k, v] of Object.entries(from)) into[k] ??= v;
 }
