@@ -3,7 +3,8 @@
  * turn of that session and answers with its final transcript and reply text once the reply is
  * complete (the turn's audio still goes to the session's sockets):
  *   200 {sessionId, transcript, reply, stats, taskId}
- *   400 missing or invalid body; 413 audio over settings input.maxBytes
+ *   400 missing or invalid body (code audio_empty when the audio is ''); 413 audio over settings
+ *       input.maxBytes (code audio_too_large)
  *   422 the audio could not be decoded or recognised (input/asr errors: empty, corrupt, silent, ...)
  *   409 the turn was stopped or cancelled (stop button, barge-in) before the reply was complete
  *   429 the session is busy and its input policy dropped this input
@@ -16,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Channels, Queues } from '../../../shared/bus.js';
 import type { ClientEvent } from '../../../shared/voice.js';
-import { nowMs } from '../../../shared/voice.js';
+import { ErrorCodes, nowMs } from '../../../shared/voice.js';
 import { SEED_UNAUTHORIZED, seedAccessAllowed } from './access.js';
 import type { VoiceBus } from './bus-link.js';
 import type { Delivered, DeliveryRouter } from './delivery.js';
@@ -66,7 +67,8 @@ export function registerAsrRoute(app: FastifyInstance, token: string, bus: Voice
       const parsed = Body.safeParse(req.body);
       if (!parsed.success) {
         const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-        return reply.code(400).send({ error: `invalid body: ${why}; expected {"sessionId","audio":"<base64>","contentType"}` });
+        const emptyAudio = parsed.error.issues.some((i) => i.path[0] === 'audio' && i.code === 'too_small');
+        return reply.code(400).send({ error: `invalid body: ${why}; expected {"sessionId","audio":"<base64>","contentType"}`, ...(emptyAudio ? { code: ErrorCodes.audioEmpty } : {}) });
       }
       const { sessionId } = parsed.data;
       let audio = parsed.data.audio;
@@ -77,7 +79,7 @@ export function registerAsrRoute(app: FastifyInstance, token: string, bus: Voice
         audio = audio.slice(dataUrl[0].length);
         contentType ??= dataUrl[1];
       }
-      if (audio.length === 0) return reply.code(400).send({ error: 'invalid body: audio: the audio is empty', sessionId });
+      if (audio.length === 0) return reply.code(400).send({ error: 'invalid body: audio: the audio is empty', code: ErrorCodes.audioEmpty, sessionId });
       if (!BASE64.test(audio)) return reply.code(400).send({ error: 'invalid body: audio is not base64', sessionId });
       if (base64Bytes(audio) > maxBytes) return reply.code(413).send({ error: tooLarge, code: 'audio_too_large', sessionId });
 
