@@ -127,6 +127,8 @@ export const SERVICE_INPUTS: Record<ServiceName, readonly ServiceInput[]> = {
   memory: [
     { kind: 'queue', name: Queues.userInput },
     { kind: 'channel', name: Channels.aiResponses },
+    // Transcripts start the long-term recall of a spoken turn before its UserTurn arrives.
+    { kind: 'channel', name: Channels.asrResults },
   ],
   'long-term-memory': [
     { kind: 'stream', name: Streams.longTermWrites },

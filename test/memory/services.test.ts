@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels, Queues, Streams, streamGroup } from '../../src/shared/bus.js';
-import { nowMs, type AiResponse, type MemoryContext, type UserTurn } from '../../src/shared/voice.js';
+import { nowMs, type AiResponse, type AsrResult, type MemoryContext, type UserTurn } from '../../src/shared/voice.js';
 import type { Db } from '../../src/workers/memory/sqlite.js';
 import { MemoryStore } from '../../src/workers/memory/store.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
@@ -170,6 +170,28 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
     expect(ctx.recalled[0]).toBe('my cat is called Mochi');
     // Recall well inside its deadline.
     expect(ctx.marks.context - ctx.marks.turn_start!).toBeLessThan(RECALL_TIMEOUT_MS);
+  });
+
+  it('starts the recall of a spoken turn from its transcript (asr_results), before the UserTurn arrives', async () => {
+    await ltmCaughtUp();
+    const requests: string[] = [];
+    const spy = await client(bus.url);
+    await spy.subscribe(Channels.ltmRecall);
+    spy.on('message', (_c, m) => requests.push((JSON.parse(m) as { query: string }).query));
+    try {
+      const t = userTurn('C', 'do you remember my cat?', { source: 'mic' });
+      const transcript: AsrResult = { session_id: 'C', turn_id: t.turn_id, task_id: t.task_id, seq: 0, ts: Date.now(), marks: {}, source: 'mic', text: t.text, engine: 'test' };
+      await redis.publish(Channels.asrResults, JSON.stringify(transcript));
+      await waitFor(() => requests.includes(t.text), 'prefetch request', 5000, 5);
+      const got = new Promise<MemoryContext>((resolve) => waiting.set(t.turn_id, resolve));
+      await redis.lpush(Queues.userInput, JSON.stringify(t));
+      const ctx = await got;
+      expect(ctx.recalled).toContain('my cat is called Mochi');
+      // One request for the turn: the prefetched one was used, not a second.
+      expect(requests.filter((q) => q === t.text)).toHaveLength(1);
+    } finally {
+      spy.disconnect();
+    }
   });
 
   it('summarises what overflows the window (LLM stand-in) and sends the summary in the context', async () => {

@@ -9,6 +9,9 @@
  *        summary and the recalled memories), always ending with this turn's user message
  *     4. publish MemoryContext on memory_updates (marks.context), then XADD the user text to the
  *        durable stream fav:ltm:writes for long-term-memory
+ *   asr_results (AsrResult): a spoken turn's transcript is known a few hops before its UserTurn
+ *     arrives (input-handler, dialog-engine): its recall starts then (a prefetch keyed by turn id),
+ *     so the turn waits only for what is left of the round trip.
  *   ai_responses (AiResponse)
  *     done: store the reply (complete) and XADD it to fav:ltm:writes; cancelled: store the partial
  *     text (status cancelled, shown to the model with a trailing "…"); error: nothing (the user's
@@ -19,7 +22,8 @@
  * a context with its own message only: the conversation goes on, the error is logged.
  */
 import { Channels, Queues, Streams } from '../../shared/bus.js';
-import { AiResponse, UserTurn, nowMs, type ChatMessage, type LtmWrite, type MemoryContext } from '../../shared/voice.js';
+import { AiResponse, AsrResult, UserTurn, nowMs, type ChatMessage, type LtmWrite, type MemoryContext } from '../../shared/voice.js';
+import type { RecallOutcome } from './recall-client.js';
 import { channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { RecallClient } from './recall-client.js';
 import { MemoryStore, renderContent, type HistoryWindow } from './store.js';
@@ -66,6 +70,37 @@ function fitRecalls(win: HistoryWindow, recalled: string[], budget: number): { m
   return { messages, recalled: kept };
 }
 
+/** Recalls started from transcripts, by turn id (bounded; an unused one is dropped after 10 s). */
+const prefetched = new Map<string, { text: string; outcome: Promise<RecallOutcome>; at: number }>();
+const PREFETCH_MAX = 64;
+const PREFETCH_TTL_MS = 10_000;
+
+function handleTranscript(r: AsrResult, job: JobContext): Promise<void> {
+  const { recallK, recallTimeoutMs } = job.settings.memory;
+  if (!state || r.error || r.text.trim() === '' || recallK <= 0 || recallTimeoutMs <= 0) return Promise.resolve();
+  const now = Date.now();
+  for (const [id, p] of prefetched) if (prefetched.size >= PREFETCH_MAX || now - p.at > PREFETCH_TTL_MS) prefetched.delete(id);
+  // The UserTurn may take longer than the recall's own deadline to arrive: give the prefetch room.
+  const outcome = state.recall.recall({ session_id: r.session_id, query: r.text, k: recallK, ts: now }, recallTimeoutMs * 4);
+  prefetched.set(r.turn_id, { text: r.text, outcome, at: now });
+  return Promise.resolve();
+}
+
+/** The turn's recall: the prefetched one when the text is the same, else a new request. */
+async function recallFor(turn: UserTurn, recall: RecallClient, k: number, timeoutMs: number): Promise<RecallOutcome & { prefetched?: boolean }> {
+  const p = prefetched.get(turn.turn_id);
+  prefetched.delete(turn.turn_id);
+  if (p && p.text === turn.text) {
+    let t: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => (t = setTimeout(() => r(undefined), timeoutMs)));
+    const r = await Promise.race([p.outcome, late]);
+    clearTimeout(t);
+    if (r) return { ...r, prefetched: true };
+    return { items: [], status: 'timeout', waited_ms: timeoutMs, prefetched: true };
+  }
+  return recall.recall({ session_id: turn.session_id, query: turn.text, k, ts: Date.now() }, timeoutMs);
+}
+
 async function handleTurn(turn: UserTurn, job: JobContext): Promise<void> {
   const { store, recall } = need();
   const { settings, redis, log } = job;
@@ -86,7 +121,7 @@ async function handleTurn(turn: UserTurn, job: JobContext): Promise<void> {
   const { recallK, recallTimeoutMs, maxContextTokens } = settings.memory;
   const outcome =
     recallK > 0 && recallTimeoutMs > 0
-      ? await recall.recall({ session_id: turn.session_id, query: turn.text, k: recallK, ts: Date.now() }, recallTimeoutMs)
+      ? await recallFor(turn, recall, recallK, recallTimeoutMs)
       : { items: [], status: 'skipped' as const, waited_ms: 0 };
   const afterRecall = performance.now();
 
@@ -189,6 +224,7 @@ const service: ServiceDefinition = {
   inputs: [
     queueInput({ queue: Queues.userInput, schema: UserTurn, handle: handleTurn }),
     channelInput({ channels: [Channels.aiResponses], schema: AiResponse, handle: handleResponse }),
+    channelInput({ channels: [Channels.asrResults], schema: AsrResult, concurrent: true, handle: handleTranscript }),
   ],
 };
 export default service;
