@@ -1,7 +1,8 @@
 /**
  * Where the page gets the gateway token and its session id.
  *  - In the Electron app the preload answers `window.fav.getToken()`.
- *  - In a browser tab the headless `fav serve` prints a URL with `?token=`: it is read once, kept in
+ *  - In a browser tab the headless `fav serve` prints a URL with `#token=` (a fragment: never sent to
+ *    a server nor written in its logs; `?token=` works too): it is read once, kept in
  *    sessionStorage (so a reload in that tab still works, and it never lands in the history or a
  *    bookmark), and removed from the address bar with history.replaceState.
  * The session id comes from `?session=` (kept the same way) and defaults to one shared studio
@@ -24,9 +25,11 @@ function storage(): Storage | undefined {
 /** Reads `token` and `session` from the address, stores them, and strips them from the address bar. */
 function takeFromUrl(): void {
   const url = new URL(window.location.href);
-  const token = url.searchParams.get('token');
+  const fragment = new URLSearchParams(url.hash.replace(/^#/, ''));
+  const token = fragment.get('token') ?? url.searchParams.get('token');
   const session = url.searchParams.get('session');
   if (token === null && session === null) return;
+  if (fragment.has('token')) url.hash = '';
   if (token) storage()?.setItem(TOKEN_KEY, token);
   if (session) storage()?.setItem(SESSION_KEY, session);
   url.searchParams.delete('token');
