@@ -174,6 +174,7 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     // Everything after the cancel is dropped (the buffered sentence 1 too).
     await chunk(t, 0, 1, true);
     await reply(t, 'delta', { text: 'more' });
+    await event(t, 'turn_state', { state: 'speaking' }); // dialog-engine's, published before it saw the cancel
     await event(t, 'emotion', { emotion: 'sad' });
     await reply(t, 'done', { text: 'A long story. more' });
     await ttsEnd(t, 2);

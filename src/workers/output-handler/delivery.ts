@@ -6,7 +6,7 @@
  *
  * Per turn: transcript, emotion, reply_delta, reply_done, audio (in sentence/chunk order with a
  * gap-free seq, see turn-audio.ts), error, audio_end, turn_end. turn_state is the session's state
- * and is always forwarded.
+ * and is forwarded, except a late one naming a turn that was cancelled or has ended.
  * Cancel (ControlEvent cancel/stop, or dialog's turn_end cancelled): `stop` for the turn at once,
  * then nothing more of it but its turn_end. A cancel without turn_id stops every active turn of
  * the session (or, with none active, the session's last turn: a client may still be playing it).
@@ -121,7 +121,11 @@ export class OutputHandler {
   onEvent(ev: TurnEvent): void {
     switch (ev.kind) {
       case 'turn_state':
-        if (ev.state) this.io.deliver({ type: 'turn_state', session_id: ev.session_id, turn_id: ev.turn_id, state: ev.state });
+        // A state dialog-engine published for a turn before it saw the turn's cancel (e.g.
+        // 'speaking' on audio_start while the stop button's ControlEvent was on its way) is stale:
+        // after `stop` nothing more of the turn; the session's next state follows its turn_end.
+        if (!ev.state || this.isDropped(ev)) return;
+        this.io.deliver({ type: 'turn_state', session_id: ev.session_id, turn_id: ev.turn_id, state: ev.state });
         return;
       case 'transcript':
       case 'emotion': {
