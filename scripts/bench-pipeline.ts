@@ -1,5 +1,5 @@
 /**
- * `npm run bench:pipeline [-- --turns 12] [-- --stops 8] [-- --first-token-ms 200] [-- --tokens-per-s 30] [-- --json out.json]`
+ * `npm run bench:pipeline [-- --turns 12] [-- --stops 8] [-- --first-token-ms 200] [-- --tokens-per-s 30] [-- --json out.json] [-- --no-reference] [-- --keep]`
  *
  * Drives whole spoken turns through the real studio (`fav serve` in its own process: embedded bus,
  * the 8 services as processes, the gateway) the way the studio page does: the session WebSocket, mic PCM frames paced in real
@@ -15,6 +15,8 @@
  *                       gateway, WebSocket
  *   stop -> last audio chunk               (stop command sent -> the last audio frame or the stop
  *                                           event received, whichever is later)
+ * The same turns run twice: on the embedded bus, then on a real redis-server (the reference, in the
+ * same run; `--no-reference` skips it).
  * Targets on the project's 2-core machine: overhead p95 <= 15 ms, stop p95 <= 50 ms,
  * TTFA p95 <= 800 ms with a 200 ms first-token LLM. Reports; a MISS is not a failure.
  * The end of speech is the wall time at which the frame holding the last speech sample was sent
@@ -30,6 +32,7 @@ import WebSocket from 'ws';
 import { ClientEvent, nowMs, type Marks } from '../src/shared/voice.js';
 import { floatToS16, parseWav, resample } from '../src/workers/audio/pcm.js';
 import { startOpenAiServer, type OpenAiServer } from '../test/helpers/openai-server.js';
+import { startRedisServer, type RedisServerHandle } from '../test/helpers/redis-server.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,6 +43,8 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     /** Keep the studio's data dir (logs) and print where it is. */
     keep: { type: 'boolean', default: false },
+    /** Also run the same turns with redis-server as the bus (the reference; on by default). */
+    reference: { type: 'boolean', default: true },
   },
 });
 const TURNS = Number(args.turns);
@@ -273,72 +278,46 @@ async function stoppedTurn(s: Session, n: number): Promise<number> {
   return Math.max(stopped.at, lastAudio) - stopAt;
 }
 
-async function main(): Promise<void> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fav-bench-pipeline-'));
-  let llm: OpenAiServer | undefined;
+interface RunResult {
+  bus: string;
+  turns: TurnFigures[];
+  stops: number[];
+  wer: { errors: number; words: number };
+}
+
+/** One full run on one bus: `fav serve` (embedded bus, or FAV_REDIS_URL), warm-up, spoken turns, stopped turns. */
+async function runOn(bus: string, busEnv: Record<string, string>, llm: OpenAiServer, tmp: string): Promise<RunResult> {
   let studio: { child: ChildProcess; url: string; token: string } | undefined;
   try {
-    llm = await startOpenAiServer({
-      reply: (messages) => (JSON.stringify(messages.at(-1)?.content ?? '').includes('story') ? LONG_REPLY : SHORT_REPLY),
-      firstTokenDelayMs: FIRST_TOKEN_MS,
-      tokensPerSecond: TOKENS_PER_S,
-    });
-    console.log(`bench:pipeline  turns=${TURNS} stops=${STOPS} LLM first token ${FIRST_TOKEN_MS} ms, ${TOKENS_PER_S} tokens/s; pocketsphinx ASR, flite TTS`);
     const t0 = Date.now();
-    studio = await startServe(path.join(tmp, 'data'), {
+    studio = await startServe(path.join(tmp, `data-${bus}`), {
       FAV_LLM_BASE_URL: llm.url,
       FAV_LLM_MODEL: 'test-model',
       FAV_ASR_ENGINE: 'pocketsphinx',
       FAV_TTS_ENGINE: 'flite',
       FAV_LOG_LEVEL: process.env.FAV_LOG_LEVEL ?? 'warn',
+      ...busEnv,
     });
-    console.log(`fav serve ready in ${Date.now() - t0} ms at ${studio.url}`);
+    console.log(`[${bus}] fav serve ready in ${Date.now() - t0} ms at ${studio.url}`);
     const wsUrl = `${studio.url.replace(/^http/, 'ws')}/api/session?token=${encodeURIComponent(studio.token)}&session=bench`;
     const s = await Session.open(wsUrl);
-
     const speech = UTTERANCES.map((u) => makeSpeech(u, tmp));
     // One warm-up turn (first model use, JIT) that is not counted.
     await spokenTurn(s, speech[0]!);
     const turns: TurnFigures[] = [];
-    let words = 0;
-    let errors = 0;
+    const wer = { errors: 0, words: 0 };
     for (let i = 0; i < TURNS; i++) {
       const u = i % UTTERANCES.length;
       const f = await spokenTurn(s, speech[u]!);
       turns.push(f);
       const ref = UTTERANCES[u]!.split(' ');
-      const hyp = f.transcript.toLowerCase().split(/\s+/).filter(Boolean);
-      words += ref.length;
-      errors += editDistance(ref, hyp);
+      wer.words += ref.length;
+      wer.errors += editDistance(ref, f.transcript.toLowerCase().split(/\s+/).filter(Boolean));
     }
     const stops: number[] = [];
     for (let i = 0; i < STOPS; i++) stops.push(await stoppedTurn(s, i));
     s.ws.close();
-
-    const rows: Array<[string, number[], number | undefined]> = [
-      ['end of speech -> final transcript', turns.map((t) => t.speechEndToTranscript), undefined],
-      ['transcript -> first LLM token', turns.map((t) => t.transcriptToFirstToken), undefined],
-      ['first sentence -> first audio chunk', turns.map((t) => t.sentenceToFirstAudio), undefined],
-      ['end of speech -> first audio (TTFA)', turns.map((t) => t.ttfa), 800],
-      ['pipeline overhead (TTFA - engines)', turns.map((t) => t.overhead), 15],
-      ['stop -> last audio chunk', stops, 50],
-    ];
-    console.log(`\n${'measure'.padEnd(40)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}  target (p95)`);
-    const out: Record<string, { p50: number; p95: number; n: number; target?: number }> = {};
-    for (const [name, xs, target] of rows) {
-      const p50 = pct(xs, 50);
-      const p95 = pct(xs, 95);
-      out[name] = { p50, p95, n: xs.length, ...(target ? { target } : {}) };
-      const verdict = target === undefined ? '' : p95 <= target ? `<= ${target}  ok` : `<= ${target}  MISS`;
-      console.log(`${name.padEnd(40)}${p50.toFixed(1).padStart(9)}${p95.toFixed(1).padStart(9)}  ${verdict}`);
-    }
-    console.log(`\nbreakdown of a spoken turn (p50 / p95 ms, consecutive marks)`);
-    for (const name of [...HOPS.map((h) => h[0]), '(tts engine time in the tts hop)', '(asr engine time in the asr hop)']) {
-      const xs = turns.map((t) => t.hops[name]).filter((x): x is number => x !== undefined);
-      if (xs.length > 0) console.log(`  ${name.padEnd(56)}${pct(xs, 50).toFixed(1).padStart(8)}${pct(xs, 95).toFixed(1).padStart(8)}`);
-    }
-    console.log(`\nASR word error rate over ${TURNS} turns: ${((100 * errors) / words).toFixed(1)}% (${errors}/${words} words)`);
-    if (args.json) writeFileSync(args.json, JSON.stringify({ turns: TURNS, stops: STOPS, firstTokenMs: FIRST_TOKEN_MS, tokensPerS: TOKENS_PER_S, results: out, perTurn: turns, stops_ms: stops }, null, 2));
+    return { bus, turns, stops, wer };
   } finally {
     if (studio && studio.child.exitCode === null) {
       const exited = new Promise((r) => studio!.child.once('exit', r));
@@ -346,8 +325,72 @@ async function main(): Promise<void> {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
       if (studio.child.exitCode === null) studio.child.kill('SIGKILL');
     }
+  }
+}
+
+function report(runs: RunResult[]): Record<string, Record<string, { p50: number; p95: number; n: number; target?: number }>> {
+  const rowsOf = (r: RunResult): Array<[string, number[], number | undefined]> => [
+    ['end of speech -> final transcript', r.turns.map((t) => t.speechEndToTranscript), undefined],
+    ['transcript -> first LLM token', r.turns.map((t) => t.transcriptToFirstToken), undefined],
+    ['first sentence -> first audio chunk', r.turns.map((t) => t.sentenceToFirstAudio), undefined],
+    ['end of speech -> first audio (TTFA)', r.turns.map((t) => t.ttfa), 800],
+    ['pipeline overhead (TTFA - engines)', r.turns.map((t) => t.overhead), 15],
+    ['stop -> last audio chunk', r.stops, 50],
+  ];
+  const out: Record<string, Record<string, { p50: number; p95: number; n: number; target?: number }>> = {};
+  const head = runs.map((r) => `${r.bus} p50/p95`.padStart(24)).join('');
+  console.log(`\n${'measure (ms)'.padEnd(40)}${head}  target (p95, ${runs[0]!.bus})`);
+  const rows = runs.map(rowsOf);
+  for (let i = 0; i < rows[0]!.length; i++) {
+    const [name, , target] = rows[0]![i]!;
+    let line = name.padEnd(40);
+    runs.forEach((r, k) => {
+      const xs = rows[k]![i]![1];
+      const p50 = pct(xs, 50);
+      const p95 = pct(xs, 95);
+      (out[r.bus] ??= {})[name] = { p50, p95, n: xs.length, ...(target ? { target } : {}) };
+      line += `${p50.toFixed(1)} / ${p95.toFixed(1)}`.padStart(24);
+    });
+    const p95 = out[runs[0]!.bus]![name]!.p95;
+    if (target !== undefined) line += `  <= ${target}  ${p95 <= target ? 'ok' : 'MISS'}`;
+    console.log(line);
+  }
+  console.log(`\nbreakdown of a spoken turn, consecutive marks (ms, p50 / p95 per bus)`);
+  for (const name of [...HOPS.map((h) => h[0]), '(tts engine time in the tts hop)', '(asr engine time in the asr hop)']) {
+    let line = `  ${name.padEnd(56)}`;
+    for (const r of runs) {
+      const xs = r.turns.map((t) => t.hops[name]).filter((x): x is number => x !== undefined);
+      line += xs.length ? `${pct(xs, 50).toFixed(1)} / ${pct(xs, 95).toFixed(1)}`.padStart(18) : ''.padStart(18);
+    }
+    console.log(line);
+  }
+  for (const r of runs) console.log(`ASR word error rate (${r.bus}) over ${TURNS} turns: ${((100 * r.wer.errors) / r.wer.words).toFixed(1)}% (${r.wer.errors}/${r.wer.words} words)`);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fav-bench-pipeline-'));
+  let llm: OpenAiServer | undefined;
+  let reference: RedisServerHandle | undefined;
+  try {
+    llm = await startOpenAiServer({
+      reply: (messages) => (JSON.stringify(messages.at(-1)?.content ?? '').includes('story') ? LONG_REPLY : SHORT_REPLY),
+      firstTokenDelayMs: FIRST_TOKEN_MS,
+      tokensPerSecond: TOKENS_PER_S,
+    });
+    console.log(`bench:pipeline  turns=${TURNS} stops=${STOPS} LLM first token ${FIRST_TOKEN_MS} ms, ${TOKENS_PER_S} tokens/s; pocketsphinx ASR, flite TTS`);
+    const runs: RunResult[] = [await runOn('embedded', {}, llm, tmp)];
+    if (args.reference) {
+      // The same turns with redis-server as the bus: what the embedded bus costs, in the same run.
+      reference = await startRedisServer({ password: 'bench-reference' });
+      runs.push(await runOn('redis-server', { FAV_REDIS_URL: reference.url }, llm, tmp));
+    }
+    const out = report(runs);
+    if (args.json) writeFileSync(args.json, JSON.stringify({ turns: TURNS, stops: STOPS, firstTokenMs: FIRST_TOKEN_MS, tokensPerS: TOKENS_PER_S, results: out, runs }, null, 2));
+  } finally {
+    await reference?.stop();
     await llm?.close();
-    if (args.keep) console.log(`data dir kept: ${tmp}/data (logs in logs/)`);
+    if (args.keep) console.log(`data dirs kept under ${tmp} (logs in data-*/logs/)`);
     else rmSync(tmp, { recursive: true, force: true });
   }
 }
