@@ -5,9 +5,8 @@
  * output length tracks the ratio exactly over a long run.
  */
 import { describe, expect, it } from 'vitest';
-import { loadResampler, type StreamResampler } from './voice-modules.js';
+import { StreamResampler as Resampler, type StreamResampler } from '../../src/renderer/voice/resampler.js';
 
-const { StreamResampler: Resampler } = await loadResampler();
 
 function tone(hz: number, rate: number, seconds: number, amp = 0.5): Float32Array {
   const out = new Float32Array(Math.round(rate * seconds));

@@ -9,10 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { ClientEvent } from '../../src/shared/voice.js';
-import { loadConversation, loadSession, type AudioEvent, type NonAudioEvent, type SessionClient, type SessionState, type SocketLike } from './voice-modules.js';
+import { addTyped, applyEvent, createConversation, MAX_ENTRIES } from '../../src/renderer/voice/conversation.js';
+import { SessionClient as Client, sessionUrl, type AudioEvent, type NonAudioEvent, type SessionClient, type SessionState, type SocketLike } from '../../src/renderer/voice/session.js';
 
-const { SessionClient: Client, sessionUrl } = await loadSession();
-const { addTyped, applyEvent, createConversation, MAX_ENTRIES } = await loadConversation();
 
 const S = 's1';
 const waitFor = async <T>(fn: () => T | undefined | false, what: string, ms = 3000): Promise<T> => {
