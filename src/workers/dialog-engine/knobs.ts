@@ -12,6 +12,7 @@
  *                                 after its audio would have finished playing (1500)
  *   FAV_DIALOG_MAX_SESSIONS       sessions kept in memory; idle ones are forgotten first (1000)
  */
+import { envNumber } from '../runtime/config.js';
 import type { Config } from '../../shared/config.js';
 
 export type DialogSettings = Config['dialog'];
@@ -32,20 +33,13 @@ export const DEFAULT_KNOBS: DialogKnobs = {
   maxSessions: 1000,
 };
 
-function num(env: NodeJS.ProcessEnv, key: string, def: number, min: number): number {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return def;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min) throw new Error(`${key} must be a number >= ${min}, got "${raw}"`);
-  return v;
-}
 
 export function knobsFromEnv(env: NodeJS.ProcessEnv = process.env): DialogKnobs {
   return {
-    watchdogMs: num(env, 'FAV_DIALOG_WATCHDOG_MS', DEFAULT_KNOBS.watchdogMs, 1),
-    noiseMs: num(env, 'FAV_DIALOG_NOISE_MS', DEFAULT_KNOBS.noiseMs, 1),
-    listenMaxMs: num(env, 'FAV_DIALOG_LISTEN_MAX_MS', DEFAULT_KNOBS.listenMaxMs, 1),
-    playbackMarginMs: num(env, 'FAV_DIALOG_PLAYBACK_MARGIN_MS', DEFAULT_KNOBS.playbackMarginMs, 0),
-    maxSessions: num(env, 'FAV_DIALOG_MAX_SESSIONS', DEFAULT_KNOBS.maxSessions, 1),
+    watchdogMs: envNumber(env, 'FAV_DIALOG_WATCHDOG_MS', DEFAULT_KNOBS.watchdogMs, 1),
+    noiseMs: envNumber(env, 'FAV_DIALOG_NOISE_MS', DEFAULT_KNOBS.noiseMs, 1),
+    listenMaxMs: envNumber(env, 'FAV_DIALOG_LISTEN_MAX_MS', DEFAULT_KNOBS.listenMaxMs, 1),
+    playbackMarginMs: envNumber(env, 'FAV_DIALOG_PLAYBACK_MARGIN_MS', DEFAULT_KNOBS.playbackMarginMs, 0),
+    maxSessions: envNumber(env, 'FAV_DIALOG_MAX_SESSIONS', DEFAULT_KNOBS.maxSessions, 1),
   };
 }

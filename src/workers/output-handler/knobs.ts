@@ -7,6 +7,8 @@
  *   FAV_OUTPUT_CANCEL_KEEP_MS a cancelled turn whose turn_end never comes is forgotten after this (30000)
  *   FAV_OUTPUT_MAX_CLOSED    ids of ended turns remembered so their late chunks are dropped (10000)
  */
+import { envNumber } from '../runtime/config.js';
+
 export interface OutputKnobs {
   gapMs: number;
   maxTurns: number;
@@ -16,19 +18,12 @@ export interface OutputKnobs {
 
 export const DEFAULT_OUTPUT_KNOBS: OutputKnobs = { gapMs: 5000, maxTurns: 1000, cancelKeepMs: 30_000, maxClosed: 10_000 };
 
-function num(env: NodeJS.ProcessEnv, key: string, def: number, min: number): number {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return def;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min) throw new Error(`${key} must be a number >= ${min}, got "${raw}"`);
-  return v;
-}
 
 export function outputKnobsFromEnv(env: NodeJS.ProcessEnv = process.env): OutputKnobs {
   return {
-    gapMs: num(env, 'FAV_OUTPUT_GAP_MS', DEFAULT_OUTPUT_KNOBS.gapMs, 1),
-    maxTurns: num(env, 'FAV_OUTPUT_MAX_TURNS', DEFAULT_OUTPUT_KNOBS.maxTurns, 1),
-    cancelKeepMs: num(env, 'FAV_OUTPUT_CANCEL_KEEP_MS', DEFAULT_OUTPUT_KNOBS.cancelKeepMs, 1),
-    maxClosed: num(env, 'FAV_OUTPUT_MAX_CLOSED', DEFAULT_OUTPUT_KNOBS.maxClosed, 1),
+    gapMs: envNumber(env, 'FAV_OUTPUT_GAP_MS', DEFAULT_OUTPUT_KNOBS.gapMs, 1),
+    maxTurns: envNumber(env, 'FAV_OUTPUT_MAX_TURNS', DEFAULT_OUTPUT_KNOBS.maxTurns, 1),
+    cancelKeepMs: envNumber(env, 'FAV_OUTPUT_CANCEL_KEEP_MS', DEFAULT_OUTPUT_KNOBS.cancelKeepMs, 1),
+    maxClosed: envNumber(env, 'FAV_OUTPUT_MAX_CLOSED', DEFAULT_OUTPUT_KNOBS.maxClosed, 1),
   };
 }

@@ -33,7 +33,8 @@ export interface WorkerConfig {
 
 export class ConfigError extends Error {}
 
-function num(env: NodeJS.ProcessEnv, key: string, def: number, min = 0): number {
+/** A number from the environment, `def` when unset; anything else than a number >= min is a ConfigError. */
+export function envNumber(env: NodeJS.ProcessEnv, key: string, def: number, min = 0): number {
   const raw = env[key];
   if (raw === undefined || raw === '') return def;
   const v = Number(raw);
@@ -64,19 +65,19 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   if (!service) throw new ConfigError('missing service name');
   const redisUrl = redis ?? env.FAV_REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (!/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`bus URL must start with redis:// or rediss://, got "${maskUrl(redisUrl)}"`);
-  const heartbeatMs = num(env, 'FAV_HEARTBEAT_MS', 2000, 10);
+  const heartbeatMs = envNumber(env, 'FAV_HEARTBEAT_MS', 2000, 10);
   return {
     service,
     redisUrl,
     instanceId: instance ?? env.FAV_INSTANCE_ID ?? `${service}@${hostname()}#${process.pid}`,
     heartbeatMs,
-    heartbeatTtlMs: num(env, 'FAV_HEARTBEAT_TTL_MS', heartbeatMs * 3, 10),
-    drainMs: num(env, 'FAV_STOP_DRAIN_MS', 4000),
-    blockSeconds: num(env, 'FAV_BLOCK_SECONDS', 0.5, 0.01),
-    claimIdleMs: num(env, 'FAV_STREAM_CLAIM_IDLE_MS', 30_000),
+    heartbeatTtlMs: envNumber(env, 'FAV_HEARTBEAT_TTL_MS', heartbeatMs * 3, 10),
+    drainMs: envNumber(env, 'FAV_STOP_DRAIN_MS', 4000),
+    blockSeconds: envNumber(env, 'FAV_BLOCK_SECONDS', 0.5, 0.01),
+    claimIdleMs: envNumber(env, 'FAV_STREAM_CLAIM_IDLE_MS', 30_000),
     logLevel: env.FAV_LOG_LEVEL ?? 'info',
     test: {
-      taskDelayMs: num(env, 'FAV_TEST_TASK_DELAY_MS', 0),
+      taskDelayMs: envNumber(env, 'FAV_TEST_TASK_DELAY_MS', 0),
       crashAtStart: env.FAV_TEST_CRASH_AT_START === '1',
       ignoreStop: env.FAV_TEST_IGNORE_STOP === '1',
     },
