@@ -3,7 +3,7 @@
  *
  * Drives whole spoken turns through the real studio (`fav serve` in its own process: embedded bus,
  * the 8 services as processes, the gateway) the way the studio page does: the session WebSocket, mic PCM frames paced in real
- * time. Speech is made with flite (Debian's `flite` CLI: 8 kHz, resampled to 16 kHz), recognised
+ * time. Speech is made with flite (Debian's `flite` CLI, its 16 kHz slt voice), recognised
  * by pocketsphinx, answered by the local OpenAI-compatible test server (fixed first-token delay and
  * token rate), spoken by flite (WASI). Prints p50/p95 of:
  *   end of speech -> final transcript      (VAD end-of-utterance wait + ASR)
@@ -23,14 +23,15 @@
  * (frames are sent as a microphone would deliver them: one 20 ms frame every 20 ms; flite's own
  * silence around the words is cut off first). A breakdown per hop follows, from the turn's marks.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { ClientEvent, nowMs, type Marks } from '../src/shared/voice.js';
-import { floatToS16, parseWav, resample } from '../src/workers/audio/pcm.js';
+import { floatToS16 } from '../src/workers/audio/pcm.js';
+import { say, wordErrors } from '../test/asr/speech.js';
 import { startOpenAiServer, type OpenAiServer } from '../test/helpers/openai-server.js';
 import { startRedisServer, type RedisServerHandle } from '../test/helpers/redis-server.js';
 
@@ -43,8 +44,8 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     /** Keep the studio's data dir (logs) and print where it is. */
     keep: { type: 'boolean', default: false },
-    /** Also run the same turns with redis-server as the bus (the reference; on by default). */
-    reference: { type: 'boolean', default: true },
+    /** Skip the reference run with redis-server as the bus. */
+    'no-reference': { type: 'boolean', default: false },
   },
 });
 const TURNS = Number(args.turns);
@@ -108,11 +109,8 @@ function pct(xs: number[], p: number): number {
  * flite speech at 16 kHz with flite's own leading and trailing silence cut off (below -50 dBFS),
  * so that the last frame sent really ends the speech: the end of speech is measured, not guessed.
  */
-function makeSpeech(text: string, dir: string): Float32Array {
-  const file = path.join(dir, `${text.replace(/\W+/g, '_')}.wav`);
-  execFileSync('flite', ['-voice', 'slt', '-t', text, '-o', file]);
-  const wav = parseWav(readFileSync(file));
-  const s = resample(wav.samples, wav.sampleRate, 16000);
+function makeSpeech(text: string): Float32Array {
+  const s = say(text, 'slt');
   const loud = (i: number) => Math.abs(s[i]!) > 0.003;
   let a = 0;
   let b = s.length;
@@ -301,7 +299,7 @@ async function runOn(bus: string, busEnv: Record<string, string>, llm: OpenAiSer
     console.log(`[${bus}] fav serve ready in ${Date.now() - t0} ms at ${studio.url}`);
     const wsUrl = `${studio.url.replace(/^http/, 'ws')}/api/session?token=${encodeURIComponent(studio.token)}&session=bench`;
     const s = await Session.open(wsUrl);
-    const speech = UTTERANCES.map((u) => makeSpeech(u, tmp));
+    const speech = UTTERANCES.map((u) => makeSpeech(u));
     // One warm-up turn (first model use, JIT) that is not counted.
     await spokenTurn(s, speech[0]!);
     const turns: TurnFigures[] = [];
@@ -310,9 +308,9 @@ async function runOn(bus: string, busEnv: Record<string, string>, llm: OpenAiSer
       const u = i % UTTERANCES.length;
       const f = await spokenTurn(s, speech[u]!);
       turns.push(f);
-      const ref = UTTERANCES[u]!.split(' ');
-      wer.words += ref.length;
-      wer.errors += editDistance(ref, f.transcript.toLowerCase().split(/\s+/).filter(Boolean));
+      const e = wordErrors(UTTERANCES[u]!, f.transcript);
+      wer.words += e.words;
+      wer.errors += e.errors;
     }
     const stops: number[] = [];
     for (let i = 0; i < STOPS; i++) stops.push(await stoppedTurn(s, i));
@@ -380,7 +378,7 @@ async function main(): Promise<void> {
     });
     console.log(`bench:pipeline  turns=${TURNS} stops=${STOPS} LLM first token ${FIRST_TOKEN_MS} ms, ${TOKENS_PER_S} tokens/s; pocketsphinx ASR, flite TTS`);
     const runs: RunResult[] = [await runOn('embedded', {}, llm, tmp)];
-    if (args.reference) {
+    if (!args['no-reference']) {
       // The same turns with redis-server as the bus: what the embedded bus costs, in the same run.
       reference = await startRedisServer({ password: 'bench-reference' });
       runs.push(await runOn('redis-server', { FAV_REDIS_URL: reference.url }, llm, tmp));
@@ -395,13 +393,6 @@ async function main(): Promise<void> {
   }
 }
 
-function editDistance(a: string[], b: string[]): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
-}
 
 main().then(
   () => process.exit(0),

@@ -4,12 +4,10 @@
  * done after audio_end so the dialog engine does not wait out its playback timer).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { ClientEvent } from '../../src/shared/voice.js';
-import { encodeWav, floatToS16, parseWav, resample } from '../../src/workers/audio/pcm.js';
+import { encodeWav, floatToS16 } from '../../src/workers/audio/pcm.js';
+import { say, wordErrors } from '../asr/speech.js';
 
 function onPath(cmd: string): boolean {
   try {
@@ -22,17 +20,9 @@ function onPath(cmd: string): boolean {
 export const HAVE_FLITE = onPath('flite');
 export const HAVE_POCKETSPHINX = onPath('pocketsphinx_continuous');
 
-/** Speech for `text` at 16 kHz (Debian's flite, its US English 'slt' voice; its default 'kal' diphone voice is 8 kHz and far less clear). */
+/** Speech for `text` at 16 kHz: Debian flite's US English 'slt' voice (its default 'kal' is 8 kHz and far less clear). */
 export function speech16k(text: string): Float32Array {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fav-e2e-speech-'));
-  try {
-    const file = path.join(dir, 'x.wav');
-    execFileSync('flite', ['-voice', 'slt', '-t', text, '-o', file]);
-    const wav = parseWav(readFileSync(file));
-    return resample(wav.samples, wav.sampleRate, 16000);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return say(text, 'slt');
 }
 
 /** A WAV file (16 kHz) of `text` spoken by flite, with a little silence around it. */
@@ -43,21 +33,7 @@ export function speechWav(text: string): Buffer {
   return encodeWav({ samples: padded, sampleRate: 16000 });
 }
 
-/** Word error rate helpers. */
-export function words(s: string): string[] {
-  return s
-    .toLowerCase()
-    .replace(/[^a-z0-9' ]+/g, ' ')
-    .split(/\s+/)
-    .filter(Boolean);
-}
-export function editDistance(a: string[], b: string[]): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
-}
+export { wordErrors };
 
 export type Ev = ClientEvent & { at: number; pcm?: Buffer };
 

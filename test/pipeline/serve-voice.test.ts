@@ -16,7 +16,7 @@ import { freePort } from '../helpers/redis-server.js';
 import { startFav, type LongRunning } from '../helpers/fav-cli.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
 import { WsClient } from '../gateway/helpers.js';
-import { HAVE_FLITE, HAVE_POCKETSPHINX, StudioClient, editDistance, speechWav, words } from './helpers.js';
+import { HAVE_FLITE, HAVE_POCKETSPHINX, StudioClient, speechWav, wordErrors } from './helpers.js';
 
 const SENTENCES = [
   'the weather is nice today',
@@ -74,10 +74,10 @@ describe.skipIf(skipReason !== '')(`fav serve: voice end to end${skipReason ? ` 
       expect(body.sessionId).toBe('e2e');
       expect(body.reply).toBe(REPLY);
       expect(typeof body.stats).toBe('object');
-      const ref = words(sentence);
       console.log(`/api/asr: "${sentence}" -> "${body.transcript}"`);
-      errors += editDistance(ref, words(body.transcript));
-      total += ref.length;
+      const e = wordErrors(sentence, body.transcript);
+      errors += e.errors;
+      total += e.words;
       // The reply's audio reached the studio client of that session, in order, then audio_end.
       const done = await studio.waitFor('reply_done', (e) => e.text === REPLY && studio.of('audio_end', (a) => a.turn_id === e.turn_id).length === 0 && !seen.has(e.turn_id));
       seen.add(done.turn_id);
@@ -135,8 +135,7 @@ describe.skipIf(skipReason !== '')(`fav serve: voice end to end${skipReason ? ` 
     // The transcript reached the LLM as the user's message.
     const lastChat = ai.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)!;
     const msgs = (lastChat.body as { messages: Array<{ role: string; content: string }> }).messages;
-    const heard = words(msgs.at(-1)!.content);
-    expect(editDistance(words('can you say hello to my friends'), heard)).toBeLessThanOrEqual(2);
+    expect(wordErrors('can you say hello to my friends', msgs.at(-1)!.content).errors).toBeLessThanOrEqual(2);
     input.close();
     output.close();
   }, 90_000);
