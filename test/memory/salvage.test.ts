@@ -4,15 +4,14 @@
  * damaged file is kept untouched beside the new one, and the warning says where it is and how many
  * rows were saved and lost. Also: the files are private (0600) from their first byte.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/workers/memory/store.js';
 import { FtsLongTermStore } from '../../src/workers/long-term-memory/fts-store.js';
+import { fillHistory, leafPages, smash } from './damaged-db.js';
 
-const PAGE = 4096;
 const NOW = Date.UTC(2025, 5, 1);
 
 interface Line {
@@ -35,41 +34,12 @@ function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'fav-salvage-'));
 }
 
-/** Leaf pages of a table's b-tree, with how many rows each holds (SQLite's own dbstat view). */
-function leafPages(file: string, table: string): Array<{ pageno: number; ncell: number }> {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare<[string], { pageno: number; ncell: number }>("SELECT pageno, ncell FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno").all(table);
-  } finally {
-    db.close();
-  }
-}
-
-/** Overwrites whole pages with garbage, as a bad sector or a stray write would. */
-function smash(file: string, pages: number[]): void {
-  const fd = openSync(file, 'r+');
-  try {
-    for (const p of pages) writeSync(fd, Buffer.alloc(PAGE, 0xa5), 0, PAGE, (p - 1) * PAGE);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fillHistory(dir: string, turns: number): void {
-  const store = MemoryStore.open(dir, captureLog().log);
-  for (let i = 0; i < turns; i++) {
-    const text = `turn ${i}: ${'a fairly long line of what the viewer said, to fill the pages '.repeat(2)}`;
-    store.addUser({ session_id: 's1', turn_id: `t${i}`, text, ts: NOW + i, pos: NOW + i });
-  }
-  store.close();
-}
-
 describe('a damaged short-term memory database', () => {
   it('keeps every row SQLite can read, keeps the old file, and says where it is and what was lost', () => {
     const dir = tempDir();
     const file = MemoryStore.file(dir);
     const turns = 1500;
-    fillHistory(dir, turns);
+    fillHistory(dir, turns, NOW);
     const leaves = leafPages(file, 'messages');
     expect(leaves.length).toBeGreaterThan(20);
     // Two pages in the middle of the table, apart from each other.
@@ -113,7 +83,7 @@ describe('a damaged short-term memory database', () => {
   it('loses nothing when only an index is damaged (it is rebuilt)', () => {
     const dir = tempDir();
     const file = MemoryStore.file(dir);
-    fillHistory(dir, 600);
+    fillHistory(dir, 600, NOW);
     smash(file, [leafPages(file, 'messages_by_pos')[1]!.pageno]);
     const store = MemoryStore.open(dir, captureLog().log);
     toClose.push(store);

@@ -143,7 +143,8 @@ export function openDatabase(file: string, opts: OpenOptions): Opened {
     return { db: open() };
   } catch (e) {
     if (!isUnreadable(e)) throw e;
-    const reason = (e as Error).message;
+    // One line: quick_check reports over several.
+    const reason = (e as Error).message.replace(/\s+/g, ' ').trim();
     const keptAs = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     renameSync(file, keptAs);
     for (const ext of ['-wal', '-shm']) if (existsSync(file + ext)) renameSync(file + ext, keptAs + ext);
