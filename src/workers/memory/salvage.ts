@@ -163,10 +163,11 @@ function copyTable(old: Db, fresh: Db, table: string): TableSalvage {
 }
 
 /**
- * Copies what can be read of `oldFile` into `fresh` (already migrated to the current schema), in
- * one transaction. `oldFile` is opened read-write (a WAL beside it is replayed), so pass a copy.
+ * Copies what can be read of `oldFile` into `fresh` (already migrated to the current schema), then
+ * runs `after` (rebuilding derived tables), all in one transaction. `oldFile` is opened read-write
+ * (a WAL beside it is replayed), so pass a copy.
  */
-export function salvageInto(fresh: Db, oldFile: string): SalvageResult {
+export function salvageInto(fresh: Db, oldFile: string, after?: (db: Db) => void): SalvageResult {
   let old: Db;
   try {
     old = new Database(oldFile, { fileMustExist: true });
@@ -176,7 +177,11 @@ export function salvageInto(fresh: Db, oldFile: string): SalvageResult {
     return { tables: [], saved: 0, lost: undefined, unreadable: (e as Error).message };
   }
   try {
-    const tables = fresh.transaction(() => tablesToCopy(fresh).map((t) => copyTable(old, fresh, t)))();
+    const tables = fresh.transaction(() => {
+      const copied = tablesToCopy(fresh).map((t) => copyTable(old, fresh, t));
+      if (copied.some((t) => t.saved > 0)) after?.(fresh);
+      return copied;
+    })();
     const saved = tables.reduce((n, t) => n + t.saved, 0);
     const lost = tables.every((t) => t.lost !== undefined) ? tables.reduce((n, t) => n + (t.lost ?? 0), 0) : undefined;
     return { tables, saved, lost };

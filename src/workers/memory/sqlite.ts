@@ -120,10 +120,30 @@ function makePrivate(file: string): void {
 function describeSalvage(file: string, keptAs: string, reason: string, r: SalvageResult): string {
   const base = path.basename(file);
   if (r.unreadable !== undefined) {
-    return `${base} was damaged (${reason}) and nothing in it could be read; started a new one. The old file is kept as ${keptAs}`;
+    const why = r.unreadable === reason ? '' : ` (${r.unreadable})`;
+    return `${base} was damaged (${reason}) and nothing in it could be read${why}; started a new one. The old file is kept as ${keptAs}`;
   }
   const lost = r.lost === undefined ? 'an unknown number lost' : `${r.lost} lost`;
   return `${base} was damaged (${reason}); saved ${r.saved} rows into a new one (${lost}). The old file is kept as ${keptAs}`;
+}
+
+/**
+ * Salvages `keptAs` into `db` from a copy: opening the old file replays and checkpoints its WAL,
+ * and the kept file must stay as it was for whoever wants to rescue more by hand. A salvage that
+ * fails part-way leaves the new database empty (one transaction) and says why.
+ */
+function salvageCopy(db: Db, file: string, keptAs: string, opts: OpenOptions): SalvageResult {
+  const scratch = `${file}.salvaging`;
+  try {
+    copyFileSync(keptAs, scratch);
+    if (existsSync(`${keptAs}-wal`)) copyFileSync(`${keptAs}-wal`, `${scratch}-wal`);
+    chmodSync(scratch, PRIVATE_FILE);
+    return salvageInto(db, scratch, opts.afterSalvage);
+  } catch (err) {
+    return { tables: [], saved: 0, lost: undefined, unreadable: `the salvage failed: ${(err as Error).message}` };
+  } finally {
+    for (const ext of ['', '-wal', '-shm', '-journal']) rmSync(scratch + ext, { force: true });
+  }
 }
 
 /** Opens (creating the folder and file when needed) and migrates; salvages a damaged file. */
@@ -146,22 +166,16 @@ export function openDatabase(file: string, opts: OpenOptions): Opened {
     // One line: quick_check reports over several.
     const reason = (e as Error).message.replace(/\s+/g, ' ').trim();
     const keptAs = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    renameSync(file, keptAs);
+    try {
+      renameSync(file, keptAs);
+    } catch (err) {
+      // Another instance of the service moved it first and started the new file: use that one.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { db: open() };
+      throw err;
+    }
     for (const ext of ['-wal', '-shm']) if (existsSync(file + ext)) renameSync(file + ext, keptAs + ext);
     const db = open();
-    // Salvage from a copy: opening the old file replays and checkpoints its WAL, and the kept file
-    // must stay as it was for whoever wants to rescue more by hand.
-    const scratch = `${file}.salvaging`;
-    let result: SalvageResult;
-    try {
-      copyFileSync(keptAs, scratch);
-      if (existsSync(`${keptAs}-wal`)) copyFileSync(`${keptAs}-wal`, `${scratch}-wal`);
-      chmodSync(scratch, PRIVATE_FILE);
-      result = salvageInto(db, scratch);
-      if (result.saved > 0) opts.afterSalvage?.(db);
-    } finally {
-      for (const ext of ['', '-wal', '-shm', '-journal']) rmSync(scratch + ext, { force: true });
-    }
+    const result = salvageCopy(db, file, keptAs, opts);
     const message = describeSalvage(file, keptAs, reason, result);
     const salvage: Salvaged = { ...result, file, keptAs, reason, message };
     opts.log.warn({ file, keptAs, saved: result.saved, lost: result.lost ?? 'unknown', tables: result.tables, reason }, message);
