@@ -166,7 +166,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
           log: (level, msg, fields) => void logs.note('gateway', level, msg, fields),
         },
       },
-      { host: config.host, port: gatewayPort },
+      { host: config.host, port: gatewayPort, allowedHosts: config.gateway.allowedHosts },
     );
     teardown.push(() => gateway.close());
     progress(`gateway: ${gateway.url}`);

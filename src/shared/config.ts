@@ -167,6 +167,14 @@ export const ConfigSchema = z.object({
     .object({
       /** How long POST /api/asr waits for the transcript and the reply before answering 504, ms. */
       asrTimeoutMs: z.number().int().positive().default(120_000),
+      /**
+       * Host names (or addresses) the gateway answers besides loopback ones and the address it is bound
+       * to, e.g. ['studio.lan'] to reach it as http://studio.lan:8000. Any other `Host` is refused
+       * (a web page of another site reaching 127.0.0.1 through DNS rebinding). No port, no scheme.
+       */
+      allowedHosts: z
+        .array(z.string().regex(/^[^\s/@?#]+$/, 'a host name or address, without scheme, path or port'))
+        .default([]),
     })
     .prefault({}),
   input: z

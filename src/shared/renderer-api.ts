@@ -6,10 +6,29 @@
  */
 export type { BusKind, HealthResponse, ServiceInstance, ServiceStatus, ServicesResponse } from './studio-status.js';
 
-/** HTTP paths the studio page polls on its own origin. */
+/**
+ * The gateway's HTTP and WebSocket paths: the ones the studio page polls on its own origin, and the
+ * rest of what the gateway serves (`:name` is a path parameter, as the gateway's router spells it).
+ */
 export const StudioPaths = {
+  /** The studio page (or the status page when it is not built). */
+  page: '/',
   health: '/health',
   services: '/api/services',
+  serviceRestart: '/api/services/:name/restart',
+  connections: '/connections',
+  config: '/api/config',
+  logs: '/api/logs',
+  /** WebSocket: the live log stream. */
+  logStream: '/api/logs/stream',
+  /** WebSocket: the studio's voice session. */
+  session: '/api/session',
+  /** WebSocket: the seed's chunked upload. */
+  seedInput: '/ws/input',
+  /** WebSocket: the seed's reply of one task. */
+  seedOutput: '/ws/output/:taskId',
+  asr: '/api/asr',
+  controlStop: '/control/stop',
 } as const;
 
 /** IPC channels between the preload and electron/main.ts (ipcRenderer.invoke -> ipcMain.handle). */

@@ -19,6 +19,8 @@ export const ServiceStatusSchema = z.looseObject({
   state: z.string().min(1),
   instances: z.array(ServiceInstanceSchema).default([]),
   restarts: z.number().int().nonnegative().default(0),
+  /** What the service wants the user to know while it runs (not an error: it works). */
+  notice: z.string().optional(),
 });
 export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
 
@@ -32,12 +34,36 @@ export type ServicesResponse = z.infer<typeof ServicesResponseSchema>;
 export const BUS_KINDS = ['embedded', 'external'] as const;
 export type BusKind = (typeof BUS_KINDS)[number];
 
+/** The gateway's overall word: every service ready and the bus up, some not ready yet, or a failure. */
+export const HEALTH_STATES = ['ok', 'degraded', 'error'] as const;
+export type HealthState = (typeof HEALTH_STATES)[number];
+
 /**
- * `GET /health`. The seed's published API only promises `{"status":"ok", ...}`; the studio also
- * reads `bus.kind` (the gateway also sends `bus.url` with credentials removed, and `bus.status`).
+ * `GET /health` as this version's gateway sends it (the gateway types its answer with this; tests
+ * hold the answer to it). `notices` holds what a running service wants the user to know, by
+ * service (e.g. memory: a damaged database it salvaged, and where the old file is).
+ */
+export const HealthBodySchema = z.strictObject({
+  status: z.enum(HEALTH_STATES),
+  version: z.string(),
+  uptime_s: z.number().int().nonnegative(),
+  bus: z.strictObject({ kind: z.enum(BUS_KINDS), url: z.string(), status: z.enum(['ok', 'unreachable']) }),
+  services: z.record(z.string(), z.string()),
+  ready: z.string(),
+  failed: z.array(z.string()).optional(),
+  notices: z.record(z.string(), z.string()).optional(),
+  connections: z.number().int().nonnegative(),
+});
+export type HealthBody = z.infer<typeof HealthBodySchema>;
+
+/**
+ * `GET /health` as the studio page reads it: loose, so that a core of another version does not break
+ * the page. The seed's published API only promises `{"status":"ok", ...}`; the studio also reads
+ * `bus.kind` and `notices`.
  */
 export const HealthResponseSchema = z.looseObject({
   status: z.string().min(1),
   bus: z.looseObject({ kind: z.enum(BUS_KINDS) }).optional(),
+  notices: z.record(z.string(), z.string()).optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;

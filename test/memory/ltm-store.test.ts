@@ -97,7 +97,7 @@ describe('long-term FTS5 store', () => {
     expect(row).toEqual({ hits: 4, last_seen: NOW + 7 });
   });
 
-  it('keeps memories across a reopen, and moves an unreadable file aside', () => {
+  it('keeps memories across a reopen, and starts afresh over an unreadable file (salvage.test.ts: a damaged one)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fav-ltm-'));
     const a = open(dir);
     a.remember(w('I live in Osaka with my sister'));
@@ -109,10 +109,10 @@ describe('long-term FTS5 store', () => {
     const bad = mkdtempSync(path.join(tmpdir(), 'fav-ltm-'));
     mkdirSync(path.join(bad, 'memory'));
     writeFileSync(FtsLongTermStore.file(bad), 'garbage'.repeat(1000));
-    const errors: string[] = [];
-    const c = open(bad, { ...quiet, error: ((_o: unknown, msg: string) => void errors.push(msg)) as never });
-    expect(c.movedAside).toMatch(/long-term\.db\.corrupt-\d+$/);
-    expect(errors.join()).toMatch(/moved it aside/);
+    const warnings: string[] = [];
+    const c = open(bad, { ...quiet, warn: ((_o: unknown, msg: string) => void warnings.push(msg)) as never });
+    expect(c.movedAside).toMatch(/long-term\.db\.corrupt-[\dTZ-]+$/);
+    expect(warnings.join()).toMatch(/nothing in it could be read; started a new one/);
     expect(c.remember(w('a fresh start with new memories'))).toMatchObject({ outcome: 'added' });
   });
 

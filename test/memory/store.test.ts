@@ -1,9 +1,9 @@
 /**
- * The short-term store on real SQLite files: persistence across processes, an unreadable file moved
- * aside, the token-budget window, reply ordering and statuses, and hot-path timings with a long history.
+ * The short-term store on real SQLite files: persistence across processes (a damaged file:
+ * salvage.test.ts), the token-budget window, reply ordering and statuses, and hot-path timings with a long history.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,24 +70,6 @@ describe('memory store', () => {
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
   }, 40_000);
-
-  it('moves an unreadable file aside, starts fresh and logs an error saying so', () => {
-    const dir = tempDir();
-    mkdirSync(path.join(dir, 'memory'));
-    const file = MemoryStore.file(dir);
-    const garbage = Buffer.from('this is not a sqlite database at all, just some bytes '.repeat(200));
-    writeFileSync(file, garbage);
-    const { store, lines } = openStore(dir);
-    expect(store.movedAside).toMatch(/memory\.db\.corrupt-\d+$/);
-    expect(readFileSync(store.movedAside!)).toEqual(garbage);
-    const err = lines.find((l) => l.level === 'error');
-    expect(err?.msg).toContain('moved it aside');
-    expect(err?.msg).toContain(store.movedAside);
-    // The fresh database works.
-    store.addUser({ session_id: 's', turn_id: 't', text: 'hello again', ts: 1, pos: 1 });
-    expect(store.count('s')).toBe(1);
-    expect(readdirSync(path.join(dir, 'memory')).filter((f) => f.includes('corrupt'))).toHaveLength(1);
-  });
 
   it('refuses (without touching it) a file written by a newer schema', () => {
     const dir = tempDir();

@@ -86,6 +86,17 @@ describe.skipIf(skipReason !== undefined)(`studio page in Chromium${skipReason ?
     await page.locator('[data-service="asr"] [data-testid="state"]', { hasText: /^ready$/ }).waitFor({ timeout: 6_000 });
   });
 
+  it("shows what a service has to tell, under its row (a salvaged memory database)", async () => {
+    const notice = 'memory.db was damaged (database disk image is malformed); saved 778 rows into a new one (22 lost). The old file is kept as /data/memory/memory.db.corrupt-2026-01-01T00-00-00-000Z';
+    services[3] = { ...services[3]!, state: 'ready', notice };
+    const shown = page.locator('[data-service-notice="memory"] [data-testid="notice"]');
+    await shown.waitFor({ timeout: 6_000 });
+    await expect(shown.innerText()).resolves.toBe(notice);
+    await expect(page.locator('[data-service-notice]').count()).resolves.toBe(1);
+    services[3] = { ...services[3]!, notice: undefined };
+    await shown.waitFor({ state: 'detached', timeout: 6_000 });
+  });
+
   it('has no CSP violations, console errors or page errors while the core is up', async () => {
     expect(await readCspViolations(page)).toEqual([]);
     expect(problems.consoleErrors).toEqual([]);

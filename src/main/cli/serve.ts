@@ -39,6 +39,8 @@ export async function runServe(opts: ServeCliOptions): Promise<void> {
       '',
     ].join('\n'),
   );
+  // What a service had to tell at start (a damaged memory database it salvaged): on the console too.
+  for (const s of studio.supervisor.status()) if (s.notice) process.stderr.write(`fav serve: warning: ${s.name}: ${s.notice}\n`);
 
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -75,6 +75,53 @@ describe('settings file repair', () => {
     expect(existsSync(path.join(dir, 'settings.json.bak'))).toBe(true);
     // The repaired file now loads without warnings.
     expect(loadConfig({ dataDir: dir }, {}).warnings).toEqual([]);
+  });
+});
+
+describe('settings file: what a user may have put there', () => {
+  const file = () => path.join(dir, 'settings.json');
+
+  it('accepts a UTF-8 byte order mark (Notepad, PowerShell) and leaves the file alone', () => {
+    const text = '\uFEFF' + JSON.stringify({ port: 9100, persona: { name: 'Mio' } });
+    writeFileSync(file(), text, 'utf8');
+    const { config, warnings } = loadConfig({ dataDir: dir }, {});
+    expect(warnings).toEqual([]);
+    expect(config.port).toBe(9100);
+    expect(config.persona.name).toBe('Mio');
+    expect(readFileSync(file(), 'utf8')).toBe(text);
+    expect(readdirSync(dir)).toEqual(['settings.json']);
+  });
+
+  it('starts from defaults when a folder stands where the file should be, and writes nothing', () => {
+    mkdirSync(file());
+    writeFileSync(path.join(file(), 'inside.txt'), 'the user\'s');
+    const { config, warnings } = loadConfig({ dataDir: dir }, {});
+    expect(config.port).toBe(8000);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(file());
+    expect(warnings[0]).toMatch(/is a folder.*rename or remove it.*defaults/);
+    expect(statSync(file()).isDirectory()).toBe(true);
+    expect(readdirSync(file())).toEqual(['inside.txt']);
+    expect(readdirSync(dir)).toEqual(['settings.json']);
+    // Saving names the obstacle instead of failing with a bare EISDIR, and leaves no temp file.
+    expect(() => writeSettingsFile(dir, { port: 1 })).toThrow(/settings\.json is in the way.*rename or remove it/);
+    expect(readdirSync(dir)).toEqual(['settings.json']);
+  });
+
+  it('never overwrites an earlier backup: the original stays in settings.json.bak', () => {
+    writeFileSync(file(), '{ "the": "original", }');
+    expect(readSettingsFile(dir).warnings[0]).toMatch(/kept it as settings\.json\.bak and/);
+    writeFileSync(file(), '{ "second": broken }');
+    const second = readSettingsFile(dir).warnings[0];
+    writeFileSync(file(), JSON.stringify({ port: 'third' }));
+    const third = readSettingsFile(dir).warnings.join('\n');
+    expect(readFileSync(path.join(dir, 'settings.json.bak'), 'utf8')).toBe('{ "the": "original", }');
+    const secondCopy = /kept it as (settings\.json\.bak-\S+) and/.exec(second)?.[1] ?? 'missing';
+    const thirdCopy = /original is kept as (settings\.json\.bak-\S+)/.exec(third)?.[1] ?? 'missing';
+    expect(thirdCopy).not.toBe(secondCopy);
+    expect(readFileSync(path.join(dir, secondCopy), 'utf8')).toBe('{ "second": broken }');
+    expect(readFileSync(path.join(dir, thirdCopy), 'utf8')).toBe(JSON.stringify({ port: 'third' }));
+    expect(JSON.parse(readFileSync(file(), 'utf8'))).toEqual({});
   });
 });
 

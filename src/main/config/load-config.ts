@@ -2,9 +2,11 @@
  * Resolves the app's configuration from its four layers. Highest wins:
  *   CLI flags > FAV_* environment variables > <dataDir>/settings.json > schema defaults.
  * The settings file is repaired rather than fatal: unreadable JSON or invalid fields are dropped,
- * the original is kept as settings.json.bak, and a warning says what was ignored.
+ * the original is kept (settings.json.bak, or settings.json.bak-<time> when an earlier copy is
+ * there), and a warning says what was ignored. A settings path that cannot be read at all (a
+ * folder, no permission) is left alone: defaults and a warning that names the fix.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, copyFileSync, writeFileSync } from 'node:fs';
+import { constants as fsConstants, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigSchema, ENV_KEYS, type Config, type ConfigInput } from '../../shared/config.js';
@@ -84,22 +86,65 @@ export interface SettingsRead {
   warnings: string[];
 }
 
+/** A time stamp that is safe in a file name on every platform. */
+export function fileStamp(date = new Date()): string {
+  return date.toISOString().replace(/[:.]/g, '-');
+}
+
+/**
+ * Copies the settings file aside before a repair rewrites it, never over an earlier copy: the first
+ * repair keeps `settings.json.bak` (the user's original), later ones `settings.json.bak-<time>`.
+ * Returns the copy's name.
+ */
+function keepCopy(file: string): string {
+  const candidates = [`${file}.bak`, `${file}.bak-${fileStamp()}`];
+  for (let n = 2; ; n++) {
+    const target = candidates.shift() ?? `${file}.bak-${fileStamp()}-${n}`;
+    try {
+      copyFileSync(file, target, fsConstants.COPYFILE_EXCL);
+      return path.basename(target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/** The file's text, or why it could not be read (undefined text and no reason: there is none). */
+function readText(file: string): { text?: string; problem?: string } {
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) {
+      const what = st.isDirectory() ? 'a folder' : 'not a regular file';
+      return { problem: `${file} is ${what}, not a settings file: rename or remove it so the app can keep its settings there` };
+    }
+    // A UTF-8 byte order mark (Notepad and PowerShell write one) is not part of the JSON.
+    return { text: readFileSync(file, 'utf8').replace(/^\uFEFF/, '') };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return {};
+    return { problem: `${file} could not be read (${e.code ?? e.message}): fix its permissions or remove it` };
+  }
+}
+
 /** Reads and, where needed, repairs the settings file. Never throws for a bad file. */
 export function readSettingsFile(dataDir: string): SettingsRead {
   const file = path.join(dataDir, SETTINGS_FILE);
-  if (!existsSync(file)) return { layer: {}, warnings: [] };
+  const { text, problem } = readText(file);
+  // Unreadable: nothing is written over it (there may be nothing we could write, and it is the user's).
+  if (problem) return { layer: {}, warnings: [`${problem}; started from defaults and changed nothing`] };
+  if (text === undefined) return { layer: {}, warnings: [] };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
-    copyFileSync(file, `${file}.bak`);
+    const copy = keepCopy(file);
     writeSettingsFile(dataDir, {});
-    return { layer: {}, warnings: [`${file} is not valid JSON (${(err as Error).message}); kept it as ${SETTINGS_FILE}.bak and started from defaults`] };
+    return { layer: {}, warnings: [`${file} is not valid JSON (${(err as Error).message}); kept it as ${copy} and started from defaults`] };
   }
   if (!isPlainObject(parsed)) {
-    copyFileSync(file, `${file}.bak`);
+    const copy = keepCopy(file);
     writeSettingsFile(dataDir, {});
-    return { layer: {}, warnings: [`${file} does not hold a JSON object; kept it as ${SETTINGS_FILE}.bak and started from defaults`] };
+    return { layer: {}, warnings: [`${file} does not hold a JSON object; kept it as ${copy} and started from defaults`] };
   }
   // Validate with a placeholder dataDir (the file does not choose its own location).
   const layer: Layer = structuredClone(parsed);
@@ -111,7 +156,8 @@ export function readSettingsFile(dataDir: string): SettingsRead {
     warnings.push(`${file}: ignored ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     deletePath(layer, issue.path);
   }
-  copyFileSync(file, `${file}.bak`);
+  const copy = keepCopy(file);
+  warnings.push(`${file}: the original is kept as ${copy}`);
   writeSettingsFile(dataDir, layer);
   return { layer, warnings };
 }
@@ -122,7 +168,16 @@ export function writeSettingsFile(dataDir: string, settings: ConfigInput | Layer
   const file = path.join(dataDir, SETTINGS_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM') {
+      throw new ConfigError(`cannot save settings: ${file} is in the way (${code}); rename or remove it`);
+    }
+    throw err;
+  }
 }
 
 export interface LoadedConfig {

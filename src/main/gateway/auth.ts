@@ -1,7 +1,7 @@
 /**
  * The gateway token: control, config and log endpoints need it; the studio page, /health and the
  * read-only service list do not (the OBS overlay must work with no secret in its URL).
- * Accepted as `Authorization: Bearer <token>`, `X-Fav-Token: <token>` or `?token=` (WebSockets,
+ * Accepted as `Authorization: Bearer <token>` (scheme in any case), `X-Fav-Token: <token>` or `?token=` (WebSockets,
  * where browsers cannot set headers).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -25,8 +25,9 @@ export function loadOrCreateToken(dataDir: string): string {
 }
 
 export function tokenFromRequest(req: FastifyRequest): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  // The scheme name is case-insensitive (RFC 7235 section 2.1): `bearer x` is as good as `Bearer x`.
+  const bearer = /^bearer +(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (bearer) return bearer[1];
   const header = req.headers['x-fav-token'];
   if (typeof header === 'string') return header;
   const query = req.query as Record<string, unknown> | undefined;

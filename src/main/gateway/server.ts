@@ -10,8 +10,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import { z } from 'zod';
+import { StudioPaths } from '../../shared/renderer-api.js';
+import type { HealthBody } from '../../shared/studio-status.js';
 import { requireToken, tokenFromRequest, tokensEqual } from './auth.js';
 import { ConnectionRegistry } from './connections.js';
+import { hostGuard } from './host-guard.js';
 import { statusPage } from './status-page.js';
 import type { GatewayDeps } from './types.js';
 import { voicePlugin } from './voice/index.js';
@@ -19,6 +22,8 @@ import { voicePlugin } from './voice/index.js';
 export interface GatewayOptions {
   host: string;
   port: number;
+  /** Host names answered besides loopback ones and `host` (config `gateway.allowedHosts`). */
+  allowedHosts?: readonly string[];
 }
 
 export interface Gateway {
@@ -34,19 +39,44 @@ const LogQuery = z.object({
   token: z.string().optional(),
 });
 
-export function buildGateway(deps: GatewayDeps): { app: FastifyInstance; connections: ConnectionRegistry } {
+/**
+ * A plain GET on a WebSocket route answers 426 with a JSON body saying what the route is, instead of
+ * @fastify/websocket's empty 404. Must be added before that plugin registers its own onRoute hook:
+ * a route with a `wsHandler` keeps its `handler` for requests that are not upgrades.
+ */
+function answerPlainGetsOnWebSocketRoutes(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.websocket || route.wsHandler) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('GET')) return;
+    route.wsHandler = route.handler as unknown as NonNullable<typeof route.wsHandler>;
+    route.websocket = false;
+    route.handler = async (req, reply) =>
+      reply
+        .code(426)
+        .header('upgrade', 'websocket')
+        .header('connection', 'Upgrade')
+        .send({ error: `${req.url.split('?')[0]} is a WebSocket endpoint: connect with a WebSocket client (ws://), not a plain HTTP request` });
+  });
+}
+
+export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host' | 'allowedHosts'> = { host: '127.0.0.1' }): { app: FastifyInstance; connections: ConnectionRegistry } {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
   const connections = new ConnectionRegistry();
   const auth = requireToken(deps.token);
   const started = Date.now();
 
+  // Before anything else, upgrades included: a request for a host we do not serve gets nothing.
+  app.addHook('onRequest', hostGuard({ bindHost: opts.host, allowedHosts: opts.allowedHosts }));
+  answerPlainGetsOnWebSocketRoutes(app);
   app.register(fastifyWebsocket, { options: { maxPayload: 16 * 1024 * 1024 } });
 
-  app.get('/health', async () => {
+  app.get(StudioPaths.health, async (): Promise<HealthBody> => {
     const services = deps.services.status();
     const busOk = await deps.bus.ping().catch(() => false);
     const ready = services.filter((s) => s.state === 'ready').length;
     const failed = services.filter((s) => s.state === 'failed').map((s) => s.name);
+    const notices = services.filter((s) => s.notice).map((s) => [s.name, s.notice as string]);
     const status = busOk && ready === services.length ? 'ok' : failed.length > 0 || !busOk ? 'error' : 'degraded';
     return {
       status,
@@ -56,13 +86,14 @@ export function buildGateway(deps: GatewayDeps): { app: FastifyInstance; connect
       services: Object.fromEntries(services.map((s) => [s.name, s.state])),
       ready: `${ready}/${services.length}`,
       ...(failed.length > 0 ? { failed } : {}),
+      ...(notices.length > 0 ? { notices: Object.fromEntries(notices) } : {}),
       connections: connections.size,
     };
   });
 
-  app.get('/api/services', async () => ({ services: deps.services.status() }));
+  app.get(StudioPaths.services, async () => ({ services: deps.services.status() }));
 
-  app.post('/api/services/:name/restart', { preHandler: auth }, async (req, reply) => {
+  app.post(StudioPaths.serviceRestart, { preHandler: auth }, async (req, reply) => {
     const { name } = req.params as { name: string };
     if (!deps.services.status().some((s) => s.name === name)) {
       return reply.code(404).send({ error: `no service named '${name}'` });
@@ -71,11 +102,11 @@ export function buildGateway(deps: GatewayDeps): { app: FastifyInstance; connect
     return { ok: true, service: name };
   });
 
-  app.get('/connections', async () => ({ total_connections: connections.size, connections: connections.list() }));
+  app.get(StudioPaths.connections, async () => ({ total_connections: connections.size, connections: connections.list() }));
 
-  app.get('/api/config', { preHandler: auth }, async () => ({ config: deps.config?.() ?? null }));
+  app.get(StudioPaths.config, { preHandler: auth }, async () => ({ config: deps.config?.() ?? null }));
 
-  app.get('/api/logs', { preHandler: auth }, async (req, reply) => {
+  app.get(StudioPaths.logs, { preHandler: auth }, async (req, reply) => {
     const q = LogQuery.safeParse(req.query);
     if (!q.success) return reply.code(400).send({ error: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     return { records: deps.logs.tail(q.data.n, q.data.service) };
@@ -83,14 +114,14 @@ export function buildGateway(deps: GatewayDeps): { app: FastifyInstance; connect
 
   app.register(async (scoped) => {
     // Live log stream: one JSON record per text frame. Token in the query (browsers can't set headers).
-    scoped.get('/api/logs/stream', { websocket: true }, (socket, req) => {
+    scoped.get(StudioPaths.logStream, { websocket: true }, (socket, req) => {
       if (!tokensEqual(tokenFromRequest(req), deps.token)) {
         socket.close(4401, 'unauthorized');
         return;
       }
       const q = LogQuery.safeParse(req.query);
       const service = q.success ? q.data.service : undefined;
-      const forget = connections.add('/api/logs/stream', req.ip);
+      const forget = connections.add(StudioPaths.logStream, req.ip);
       const unsubscribe = deps.logs.subscribe((record) => {
         if (service && record.service !== service) return;
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(record));
@@ -106,9 +137,9 @@ export function buildGateway(deps: GatewayDeps): { app: FastifyInstance; connect
 
   const rendererDir = deps.rendererDir;
   if (rendererDir && existsSync(path.join(rendererDir, 'index.html'))) {
-    app.register(fastifyStatic, { root: rendererDir, prefix: '/', index: ['index.html'] });
+    app.register(fastifyStatic, { root: rendererDir, prefix: StudioPaths.page, index: ['index.html'] });
   } else {
-    app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(statusPage(deps, rendererDir)));
+    app.get(StudioPaths.page, async (_req, reply) => reply.type('text/html; charset=utf-8').send(statusPage(deps, rendererDir)));
   }
 
   app.setNotFoundHandler((req, reply) => {
@@ -123,7 +154,7 @@ export function buildGateway(deps: GatewayDeps): { app: FastifyInstance; connect
 }
 
 export async function startGateway(deps: GatewayDeps, opts: GatewayOptions): Promise<Gateway> {
-  const { app, connections } = buildGateway(deps);
+  const { app, connections } = buildGateway(deps, opts);
   try {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {

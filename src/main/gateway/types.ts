@@ -10,6 +10,8 @@ export interface ServiceView {
   state: string;
   restarts?: number;
   instances?: ReadonlyArray<{ pid?: number; state?: string }>;
+  /** What the running service wants the user to know (shown in /health and the studio). */
+  notice?: string;
 }
 
 export interface ServicesSource {

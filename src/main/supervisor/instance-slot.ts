@@ -22,6 +22,8 @@ export interface InstanceStatus {
   /** Tasks handled by the current process, from its last heartbeat. */
   handled: number;
   lastError: string | undefined;
+  /** What the running process wants the user to know (`detail` of its ready / heartbeat events). */
+  notice: string | undefined;
 }
 
 export interface SlotEvents {
@@ -41,6 +43,7 @@ export class InstanceSlot {
   lastHeartbeat: number | undefined;
   handled = 0;
   lastError: string | undefined;
+  notice: string | undefined;
 
   private proc: HostedProcess | undefined;
   private wanted = false;
@@ -80,6 +83,7 @@ export class InstanceSlot {
       lastHeartbeat: this.lastHeartbeat,
       handled: this.handled,
       lastError: this.lastError,
+      notice: this.notice,
     };
   }
 
@@ -108,6 +112,7 @@ export class InstanceSlot {
     this.killReason = undefined;
     this.lastHeartbeat = undefined;
     this.handled = 0;
+    this.notice = undefined;
     const proc = this.host.spawn({ service: this.spec.name, instanceId: this.instanceId, args: this.spec.args, env: this.env });
     this.proc = proc;
     proc.onStdout((c) => this.events.output('stdout', c));
@@ -128,6 +133,10 @@ export class InstanceSlot {
     if (ev.handled !== undefined) this.handled = ev.handled;
     if (ev.state === 'ready' || ev.state === 'heartbeat') {
       this.lastHeartbeat = now;
+      if (this.notice !== ev.detail) {
+        this.notice = ev.detail;
+        this.events.changed();
+      }
       if (this.state === 'starting' || this.state === 'unhealthy') {
         clearTimeout(this.readyTimer);
         this.readyTimer = undefined;

@@ -49,6 +49,8 @@ export interface ServiceStatus {
   lastHeartbeat: number | undefined;
   handled: number;
   lastError: string | undefined;
+  /** What a running instance wants the user to know (shown in /health and the studio). */
+  notice: string | undefined;
   lastStderr: string[];
 }
 
@@ -219,6 +221,7 @@ export class Supervisor extends EventEmitter {
       lastHeartbeat: beats.length ? Math.max(...beats) : undefined,
       handled: instances.reduce((a, i) => a + i.handled, 0),
       lastError: instances.find((i) => i.lastError)?.lastError,
+      notice: instances.find((i) => i.notice)?.notice,
       lastStderr: [...(this.stderrTails.get(name) ?? [])],
     };
   }

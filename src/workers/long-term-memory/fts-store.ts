@@ -16,7 +16,7 @@
 import path from 'node:path';
 import type { LtmWrite } from '../../shared/voice.js';
 import type { Logger } from '../runtime/index.js';
-import { openDatabase, type Db, type Migration } from '../memory/sqlite.js';
+import { openDatabase, type Db, type Migration, type Salvaged } from '../memory/sqlite.js';
 import type { LongTermStore, RecallItem, RecallQuery, RememberResult } from './backend.js';
 import { canonical, isTrivial, jaccard, matchQuery, termSet, terms } from './text.js';
 
@@ -91,6 +91,8 @@ export class FtsLongTermStore implements LongTermStore {
   constructor(
     readonly db: Db,
     readonly movedAside?: string,
+    /** What was rescued from a damaged file at open (the notice for the user is `salvage.message`). */
+    readonly salvage?: Salvaged,
   ) {
     this.st = {
       byCanon: db.prepare<[string], { id: number }>('SELECT id FROM memories WHERE canon = ? LIMIT 1'),
@@ -125,8 +127,13 @@ export class FtsLongTermStore implements LongTermStore {
   }
 
   static open(dataDir: string, log: Pick<Logger, 'error' | 'warn' | 'info'>): FtsLongTermStore {
-    const { db, movedAside } = openDatabase(FtsLongTermStore.file(dataDir), { migrations: MIGRATIONS, log });
-    return new FtsLongTermStore(db, movedAside);
+    const { db, movedAside, salvage } = openDatabase(FtsLongTermStore.file(dataDir), {
+      migrations: MIGRATIONS,
+      log,
+      // The FTS index is not copied by the salvage: rebuild it from the rescued memories.
+      afterSalvage: (fresh) => fresh.exec('INSERT INTO memories_fts (rowid, terms) SELECT id, terms FROM memories'),
+    });
+    return new FtsLongTermStore(db, movedAside, salvage);
   }
 
   remember(w: LtmWrite): RememberResult {

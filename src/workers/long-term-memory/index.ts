@@ -66,6 +66,7 @@ const service: ServiceDefinition = {
   name: 'long-term-memory',
   init(ctx: WorkerContext) {
     const fts = FtsLongTermStore.open(ctx.settings.dataDir, ctx.log);
+    if (fts.salvage) ctx.notify(fts.salvage.message);
     const emb = embeddingSettings(ctx.settings);
     if (emb) {
       // Leave memory's deadline room for the keyword part, the cosine pass and the reply.

@@ -200,6 +200,7 @@ const service: ServiceDefinition = {
   name: 'memory',
   async init(ctx: WorkerContext) {
     const store = MemoryStore.open(ctx.settings.dataDir, ctx.log);
+    if (store.salvage) ctx.notify(store.salvage.message);
     // Windows are at most maxContextTokens: keep twice that in memory per active session.
     store.setCacheTokens(Math.max(4000, 2 * ctx.settings.memory.maxContextTokens));
     const recall = new RecallClient(ctx.config.redisUrl, ctx.instanceId, ctx.redis, ctx.log);

@@ -1,19 +1,23 @@
 /**
  * Opening a SQLite file for a service: WAL, synchronous NORMAL (a commit is durable once the WAL is
  * synced at checkpoints; a power cut can lose the last commits but never corrupts the file), a busy
- * timeout, and schema migrations recorded in a `schema_version` table.
+ * timeout, and schema migrations recorded in a `schema_version` table. The file (and so its -wal and
+ * -shm, which SQLite creates with the database's permissions) is private to the user: mode 0600,
+ * like the gateway token and the bus snapshot; the folder 0700.
  *
- * A file that is not a database or is corrupt is moved aside as `<file>.corrupt-<epoch ms>` (with
- * its -wal and -shm files) and a fresh database is started, with an error in the log that says so:
- * the app keeps working and the old file is kept for whoever wants to rescue it. A file written by
+ * A file that is not a database or is damaged is kept as `<file>.corrupt-<time>` (with its -wal
+ * and -shm files), a fresh database is started, and what SQLite can still read of the old one is
+ * copied into it (salvage.ts). The result (where the old file is, rows saved and lost) is logged
+ * as a warning and returned, for the service to show in /health and the studio. A file written by
  * a NEWER schema is not touched: opening fails with a message saying so (losing it would be worse).
  *
  * Shared by memory (memory.db) and long-term-memory (long-term.db).
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../runtime/index.js';
+import { salvageInto, type SalvageResult } from './salvage.js';
 
 export type Db = Database.Database;
 
@@ -31,13 +35,29 @@ export interface OpenOptions {
   log: Pick<Logger, 'error' | 'warn' | 'info'>;
   /** Busy timeout, ms (another process holding the write lock). */
   busyTimeoutMs?: number;
+  /** After rows were salvaged into a fresh database: rebuild what is derived from them (FTS indexes). */
+  afterSalvage?(db: Db): void;
+}
+
+/** What became of a damaged file. */
+export interface Salvaged extends SalvageResult {
+  file: string;
+  /** Where the old file is kept. */
+  keptAs: string;
+  /** Why it could not be opened. */
+  reason: string;
+  /** One line for the user: what happened, how much was saved, where the old file is. */
+  message: string;
 }
 
 export interface Opened {
   db: Db;
   /** Where the unreadable file went, when one was moved aside. */
   movedAside?: string;
+  salvage?: Salvaged;
 }
+
+const PRIVATE_FILE = 0o600;
 
 /** SQLite result codes that mean "this file is not a usable database". */
 const UNREADABLE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_INDEX']);
@@ -84,10 +104,52 @@ function configure(db: Db, opts: OpenOptions): void {
   }
 }
 
-/** Opens (creating the folder and file when needed) and migrates; moves an unreadable file aside. */
+/** Creates the file 0600 before SQLite does (it would use the umask), and tightens older ones. */
+function makePrivate(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', PRIVATE_FILE));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, PRIVATE_FILE);
+    } catch {
+      // -wal / -shm absent, or a file system without modes
+    }
+  }
+}
+
+function describeSalvage(file: string, keptAs: string, reason: string, r: SalvageResult): string {
+  const base = path.basename(file);
+  if (r.unreadable !== undefined) {
+    const why = r.unreadable === reason ? '' : ` (${r.unreadable})`;
+    return `${base} was damaged (${reason}) and nothing in it could be read${why}; started a new one. The old file is kept as ${keptAs}`;
+  }
+  const lost = r.lost === undefined ? 'an unknown number lost' : `${r.lost} lost`;
+  return `${base} was damaged (${reason}); saved ${r.saved} rows into a new one (${lost}). The old file is kept as ${keptAs}`;
+}
+
+/**
+ * Salvages `keptAs` into `db` from a copy: opening the old file replays and checkpoints its WAL,
+ * and the kept file must stay as it was for whoever wants to rescue more by hand. A salvage that
+ * fails part-way leaves the new database empty (one transaction) and says why.
+ */
+function salvageCopy(db: Db, file: string, keptAs: string, opts: OpenOptions): SalvageResult {
+  const scratch = `${file}.salvaging`;
+  try {
+    copyFileSync(keptAs, scratch);
+    if (existsSync(`${keptAs}-wal`)) copyFileSync(`${keptAs}-wal`, `${scratch}-wal`);
+    chmodSync(scratch, PRIVATE_FILE);
+    return salvageInto(db, scratch, opts.afterSalvage);
+  } catch (err) {
+    return { tables: [], saved: 0, lost: undefined, unreadable: `the salvage failed: ${(err as Error).message}` };
+  } finally {
+    for (const ext of ['', '-wal', '-shm', '-journal']) rmSync(scratch + ext, { force: true });
+  }
+}
+
+/** Opens (creating the folder and file when needed) and migrates; salvages a damaged file. */
 export function openDatabase(file: string, opts: OpenOptions): Opened {
-  mkdirSync(path.dirname(file), { recursive: true });
   const open = () => {
+    makePrivate(file);
     const db = new Database(file, { timeout: opts.busyTimeoutMs ?? 5000 });
     try {
       configure(db, opts);
@@ -101,13 +163,22 @@ export function openDatabase(file: string, opts: OpenOptions): Opened {
     return { db: open() };
   } catch (e) {
     if (!isUnreadable(e)) throw e;
-    const aside = `${file}.corrupt-${Date.now()}`;
-    renameSync(file, aside);
-    for (const ext of ['-wal', '-shm']) if (existsSync(file + ext)) renameSync(file + ext, aside + ext);
-    opts.log.error(
-      { file, movedTo: aside, err: (e as Error).message },
-      `database file was unreadable (${(e as Error).message}); moved it aside to ${aside} and started a fresh one`,
-    );
-    return { db: open(), movedAside: aside };
+    // One line: quick_check reports over several.
+    const reason = (e as Error).message.replace(/\s+/g, ' ').trim();
+    const keptAs = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      renameSync(file, keptAs);
+    } catch (err) {
+      // Another instance of the service moved it first and started the new file: use that one.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { db: open() };
+      throw err;
+    }
+    for (const ext of ['-wal', '-shm']) if (existsSync(file + ext)) renameSync(file + ext, keptAs + ext);
+    const db = open();
+    const result = salvageCopy(db, file, keptAs, opts);
+    const message = describeSalvage(file, keptAs, reason, result);
+    const salvage: Salvaged = { ...result, file, keptAs, reason, message };
+    opts.log.warn({ file, keptAs, saved: result.saved, lost: result.lost ?? 'unknown', tables: result.tables, reason }, message);
+    return { db, movedAside: keptAs, salvage };
   }
 }

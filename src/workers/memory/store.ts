@@ -1,6 +1,6 @@
 /**
- * Short-term memory storage: `<dataDir>/memory/memory.db` (see sqlite.ts for WAL, migrations and
- * the handling of an unreadable file).
+ * Short-term memory storage: `<dataDir>/memory/memory.db` (see sqlite.ts for WAL, migrations,
+ * file modes and the salvage of a damaged file).
  *
  * messages: one row per (session, turn, role). The user's message is written when the turn starts,
  * the assistant's when its reply ends (status complete) or is cut off (status cancelled, the partial
@@ -16,7 +16,7 @@
  */
 import path from 'node:path';
 import type { Logger } from '../runtime/index.js';
-import { openDatabase, type Db, type Migration } from './sqlite.js';
+import { openDatabase, type Db, type Migration, type Salvaged } from './sqlite.js';
 import { MESSAGE_OVERHEAD_TOKENS, estimateTokens, messageTokens } from './tokens.js';
 
 export type MessageRole = 'user' | 'assistant';
@@ -139,6 +139,8 @@ export class MemoryStore {
     readonly db: Db,
     /** Where an unreadable file was moved, when that happened at open. */
     readonly movedAside?: string,
+    /** What was rescued from it (the notice for the user is `salvage.message`). */
+    readonly salvage?: Salvaged,
   ) {
     this.st = {
       insertUser: db.prepare<[string, string, string, string | null, string | null, number, number, number], StoredMessage>(
@@ -244,8 +246,8 @@ export class MemoryStore {
 
   /** Opens `<dataDir>/memory/memory.db`. */
   static open(dataDir: string, log: Pick<Logger, 'error' | 'warn' | 'info'>): MemoryStore {
-    const { db, movedAside } = openDatabase(MemoryStore.file(dataDir), { migrations: MIGRATIONS, log });
-    return new MemoryStore(db, movedAside);
+    const { db, movedAside, salvage } = openDatabase(MemoryStore.file(dataDir), { migrations: MIGRATIONS, log });
+    return new MemoryStore(db, movedAside, salvage);
   }
 
   static file(dataDir: string): string {

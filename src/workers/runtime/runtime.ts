@@ -70,6 +70,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   // One blocking connection per queue or stream input: a blocked connection serves one command.
   const blockingConns = def.inputs.filter((i) => i.kind !== 'channel').map((_, n) => connect(config.redisUrl, log, `blocking${n}`));
   const all = [cmd, sub, ...blockingConns];
+  let notice: string | undefined;
   const ctx: WorkerContext = {
     service: def.name,
     instanceId: config.instanceId,
@@ -77,6 +78,9 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     log,
     config,
     settings: ConfigSchema.parse({ dataDir: os.tmpdir() }),
+    notify: (text) => {
+      notice = text;
+    },
   };
 
   const consumers: Consumer[] = [];
@@ -155,12 +159,12 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     log.info({ redis: maskUrl(config.redisUrl), heartbeatMs: config.heartbeatMs }, 'starting');
     await Promise.race([initialise(), stopDuringInit]);
     await beat();
-    await publish('ready');
+    await publish('ready', notice);
     for (const c of consumers) c.serve();
     log.info('ready');
     heartbeat = setInterval(() => {
       void beat();
-      void publish('heartbeat');
+      void publish('heartbeat', notice);
     }, config.heartbeatMs);
   } catch (e) {
     if (stopReason) {

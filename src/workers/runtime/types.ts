@@ -19,6 +19,12 @@ export interface WorkerContext {
    * or the schema's defaults (plus FAV_DATA_DIR) when no studio has published one.
    */
   settings: Config;
+  /**
+   * Something the user should know while the service runs (it works, but e.g. its database was
+   * damaged and salvaged); undefined clears it. Sent as `detail` of the ready and heartbeat status
+   * events, which the supervisor shows in /health and the studio.
+   */
+  notify(notice: string | undefined): void;
 }
 
 /** Per job: the worker context plus an AbortSignal that fires when the job must give up. */

@@ -16,6 +16,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Channels, Queues } from '../../../shared/bus.js';
+import { StudioPaths } from '../../../shared/renderer-api.js';
 import type { ClientEvent } from '../../../shared/voice.js';
 import { ErrorCodes, nowMs } from '../../../shared/voice.js';
 import { SEED_UNAUTHORIZED, seedAccessAllowed } from './access.js';
@@ -54,7 +55,7 @@ export function registerAsrRoute(app: FastifyInstance, token: string, bus: Voice
   app.addHook('preClose', async () => {
     for (const w of waiting) w.settle({ status: 503, body: { error: 'the studio is shutting down: the turn was not answered', sessionId: w.sessionId, transcript: w.transcript } });
   });
-  app.post('/api/asr', {
+  app.post(StudioPaths.asr, {
     // base64 is 4/3 of the bytes; room for the JSON around it.
     bodyLimit: Math.ceil((maxBytes * 4) / 3) + 64 * 1024,
     errorHandler: (err: { statusCode?: number; code?: string; message: string }, _req, reply) => {

@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Channels } from '../../../shared/bus.js';
+import { StudioPaths } from '../../../shared/renderer-api.js';
 import { tokenFromRequest, tokensEqual } from '../auth.js';
 import type { ConnectionRegistry } from '../connections.js';
 import { SEED_UNAUTHORIZED, seedAccessAllowed } from './access.js';
@@ -52,19 +53,19 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
       socket.close(code, error.slice(0, 120));
     };
 
-    app.get('/ws/input', { websocket: true }, (socket, req) => {
+    app.get(StudioPaths.seedInput, { websocket: true }, (socket, req) => {
       if (!seedAccessAllowed(req, token)) return seedError(socket, 4401, SEED_UNAUTHORIZED);
       const session = sessionOf(req, o.defaultSession);
       if (!session) return seedError(socket, 4400, 'invalid ?session=: letters, digits, _ . : - (at most 128)');
       if (seedTasks.full) return seedError(socket, 1013, `too many tasks waiting (${o.maxSeedTasks}): try again shortly`);
-      const forget = connections.add('/ws/input', req.ip);
+      const forget = connections.add(StudioPaths.seedInput, req.ip);
       socket.on('close', forget);
       const taskId = newTaskId();
       seedTasks.create(taskId);
       new SeedInputConnection(socket, taskId, session, bus, seedTasks, o);
     });
 
-    app.get('/ws/output/:taskId', { websocket: true }, (socket, req) => {
+    app.get(StudioPaths.seedOutput, { websocket: true }, (socket, req) => {
       if (!seedAccessAllowed(req, token)) return seedError(socket, 4401, SEED_UNAUTHORIZED);
       const { taskId } = req.params as { taskId: string };
       const result = seedTasks.attach(taskId, socket);
@@ -76,7 +77,7 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
 
     registerAsrRoute(app, token, bus, router, o);
 
-    app.post('/control/stop', async (req, reply) => {
+    app.post(StudioPaths.controlStop, async (req, reply) => {
       if (!seedAccessAllowed(req, token)) return reply.code(401).send({ error: SEED_UNAUTHORIZED });
       const body = StopBody.safeParse(req.body ?? {});
       if (!body.success) return reply.code(400).send({ error: 'sessionId is required: {"sessionId":"<id>"}' });
@@ -88,7 +89,7 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
       return { ok: true };
     });
 
-    app.get('/api/session', { websocket: true }, (socket, req) => {
+    app.get(StudioPaths.session, { websocket: true }, (socket, req) => {
       if (!tokensEqual(tokenFromRequest(req), token)) return socket.close(4401, 'unauthorized: ?token=<studio token> is required');
       const session = sessionOf(req, o.defaultSession);
       if (!session) return socket.close(4400, 'invalid ?session=: letters, digits, _ . : - (at most 128)');
