@@ -198,12 +198,25 @@ export class InstanceSlot {
     }, delay);
   }
 
-  /** Graceful stop of the current process; resolves once it is gone. */
-  async stop(): Promise<void> {
+  /**
+   * From now on the slot wants no process: an exit is a stop, not a crash, and nothing is
+   * respawned. Synchronous, so a shutdown can say so before any worker has had time to exit (a
+   * Ctrl+C reaches the whole process group, workers included, at once).
+   */
+  standDown(): void {
     this.wanted = false;
     clearTimeout(this.restartTimer);
     clearTimeout(this.readyTimer);
     this.restartTimer = this.readyTimer = undefined;
+    if (!this.proc && this.state !== 'stopped') {
+      this.events.note('info', `${this.instanceId}: stopped (restart cancelled)`);
+      this.setState('stopped');
+    }
+  }
+
+  /** Graceful stop of the current process; resolves once it is gone. */
+  async stop(): Promise<void> {
+    this.standDown();
     if (!this.proc) {
       this.setState('stopped');
       return;

@@ -76,6 +76,7 @@ export class Supervisor extends EventEmitter {
   private healthTimer: NodeJS.Timeout | undefined;
   private reapTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private shutdown = false;
   private started = false;
   private readonly cleanups: Array<() => void> = [];
 
@@ -227,15 +228,27 @@ export class Supervisor extends EventEmitter {
   async restart(name: string): Promise<void> {
     const slots = this.slots.get(name as ServiceName);
     if (!slots) throw new Error(`unknown service "${name}"; running: ${[...this.slots.keys()].join(', ')}`);
-    if (this.stopping) throw new Error('supervisor is stopping');
+    if (this.shutdown) throw new Error('supervisor is stopping');
     this.note(name, 'info', 'restart requested');
     await Promise.all(slots.map((s) => s.restart()));
     const st = this.serviceStatus(name as ServiceName);
     if (st.instances.some((i) => i.state !== 'ready')) throw new StartError([st]);
   }
 
+  /**
+   * Says, synchronously, that the supervisor is shutting down: from here on a worker's exit is
+   * logged as a stop and never restarted. stop() begins with it; a caller that first closes other
+   * things (the studio closes its gateway before stopping services) calls it at once, because a
+   * Ctrl+C has already reached the workers of the same process group.
+   */
+  shuttingDown(): void {
+    this.shutdown = true;
+    for (const slot of this.byInstance.values()) slot.standDown();
+  }
+
   /** Stops everything in reverse manifest order; idempotent. */
   stop(): Promise<void> {
+    this.shuttingDown();
     this.stopping ??= this.doStop();
     return this.stopping;
   }
