@@ -8,10 +8,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startBus } from '../../src/main/bus/index.js';
 import { SERVICE_NAMES } from '../../src/shared/bus.js';
 import { FAV, ROOT } from '../helpers/fav-cli.js';
 import { freePort } from '../helpers/redis-server.js';
-import { isAlive, waitFor } from '../supervisor/helpers.js';
+import { client, isAlive, waitFor } from '../supervisor/helpers.js';
 
 interface GroupServe {
   child: ChildProcess;
@@ -92,5 +93,28 @@ describe('fav serve and signals', () => {
       expect(mine.filter((n) => n.endsWith(': stopped (exited with code 0)')), `${name}: ${mine.join(' | ')}`).toHaveLength(1);
     }
     expect(notes).toContain('all services stopped');
+  }, 150_000);
+
+  it('a core killed -9 leaves no worker behind, and none reaches the next run\'s bus at the same address', async () => {
+    // A fixed bus port and password, so the next run listens exactly where the last one did.
+    const busPort = await freePort();
+    const password = 'fixed-bus-password';
+    const serve = await serveInOwnGroup({ FAV_BUS_PORT: String(busPort), FAV_BUS_PASSWORD: password });
+    expect(serve.pids).toHaveLength(SERVICE_NAMES.length);
+    process.kill(serve.child.pid!, 'SIGKILL');
+    await serve.exited;
+
+    // The next run's bus, while the workers of the killed one may still be alive.
+    const next = await startBus({ port: busPort, host: '127.0.0.1', password });
+    try {
+      await waitFor(() => serve.pids.every((pid) => !isAlive(pid)), 'every worker of the killed core to exit');
+      // Every connection the new bus ever accepted: only the one asking.
+      const probe = await client(`redis://:${password}@127.0.0.1:${busPort}`);
+      const info = await probe.info('stats');
+      probe.disconnect();
+      expect(/total_connections_received:(\d+)/.exec(info)?.[1]).toBe('1');
+    } finally {
+      await next.close();
+    }
   }, 150_000);
 });

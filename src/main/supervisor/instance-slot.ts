@@ -47,6 +47,8 @@ export class InstanceSlot {
   /** Why we are killing the current process ourselves (counted as a crash unless 'restart'). */
   private killReason: string | undefined;
   private manualRestart = false;
+  /** What the current process reported in an 'error' status event (why it is about to exit). */
+  private reported: string | undefined;
   private crashes: number[] = [];
   private readyTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -106,6 +108,7 @@ export class InstanceSlot {
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     this.killReason = undefined;
+    this.reported = undefined;
     this.lastHeartbeat = undefined;
     this.handled = 0;
     const proc = this.host.spawn({ service: this.spec.name, instanceId: this.instanceId, args: this.spec.args, env: this.env });
@@ -135,7 +138,7 @@ export class InstanceSlot {
       }
       if (ev.state === 'heartbeat') this.events.changed();
     } else if (ev.state === 'error') {
-      this.lastError = ev.detail ?? 'worker reported an error';
+      this.lastError = this.reported = ev.detail ?? 'worker reported an error';
       this.events.changed();
     }
   }
@@ -182,7 +185,7 @@ export class InstanceSlot {
     const now = Date.now();
     const { restart } = this.spec;
     this.crashes = [...this.crashes.filter((t) => now - t < restart.crashLoopWindowMs), now];
-    this.lastError = this.killReason ? `${this.killReason} (${how})` : `crashed: ${how}`;
+    this.lastError = this.killReason ? `${this.killReason} (${how})` : `crashed: ${how}${this.reported ? `: ${this.reported}` : ''}`;
     if (this.crashes.length >= restart.crashLoopMax) {
       this.lastError += `; crash loop: ${this.crashes.length} crashes within ${restart.crashLoopWindowMs} ms, not restarting`;
       this.events.note('error', `${this.instanceId}: failed (${this.lastError})`);

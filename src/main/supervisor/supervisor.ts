@@ -4,11 +4,12 @@
  * dead remote consumers, collects logs, and stops everything (reverse manifest order) without
  * leaving a process behind — also when its own process gets SIGINT/SIGTERM or exits.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Channels, StatusEvent, type ServiceName } from '../../shared/bus.js';
+import { Channels, RUN_KEY, StatusEvent, type ServiceName } from '../../shared/bus.js';
 import { LogHub } from '../logging/log-hub.js';
 import type { LogLevel, LogRecord } from '../logging/log-record.js';
 import { InstanceSlot, type InstanceState, type InstanceStatus } from './instance-slot.js';
@@ -66,6 +67,8 @@ export class StartError extends Error {
 
 export class Supervisor extends EventEmitter {
   readonly manifest: Manifest;
+  /** This run of the supervisor: on the bus under RUN_KEY and in every worker's FAV_RUN_ID. */
+  readonly runId = randomUUID();
   readonly logs: LogHub;
   private readonly slots = new Map<ServiceName, InstanceSlot[]>();
   private readonly byInstance = new Map<string, InstanceSlot>();
@@ -117,6 +120,7 @@ export class Supervisor extends EventEmitter {
     return {
       FAV_REDIS_URL: this.opts.redisUrl,
       FAV_INSTANCE_ID: instanceId,
+      FAV_RUN_ID: this.runId,
       FAV_DATA_DIR: this.opts.dataDir,
       FAV_HEARTBEAT_MS: String(spec.heartbeatMs),
       // The key outlives the unhealthy threshold so the reaper never races a slot we still manage.
@@ -154,6 +158,11 @@ export class Supervisor extends EventEmitter {
     for (const r of [this.sub, this.cmd]) r.on('error', (e: Error) => this.note('supervisor', 'error', `bus connection: ${e.message}`));
     try {
       await Promise.all([this.sub.connect(), this.cmd.connect()]);
+      // Before any worker starts, and again after a reconnect (a Redis restarted without its data):
+      // a worker that finds another run here leaves (src/workers/runtime/run-guard.ts).
+      await this.cmd.set(RUN_KEY, this.runId);
+      const cmd = this.cmd;
+      cmd.on('ready', () => void cmd.set(RUN_KEY, this.runId).catch(() => undefined));
       this.sub.on('message', (channel: string, message: string) => {
         if (channel === Channels.status) this.onStatusMessage(message);
       });

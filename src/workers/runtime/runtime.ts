@@ -8,19 +8,34 @@
 import { Redis } from 'ioredis';
 import os from 'node:os';
 import path from 'node:path';
-import { CONFIG_KEY, Channels, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
+import { CONFIG_KEY, Channels, SERVICE_SCALE, WorkerExitCode, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
 import { ConfigSchema, type Config } from '../../shared/config.js';
 import { ChannelConsumer } from './channel-consumer.js';
 import { maskUrl, type WorkerConfig } from './config.js';
 import { createWorkerLogger, type Logger } from './logger.js';
 import { withTimeout } from './messages.js';
-import { watchParent, type StopReason } from './parent-link.js';
+import { parentAliveCheck, watchParent, type StopReason } from './parent-link.js';
 import { QueueConsumer } from './queue-consumer.js';
+import { RunGuard, cutOff, guardReconnects } from './run-guard.js';
+import { SingletonClaim, singletonRefusal } from './singleton-claim.js';
 import { StreamConsumer } from './stream-consumer.js';
 import type { Consumer, ServiceDefinition, WorkerContext } from './types.js';
 
 /** Exit codes of a worker process. */
-export const ExitCode = { ok: 0, failed: 1, usage: 2, testCrash: 3 } as const;
+export const ExitCode = WorkerExitCode;
+
+/** Why a worker must leave instead of serving: the bus belongs to another run, or its singleton is taken. */
+class LeaveError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Stops that leave the run behind: no drain, no reconnect, goodbyes only over a live connection. */
+const LEAVING: ReadonlySet<StopReason> = new Set(['parent-gone', 'run-changed', 'claim-lost']);
 
 function connect(url: string, log: Logger, role: string): Redis {
   const r = new Redis(url, {
@@ -70,6 +85,11 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   // One blocking connection per queue or stream input: a blocked connection serves one command.
   const blockingConns = def.inputs.filter((i) => i.kind !== 'channel').map((_, n) => connect(config.redisUrl, log, `blocking${n}`));
   const all = [cmd, sub, ...blockingConns];
+  // Never reconnect once the parent is gone: the next run's bus may be listening there by then.
+  guardReconnects(all, parentAliveCheck());
+  const runGuard = new RunGuard(cmd, process.env.FAV_RUN_ID);
+  const claim = SERVICE_SCALE[def.name] === 'singleton' ? new SingletonClaim(cmd, def.name, config.instanceId, config.heartbeatTtlMs) : undefined;
+  let exitCode: number = ExitCode.ok;
   const ctx: WorkerContext = {
     service: def.name,
     instanceId: config.instanceId,
@@ -110,8 +130,9 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     }
   };
 
-  const unwatch = watchParent((reason, detail) => {
-    if (config.test.ignoreStop && reason !== 'parent-gone') {
+  const requestStop = (reason: StopReason, detail: string) => {
+    if (LEAVING.has(reason)) cutOff(all);
+    if (config.test.ignoreStop && !LEAVING.has(reason)) {
       log.warn({ reason, detail }, 'stop ignored (FAV_TEST_IGNORE_STOP)');
       return;
     }
@@ -119,7 +140,26 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     stopReason = { reason, detail };
     log.info({ reason, detail }, 'stop requested');
     wake();
-  });
+  };
+  const unwatch = watchParent(requestStop);
+  const leave = (reason: 'run-changed' | 'claim-lost', code: number, detail: string) => {
+    if (stopReason) return;
+    exitCode = code;
+    log.error({ reason }, detail);
+    process.stderr.write(`${def.name}: ${detail}; leaving\n`);
+    requestStop(reason, detail);
+  };
+  /** Still on the run it joined, still the one instance of a singleton? Else leave. */
+  const checkMembership = async () => {
+    try {
+      const changed = await runGuard.changed();
+      if (changed) return leave('run-changed', ExitCode.runChanged, changed);
+      const held = await claim?.refresh();
+      if (held && !held.ok) leave('claim-lost', ExitCode.singletonTaken, `the singleton claim of ${def.name} is now held by ${held.holder}`);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'could not check the run and claim');
+    }
+  };
 
   const closeAll = async () => {
     // quit() waits for replies; with the bus gone it could wait forever, so bound it.
@@ -133,7 +173,11 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   });
   const initialise = async (): Promise<void> => {
     await Promise.all(all.map((r) => r.connect()));
+    const otherRun = await runGuard.join();
+    if (otherRun) throw new LeaveError(ExitCode.runChanged, otherRun);
     await publish('starting');
+    const held = await claim?.acquire();
+    if (held && !held.ok) throw new LeaveError(ExitCode.singletonTaken, singletonRefusal(def.name, held.holder));
     const { settings, source } = await loadSettings(cmd);
     ctx.settings = settings;
     log.info({ settings: source }, 'settings loaded');
@@ -161,7 +205,10 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     heartbeat = setInterval(() => {
       void beat();
       void publish('heartbeat');
+      void checkMembership();
     }, config.heartbeatMs);
+    // After a reconnect, check at once rather than at the next heartbeat.
+    cmd.on('ready', () => void checkMembership());
   } catch (e) {
     if (stopReason) {
       log.info({ reason: stopReason.reason }, 'stopped during initialisation');
@@ -170,33 +217,46 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
       await closeAll();
       return ExitCode.ok;
     }
-    log.fatal({ err: (e as Error).message }, 'initialisation failed');
-    process.stderr.write(`${def.name}: initialisation failed: ${maskUrl((e as Error).message)}\n`);
+    const leaving = e instanceof LeaveError;
+    log.fatal({ err: (e as Error).message }, leaving ? 'refused to start' : 'initialisation failed');
+    process.stderr.write(`${def.name}: ${leaving ? '' : 'initialisation failed: '}${maskUrl((e as Error).message)}\n`);
     unwatch();
-    await withTimeout(publish('error', (e as Error).message), 500);
+    if (e instanceof LeaveError && e.code === ExitCode.runChanged) cutOff(all);
+    else await withTimeout(publish('error', (e as Error).message), 500);
     await closeAll();
-    return ExitCode.failed;
+    return leaving ? e.code : ExitCode.failed;
   }
 
   await stopRequested;
   clearInterval(heartbeat);
+  const leaving = LEAVING.has(stopReason!.reason);
+  // Goodbyes (status, heartbeat key, claim) only to our own run, over a connection still up.
+  const talk = () => stopReason!.reason !== 'run-changed' && cmd.status === 'ready';
   // Last resort: whatever hangs on the way out (a bus that vanished with our parent), the process
   // must not outlive its stop by much. unref: a clean shutdown exits before it fires.
-  setTimeout(() => {
-    process.stderr.write(`${def.name}: shutdown did not finish in time; exiting\n`);
-    process.exit(ExitCode.failed);
-  }, config.drainMs + 5000).unref();
-  await withTimeout(publish('stopping', stopReason?.reason), 1000);
-  await stopConsumers(config.drainMs);
+  setTimeout(
+    () => {
+      process.stderr.write(`${def.name}: shutdown did not finish in time; exiting\n`);
+      process.exit(ExitCode.failed);
+    },
+    leaving ? 3000 : config.drainMs + 5000,
+  ).unref();
+  if (talk()) await withTimeout(publish('stopping', stopReason?.reason), 1000);
+  // Leaving: the job in flight is aborted (requeued if the bus is still there, else recovered by
+  // the slot's next incarnation or the reaper).
+  await stopConsumers(leaving ? 0 : config.drainMs);
   try {
     await def.dispose?.(ctx);
   } catch (e) {
     log.error({ err: (e as Error).message }, 'dispose failed');
   }
-  await withTimeout(cmd.del(heartbeatKey(config.instanceId)), 1000).catch(() => undefined);
-  await withTimeout(publish('stopped', stopReason?.reason), 1000);
+  if (talk()) {
+    await withTimeout(cmd.del(heartbeatKey(config.instanceId)), 1000).catch(() => undefined);
+    if (claim) await withTimeout(claim.release(), 1000).catch(() => undefined);
+    await withTimeout(publish('stopped', stopReason?.reason), 1000);
+  }
   log.info({ handled: handled() }, 'stopped');
   unwatch();
   await closeAll();
-  return ExitCode.ok;
+  return exitCode;
 }
