@@ -44,7 +44,10 @@ async function serveInOwnGroup(extraEnv: NodeJS.ProcessEnv = {}): Promise<GroupS
   const early = exited.then(({ code }) => {
     throw new Error(`fav serve exited (${code}) before it was running:\n${out}`);
   });
-  const base = await Promise.race([waitFor(() => /studio:\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1], 'fav serve running', 90_000), early]);
+  const running = waitFor(() => /studio:\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1], 'fav serve running', 90_000).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}; output so far:\n${out}`);
+  });
+  const base = await Promise.race([running, early]);
   s.base = base;
   const services = (await (await fetch(`${base}/api/services`)).json()) as { services: Array<{ instances: Array<{ pid?: number }> }> };
   s.pids = services.services.flatMap((svc) => svc.instances.map((i) => i.pid)).filter((p): p is number => typeof p === 'number');
@@ -66,10 +69,14 @@ function supervisorNotes(dataDir: string): string[] {
 }
 
 afterEach(() => {
-  // Safety net only: a failed assertion must not leave a studio or its workers running.
+  // Safety net only: a failed assertion must not leave a studio or its workers (its process group) running.
   for (const s of started.splice(0)) {
+    try {
+      process.kill(-s.child.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
     for (const pid of s.pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
     rmSync(s.dataDir, { recursive: true, force: true });
   }
 });
