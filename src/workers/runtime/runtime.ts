@@ -8,7 +8,7 @@
 import { Redis } from 'ioredis';
 import os from 'node:os';
 import path from 'node:path';
-import { CONFIG_KEY, Channels, SERVICE_SCALE, WorkerExitCode, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
+import { CONFIG_KEY, Channels, WorkerExitCode, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
 import { ConfigSchema, type Config } from '../../shared/config.js';
 import { ChannelConsumer } from './channel-consumer.js';
 import { maskUrl, type WorkerConfig } from './config.js';
@@ -16,23 +16,13 @@ import { createWorkerLogger, type Logger } from './logger.js';
 import { withTimeout } from './messages.js';
 import { parentAliveCheck, watchParent, type StopReason } from './parent-link.js';
 import { QueueConsumer } from './queue-consumer.js';
-import { RunGuard, cutOff, guardReconnects } from './run-guard.js';
-import { SingletonClaim, singletonRefusal } from './singleton-claim.js';
+import { LeaveError, Membership } from './membership.js';
+import { cutOff, guardReconnects } from './run-guard.js';
 import { StreamConsumer } from './stream-consumer.js';
 import type { Consumer, ServiceDefinition, WorkerContext } from './types.js';
 
 /** Exit codes of a worker process. */
 export const ExitCode = WorkerExitCode;
-
-/** Why a worker must leave instead of serving: the bus belongs to another run, or its singleton is taken. */
-class LeaveError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Stops that leave the run behind: no drain, no reconnect, goodbyes only over a live connection. */
 const LEAVING: ReadonlySet<StopReason> = new Set(['parent-gone', 'run-changed', 'claim-lost']);
@@ -87,8 +77,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   const all = [cmd, sub, ...blockingConns];
   // Never reconnect once the parent is gone: the next run's bus may be listening there by then.
   guardReconnects(all, parentAliveCheck());
-  const runGuard = new RunGuard(cmd, process.env.FAV_RUN_ID);
-  const claim = SERVICE_SCALE[def.name] === 'singleton' ? new SingletonClaim(cmd, def.name, config.instanceId, config.heartbeatTtlMs) : undefined;
+  const membership = new Membership(cmd, def.name, config.instanceId, config.heartbeatTtlMs, process.env.FAV_RUN_ID);
   let exitCode: number = ExitCode.ok;
   const ctx: WorkerContext = {
     service: def.name,
@@ -142,23 +131,13 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     wake();
   };
   const unwatch = watchParent(requestStop);
-  const leave = (reason: 'run-changed' | 'claim-lost', code: number, detail: string) => {
-    if (stopReason) return;
-    exitCode = code;
-    log.error({ reason }, detail);
-    process.stderr.write(`${def.name}: ${detail}; leaving\n`);
-    requestStop(reason, detail);
-  };
-  /** Still on the run it joined, still the one instance of a singleton? Else leave. */
   const checkMembership = async () => {
-    try {
-      const changed = await runGuard.changed();
-      if (changed) return leave('run-changed', ExitCode.runChanged, changed);
-      const held = await claim?.refresh();
-      if (held && !held.ok) leave('claim-lost', ExitCode.singletonTaken, `the singleton claim of ${def.name} is now held by ${held.holder}`);
-    } catch (e) {
-      log.warn({ err: (e as Error).message }, 'could not check the run and claim');
-    }
+    const leave = await membership.check().catch((e: unknown) => void log.warn({ err: (e as Error).message }, 'could not check the run and claim'));
+    if (!leave || stopReason) return;
+    exitCode = leave.code;
+    log.error({ reason: leave.reason }, leave.message);
+    process.stderr.write(`${def.name}: ${leave.message}; leaving\n`);
+    requestStop(leave.reason, leave.message);
   };
 
   const closeAll = async () => {
@@ -173,11 +152,8 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   });
   const initialise = async (): Promise<void> => {
     await Promise.all(all.map((r) => r.connect()));
-    const otherRun = await runGuard.join();
-    if (otherRun) throw new LeaveError(ExitCode.runChanged, otherRun);
+    await membership.join();
     await publish('starting');
-    const held = await claim?.acquire();
-    if (held && !held.ok) throw new LeaveError(ExitCode.singletonTaken, singletonRefusal(def.name, held.holder));
     const { settings, source } = await loadSettings(cmd);
     ctx.settings = settings;
     log.info({ settings: source }, 'settings loaded');
@@ -221,7 +197,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     log.fatal({ err: (e as Error).message }, leaving ? 'refused to start' : 'initialisation failed');
     process.stderr.write(`${def.name}: ${leaving ? '' : 'initialisation failed: '}${maskUrl((e as Error).message)}\n`);
     unwatch();
-    if (e instanceof LeaveError && e.code === ExitCode.runChanged) cutOff(all);
+    if (e instanceof LeaveError && e.reason === 'run-changed') cutOff(all);
     else await withTimeout(publish('error', (e as Error).message), 500);
     await closeAll();
     return leaving ? e.code : ExitCode.failed;
@@ -252,7 +228,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   }
   if (talk()) {
     await withTimeout(cmd.del(heartbeatKey(config.instanceId)), 1000).catch(() => undefined);
-    if (claim) await withTimeout(claim.release(), 1000).catch(() => undefined);
+    await withTimeout(membership.release(), 1000).catch(() => undefined);
     await withTimeout(publish('stopped', stopReason?.reason), 1000);
   }
   log.info({ handled: handled() }, 'stopped');
