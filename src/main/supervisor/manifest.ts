@@ -17,7 +17,7 @@ export interface ServiceSpec {
   name: ServiceName;
   /** What it consumes (queue / channel / stream), from src/shared/bus.ts. */
   inputs: readonly ServiceInput[];
-  /** Processes of this service (several share its queue). */
+  /** Processes of this service: several share a `shared` service's queue; a `singleton` runs one (SERVICE_SCALE). */
   instances: number;
   /** From spawn to the 'ready' status event; past it the process is killed and counted as a crash. */
   readyTimeoutMs: number;
