@@ -41,6 +41,9 @@ describe('manifest', () => {
         new RegExp(`"${name}": instances is 2, but ${name} is a singleton .*set instances to 1`),
       );
     }
+    // A manifest built by hand (the supervisor validates whatever it is given) is held to the same rule.
+    const [memory] = defaultManifest({ only: ['memory'] });
+    expect(() => validateManifest([{ ...memory!, instances: 3 }])).toThrow(/"memory": instances is 3, but memory is a singleton/);
     const shared = SERVICE_NAMES.filter((n) => SERVICE_SCALE[n] === 'shared');
     expect(shared).toEqual(expect.arrayContaining(['asr', 'tts']));
     const m = defaultManifest({ services: Object.fromEntries(shared.map((n) => [n, { instances: 2 }])) });
