@@ -180,7 +180,12 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
       config,
       supervisor,
       logs,
-      stop: () => (stopping ??= stopAll()),
+      stop: () => {
+        // Before the gateway closes: workers hit by the same Ctrl+C may exit meanwhile, and their
+        // exits are stops, not crashes to restart.
+        supervisor.shuttingDown();
+        return (stopping ??= stopAll());
+      },
     };
   } catch (err) {
     await stopAll().catch(() => {});

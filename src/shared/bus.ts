@@ -195,3 +195,27 @@ export const ControlEvent = z.object({
   reason: z.string().optional(),
 });
 export type ControlEvent = z.infer<typeof ControlEvent>;
+
+/** How a service scales: `shared` consumes queues/streams (any number of instances, any machine); `singleton` reads pub/sub or owns external state (one live instance). */
+export type ServiceScale = 'shared' | 'singleton';
+export const SERVICE_SCALE: Record<ServiceName, ServiceScale> = { 'input-handler': 'shared', asr: 'shared', memory: 'singleton', 'long-term-memory': 'singleton', 'chat-ai': 'shared', tts: 'shared', 'output-handler': 'singleton', 'dialog-engine': 'singleton' };
+
+/**
+ * The run of the core now serving this bus: a random id its supervisor SETs at start (and again
+ * after a reconnect) and hands its workers as FAV_RUN_ID. A worker that finds another run's id
+ * here has outlived its own core and leaves (see src/workers/runtime/run-guard.ts).
+ */
+export const RUN_KEY = 'fav:run';
+/** The claim of a singleton's one live instance: its instance id, SET NX PX, refreshed with the heartbeat. */
+export const singletonKey = (service: ServiceName) => `fav:singleton:${service}`;
+/** Exit codes of a worker process, read by the supervisor and `fav worker`. */
+export const WorkerExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  testCrash: 3,
+  /** The bus now serves another run of the core than the one this worker joined. */
+  runChanged: 4,
+  /** A singleton whose one live instance already runs elsewhere. */
+  singletonTaken: 5,
+} as const;

@@ -6,11 +6,11 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_NAMES } from '../../src/shared/bus.js';
+import { Channels, RUN_KEY, SERVICE_NAMES, StatusEvent, WorkerExitCode } from '../../src/shared/bus.js';
 import { NodeProcessHost, StartError, Supervisor, defaultManifest } from '../../src/main/supervisor/index.js';
-import { BACKENDS, ROOT, freePortUrl, isAlive, startBackend, tempDataDir, waitFor, type Backend } from './helpers.js';
+import { BACKENDS, ROOT, Recorder, client, freePortUrl, isAlive, startBackend, tempDataDir, waitFor, type Backend } from './helpers.js';
 
-function runMain(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+function runMain(args: string[], env: Record<string, string> = {}, onStderr: (all: string) => void = () => {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = fork(join(ROOT, 'src/workers/main.ts'), args, {
       cwd: ROOT,
@@ -19,7 +19,7 @@ function runMain(args: string[], env: Record<string, string> = {}): Promise<{ co
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stderr!.on('data', (d) => onStderr((stderr += d)));
     child.on('close', (code) => resolve({ code, stderr }));
   });
 }
@@ -139,5 +139,48 @@ describe('worker entry (main.ts)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/initialisation failed/);
     expect(r.stderr).not.toContain('s3cret-pass');
+  }, 60_000);
+});
+
+describe.each(BACKENDS)('a worker of one run of the core on a bus serving another (%s)', (kind) => {
+  let bus: Backend;
+  beforeAll(async () => {
+    bus = await startBackend(kind);
+  });
+  afterAll(async () => {
+    await bus?.stop();
+  });
+
+  it('refuses to start when the bus serves another run', async () => {
+    const redis = await client(bus.url);
+    await redis.set(RUN_KEY, 'run-B');
+    redis.disconnect();
+    const r = await runMain(['tts', '--redis', bus.url, '--instance', 'tts@old#0'], { FAV_RUN_ID: 'run-A' });
+    expect(r.code).toBe(WorkerExitCode.runChanged);
+    expect(r.stderr).toMatch(/the bus now serves another run of the studio \(run-B, joined run-A\)/);
+  }, 60_000);
+
+  it('leaves when its run is replaced while it serves', async () => {
+    const redis = await client(bus.url);
+    const rec = await Recorder.open(bus.url, [Channels.status]);
+    try {
+      await redis.set(RUN_KEY, 'run-A');
+      const ready = () =>
+        rec.on(Channels.status).some((m) => {
+          const ev = StatusEvent.safeParse(m);
+          return ev.success && ev.data.instance === 'tts@old#1' && ev.data.state === 'ready';
+        });
+      const exited = runMain(['tts', '--redis', bus.url, '--instance', 'tts@old#1'], { FAV_RUN_ID: 'run-A', FAV_HEARTBEAT_MS: '200' });
+      await waitFor(ready, 'the worker ready in its run', 60_000);
+      await redis.set(RUN_KEY, 'run-B');
+      const r = await exited;
+      expect(r.code).toBe(WorkerExitCode.runChanged);
+      expect(r.stderr).toMatch(/another run of the studio \(run-B, joined run-A\); leaving/);
+      // It said nothing on the other run's bus on its way out.
+      expect(rec.count(Channels.status, (m) => m.instance === 'tts@old#1' && m.state === 'stopped')).toBe(0);
+    } finally {
+      await rec.close();
+      redis.disconnect();
+    }
   }, 60_000);
 });

@@ -50,6 +50,8 @@ export class InstanceSlot {
   /** Why we are killing the current process ourselves (counted as a crash unless 'restart'). */
   private killReason: string | undefined;
   private manualRestart = false;
+  /** What the current process reported in an 'error' status event (why it is about to exit). */
+  private reported: string | undefined;
   private crashes: number[] = [];
   private readyTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -110,6 +112,7 @@ export class InstanceSlot {
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     this.killReason = undefined;
+    this.reported = undefined;
     this.lastHeartbeat = undefined;
     this.handled = 0;
     this.notice = undefined;
@@ -144,7 +147,7 @@ export class InstanceSlot {
       }
       if (ev.state === 'heartbeat') this.events.changed();
     } else if (ev.state === 'error') {
-      this.lastError = ev.detail ?? 'worker reported an error';
+      this.lastError = this.reported = ev.detail ?? 'worker reported an error';
       this.events.changed();
     }
   }
@@ -191,7 +194,7 @@ export class InstanceSlot {
     const now = Date.now();
     const { restart } = this.spec;
     this.crashes = [...this.crashes.filter((t) => now - t < restart.crashLoopWindowMs), now];
-    this.lastError = this.killReason ? `${this.killReason} (${how})` : `crashed: ${how}`;
+    this.lastError = this.killReason ? `${this.killReason} (${how})` : `crashed: ${how}${this.reported ? `: ${this.reported}` : ''}`;
     if (this.crashes.length >= restart.crashLoopMax) {
       this.lastError += `; crash loop: ${this.crashes.length} crashes within ${restart.crashLoopWindowMs} ms, not restarting`;
       this.events.note('error', `${this.instanceId}: failed (${this.lastError})`);
@@ -207,12 +210,25 @@ export class InstanceSlot {
     }, delay);
   }
 
-  /** Graceful stop of the current process; resolves once it is gone. */
-  async stop(): Promise<void> {
+  /**
+   * From now on the slot wants no process: an exit is a stop, not a crash, and nothing is
+   * respawned. Synchronous, so a shutdown can say so before any worker has had time to exit (a
+   * Ctrl+C reaches the whole process group, workers included, at once).
+   */
+  standDown(): void {
     this.wanted = false;
     clearTimeout(this.restartTimer);
     clearTimeout(this.readyTimer);
     this.restartTimer = this.readyTimer = undefined;
+    if (!this.proc && this.state !== 'stopped') {
+      this.events.note('info', `${this.instanceId}: stopped (restart cancelled)`);
+      this.setState('stopped');
+    }
+  }
+
+  /** Graceful stop of the current process; resolves once it is gone. */
+  async stop(): Promise<void> {
+    this.standDown();
     if (!this.proc) {
       this.setState('stopped');
       return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Queues, SERVICE_NAMES, Streams } from '../../shared/bus.js';
+import { Queues, SERVICE_NAMES, SERVICE_SCALE, Streams } from '../../shared/bus.js';
 import { backoffDelay, defaultManifest, DEFAULT_RESTART, validateManifest } from './manifest.js';
 
 describe('manifest', () => {
@@ -33,6 +33,21 @@ describe('manifest', () => {
     expect(() => defaultManifest({ services: { asr: { instances: 0 } } })).toThrow(/"asr": instances must be a positive number/);
     const m = defaultManifest({ only: ['asr'] });
     expect(() => validateManifest([...m, ...m])).toThrow(/listed twice/);
+  });
+
+  it('refuses a second instance of a singleton, naming the service, the reason and the fix', () => {
+    for (const name of SERVICE_NAMES.filter((n) => SERVICE_SCALE[n] === 'singleton')) {
+      expect(() => defaultManifest({ services: { [name]: { instances: 2 } } })).toThrow(
+        new RegExp(`"${name}": instances is 2, but ${name} is a singleton .*set instances to 1`),
+      );
+    }
+    // A manifest built by hand (the supervisor validates whatever it is given) is held to the same rule.
+    const [memory] = defaultManifest({ only: ['memory'] });
+    expect(() => validateManifest([{ ...memory!, instances: 3 }])).toThrow(/"memory": instances is 3, but memory is a singleton/);
+    const shared = SERVICE_NAMES.filter((n) => SERVICE_SCALE[n] === 'shared');
+    expect(shared).toEqual(expect.arrayContaining(['asr', 'tts']));
+    const m = defaultManifest({ services: Object.fromEntries(shared.map((n) => [n, { instances: 2 }])) });
+    expect(m.filter((s) => s.instances === 2).map((s) => s.name)).toEqual(shared);
   });
 
   it('doubles the backoff per crash up to the cap', () => {

@@ -2,7 +2,7 @@
  * The service manifest: what the supervisor runs, how many, and how it judges and restarts them.
  * One entry per service of SERVICE_NAMES, in start order; stop order is the reverse.
  */
-import { SERVICE_INPUTS, SERVICE_NAMES, isServiceName, type ServiceInput, type ServiceName } from '../../shared/bus.js';
+import { SERVICE_INPUTS, SERVICE_NAMES, SERVICE_SCALE, isServiceName, type ServiceInput, type ServiceName } from '../../shared/bus.js';
 
 export interface RestartPolicy {
   /** First restart delay; doubles per crash inside the window. */
@@ -17,7 +17,7 @@ export interface ServiceSpec {
   name: ServiceName;
   /** What it consumes (queue / channel / stream), from src/shared/bus.ts. */
   inputs: readonly ServiceInput[];
-  /** Processes of this service (several share its queue). */
+  /** Processes of this service: several share a `shared` service's queue; a `singleton` runs one (SERVICE_SCALE). */
   instances: number;
   /** From spawn to the 'ready' status event; past it the process is killed and counted as a crash. */
   readyTimeoutMs: number;
@@ -108,6 +108,12 @@ export function validateManifest(m: Manifest): void {
       if (!Number.isFinite(v) || v <= 0) throw new Error(`${where}: ${k} must be a positive number, got ${v}`);
     }
     if (!Number.isInteger(s.instances)) throw new Error(`${where}: instances must be an integer`);
+    if (s.instances > 1 && SERVICE_SCALE[s.name] === 'singleton') {
+      const shared = SERVICE_NAMES.filter((n) => SERVICE_SCALE[n] === 'shared').join(', ');
+      throw new Error(
+        `${where}: instances is ${s.instances}, but ${s.name} is a singleton (it reads pub/sub or owns external state, so a second instance would act on every message twice); set instances to 1. Services that scale out: ${shared}`,
+      );
+    }
   }
 }
 

@@ -4,11 +4,12 @@
  * dead remote consumers, collects logs, and stops everything (reverse manifest order) without
  * leaving a process behind — also when its own process gets SIGINT/SIGTERM or exits.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Channels, StatusEvent, type ServiceName } from '../../shared/bus.js';
+import { Channels, RUN_KEY, StatusEvent, type ServiceName } from '../../shared/bus.js';
 import { LogHub } from '../logging/log-hub.js';
 import type { LogLevel, LogRecord } from '../logging/log-record.js';
 import { InstanceSlot, type InstanceState, type InstanceStatus } from './instance-slot.js';
@@ -68,6 +69,8 @@ export class StartError extends Error {
 
 export class Supervisor extends EventEmitter {
   readonly manifest: Manifest;
+  /** This run of the supervisor: on the bus under RUN_KEY and in every worker's FAV_RUN_ID. */
+  readonly runId = randomUUID();
   readonly logs: LogHub;
   private readonly slots = new Map<ServiceName, InstanceSlot[]>();
   private readonly byInstance = new Map<string, InstanceSlot>();
@@ -78,6 +81,7 @@ export class Supervisor extends EventEmitter {
   private healthTimer: NodeJS.Timeout | undefined;
   private reapTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private shutdown = false;
   private started = false;
   private readonly cleanups: Array<() => void> = [];
 
@@ -118,6 +122,7 @@ export class Supervisor extends EventEmitter {
     return {
       FAV_REDIS_URL: this.opts.redisUrl,
       FAV_INSTANCE_ID: instanceId,
+      FAV_RUN_ID: this.runId,
       FAV_DATA_DIR: this.opts.dataDir,
       FAV_HEARTBEAT_MS: String(spec.heartbeatMs),
       // The key outlives the unhealthy threshold so the reaper never races a slot we still manage.
@@ -155,6 +160,11 @@ export class Supervisor extends EventEmitter {
     for (const r of [this.sub, this.cmd]) r.on('error', (e: Error) => this.note('supervisor', 'error', `bus connection: ${e.message}`));
     try {
       await Promise.all([this.sub.connect(), this.cmd.connect()]);
+      // Before any worker starts, and again after a reconnect (a Redis restarted without its data):
+      // a worker that finds another run here leaves (src/workers/runtime/run-guard.ts).
+      await this.cmd.set(RUN_KEY, this.runId);
+      const cmd = this.cmd;
+      cmd.on('ready', () => void cmd.set(RUN_KEY, this.runId).catch(() => undefined));
       this.sub.on('message', (channel: string, message: string) => {
         if (channel === Channels.status) this.onStatusMessage(message);
       });
@@ -230,15 +240,27 @@ export class Supervisor extends EventEmitter {
   async restart(name: string): Promise<void> {
     const slots = this.slots.get(name as ServiceName);
     if (!slots) throw new Error(`unknown service "${name}"; running: ${[...this.slots.keys()].join(', ')}`);
-    if (this.stopping) throw new Error('supervisor is stopping');
+    if (this.shutdown) throw new Error('supervisor is stopping');
     this.note(name, 'info', 'restart requested');
     await Promise.all(slots.map((s) => s.restart()));
     const st = this.serviceStatus(name as ServiceName);
     if (st.instances.some((i) => i.state !== 'ready')) throw new StartError([st]);
   }
 
+  /**
+   * Says, synchronously, that the supervisor is shutting down: from here on a worker's exit is
+   * logged as a stop and never restarted. stop() begins with it; a caller that first closes other
+   * things (the studio closes its gateway before stopping services) calls it at once, because a
+   * Ctrl+C has already reached the workers of the same process group.
+   */
+  shuttingDown(): void {
+    this.shutdown = true;
+    for (const slot of this.byInstance.values()) slot.standDown();
+  }
+
   /** Stops everything in reverse manifest order; idempotent. */
   stop(): Promise<void> {
+    this.shuttingDown();
     this.stopping ??= this.doStop();
     return this.stopping;
   }

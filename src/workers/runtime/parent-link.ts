@@ -5,10 +5,13 @@
  * - child_process.fork: `process.send` IPC ({ type: 'stop' } messages); 'disconnect' means the
  *   parent died (or closed the channel), so the worker must not linger as an orphan.
  * - standalone (`fav worker` in a terminal): SIGTERM / SIGINT / SIGHUP.
- * Signals are honoured in every mode.
+ * Signals are honoured in every mode. With a parent (either host), its pid is also checked every
+ * second: should the channel's close ever go unnoticed, the worker still sees it was re-parented.
  */
+import { readFileSync } from 'node:fs';
 
-export type StopReason = 'signal' | 'stop-message' | 'parent-gone';
+/** 'run-changed' and 'claim-lost' come from the bus (run-guard.ts, singleton-claim.ts), not the parent. */
+export type StopReason = 'signal' | 'stop-message' | 'parent-gone' | 'run-changed' | 'claim-lost';
 export type StopListener = (reason: StopReason, detail: string) => void;
 
 /** The part of Electron's parentPort that we use (no electron types in this layer). */
@@ -28,8 +31,52 @@ export function parentPortOf(proc: NodeJS.Process): ParentPortLike | undefined {
   return pp && typeof pp.on === 'function' ? pp : undefined;
 }
 
+/** The kernel's current parent pid (Linux /proc; Node 20's process.ppid is fixed at start), else undefined. */
+export function currentParentPid(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when a host started this process with a stop channel (IPC or parentPort). */
+export function hasParentLink(proc: NodeJS.Process = process): boolean {
+  return parentPortOf(proc) !== undefined || typeof proc.send === 'function';
+}
+
+/**
+ * A synchronous "is the process that started me still there?" for a worker with a parent link
+ * (always true without one): false once the IPC channel is closed, the parentPort has closed, or
+ * the process was re-parented (its parent died). The bus connections ask it before reconnecting.
+ */
+export function parentAliveCheck(proc: NodeJS.Process = process): () => boolean {
+  if (!hasParentLink(proc)) return () => true;
+  const port = parentPortOf(proc);
+  let portClosed = false;
+  port?.on('close', () => (portClosed = true));
+  const startPpid = currentParentPid() ?? proc.ppid;
+  return () => {
+    if (port ? portClosed : !proc.connected) return false;
+    const now = currentParentPid();
+    return now !== undefined ? now === startPpid : pidExists(startPpid);
+  };
+}
+
 /** Installs the listeners; returns a function that removes them all. */
-export function watchParent(onStop: StopListener, proc: NodeJS.Process = process): () => void {
+export function watchParent(onStop: StopListener, proc: NodeJS.Process = process, parentPollMs = 1000): () => void {
   const cleanups: Array<() => void> = [];
 
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
@@ -63,6 +110,15 @@ export function watchParent(onStop: StopListener, proc: NodeJS.Process = process
     });
     // The parent may already be gone before we got here.
     if (!proc.connected) queueMicrotask(onDisconnect);
+  }
+
+  if (hasParentLink(proc)) {
+    const alive = parentAliveCheck(proc);
+    const poll = setInterval(() => {
+      if (!alive()) onStop('parent-gone', 'parent process gone');
+    }, parentPollMs);
+    poll.unref();
+    cleanups.push(() => clearInterval(poll));
   }
 
   return () => {

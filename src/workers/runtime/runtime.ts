@@ -8,19 +8,24 @@
 import { Redis } from 'ioredis';
 import os from 'node:os';
 import path from 'node:path';
-import { CONFIG_KEY, Channels, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
+import { CONFIG_KEY, Channels, WorkerExitCode, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
 import { ConfigSchema, type Config } from '../../shared/config.js';
 import { ChannelConsumer } from './channel-consumer.js';
 import { maskUrl, type WorkerConfig } from './config.js';
 import { createWorkerLogger, type Logger } from './logger.js';
 import { withTimeout } from './messages.js';
-import { watchParent, type StopReason } from './parent-link.js';
+import { parentAliveCheck, watchParent, type StopReason } from './parent-link.js';
 import { QueueConsumer } from './queue-consumer.js';
+import { LeaveError, Membership } from './membership.js';
+import { cutOff, guardReconnects } from './run-guard.js';
 import { StreamConsumer } from './stream-consumer.js';
 import type { Consumer, ServiceDefinition, WorkerContext } from './types.js';
 
 /** Exit codes of a worker process. */
-export const ExitCode = { ok: 0, failed: 1, usage: 2, testCrash: 3 } as const;
+export const ExitCode = WorkerExitCode;
+
+/** Stops that leave the run behind: no drain, no reconnect, goodbyes only over a live connection. */
+const LEAVING: ReadonlySet<StopReason> = new Set(['parent-gone', 'run-changed', 'claim-lost']);
 
 function connect(url: string, log: Logger, role: string): Redis {
   const r = new Redis(url, {
@@ -71,6 +76,10 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   const blockingConns = def.inputs.filter((i) => i.kind !== 'channel').map((_, n) => connect(config.redisUrl, log, `blocking${n}`));
   const all = [cmd, sub, ...blockingConns];
   let notice: string | undefined;
+  // Never reconnect once the parent is gone: the next run's bus may be listening there by then.
+  guardReconnects(all, parentAliveCheck());
+  const membership = new Membership(cmd, def.name, config.instanceId, config.heartbeatTtlMs, process.env.FAV_RUN_ID);
+  let exitCode: number = ExitCode.ok;
   const ctx: WorkerContext = {
     service: def.name,
     instanceId: config.instanceId,
@@ -114,8 +123,9 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     }
   };
 
-  const unwatch = watchParent((reason, detail) => {
-    if (config.test.ignoreStop && reason !== 'parent-gone') {
+  const requestStop = (reason: StopReason, detail: string) => {
+    if (LEAVING.has(reason)) cutOff(all);
+    if (config.test.ignoreStop && !LEAVING.has(reason)) {
       log.warn({ reason, detail }, 'stop ignored (FAV_TEST_IGNORE_STOP)');
       return;
     }
@@ -123,7 +133,16 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     stopReason = { reason, detail };
     log.info({ reason, detail }, 'stop requested');
     wake();
-  });
+  };
+  const unwatch = watchParent(requestStop);
+  const checkMembership = async () => {
+    const leave = await membership.check().catch((e: unknown) => void log.warn({ err: (e as Error).message }, 'could not check the run and claim'));
+    if (!leave || stopReason) return;
+    exitCode = leave.code;
+    log.error({ reason: leave.reason }, leave.message);
+    process.stderr.write(`${def.name}: ${leave.message}; leaving\n`);
+    requestStop(leave.reason, leave.message);
+  };
 
   const closeAll = async () => {
     // quit() waits for replies; with the bus gone it could wait forever, so bound it.
@@ -137,6 +156,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   });
   const initialise = async (): Promise<void> => {
     await Promise.all(all.map((r) => r.connect()));
+    await membership.join();
     await publish('starting');
     const { settings, source } = await loadSettings(cmd);
     ctx.settings = settings;
@@ -165,7 +185,10 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     heartbeat = setInterval(() => {
       void beat();
       void publish('heartbeat', notice);
+      void checkMembership();
     }, config.heartbeatMs);
+    // After a reconnect, check at once rather than at the next heartbeat.
+    cmd.on('ready', () => void checkMembership());
   } catch (e) {
     if (stopReason) {
       log.info({ reason: stopReason.reason }, 'stopped during initialisation');
@@ -174,33 +197,46 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
       await closeAll();
       return ExitCode.ok;
     }
-    log.fatal({ err: (e as Error).message }, 'initialisation failed');
-    process.stderr.write(`${def.name}: initialisation failed: ${maskUrl((e as Error).message)}\n`);
+    const leaving = e instanceof LeaveError;
+    log.fatal({ err: (e as Error).message }, leaving ? 'refused to start' : 'initialisation failed');
+    process.stderr.write(`${def.name}: ${leaving ? '' : 'initialisation failed: '}${maskUrl((e as Error).message)}\n`);
     unwatch();
-    await withTimeout(publish('error', (e as Error).message), 500);
+    if (e instanceof LeaveError && e.reason === 'run-changed') cutOff(all);
+    else await withTimeout(publish('error', (e as Error).message), 500);
     await closeAll();
-    return ExitCode.failed;
+    return leaving ? e.code : ExitCode.failed;
   }
 
   await stopRequested;
   clearInterval(heartbeat);
+  const leaving = LEAVING.has(stopReason!.reason);
+  // Goodbyes (status, heartbeat key, claim) only to our own run, over a connection still up.
+  const talk = () => stopReason!.reason !== 'run-changed' && cmd.status === 'ready';
   // Last resort: whatever hangs on the way out (a bus that vanished with our parent), the process
   // must not outlive its stop by much. unref: a clean shutdown exits before it fires.
-  setTimeout(() => {
-    process.stderr.write(`${def.name}: shutdown did not finish in time; exiting\n`);
-    process.exit(ExitCode.failed);
-  }, config.drainMs + 5000).unref();
-  await withTimeout(publish('stopping', stopReason?.reason), 1000);
-  await stopConsumers(config.drainMs);
+  setTimeout(
+    () => {
+      process.stderr.write(`${def.name}: shutdown did not finish in time; exiting\n`);
+      process.exit(ExitCode.failed);
+    },
+    leaving ? 3000 : config.drainMs + 5000,
+  ).unref();
+  if (talk()) await withTimeout(publish('stopping', stopReason?.reason), 1000);
+  // Leaving: the job in flight is aborted (requeued if the bus is still there, else recovered by
+  // the slot's next incarnation or the reaper).
+  await stopConsumers(leaving ? 0 : config.drainMs);
   try {
     await def.dispose?.(ctx);
   } catch (e) {
     log.error({ err: (e as Error).message }, 'dispose failed');
   }
-  await withTimeout(cmd.del(heartbeatKey(config.instanceId)), 1000).catch(() => undefined);
-  await withTimeout(publish('stopped', stopReason?.reason), 1000);
+  if (talk()) {
+    await withTimeout(cmd.del(heartbeatKey(config.instanceId)), 1000).catch(() => undefined);
+    await withTimeout(membership.release(), 1000).catch(() => undefined);
+    await withTimeout(publish('stopped', stopReason?.reason), 1000);
+  }
   log.info({ handled: handled() }, 'stopped');
   unwatch();
   await closeAll();
-  return ExitCode.ok;
+  return exitCode;
 }
