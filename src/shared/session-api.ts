@@ -70,12 +70,3 @@ export function parseSessionAccess(query: { role?: unknown; audio?: unknown }): 
   if (a === '0' || a === 'false') return { role: role.data, audio: false };
   return { error: 'invalid ?audio=: 1 (this socket plays the audio) or 0' };
 }
-
-/** The query of a session socket URL (the inverse of parseSessionAccess, defaults spelled out). */
-export function sessionQuery(token: string | undefined, session: string, access: SessionAccess): string {
-  const q: Record<string, string> = { session, role: access.role, audio: access.audio ? '1' : '0' };
-  if (token) q.token = token;
-  return Object.entries(q)
-    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
-    .join('&');
-}
