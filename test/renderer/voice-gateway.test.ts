@@ -7,8 +7,8 @@
  *   typed text -> InputTask; fav:deliver events -> rendered; audio -> played -> playback_done TurnEvent;
  *   mic -> MicFrames start/audio/end carrying the speech; stop button -> ControlEvent stop;
  *   an overlay (view socket, no token) beside the page: the page plays each reply, the overlay gets
- *   its timing; when the overlay takes the audio the page says so and reports no playback_done,
- *   and its "play here" button takes the audio back.
+ *   its timing; when the overlay takes the audio the page says so, moves the mouth from the timing
+ *   and reports no playback_done, and its "play here" button takes the audio back.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -169,7 +169,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
   });
 
   it('beside an overlay: the page plays the audio; the overlay can take it (the page says so) and "play here" takes it back', async () => {
-    type Stats = { chunks: number; audio: boolean; playbackDone: string[] };
+    type Stats = { chunks: number; audio: boolean; playbackDone: string[]; timingFrames: number };
     const stats = () => page.evaluate('window.__favVoice.stats()') as Promise<Stats>;
     const rate = 24000;
     const chunk = (turn: string) => {
@@ -204,6 +204,8 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     expect((await stats()).audio).toBe(false);
     await pipe.deliver(...chunk('ov2'));
     expect((await untilType(overlay, 'audio_end')).map((m) => m.json?.type ?? 'binary')).toEqual(['audio', 'binary', 'audio_end']);
+    // The page's mouth follows the overlay's voice from the chunk's timing.
+    await page.waitForFunction('window.__favVoice.stats().timingFrames > 2', undefined, { timeout: 5000 });
     // The page's player saw the turn end (it had nothing to play), yet no playback_done left the page:
     // text typed after it arrives, and nothing of ov2 came before it on the same socket.
     await page.waitForFunction("window.__favVoice.stats().playbackDone.includes('ov2')", undefined, { timeout: 5000 });

@@ -5,12 +5,16 @@
  * Any click or key on the page lets a suspended audio context start.
  *
  * When the gateway moves the audio to another socket of the session, what is still scheduled here
- * stops at once (the other window plays from there on) and no playback_done is sent from here.
+ * stops at once (the other window plays from there on), no playback_done is sent from here, and
+ * the mouth follows the `audio_timing` of each chunk instead (mouth-timeline.ts).
  */
 import { readonly, ref, shallowRef } from 'vue';
+import { MouthTimeline } from '../voice/mouth-timeline.js';
 import { Player } from '../voice/player.js';
 import { useSession, type SessionStore } from './session.js';
 
+/** How often the mouth follows a timeline while the audio plays elsewhere (about one display frame). */
+const MOUTH_UPDATE_MS = 16;
 /** Entries kept in the debug traces. */
 const MAX_DONE = 32;
 const MAX_TRACE = 512;
@@ -20,7 +24,7 @@ function createPlayerStore(session: SessionStore) {
   const mouth = shallowRef(0);
   const audioBlocked = ref(false);
   /** For the page's debug view: what playback reported. */
-  const debug = { mouthMax: 0, mouthFrames: 0, playbackDone: [] as string[], mouthTrace: [] as [number, number][] };
+  const debug = { mouthMax: 0, mouthFrames: 0, timingFrames: 0, playbackDone: [] as string[], mouthTrace: [] as [number, number][] };
 
   const player = new Player({
     onPlaybackDone(turnId) {
@@ -40,12 +44,36 @@ function createPlayerStore(session: SessionStore) {
     },
   });
 
+  // The audio plays in another window: the mouth follows its timing instead (mouth-timeline.ts).
+  const timeline = new MouthTimeline();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const seconds = () => performance.now() / 1000;
+  const tick = () => {
+    timer = undefined;
+    const value = timeline.valueAt(seconds());
+    if (value !== mouth.value) {
+      mouth.value = value;
+      debug.timingFrames++;
+    }
+    if (timeline.busy) timer = setTimeout(tick, MOUTH_UPDATE_MS);
+  };
+
   const unsubscribe = session.subscribe({
     onEvent(ev) {
-      if (ev.type === 'stop') player.stop(ev.turn_id);
-      else if (ev.type === 'audio_end') player.audioEnd(ev.turn_id);
+      if (ev.type === 'audio_timing') {
+        timeline.add(ev, seconds());
+        timer ??= setTimeout(tick, 0);
+        return;
+      }
+      if (ev.type === 'stop') {
+        player.stop(ev.turn_id);
+        timeline.stop(ev.turn_id);
+      } else if (ev.type === 'audio_end') player.audioEnd(ev.turn_id);
       else if (ev.type === 'turn_end') player.turnEnd(ev.turn_id);
-      else if (ev.type === 'session_role' && !ev.audio) player.stop();
+      else if (ev.type === 'session_role') {
+        if (ev.audio) timeline.stop();
+        else player.stop();
+      }
     },
     onAudio(meta, pcm) {
       player.enqueue(meta, pcm);
@@ -66,9 +94,12 @@ function createPlayerStore(session: SessionStore) {
     /** Silence now: one turn's audio, or all of it. */
     stop(turnId?: string): void {
       player.stop(turnId);
+      timeline.stop(turnId);
     },
     dispose(): void {
       unsubscribe();
+      clearTimeout(timer);
+      timeline.stop();
       document.removeEventListener('pointerdown', onGesture, true);
       document.removeEventListener('keydown', onGesture, true);
       player.dispose();
