@@ -19,6 +19,9 @@
  */
 import { z } from 'zod';
 import { Envelope } from './bus.js';
+import { SessionRoleEvent } from './session-api.js';
+
+export * from './session-api.js';
 
 /**
  * Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one
@@ -267,6 +270,13 @@ export const ENVELOPE_FRAME_MS = 20;
 export const TurnState = z.enum(['idle', 'listening', 'thinking', 'speaking']);
 export type TurnState = z.infer<typeof TurnState>;
 
+/**
+ * Why a turn ended. `merged`: the input never got a turn of its own, it was folded into a waiting
+ * input of the same source (dialog.typedPolicy / chatPolicy `merge`); `merged_into` names that turn.
+ */
+export const TurnEndReason = z.enum(['done', 'cancelled', 'error', 'merged']);
+export type TurnEndReason = z.infer<typeof TurnEndReason>;
+
 /** Pipeline stages, for errors. */
 export const Stage = z.enum(['gateway', 'input', 'asr', 'dialog', 'memory', 'llm', 'tts', 'output']);
 export type Stage = z.infer<typeof Stage>;
@@ -279,7 +289,7 @@ export type Stage = z.infer<typeof Stage>;
  *   turn_state                  the session's state (dialog-engine only)
  *   emotion                     an emotion tag from the reply (chat-ai)
  *   error                       a stage failed for this turn: `stage`, `code`, `message`
- *   turn_end                    the turn is over: `reason` done | cancelled | error (dialog-engine)
+ *   turn_end                    the turn is over: `reason` done | cancelled | error | merged (dialog-engine)
  *   audio_start                 tts published the turn's first audio chunk (tts)
  *   tts_done                    tts finished every sentence of the turn (`sentences`, `audio_ms`)
  *   playback_done               a client finished playing the turn's audio (gateway)
@@ -294,7 +304,9 @@ export const TurnEvent = TurnMessage.extend({
   stage: Stage.optional(),
   code: z.string().optional(),
   message: z.string().optional(),
-  reason: z.enum(['done', 'cancelled', 'error']).optional(),
+  reason: TurnEndReason.optional(),
+  /** turn_end `merged`: the turn this input was folded into (it answers this input too). */
+  merged_into: z.string().optional(),
   sentences: z.number().int().nonnegative().optional(),
   source: InputSource.optional(),
 });
@@ -308,7 +320,9 @@ export type TurnEvent = z.infer<typeof TurnEvent>;
  * Per turn, in order: turn_state/transcript..., reply_delta*, audio* (interleaved with deltas),
  * reply_done, audio_end, turn_end. After a cancel: `stop`, then nothing more of that turn.
  * On the session WebSocket an `audio` event is one JSON text frame (without `pcm_b64`) followed by
- * one binary frame with the PCM bytes.
+ * one binary frame with the PCM bytes, for the session's audio socket only; the other sockets get
+ * `audio_timing` instead (session-api.ts has the roles). `session_role` and `error` events of stage
+ * 'gateway' come from the gateway itself, to one socket.
  */
 export const ClientEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('turn_state'), session_id: z.string(), turn_id: z.string(), state: TurnState }),
@@ -341,6 +355,25 @@ export const ClientEvent = z.discriminatedUnion('type', [
     text: z.string().optional(),
     pcm_b64: z.string().optional(),
   }),
+  /**
+   * What a view socket gets instead of an `audio` event: the same chunk's lip-sync data without the
+   * PCM. `duration_ms` is the chunk's length; chunks of a turn play back to back in `seq` order.
+   */
+  z.object({
+    type: z.literal('audio_timing'),
+    session_id: z.string(),
+    turn_id: z.string(),
+    task_id: z.string(),
+    seq: z.number().int().nonnegative(),
+    index: z.number().int().nonnegative(),
+    chunk: z.number().int().nonnegative(),
+    duration_ms: z.number().nonnegative(),
+    envelope: z.array(z.number()),
+    envelope_frame_ms: z.number().positive(),
+    visemes: z.array(Viseme),
+    text: z.string().optional(),
+  }),
+  SessionRoleEvent,
   z.object({ type: z.literal('audio_end'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), chunks: z.number().int().nonnegative() }),
   z.object({ type: z.literal('stop'), session_id: z.string(), turn_id: z.string(), task_id: z.string().optional(), reason: z.string() }),
   z.object({
@@ -348,7 +381,8 @@ export const ClientEvent = z.discriminatedUnion('type', [
     session_id: z.string(),
     turn_id: z.string(),
     task_id: z.string(),
-    reason: z.enum(['done', 'cancelled', 'error']),
+    reason: TurnEndReason,
+    merged_into: z.string().optional(),
     marks: Marks.optional(),
   }),
   z.object({
@@ -362,21 +396,6 @@ export const ClientEvent = z.discriminatedUnion('type', [
   }),
 ]);
 export type ClientEvent = z.infer<typeof ClientEvent>;
-
-/**
- * The studio session WebSocket (`/api/session?token=...&session=<id>`), client -> server JSON frames.
- * Binary frames from the client are mic PCM (16 kHz s16le mono) between mic_start and mic_stop.
- */
-export const SessionCommand = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text'), text: z.string().min(1), source: z.enum(['typed', 'chat']).default('typed'), author: z.string().optional() }),
-  z.object({ type: z.literal('mic_start'), sample_rate: z.literal(16000).default(16000), language: z.string().optional() }),
-  z.object({ type: z.literal('mic_stop') }),
-  /** Stop the current turn now (the stop button). */
-  z.object({ type: z.literal('stop') }),
-  /** The client finished playing a turn's audio. */
-  z.object({ type: z.literal('playback_done'), turn_id: z.string() }),
-]);
-export type SessionCommand = z.infer<typeof SessionCommand>;
 
 /** Error codes shared by services and clients. */
 export const ErrorCodes = {
@@ -402,6 +421,10 @@ export const ErrorCodes = {
   badCommand: 'bad_command',
   micNotStarted: 'mic_not_started',
   busUnavailable: 'bus_unavailable',
+  /** A view socket sent a command (it may only claim_audio). */
+  readOnly: 'read_only',
+  /** playback_done from a socket that is not the session's audio socket. */
+  notAudioSocket: 'not_audio_socket',
   /** The input-handler could not process an input for a reason that is ours, not the file's. */
   inputFailed: 'input_failed',
 } as const;

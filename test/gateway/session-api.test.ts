@@ -1,7 +1,8 @@
 /**
  * The studio session API (`WS /api/session`) against a real gateway on a real bus with a fake
  * pipeline: token, commands up (text, mic, stop, playback_done), events down to every socket of the
- * session, audio as metadata + one binary frame, refusals as error events on an open socket.
+ * session, audio as metadata + one binary frame (to the audio socket), refusals as error events on
+ * an open socket. The roles (view, audio) are in session-roles.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels } from '../../src/shared/bus.js';
@@ -19,7 +20,8 @@ describe.each(BACKENDS)('studio session API on %s', (kind) => {
     await rig?.stop();
   });
 
-  const open = (session: string) => WsClient.open(`${rig.rig.ws}/api/session?token=${rig.rig.token}&session=${session}`);
+  const open = (session: string, role?: 'control' | 'view', noAudio = false) =>
+    WsClient.open(`${rig.rig.ws}/api/session?token=${rig.rig.token}&session=${session}${role ? `&role=${role}` : ''}${noAudio ? '&audio=0' : ''}`);
   const expectError = async (c: WsClient, code: string, message: RegExp) => {
     expect(await c.json()).toEqual({ type: 'error', session_id: expect.any(String), stage: 'gateway', code, message: expect.stringMatching(message) });
   };
@@ -132,8 +134,9 @@ describe.each(BACKENDS)('studio session API on %s', (kind) => {
     c.close();
   });
 
-  it('delivers every event of a session to all its sockets; audio as metadata then one binary frame', async () => {
-    const [a, b, other] = await Promise.all([open('s-share'), open('s-share'), open('s-other')]);
+  it('delivers every event of a session to all its sockets; audio as metadata then one binary frame to the audio socket', async () => {
+    // a: the studio (control, the audio by default); b: a second window that leaves the audio to it.
+    const [a, b, other] = await Promise.all([open('s-share'), open('s-share', 'control', true), open('s-other')]);
     await sleep(50);
     const bytes = pcm(480, 5);
     const events = [
@@ -145,15 +148,21 @@ describe.each(BACKENDS)('studio session API on %s', (kind) => {
     ] as const;
     await rig.pipe.deliver(...events);
     await rig.pipe.deliver({ type: 'turn_state', session_id: 's-other', turn_id: 't2', state: 'idle' });
+    const { pcm_b64, ...meta } = events[2];
+    expect(pcm_b64?.length).toBeGreaterThan(0);
     for (const c of [a, b]) {
       expect(await c.json()).toEqual(events[0]);
       expect(await c.json()).toEqual(events[1]);
-      const { pcm_b64, ...meta } = events[2];
-      expect(pcm_b64?.length).toBeGreaterThan(0);
-      const gotMeta = await c.json();
-      expect(gotMeta).toEqual(meta);
-      expect(gotMeta.pcm_b64).toBeUndefined();
-      expect((await c.bin()).equals(bytes)).toBe(true);
+      if (c === a) {
+        const gotMeta = await c.json();
+        expect(gotMeta).toEqual(meta);
+        expect(gotMeta.pcm_b64).toBeUndefined();
+        expect((await c.bin()).equals(bytes)).toBe(true);
+      } else {
+        // 480 samples at 24 kHz = 20 ms.
+        const { format: _f, sample_rate: _r, ...timing } = meta;
+        expect(await c.json()).toEqual({ ...timing, type: 'audio_timing', duration_ms: 20 });
+      }
       expect(await c.json()).toEqual(events[3]);
       expect(await c.json()).toEqual(events[4]);
     }
@@ -167,7 +176,7 @@ describe.each(BACKENDS)('studio session API on %s', (kind) => {
     expect(rig.rig.logs.some((l) => l.msg.includes('malformed fav:deliver'))).toBe(true);
     // The session's sockets are listed.
     const list = (await (await fetch(`${rig.rig.gateway.url}/connections`)).json()) as Json;
-    expect(list.connections.filter((x: Json) => x.path === '/api/session?session=s-share')).toHaveLength(2);
+    expect(list.connections.filter((x: Json) => x.path === '/api/session?session=s-share&role=control')).toHaveLength(2);
     for (const c of [a, b, other]) c.close();
   });
 
@@ -175,7 +184,7 @@ describe.each(BACKENDS)('studio session API on %s', (kind) => {
     // The slow client stops reading: the gateway's unsent bytes for it pile up past the limit.
     const slow = await RawWsClient.open(`${rig.rig.ws}/api/session?token=${rig.rig.token}&session=s-slow`);
     slow.pause();
-    const fast = await open('s-slow');
+    const fast = await open('s-slow', 'control', true);
     await sleep(50);
     const chunk = pcm(32 * 1024); // 64 KiB
     const N = 120; // 7.5 MiB: more than the kernel holds for a socket that does not read
@@ -185,7 +194,9 @@ describe.each(BACKENDS)('studio session API on %s', (kind) => {
     await rig.pipe.deliver({ type: 'turn_end', session_id: 's-slow', turn_id: 't-slow', task_id: 't-slow', reason: 'done' });
     const count = (r: Received[]) => ({ audio: r.filter((m) => m.bin).length, deltas: r.filter((m) => m.json?.type === 'reply_delta').length });
     await waitFor(() => fast.received.some((m) => m.json?.type === 'turn_end'), 'fast socket got everything', 20_000);
-    expect(count(fast.received)).toEqual({ audio: N, deltas: N });
+    // The fast socket is not the audio socket: the timing of every chunk, no PCM.
+    expect(count(fast.received)).toEqual({ audio: 0, deltas: N });
+    expect(fast.received.filter((m) => m.json?.type === 'audio_timing')).toHaveLength(N);
     slow.resume();
     const got = await waitFor(() => {
       const f = slow.frames();

@@ -163,6 +163,14 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     expect(e.msg).not.toHaveProperty('turn_id');
   });
 
+  it('a merged input\'s turn_end (dialog typedPolicy merge) reaches its clients, naming the turn it joined', async () => {
+    const t = newTurn();
+    const into = newTurn(t.session_id);
+    await event(t, 'turn_end', { reason: 'merged', merged_into: into.turn_id });
+    const end = await waitDeliver((m) => m.type === 'turn_end' && m.turn_id === t.turn_id);
+    expect(ClientEvent.parse(end.msg)).toEqual({ type: 'turn_end', session_id: t.session_id, turn_id: t.turn_id, task_id: t.task_id, reason: 'merged', merged_into: into.turn_id, marks: t.marks });
+  });
+
   it('cancel: stop at once, then nothing of the turn but its turn_end; late chunks after turn_end are dropped', async () => {
     const t = newTurn();
     await reply(t, 'delta', { text: 'A long story.' });

@@ -5,7 +5,10 @@
  * fav:mic / fav:control / fav:events and publishes ClientEvents on fav:deliver. This checks that
  * the page and the gateway agree on the wire, end to end through the bus:
  *   typed text -> InputTask; fav:deliver events -> rendered; audio -> played -> playback_done TurnEvent;
- *   mic -> MicFrames start/audio/end carrying the speech; stop button -> ControlEvent stop.
+ *   mic -> MicFrames start/audio/end carrying the speech; stop button -> ControlEvent stop;
+ *   an overlay (view socket, no token) beside the page: the page plays each reply, the overlay gets
+ *   its timing; when the overlay takes the audio the page says so, moves the mouth from the timing
+ *   and reports no playback_done, and its "play here" button takes the audio back.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +19,7 @@ import { Channels } from '../../src/shared/bus.js';
 import type { ClientEvent, MicFrame, TurnEvent } from '../../src/shared/voice.js';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
-import { FakePipeline } from '../gateway/helpers.js';
+import { FakePipeline, WsClient, type Received } from '../gateway/helpers.js';
 import { startBackend, type Backend } from '../supervisor/helpers.js';
 import { CHROMIUM_PATH, chromiumMissing, readCspViolations, watchPage, type PageProblems } from './chromium.js';
 import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, syllableTone, toS16, type FakeMic } from './voice-audio.js';
@@ -163,6 +166,67 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await page.locator('[data-testid="stop-button"]').click();
     const [stop] = await pipe.waitOn(Channels.control, 1, (m) => m.action === 'stop', 5000);
     expect(stop).toMatchObject({ action: 'stop', session_id: S });
+  });
+
+  it('beside an overlay: the page plays the audio; the overlay can take it (the page says so) and "play here" takes it back', async () => {
+    type Stats = { chunks: number; audio: boolean; playbackDone: string[]; timingFrames: number };
+    const stats = () => page.evaluate('window.__favVoice.stats()') as Promise<Stats>;
+    const rate = 24000;
+    const chunk = (turn: string) => {
+      const tone = syllableTone(0.2, rate, 1);
+      const audio: ClientEvent = { type: 'audio', session_id: S, turn_id: turn, task_id: turn, seq: 0, index: 0, chunk: 0, format: 'pcm_s16le', sample_rate: rate, envelope: envelopeOf(tone, rate), envelope_frame_ms: 20, visemes: [], pcm_b64: toS16(tone).toString('base64') };
+      const end: ClientEvent = { type: 'audio_end', session_id: S, turn_id: turn, task_id: turn, chunks: 1 };
+      return [audio, end];
+    };
+    const untilType = async (c: WsClient, type: string) => {
+      const got: Received[] = [];
+      for (let m = await c.next(); ; m = await c.next()) {
+        got.push(m);
+        if (m.json?.type === type) return got;
+      }
+    };
+    const overlay = await WsClient.open(`${gateway.url.replace(/^http/, 'ws')}/api/session?session=${S}&role=view`);
+    await pipe.deliver({ type: 'turn_state', session_id: S, turn_id: '-', state: 'idle' });
+    expect((await overlay.json()).type).toBe('turn_state');
+
+    // The page has the audio: it plays the chunk and reports playback_done; the overlay gets the timing only.
+    const before = await stats();
+    await pipe.deliver(...chunk('ov1'));
+    await pipe.waitOn<TurnEvent>(Channels.events, 1, (m) => m.kind === 'playback_done' && m.turn_id === 'ov1', 5000);
+    expect((await stats()).chunks).toBe(before.chunks + 1);
+    const atOverlay = await untilType(overlay, 'audio_end');
+    expect(atOverlay.map((m) => m.json?.type ?? 'binary')).toEqual(['audio_timing', 'audio_end']);
+
+    // The overlay takes the audio: the page says so, plays nothing and reports nothing.
+    overlay.send({ type: 'claim_audio' });
+    expect(await overlay.json()).toMatchObject({ type: 'session_role', role: 'view', audio: true });
+    await page.locator('[data-testid="audio-elsewhere"]').waitFor({ timeout: 5000 });
+    expect((await stats()).audio).toBe(false);
+    await pipe.deliver(...chunk('ov2'));
+    expect((await untilType(overlay, 'audio_end')).map((m) => m.json?.type ?? 'binary')).toEqual(['audio', 'binary', 'audio_end']);
+    // The page's mouth follows the overlay's voice from the chunk's timing.
+    await page.waitForFunction('window.__favVoice.stats().timingFrames > 2', undefined, { timeout: 5000 });
+    // The page's player saw the turn end (it had nothing to play), yet no playback_done left the page:
+    // text typed after it arrives, and nothing of ov2 came before it on the same socket.
+    await page.waitForFunction("window.__favVoice.stats().playbackDone.includes('ov2')", undefined, { timeout: 5000 });
+    const input = page.locator('[data-testid="text-input"] input');
+    await input.fill('after ov2');
+    await input.press('Enter');
+    expect((await pipe.nextInput()).text).toBe('after ov2');
+    expect(pipe.rec.on(Channels.events).filter((m) => (m as TurnEvent).kind === 'playback_done' && (m as TurnEvent).turn_id === 'ov2')).toEqual([]);
+    expect((await stats()).chunks).toBe(before.chunks + 1);
+
+    // "Play here": the audio is back in the page (the overlay is told), and so is its playback_done.
+    await page.locator('[data-testid="play-here"]').click();
+    expect(await overlay.json()).toMatchObject({ type: 'session_role', role: 'view', audio: false });
+    await page.locator('[data-testid="audio-elsewhere"]').waitFor({ state: 'detached', timeout: 5000 });
+    await pipe.deliver(...chunk('ov3'));
+    await pipe.waitOn<TurnEvent>(Channels.events, 1, (m) => m.kind === 'playback_done' && m.turn_id === 'ov3', 5000);
+    expect((await stats()).chunks).toBe(before.chunks + 2);
+    // Had the page sent playback_done without the audio, the gateway's refusal (an error event,
+    // shown as an alert) would have come on this socket before ov3's audio.
+    await expect(page.locator('[data-testid="voice-alert"]').count()).resolves.toBe(0);
+    overlay.close();
   });
 
   it('no CSP violations, console errors, page errors or gateway error events', async () => {

@@ -52,7 +52,7 @@ interface Harness {
   errors: string[];
 }
 
-function makeClient(url: string, opts: { maxBufferedBytes?: number } = {}): Harness {
+function makeClient(url: string | (() => string), opts: { maxBufferedBytes?: number } = {}): Harness {
   const h: Harness = { events: [], audio: [], states: [], errors: [], client: undefined as never };
   h.client = new Client({
     url,
@@ -101,6 +101,22 @@ describe('SessionClient', () => {
   it('builds the socket URL on the page origin with token and session', () => {
     expect(sessionUrl({ protocol: 'http:', host: '127.0.0.1:8000' }, 'a b&c', 'studio')).toBe('ws://127.0.0.1:8000/api/session?token=a+b%26c&session=studio');
     expect(sessionUrl({ protocol: 'https:', host: 'x.example' }, 't', 's')).toBe('wss://x.example/api/session?token=t&session=s');
+    // A role asked for explicitly; a view socket without a token.
+    expect(sessionUrl({ protocol: 'http:', host: 'h' }, 't', 's', { role: 'control', audio: true })).toBe('ws://h/api/session?token=t&session=s&role=control&audio=1');
+    expect(sessionUrl({ protocol: 'http:', host: 'h' }, undefined, 's', { role: 'view', audio: false })).toBe('ws://h/api/session?session=s&role=view&audio=0');
+  });
+
+  it('reads a URL function at each connect (what it asks for can change between reconnects)', async () => {
+    let audio = '1';
+    const seen: string[] = [];
+    srv.wss.on('connection', (_ws, req) => seen.push(new URL(req.url!, 'http://x').searchParams.get('audio')!));
+    h = makeClient(() => `${srv.url}?audio=${audio}`);
+    h.client.connect();
+    await waitFor(() => h.client.isOpen, 'open');
+    audio = '0';
+    srv.sockets[0]!.close(1012, 'restart');
+    await waitFor(() => srv.sockets.length === 2 && h.client.isOpen, 'the second connection');
+    expect(seen).toEqual(['1', '0']);
   });
 
   it('parses events, pairs each audio metadata frame with the binary frame after it', async () => {

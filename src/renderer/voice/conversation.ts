@@ -138,6 +138,8 @@ export function applyEvent(state: ConversationState, ev: NonAudioEvent): void {
       return;
     }
     case 'audio_end':
+    case 'audio_timing':
+    case 'session_role':
       return;
   }
 }

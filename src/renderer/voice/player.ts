@@ -15,9 +15,9 @@
  * position the audio device is playing now (getOutputTimestamp, so output latency is accounted
  * for), refreshed every ~16 ms while anything is scheduled, 0 otherwise.
  */
+import { envelopeAt, LEAD_S, type EnvelopeSpan } from './mouth-timeline.js';
 import type { AudioEvent } from './session.js';
 
-const LEAD_S = 0.03;
 /** Turn ids remembered as stopped or finished (late chunks of them are dropped). */
 const MAX_REMEMBERED = 64;
 /** Schedule entries kept for the debug view. */
@@ -25,12 +25,7 @@ const MAX_LOG = 64;
 /** How often the mouth value is refreshed while audio plays (about one display frame). */
 const MOUTH_UPDATE_MS = 16;
 
-interface Scheduled {
-  turnId: string;
-  start: number;
-  end: number;
-  envelope: readonly number[];
-  frameMs: number;
+interface Scheduled extends EnvelopeSpan {
   source: AudioBufferSourceNode;
   /** The source finished rendering; the entry stays until the device has played it (lip sync). */
   ended: boolean;
@@ -289,11 +284,7 @@ export class Player {
     for (const s of this.scheduled) {
       if (t < s.start) break;
       if (t >= s.end) continue;
-      const pos = ((t - s.start) * 1000) / s.frameMs;
-      const i = Math.floor(pos);
-      const a = s.envelope[i] ?? 0;
-      const b = s.envelope[i + 1] ?? a;
-      return Math.max(0, Math.min(1, a + (b - a) * (pos - i)));
+      return envelopeAt(s, t);
     }
     return 0;
   }

@@ -1,18 +1,19 @@
 /**
- * A typed client for the studio session socket (`WS /api/session?token=...&session=<id>`).
+ * A typed client for the studio session socket (`WS /api/session?token=...&session=<id>&role=...`).
  *
  * Down: every JSON frame is parsed with the ClientEvent schema at this edge (a frame that fails is
  * reported and ignored, never half-handled); an `audio` event is paired with the binary frame that
  * follows it. Up: SessionCommands as JSON, mic PCM as binary frames between mic_start and mic_stop.
  * Reconnects with exponential backoff (jittered); while the socket is down, typed text and
- * playback_done wait in a small queue, mic frames are dropped, and an open mic is re-announced
+ * playback_done wait in a small queue, mic frames and claim_audio are dropped (the URL asks for
+ * the audio on reconnect), and an open mic is re-announced
  * (mic_start) when the socket is back. A close with a policy code (1008, 4400, 4401, 4403) means
  * retrying cannot help (wrong token, bad session id): no retry, the page says why.
  *
  * No DOM types on purpose: the socket is anything WebSocket-shaped (the browser's, or `ws` in a
  * Node test), so the protocol logic is testable without a browser.
  */
-import { ClientEvent, type SessionCommand } from '../../shared/voice.js';
+import { ClientEvent, type SessionAccess, type SessionCommand } from '../../shared/voice.js';
 
 export type AudioEvent = Extract<ClientEvent, { type: 'audio' }>;
 export type NonAudioEvent = Exclude<ClientEvent, { type: 'audio' }>;
@@ -40,7 +41,8 @@ export interface SessionHandlers {
 }
 
 export interface SessionOptions {
-  url: string;
+  /** Read at every (re)connect: the page may change what it asks for (e.g. the audio flag). */
+  url: string | (() => string);
   handlers: SessionHandlers;
   /** Defaults to the global WebSocket. */
   createSocket?: (url: string) => SocketLike;
@@ -56,10 +58,18 @@ const REFUSED_CODES = new Set([1008, 4400, 4401, 4403]);
 /** Commands kept while disconnected; beyond this the oldest go (the page tells the user). */
 const MAX_QUEUED = 32;
 
-/** The session socket URL for a page served by the gateway (same host, ws or wss). */
-export function sessionUrl(location: { protocol: string; host: string }, token: string, session: string): string {
+/**
+ * The session socket URL for a page served by the gateway (same host, ws or wss). Without a token
+ * only a view socket is let in (from this machine); without `access` the gateway's defaults apply
+ * (control, with the audio).
+ */
+export function sessionUrl(location: { protocol: string; host: string }, token: string | undefined, session: string, access?: SessionAccess): string {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const q = new URLSearchParams({ token, session });
+  const q = new URLSearchParams(token ? { token, session } : { session });
+  if (access) {
+    q.set('role', access.role);
+    q.set('audio', access.audio ? '1' : '0');
+  }
   return `${scheme}://${location.host}/api/session?${q.toString()}`;
 }
 
@@ -115,7 +125,8 @@ export class SessionClient {
     this.setState('connecting', {});
     let socket: SocketLike;
     try {
-      socket = this.createSocket(this.opts.url);
+      const url = this.opts.url;
+      socket = this.createSocket(typeof url === 'string' ? url : url());
     } catch (err) {
       this.opts.handlers.onProtocolError(err instanceof Error ? err.message : String(err));
       this.scheduleRetry(undefined);

@@ -29,6 +29,8 @@ export const STRINGS = {
   emotion: 'Emotion',
   audioBlocked: 'The browser holds back sound until you interact with the page.',
   enableAudio: 'Enable sound',
+  audioElsewhere: 'The replies play in another window of this session (an overlay or a second studio window).',
+  playHere: 'Play here',
   states: {
     idle: 'Idle',
     listening: 'Listening',

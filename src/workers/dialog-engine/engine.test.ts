@@ -135,6 +135,42 @@ describe('DialogEngine', () => {
     expect(story()).toContain('turn_end:done');
   });
 
+  it('a typed input merged into a waiting one ends its own turn at once (merged, naming the turn), and the merged turn runs', async () => {
+    const record = (to: string, msg: object) => void out.push({ to, msg: msg as Record<string, unknown> });
+    const io = { log: pino({ level: 'silent' }), publish: record, push: async (to: string, msg: object) => record(to, msg) };
+    const merging = new DialogEngine(io, { ...dialog, typedPolicy: 'merge' }, knobs);
+    try {
+      const a = input('typed', 'first');
+      const b = input('typed', 'second', { task_id: 'seed-task-b', marks: { input: 5 } });
+      const c = input('typed', 'third');
+      await merging.onInput(a);
+      await merging.onInput(b); // waits: a is running
+      await merging.onInput(c); // folded into b
+      const ended = out.filter((o) => o.msg.kind === 'turn_end');
+      expect(ended.map((o) => o.msg)).toEqual([expect.objectContaining({ session_id: 's', turn_id: c.turn_id, task_id: c.task_id, reason: 'merged', merged_into: b.turn_id, source: 'typed' })]);
+      expect(ended[0]!.to).toBe(Channels.events);
+      expect(merging.snapshot('s')!.waiting).toEqual(['second\nthird']);
+      // a ends; the merged input starts as b's turn, with b's ids, and c never gets a turn.
+      merging.onEvent(ev('playback_done', a.turn_id));
+      expect(merging.snapshot('s')).toMatchObject({ state: 'thinking', active: b.turn_id });
+      const pushed = out.filter((o) => o.to === Queues.userInput).map((o) => [o.msg.turn_id, o.msg.task_id, o.msg.text]);
+      expect(pushed).toEqual([
+        [a.turn_id, a.task_id, 'first'],
+        [b.turn_id, 'seed-task-b', 'second\nthird'],
+      ]);
+      // Nothing more for c, even when the watchdog of b's turn runs out.
+      vi.advanceTimersByTime(knobs.watchdogMs);
+      expect(out.filter((o) => o.msg.turn_id === c.turn_id)).toHaveLength(1);
+      expect(out.filter((o) => o.msg.kind === 'turn_end').map((o) => [o.msg.turn_id, o.msg.reason])).toEqual([
+        [c.turn_id, 'merged'],
+        [a.turn_id, 'done'],
+        [b.turn_id, 'error'],
+      ]);
+    } finally {
+      merging.dispose();
+    }
+  });
+
   it('forgets idle sessions past maxSessions, never busy ones', async () => {
     await engine.onInput(input('typed', 'busy'));
     // A stop creates an idle session (it remembers the stop time).

@@ -8,7 +8,8 @@
  * the state and changing it.
  *
  *   input (UserInput)     mic: starts at once, cancelling an active turn. typed/chat/upload/seed:
- *                         starts when the session is idle, else waits or is dropped per policy.
+ *                         starts when the session is idle, else waits or is dropped per policy;
+ *                         one merged into a waiting input ends at once (turn_end merged).
  *   speech_start          barge-in: cancel the active turn (ControlEvent first), then listening.
  *   speech_end            listening until the utterance's input arrives, or noise -> idle.
  *   audio_start           -> speaking.
@@ -96,7 +97,9 @@ export class DialogEngine {
       this.busy(s, input, `The avatar is busy with another turn; this ${input.source} input was dropped (${input.source === 'chat' ? 'chatPolicy' : 'typedPolicy'}: drop).`);
       return Promise.resolve();
     }
-    const { merged, evicted } = admit(s.waiting, input, policy, this.settings.maxQueue);
+    const { merged, into, evicted } = admit(s.waiting, input, policy, this.settings.maxQueue);
+    // Its own turn never starts: end it now, so whoever waits on it (a seed task, /api/asr) is answered.
+    if (merged) this.io.publish(Channels.events, this.event(s.id, input, 'turn_end', input.marks, { reason: 'merged', merged_into: into }));
     for (const old of evicted) this.busy(s, old, `Too many inputs waiting (maxQueue ${this.settings.maxQueue}); the oldest ${old.source} input was dropped.`);
     this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source, policy, merged, waiting: s.waiting.length }, 'input waits');
     return Promise.resolve();

@@ -36,6 +36,8 @@ export function lineOf(input: UserInput): string {
 export interface AdmitResult {
   /** True when the input was folded into an existing waiting input. */
   merged: boolean;
+  /** The turn id of the input it was folded into (when merged). */
+  into?: string;
   /** Inputs pushed out by the bound (oldest chat first), to report as busy. */
   evicted: UserInput[];
 }
@@ -55,7 +57,7 @@ export function admit(waiting: Waiting[], input: UserInput, policy: Exclude<Poli
       const { author: _author, ...rest } = w.input;
       // Several authors: the names are in the text now, so the merged input has no single author.
       w.input = { ...rest, text: w.lines.join('\n') };
-      return { merged: true, evicted: [] };
+      return { merged: true, into: w.input.turn_id, evicted: [] };
     }
     waiting.push({ input, lines: [lineOf(input)], absorbed: [] });
   } else {

@@ -193,7 +193,8 @@ export class OutputHandler {
     const rec = this.turns.get(key);
     if (ev.reason === 'cancelled' && rec && !rec.cancelled) this.cancel(rec, 'cancelled');
     const marks = rec ? { ...ev.marks, ...rec.marks } : ev.marks;
-    this.io.deliver({ type: 'turn_end', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, reason: ev.reason ?? 'done', marks });
+    const merged = ev.merged_into ? { merged_into: ev.merged_into } : {};
+    this.io.deliver({ type: 'turn_end', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, reason: ev.reason ?? 'done', ...merged, marks });
     if (rec) this.forget(rec);
     else this.close(key);
   }

@@ -6,7 +6,8 @@
  *   400 missing or invalid body (code audio_empty when the audio is ''); 413 audio over settings
  *       input.maxBytes (code audio_too_large)
  *   422 the audio could not be decoded or recognised (input/asr errors: empty, corrupt, silent, ...)
- *   409 the turn was stopped or cancelled (stop button, barge-in) before the reply was complete
+ *   409 the turn was stopped or cancelled (stop button, barge-in) before the reply was complete, or
+ *       the input was merged into another waiting input (code merged; the error names that turn)
  *   429 the session is busy and its input policy dropped this input
  *   502 a later stage failed (LLM unreachable, ...)
  *   503 the bus is unreachable, or the studio is shutting down; 504 no reply in time (the turn is
@@ -155,6 +156,7 @@ class TurnWaiter {
       case 'stop':
         return this.fail(409, `the turn was stopped before its reply was complete (${e.reason})`, 'cancelled');
       case 'turn_end':
+        if (e.reason === 'merged') return this.fail(409, `this input was merged into turn ${e.merged_into ?? '?'} (dialog input policy merge): that turn's reply answers it`, 'merged');
         if (e.reason === 'done') return this.settle({ status: 200, body: { sessionId: this.sessionId, transcript: this.transcript, reply: '', stats: this.stats() } });
         return this.fail(e.reason === 'cancelled' ? 409 : 502, `the turn ended (${e.reason}) before its reply was complete`, e.reason);
       default:

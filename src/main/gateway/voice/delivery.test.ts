@@ -37,6 +37,18 @@ describe('DeliveryRouter', () => {
     expect(seen[1].audio()).toBe(parts);
   });
 
+  it('gives view sockets the audio\'s timing without the PCM, once per event', () => {
+    const r = router();
+    let d: Delivered | undefined;
+    r.onSession('a', (x) => (d = x));
+    const pcm = Buffer.alloc(2 * 3300); // 3300 samples at 22050 Hz = 149.660 ms
+    const visemes = [{ t_ms: 12, v: 'A', phone: 'aa' }];
+    r.dispatch(JSON.stringify({ type: 'audio', session_id: 'a', turn_id: 't', task_id: 'k', seq: 4, index: 1, chunk: 2, format: 'pcm_s16le', sample_rate: 22050, envelope: [0.5], envelope_frame_ms: 20, visemes, pcm_b64: pcm.toString('base64') }));
+    const timing = d!.timing();
+    expect(JSON.parse(timing)).toEqual({ type: 'audio_timing', session_id: 'a', turn_id: 't', task_id: 'k', seq: 4, index: 1, chunk: 2, duration_ms: 149.66, envelope: [0.5], envelope_frame_ms: 20, visemes });
+    expect(d!.timing()).toBe(timing);
+  });
+
   it('skips malformed messages, and one failing listener does not stop the others', () => {
     const r = router();
     const got: string[] = [];

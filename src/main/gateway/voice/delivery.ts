@@ -3,13 +3,17 @@
  * session_id to studio session sockets, and by task_id (turn_id for events that carry no task_id;
  * the gateway starts turns with turn_id = task_id) to seed output sockets and /api/asr waiters.
  * Per event: one JSON.parse; the original text is forwarded as-is, and an audio event's metadata
- * and PCM bytes are produced once, on first use, for every socket that wants them.
+ * and PCM bytes (or its PCM-free timing for view sockets) are produced once, on first use, for
+ * every socket that wants them.
  */
 import type { ClientEvent } from '../../../shared/voice.js';
 import type { VoiceLog } from './options.js';
 
+type AudioEvent = Extract<ClientEvent, { type: 'audio' }>;
+
 export class Delivered {
   private parts?: { meta: string; pcm: Buffer };
+  private timingJson?: string;
 
   constructor(
     /** The message as published (forwarded unchanged for everything but audio). */
@@ -20,10 +24,34 @@ export class Delivered {
   /** For `audio`: the JSON metadata without `pcm_b64`, and the PCM bytes. */
   audio(): { meta: string; pcm: Buffer } {
     if (!this.parts) {
-      const { pcm_b64, ...meta } = this.event as Extract<ClientEvent, { type: 'audio' }>;
+      const { pcm_b64, ...meta } = this.event as AudioEvent;
       this.parts = { meta: JSON.stringify(meta), pcm: Buffer.from(pcm_b64 ?? '', 'base64') };
     }
     return this.parts;
+  }
+
+  /** For `audio`: the `audio_timing` event a view socket gets instead (lip-sync data, no PCM). */
+  timing(): string {
+    if (this.timingJson === undefined) {
+      const e = this.event as AudioEvent;
+      const samples = this.audio().pcm.byteLength >> 1;
+      const timing: Extract<ClientEvent, { type: 'audio_timing' }> = {
+        type: 'audio_timing',
+        session_id: e.session_id,
+        turn_id: e.turn_id,
+        task_id: e.task_id,
+        seq: e.seq,
+        index: e.index,
+        chunk: e.chunk,
+        duration_ms: e.sample_rate > 0 ? Math.round((samples * 1e6) / e.sample_rate) / 1000 : 0,
+        envelope: e.envelope,
+        envelope_frame_ms: e.envelope_frame_ms,
+        visemes: e.visemes,
+        ...(e.text !== undefined ? { text: e.text } : {}),
+      };
+      this.timingJson = JSON.stringify(timing);
+    }
+    return this.timingJson;
   }
 
   /** The task this event belongs to (seed tasks and /api/asr turns), if any. */

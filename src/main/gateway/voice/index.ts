@@ -4,13 +4,14 @@
  * They reach the pipeline only through the bus: InputTasks to fav:input, MicFrames on fav:mic,
  * ControlEvents on fav:control, playback_done on fav:events; and one subscription on fav:deliver
  * for the whole gateway, routed by session and task (delivery.ts).
- * Access: the session API needs the token; the seed endpoints take it, or let in programs on this
- * machine without it (access.ts says why).
+ * Access: the session API needs the token for `control` sockets; `view` sockets (read-only) and the
+ * seed endpoints take it, or let in programs on this machine without it (access.ts says why).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Channels } from '../../../shared/bus.js';
 import { StudioPaths } from '../../../shared/renderer-api.js';
+import { parseSessionAccess } from '../../../shared/voice.js';
 import { tokenFromRequest, tokensEqual } from '../auth.js';
 import type { ConnectionRegistry } from '../connections.js';
 import { SEED_UNAUTHORIZED, seedAccessAllowed } from './access.js';
@@ -24,6 +25,9 @@ import { SeedTaskStore } from './seed-tasks.js';
 import { SessionHub } from './session-socket.js';
 
 export type { VoiceOptions } from './options.js';
+
+/** Close reasons are at most 123 bytes. */
+const VIEW_UNAUTHORIZED = 'unauthorized: a view socket without ?token= is only for programs on this machine, not other sites';
 
 const StopBody = z.object({ sessionId: z.string().regex(SESSION_ID, 'expected a session id') });
 
@@ -90,12 +94,16 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
     });
 
     app.get(StudioPaths.session, { websocket: true }, (socket, req) => {
-      if (!tokensEqual(tokenFromRequest(req), token)) return socket.close(4401, 'unauthorized: ?token=<studio token> is required');
+      const access = parseSessionAccess((req.query ?? {}) as Record<string, unknown>);
+      if ('error' in access) return socket.close(4400, access.error);
+      // A view socket is read-only: like the seed endpoints, it needs no token on this machine.
+      const allowed = access.role === 'view' ? seedAccessAllowed(req, token) : tokensEqual(tokenFromRequest(req), token);
+      if (!allowed) return socket.close(4401, access.role === 'view' ? VIEW_UNAUTHORIZED : 'unauthorized: ?token=<studio token> is required');
       const session = sessionOf(req, o.defaultSession);
       if (!session) return socket.close(4400, 'invalid ?session=: letters, digits, _ . : - (at most 128)');
-      const forget = connections.add(`/api/session?session=${session}`, req.ip);
+      const forget = connections.add(`/api/session?session=${session}&role=${access.role}`, req.ip);
       socket.on('close', forget);
-      sessions.join(session, socket);
+      sessions.join(session, socket, access);
     });
   };
 }

@@ -1,13 +1,15 @@
 /** The bus messages the gateway produces, built in one place so every endpoint fills them alike. */
 import { randomUUID } from 'node:crypto';
 import type { ControlEvent } from '../../../shared/bus.js';
-import { ErrorCodes, nowMs, type ClientEvent, type InputSource, type InputTask, type MicFrame, type TurnEvent } from '../../../shared/voice.js';
+import { ErrorCodes, nowMs, type ClientEvent, type InputSource, type InputTask, type MicFrame, type SessionRole, type SessionRoleEvent, type TurnEvent } from '../../../shared/voice.js';
 
 /** Error codes of the gateway's own checks (a subset of the shared ErrorCodes). */
 export const GatewayErrorCodes = {
   badCommand: ErrorCodes.badCommand,
   micNotStarted: ErrorCodes.micNotStarted,
   busUnavailable: ErrorCodes.busUnavailable,
+  readOnly: ErrorCodes.readOnly,
+  notAudioSocket: ErrorCodes.notAudioSocket,
 } as const;
 
 export function newTaskId(): string {
@@ -62,4 +64,9 @@ export function playbackDone(session_id: string, turn_id: string, task_id: strin
 /** An error for one client socket (stage 'gateway'): sent to that socket only, never on the bus. */
 export function gatewayError(session_id: string, code: string, message: string, turn_id?: string): ClientEvent {
   return { type: 'error', session_id, stage: 'gateway', code, message, ...(turn_id ? { turn_id, task_id: turn_id } : {}) };
+}
+
+/** A socket's role after its audio changed (to that socket only). */
+export function roleNotice(session_id: string, role: SessionRole, audio: boolean, reason: string): SessionRoleEvent {
+  return { type: 'session_role', session_id, role, audio, reason };
 }

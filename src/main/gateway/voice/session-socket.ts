@@ -1,20 +1,26 @@
 /**
- * The studio session API: `WS /api/session?token=<token>&session=<id>`.
- * Up: JSON `SessionCommand`s (text, mic_start, mic_stop, stop, playback_done), and between mic_start
- * and mic_stop binary frames of mic PCM (16 kHz s16le mono), each published as it arrives as one
+ * The studio session API: `WS /api/session?token=<token>&session=<id>&role=control|view&audio=1|0`.
+ * Roles (src/shared/session-api.ts): a `control` socket sends commands and mic audio; a `view`
+ * socket only listens (an overlay); one socket per session, of either role, is the audio socket.
+ * Up: JSON `SessionCommand`s (text, mic_start, mic_stop, stop from control sockets; playback_done
+ * from the audio socket; claim_audio from any), and from control sockets between mic_start and
+ * mic_stop binary frames of mic PCM (16 kHz s16le mono), each published as it arrives as one
  * `MicFrame` (kind 'audio') on fav:mic, framed by 'start' and 'end', `seq` counting per session from 0
  * at mic start. Passed through rather than re-framed: the client's 20-32 ms frames go on at once.
- * Down: every ClientEvent of the session as JSON, to every socket of the session (studio and
- * overlay); an `audio` event is its JSON without `pcm_b64` followed by one binary frame of PCM.
+ * Down: every ClientEvent of the session as JSON to every socket of the session, except `audio`:
+ * the audio socket gets its JSON without `pcm_b64` followed by one binary frame of PCM, the others
+ * its `audio_timing` (no PCM), so a studio and an overlay open together play each reply once.
+ * Audio claims stack: the latest claim takes the audio (the previous holder is told, and stops
+ * getting PCM); when the holder closes, the previous claimant still open gets it back (and is told).
  * A refused command gets an `error` ClientEvent (stage 'gateway') on that socket only; the socket
  * stays open. A socket that does not keep up (unsent bytes over the limit) misses audio, not text.
  */
 import type { WebSocket } from 'ws';
 import { Channels, Queues } from '../../../shared/bus.js';
-import { ErrorCodes, SessionCommand } from '../../../shared/voice.js';
+import { ErrorCodes, SessionCommand, type SessionAccess, type SessionRole } from '../../../shared/voice.js';
 import type { VoiceBus } from './bus-link.js';
 import type { Delivered, DeliveryRouter } from './delivery.js';
-import { controlEvent, gatewayError, GatewayErrorCodes, inputTask, micFrame, newTaskId, playbackDone } from './messages.js';
+import { controlEvent, gatewayError, GatewayErrorCodes, inputTask, micFrame, newTaskId, playbackDone, roleNotice } from './messages.js';
 import type { ResolvedVoiceOptions } from './options.js';
 import { toBuffer } from './seed-input.js';
 
@@ -30,6 +36,8 @@ interface SessionState {
   micOwner: SessionClient | undefined;
   micSeq: number;
   turnTasks: Map<string, string>;
+  /** Sockets that claimed the audio, oldest first: the last one is the audio socket. */
+  audioClaims: SessionClient[];
 }
 
 export class SessionHub {
@@ -45,19 +53,35 @@ export class SessionHub {
     return this.sessions.size;
   }
 
-  join(sessionId: string, socket: WebSocket): void {
+  join(sessionId: string, socket: WebSocket, access: SessionAccess): void {
     let state = this.sessions.get(sessionId);
     if (!state) {
-      const s: SessionState = { id: sessionId, clients: new Set(), unroute: () => {}, micOwner: undefined, micSeq: 0, turnTasks: new Map() };
+      const s: SessionState = { id: sessionId, clients: new Set(), unroute: () => {}, micOwner: undefined, micSeq: 0, turnTasks: new Map(), audioClaims: [] };
       s.unroute = this.router.onSession(sessionId, (d) => this.deliver(s, d));
       this.sessions.set(sessionId, (state = s));
     }
-    const client = new SessionClient(socket, state, this);
+    const client = new SessionClient(socket, state, this, access.role);
     state.clients.add(client);
+    if (access.audio) this.claimAudio(state, client, false);
+  }
+
+  /** `client` becomes the audio socket; the one it displaces is told (and so is `client` if `confirm`). */
+  claimAudio(state: SessionState, client: SessionClient, confirm: boolean): void {
+    const before = audioSocket(state);
+    const i = state.audioClaims.indexOf(client);
+    if (i >= 0) state.audioClaims.splice(i, 1);
+    state.audioClaims.push(client);
+    if (before && before !== client) before.notify(false, 'another socket of this session claimed the audio: it plays there now (send claim_audio to take it back)');
+    if (confirm) client.notify(true, 'claimed: this socket plays the audio and reports playback_done');
   }
 
   leave(state: SessionState, client: SessionClient): void {
     state.clients.delete(client);
+    const wasAudio = audioSocket(state) === client;
+    const i = state.audioClaims.indexOf(client);
+    if (i >= 0) state.audioClaims.splice(i, 1);
+    const next = audioSocket(state);
+    if (wasAudio && next) next.notify(true, 'the socket that had the audio closed: it plays here again');
     if (state.clients.size > 0) return;
     state.unroute();
     if (this.sessions.get(state.id) === state) this.sessions.delete(state.id);
@@ -78,6 +102,8 @@ export class SessionHub {
   }
 }
 
+const audioSocket = (state: SessionState): SessionClient | undefined => state.audioClaims[state.audioClaims.length - 1];
+
 class SessionClient {
   private droppedTurn: string | undefined;
 
@@ -85,15 +111,26 @@ class SessionClient {
     private readonly socket: WebSocket,
     private readonly state: SessionState,
     private readonly hub: SessionHub,
+    private readonly role: SessionRole,
   ) {
     socket.on('message', (data, isBinary) => this.onMessage(toBuffer(data), isBinary));
     socket.on('close', () => this.onClose());
+  }
+
+  private get isAudio(): boolean {
+    return audioSocket(this.state) === this;
+  }
+
+  notify(audio: boolean, reason: string): void {
+    const s = this.socket;
+    if (s.readyState === s.OPEN) s.send(JSON.stringify(roleNotice(this.state.id, this.role, audio, reason)));
   }
 
   deliver(d: Delivered): void {
     const s = this.socket;
     if (s.readyState !== s.OPEN) return;
     if (d.event.type !== 'audio') return s.send(d.raw);
+    if (!this.isAudio) return s.send(d.timing());
     if (s.bufferedAmount > this.hub.o.maxSocketBufferBytes) {
       if (this.droppedTurn !== d.event.turn_id) {
         this.droppedTurn = d.event.turn_id;
@@ -107,7 +144,10 @@ class SessionClient {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (isBinary) return this.onMic(data);
+    if (isBinary) {
+      if (this.role === 'view') return this.readOnly('mic audio');
+      return this.onMic(data);
+    }
     if (data.byteLength > MAX_COMMAND_BYTES) return this.error(GatewayErrorCodes.badCommand, `command too large: ${data.byteLength} bytes, at most ${MAX_COMMAND_BYTES}`);
     let raw: unknown;
     try {
@@ -124,10 +164,17 @@ class SessionClient {
     const cmd = SessionCommand.safeParse(raw);
     if (!cmd.success) {
       const why = cmd.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ');
-      return this.error(GatewayErrorCodes.badCommand, `invalid command (${why}); expected one of text, mic_start, mic_stop, stop, playback_done`);
+      return this.error(GatewayErrorCodes.badCommand, `invalid command (${why}); expected one of text, mic_start, mic_stop, stop, playback_done, claim_audio`);
     }
     const c = cmd.data;
     const sid = this.state.id;
+    if (c.type === 'claim_audio') return this.hub.claimAudio(this.state, this, true);
+    if (c.type === 'playback_done') {
+      if (!this.isAudio) return this.error(GatewayErrorCodes.notAudioSocket, `playback_done ignored: only the session's audio socket reports it (connect with ?audio=1 or send {"type":"claim_audio"})`);
+      const taskId = this.state.turnTasks.get(c.turn_id) ?? c.turn_id;
+      return this.track(this.hub.bus.publish(Channels.events, playbackDone(sid, c.turn_id, taskId)));
+    }
+    if (this.role === 'view') return this.readOnly(`'${c.type}'`);
     switch (c.type) {
       case 'text': {
         const taskId = newTaskId();
@@ -146,11 +193,11 @@ class SessionClient {
         return this.stopMic();
       case 'stop':
         return this.track(this.hub.bus.publish(Channels.control, controlEvent('stop', sid, 'stop button')));
-      case 'playback_done': {
-        const taskId = this.state.turnTasks.get(c.turn_id) ?? c.turn_id;
-        return this.track(this.hub.bus.publish(Channels.events, playbackDone(sid, c.turn_id, taskId)));
-      }
     }
+  }
+
+  private readOnly(what: string): void {
+    this.error(GatewayErrorCodes.readOnly, `${what} refused: this is a read-only view socket (it may only send claim_audio); commands need ?role=control with the studio token`);
   }
 
   private onMic(data: Buffer): void {
