@@ -65,6 +65,11 @@ describe('gateway', () => {
     busUp = false;
     expect(await (await get('/health')).json() as Json).toMatchObject({ status: 'error', bus: { status: 'unreachable' } });
     busUp = true;
+    // What a running service has to tell is listed by service; nothing when none has.
+    expect((await (await get('/health')).json() as Json).notices).toBeUndefined();
+    services[1].notice = 'memory.db was damaged; saved 3 rows';
+    expect(await (await get('/health')).json() as Json).toMatchObject({ status: 'ok', notices: { tts: 'memory.db was damaged; saved 3 rows' } });
+    delete services[1].notice;
   });
 
   it('lists services without a token but guards control and logs', async () => {
@@ -106,9 +111,12 @@ describe('gateway', () => {
   });
 
   it('serves a status page when the studio is not built, and JSON 404s', async () => {
+    services[0].notice = 'asr.db was <damaged>';
     const page = await (await get('/')).text();
+    delete services[0].notice;
     expect(page).toContain('npm run build');
     expect(page).toContain('asr');
+    expect(page).toContain('asr.db was &#60;damaged&#62;');
     const nf = await get('/nope');
     expect(nf.status).toBe(404);
     expect((await nf.json() as Json).error).toMatch(/not found: GET \/nope/);
