@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels } from '../../src/shared/bus.js';
-import { nowMs, type TtsChunk } from '../../src/shared/voice.js';
+import { nowMs, type TtsAudio } from '../../src/shared/voice.js';
 import { defaultSpeech, startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
 import { freePort } from '../helpers/redis-server.js';
 import { client, startBackend, type Backend } from '../supervisor/helpers.js';
@@ -18,7 +18,7 @@ import { BusRecorder, pushRequests, startTtsWorker, ttsRequest, type TtsWorker }
 const newTurn = (session = `s-${randomUUID().slice(0, 6)}`) => ({ session_id: session, turn_id: `t-${randomUUID().slice(0, 8)}`, turn_start: nowMs() });
 const cancel = (redis: Redis, session_id: string, turn_id?: string) =>
   redis.publish(Channels.control, JSON.stringify({ action: 'cancel', session_id, ...(turn_id ? { turn_id } : {}), ts: Date.now() }));
-const samplesOf = (c: TtsChunk) => Buffer.from(c.pcm_b64 ?? '', 'base64').length / 2;
+const samplesOf = (c: TtsAudio) => Buffer.from(c.pcm_b64 ?? '', 'base64').length / 2;
 const logRecords = (w: TtsWorker) =>
   w
     .output()

@@ -17,7 +17,7 @@ import { withTimeout } from './messages.js';
 import { watchParent, type StopReason } from './parent-link.js';
 import { QueueConsumer } from './queue-consumer.js';
 import { StreamConsumer } from './stream-consumer.js';
-import type { Consumer, ServiceDefinition, WorkerContext } from './types.js';
+import { checkInputs, type Consumer, type ServiceDefinition, type WorkerContext } from './types.js';
 
 /** Exit codes of a worker process. */
 export const ExitCode = { ok: 0, failed: 1, usage: 2, testCrash: 3 } as const;
@@ -64,6 +64,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     process.stderr.write(`${def.name}: FAV_TEST_CRASH_AT_START is set: simulated crash at start\n`);
     return ExitCode.testCrash;
   }
+  checkInputs(def);
   const log = createWorkerLogger(def.name, config.instanceId, config.logLevel);
   const cmd = connect(config.redisUrl, log, 'cmd');
   const sub = connect(config.redisUrl, log, 'sub');
