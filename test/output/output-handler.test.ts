@@ -174,7 +174,7 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     await reply(t, 'delta', { text: 'more' });
     await event(t, 'turn_state', { state: 'speaking' }); // dialog-engine's, published before it saw the cancel
     await event(t, 'emotion', { emotion: 'sad' });
-    await reply(t, 'done', { text: 'A long story. more' });
+    await reply(t, 'done', { text: 'A long story. more', sentences: 2 });
     await ttsEnd(t, 2);
     // dialog's turn_end cancelled: forwarded, with no second stop.
     await event(t, 'turn_end', { reason: 'cancelled' });

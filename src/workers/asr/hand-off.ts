@@ -20,26 +20,34 @@ export interface HandOffOptions {
   transcript: boolean;
 }
 
-/** The turn message that comes of a result: the input for the dialog engine, or the error to report. */
-export function outcomeOf(r: AsrResult, maxTextChars: number): { input: UserInput } | { error: TurnEvent } {
-  const error = (code: typeof ErrorCodes.asrFailed | typeof ErrorCodes.audioSilent, message: string): { error: TurnEvent } => ({
-    error: { ...follow(r), kind: 'error', stage: 'asr', code, message, source: r.source },
-  });
-  if (r.error) return error(ErrorCodes.asrFailed, `speech recognition failed: ${r.error}`);
-  const text = cleanAndCut(r.text, maxTextChars);
-  if (!text) return error(ErrorCodes.audioSilent, 'no speech recognised');
-  return { input: { ...follow(r), source: r.source, text } };
+/** The messages a result becomes: the mirror, the transcript (when asked), then the input or the error. */
+export interface HandOff {
+  result: AsrResult;
+  transcript?: TurnEvent;
+  input?: UserInput;
+  error?: TurnEvent;
+}
+
+export function handOffOf(r: AsrResult, o: HandOffOptions): HandOff {
+  const out: HandOff = { result: r };
+  if (o.transcript) {
+    const body: Body<TurnEvent> = { kind: 'transcript', text: r.text, final: true, source: r.source };
+    out.transcript = { ...follow(r), ...body };
+  }
+  const error = (code: typeof ErrorCodes.asrFailed | typeof ErrorCodes.audioSilent, message: string): TurnEvent => ({ ...follow(r), kind: 'error', stage: 'asr', code, message, source: r.source });
+  const text = r.error ? '' : cleanAndCut(r.text, o.maxTextChars);
+  if (r.error) out.error = error(ErrorCodes.asrFailed, `speech recognition failed: ${r.error}`);
+  else if (!text) out.error = error(ErrorCodes.audioSilent, 'no speech recognised');
+  else out.input = { ...follow(r), source: r.source, text };
+  return out;
 }
 
 export async function handOff(redis: Pick<Redis, 'multi'>, r: AsrResult, o: HandOffOptions): Promise<void> {
+  const h = handOffOf(r, o);
   const m = redis.multi();
-  publish(m, Bus.asrResults, r);
-  if (o.transcript) {
-    const body: Body<TurnEvent> = { kind: 'transcript', text: r.text, final: true, source: r.source };
-    publish(m, Bus.events, { ...follow(r), ...body });
-  }
-  const out = outcomeOf(r, o.maxTextChars);
-  if ('input' in out) push(m, Bus.dialogInputs, out.input);
-  else publish(m, Bus.events, out.error);
+  publish(m, Bus.asrResults, h.result);
+  if (h.transcript) publish(m, Bus.events, h.transcript);
+  if (h.input) push(m, Bus.dialogInputs, h.input);
+  if (h.error) publish(m, Bus.events, h.error);
   await m.exec();
 }
