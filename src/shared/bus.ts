@@ -22,28 +22,46 @@ export function isServiceName(name: string): name is ServiceName {
   return (SERVICE_NAMES as readonly string[]).includes(name);
 }
 
+/**
+ * How a service scales: `shared` services consume queues (any number of instances split the work);
+ * a `singleton` must run once (a second instance would double what it publishes or its state).
+ */
+export type ServiceScale = 'shared' | 'singleton';
+export const SERVICE_SCALE: Record<ServiceName, ServiceScale> = {
+  'input-handler': 'shared',
+  asr: 'shared',
+  memory: 'singleton',
+  'long-term-memory': 'singleton',
+  'chat-ai': 'shared',
+  tts: 'shared',
+  'output-handler': 'singleton',
+  'dialog-engine': 'singleton',
+};
+
 /** Work queues (Redis lists). Producers LPUSH, consumers take from the right (reliably, see below). */
 export const Queues = {
   /** input-handler -> asr */
   asrTasks: 'asr_tasks',
-  /** input-handler -> memory */
+  /** dialog-engine -> memory: a turn that starts now (`UserInput`). */
   userInput: 'user_input_queue',
   /** chat-ai -> tts */
   ttsRequests: 'tts_requests',
   /** Added: gateway -> input-handler (uploads and typed text to normalise; `InputTask`). */
   input: 'fav:input',
   /**
-   * Added: input-handler -> dialog-engine (normalised user inputs, `UserInput`). The dialog engine
-   * applies the input policy and starts turns by pushing `UserTurn`s to `user_input_queue`, so the
-   * seed's memory service still consumes user_input_queue, now fed by the turn arbiter.
+   * Added: input-handler (typed text) and asr (transcripts) -> dialog-engine, `UserInput`. The dialog
+   * engine applies the input policy and starts turns by pushing them on to `user_input_queue`, so
+   * the seed's memory service still consumes user_input_queue, now fed by the turn arbiter.
    */
   dialogInputs: 'fav:dialog:inputs',
+  /** Added: chat-ai -> memory, one `ReplyFinal` per turn (the reply to remember). */
+  replies: 'fav:memory:replies',
 } as const;
 export type QueueName = (typeof Queues)[keyof typeof Queues];
 
 /** Pub/sub channels. */
 export const Channels = {
-  /** asr -> input-handler */
+  /** asr's final transcripts, kept for the seed's tools (the pipeline itself reads fav:dialog:inputs). */
   asrResults: 'asr_results',
   /** memory -> chat-ai */
   memoryUpdates: 'memory_updates',
@@ -55,8 +73,6 @@ export const Channels = {
   control: 'fav:control',
   /** Added: service lifecycle (ready, heartbeat, stopping). */
   status: 'fav:status',
-  /** Added: metrics samples. */
-  metrics: 'fav:metrics',
   /** Added: gateway -> asr, live microphone PCM frames (`MicFrame`, 16 kHz s16le mono). */
   mic: 'fav:mic',
   /**
@@ -71,6 +87,9 @@ export const Channels = {
   /** Added: long-term-memory -> memory, the answer to one recall request (`RecallReply`). */
   ltmRecallReply: (requestId: string) => `fav:ltm:recall:${requestId}`,
 } as const;
+
+/** Pattern matching every `fav:ltm:recall:{request_id}` reply channel. */
+export const LTM_RECALL_REPLY_PATTERN = 'fav:ltm:recall:*';
 
 /** Pattern matching every `task_response:{task_id}` channel (output-handler PSUBSCRIBEs it). */
 export const TASK_RESPONSE_PATTERN = 'task_response:*';
@@ -105,73 +124,28 @@ export const deadLetterList = (queue: string) => `fav:dead:${queue}`;
 /** Consumer group of a durable stream, one per consuming service. */
 export const streamGroup = (service: string) => `fav:group:${service}`;
 
-/**
- * What each service consumes. Single source for the supervisor's manifest (which queues to reap)
- * and for the workers (what to read). Producers are implied by the bus table in ARCHITECTURE.md.
- */
-export type ServiceInput =
-  | { kind: 'queue'; name: QueueName }
-  | { kind: 'channel'; name: string }
-  | { kind: 'pattern'; name: string }
-  | { kind: 'stream'; name: string };
-export const SERVICE_INPUTS: Record<ServiceName, readonly ServiceInput[]> = {
-  'input-handler': [
-    { kind: 'queue', name: Queues.input },
-    { kind: 'channel', name: Channels.asrResults },
-  ],
-  asr: [
-    { kind: 'queue', name: Queues.asrTasks },
-    { kind: 'channel', name: Channels.mic },
-    { kind: 'channel', name: Channels.control },
-  ],
-  memory: [
-    { kind: 'queue', name: Queues.userInput },
-    { kind: 'channel', name: Channels.aiResponses },
-    // Transcripts start the long-term recall of a spoken turn before its UserTurn arrives.
-    { kind: 'channel', name: Channels.asrResults },
-  ],
-  'long-term-memory': [
-    { kind: 'stream', name: Streams.longTermWrites },
-    { kind: 'channel', name: Channels.ltmRecall },
-  ],
-  'chat-ai': [
-    { kind: 'channel', name: Channels.memoryUpdates },
-    { kind: 'channel', name: Channels.control },
-  ],
-  tts: [
-    { kind: 'queue', name: Queues.ttsRequests },
-    { kind: 'channel', name: Channels.control },
-  ],
-  'output-handler': [
-    { kind: 'channel', name: Channels.aiResponses },
-    { kind: 'pattern', name: TASK_RESPONSE_PATTERN },
-    { kind: 'channel', name: Channels.events },
-    { kind: 'channel', name: Channels.control },
-  ],
-  'dialog-engine': [
-    { kind: 'queue', name: Queues.dialogInputs },
-    { kind: 'channel', name: Channels.events },
-    { kind: 'channel', name: Channels.control },
-  ],
-};
+/** Global in Node and browsers; declared here because src/shared compiles without either's types. */
+declare const crypto: { randomUUID(): string };
 
-/** Every message on the bus carries these, so one turn can be traced end to end. */
+/** A new message id (`Envelope.event_id`). */
+export function newEventId(): string {
+  return crypto.randomUUID();
+}
+
+/**
+ * Every message of a turn carries these, so a turn can be traced end to end: `event_id` names this
+ * message, `parent_id` the message that caused it (the input that started a turn has none).
+ */
 export const Envelope = z.object({
   session_id: z.string().min(1),
   turn_id: z.string().min(1),
-  seq: z.number().int().nonnegative(),
+  /** Producers set it; a message from a tool that does not (the seed's) gets one when parsed. */
+  event_id: z.string().min(1).default(newEventId),
+  parent_id: z.string().min(1).optional(),
   /** Unix epoch milliseconds when the message was created. */
   ts: z.number(),
 });
 export type Envelope = z.infer<typeof Envelope>;
-
-/** A unit of queued work. `task_id` follows the seed (it names the output channel). */
-export const TaskMessage = Envelope.extend({
-  task_id: z.string().min(1),
-  type: z.string().min(1),
-  data: z.record(z.string(), z.unknown()).default({}),
-});
-export type TaskMessage = z.infer<typeof TaskMessage>;
 
 /** Service lifecycle events on `Channels.status`. */
 export const StatusEvent = z.object({
@@ -196,9 +170,6 @@ export const ControlEvent = z.object({
 });
 export type ControlEvent = z.infer<typeof ControlEvent>;
 
-/** How a service scales: `shared` consumes queues/streams (any number of instances, any machine); `singleton` reads pub/sub or owns external state (one live instance). */
-export type ServiceScale = 'shared' | 'singleton';
-export const SERVICE_SCALE: Record<ServiceName, ServiceScale> = { 'input-handler': 'shared', asr: 'shared', memory: 'singleton', 'long-term-memory': 'singleton', 'chat-ai': 'shared', tts: 'shared', 'output-handler': 'singleton', 'dialog-engine': 'singleton' };
 
 /**
  * The run of the core now serving this bus: a random id its supervisor SETs at start (and again

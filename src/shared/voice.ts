@@ -1,24 +1,27 @@
 /**
  * The voice pipeline's messages: what crosses each queue and channel of a turn, as runtime schemas.
  *
- *   gateway --fav:input--> input-handler --asr_tasks--> asr --asr_results--> input-handler
- *   gateway --fav:mic (live PCM)--> asr (VAD, streaming engine) --asr_results / fav:events-->
- *   input-handler --fav:dialog:inputs--> dialog-engine (input policy, turn start)
+ *   gateway --fav:input--> input-handler --asr_tasks--> asr
+ *   gateway --fav:mic (live PCM)--> asr (VAD, streaming engine)
+ *   input-handler (typed text), asr (transcripts) --fav:dialog:inputs--> dialog-engine (input
+ *     policy, turn start); asr also publishes each final transcript on asr_results (seed mirror)
  *   dialog-engine --user_input_queue--> memory (history, LTM recall) --memory_updates--> chat-ai
- *   chat-ai --ai_responses (deltas, sentences, done)--> output-handler, memory, studio
+ *   chat-ai --ai_responses (deltas, sentences, done)--> output-handler
+ *   chat-ai --fav:memory:replies (one ReplyFinal)--> memory
  *   chat-ai --tts_requests (one per sentence)--> tts --task_response:{task_id}--> output-handler
- *   any service --fav:events--> dialog-engine, output-handler
+ *   any service --fav:events--> dialog-engine, output-handler, memory (final transcripts)
  *   dialog-engine / gateway --fav:control (cancel)--> every stage drops the turn's work
  *   output-handler --fav:deliver (ordered ClientEvents)--> gateway --> WebSocket clients
+ * Which service produces and consumes each is in contract.ts.
  *
- * Every message carries the Envelope (session_id, turn_id, seq, ts) and task_id (the seed's id for
- * one request; it names the `task_response:{task_id}` channel and the seed's `/ws/output/{task_id}`).
+ * Every message carries the Envelope (session_id, turn_id, event_id, parent_id, ts) and task_id (the
+ * seed's id for one request; it names `task_response:{task_id}` and the seed's `/ws/output/{task_id}`).
  * A turn started by the gateway uses task_id = turn_id unless a seed client was given its own.
  * Audio on the bus is base64 inside JSON: 16-bit little-endian mono PCM ("pcm_s16le").
  * Imports nothing of the project but its siblings in src/shared.
  */
 import { z } from 'zod';
-import { Envelope } from './bus.js';
+import { Envelope, newEventId } from './bus.js';
 import { SessionRoleEvent } from './session-api.js';
 
 export * from './session-api.js';
@@ -65,6 +68,56 @@ export const TurnMessage = Envelope.extend({
 });
 export type TurnMessage = z.infer<typeof TurnMessage>;
 
+/** What a message adds to TurnMessage, per variant of a union. */
+export type Body<T> = T extends unknown ? Omit<T, keyof TurnMessage> : never;
+
+/** The envelope of a message caused by `parent`: its session, turn and task, a new event id. */
+export function follow(parent: TurnMessage, marks: Marks = parent.marks): TurnMessage {
+  return {
+    session_id: parent.session_id,
+    turn_id: parent.turn_id,
+    task_id: parent.task_id,
+    event_id: newEventId(),
+    parent_id: parent.event_id,
+    ts: Date.now(),
+    marks: { ...marks },
+  };
+}
+
+/** Error codes shared by services and clients. */
+export const ErrorCodes = {
+  audioEmpty: 'audio_empty',
+  audioCorrupt: 'audio_corrupt',
+  audioSilent: 'audio_silent',
+  audioTooLarge: 'audio_too_large',
+  audioTooLong: 'audio_too_long',
+  audioUnsupported: 'audio_unsupported',
+  asrFailed: 'asr_failed',
+  asrUnavailable: 'asr_unavailable',
+  llmUnreachable: 'llm_unreachable',
+  llmAuth: 'llm_auth',
+  llmTimeout: 'llm_timeout',
+  llmBadStream: 'llm_bad_stream',
+  llmFailed: 'llm_failed',
+  ttsFailed: 'tts_failed',
+  ttsUnavailable: 'tts_unavailable',
+  workerLost: 'worker_lost',
+  textEmpty: 'text_empty',
+  textTooLong: 'text_too_long',
+  busy: 'busy',
+  badCommand: 'bad_command',
+  micNotStarted: 'mic_not_started',
+  busUnavailable: 'bus_unavailable',
+  /** A view socket sent a command (it may only claim_audio). */
+  readOnly: 'read_only',
+  /** playback_done from a socket that is not the session's audio socket. */
+  notAudioSocket: 'not_audio_socket',
+  /** The input-handler could not process an input for a reason that is ours, not the file's. */
+  inputFailed: 'input_failed',
+} as const;
+export const ErrorCode = z.enum(ErrorCodes);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
 // ---------------------------------------------------------------------------------------------
 // Input
 
@@ -94,7 +147,10 @@ export const AsrTask = TurnMessage.extend({
 });
 export type AsrTask = z.infer<typeof AsrTask>;
 
-/** `asr_results` (asr -> input-handler): a final transcript (partials go to fav:events). */
+/**
+ * `asr_results` (asr, for the seed's tools): a final transcript (partials go to fav:events). The
+ * pipeline gets the same transcript as a UserInput on fav:dialog:inputs, or an error TurnEvent.
+ */
 export const AsrResult = TurnMessage.extend({
   source: InputSource,
   text: z.string(),
@@ -119,21 +175,16 @@ export const MicFrame = z.object({
 });
 export type MicFrame = z.infer<typeof MicFrame>;
 
-/** `fav:dialog:inputs` (input-handler -> dialog-engine): one normalised user input. */
+/**
+ * One normalised user input: on `fav:dialog:inputs` (input-handler, asr -> dialog-engine), and on
+ * `user_input_queue` (dialog-engine -> memory) once its turn starts (marks.turn_start set).
+ */
 export const UserInput = TurnMessage.extend({
   source: InputSource,
   text: z.string().min(1),
   author: z.string().optional(),
 });
 export type UserInput = z.infer<typeof UserInput>;
-
-/** `user_input_queue` (dialog-engine -> memory): a turn that starts now. */
-export const UserTurn = TurnMessage.extend({
-  source: InputSource,
-  text: z.string().min(1),
-  author: z.string().optional(),
-});
-export type UserTurn = z.infer<typeof UserTurn>;
 
 // ---------------------------------------------------------------------------------------------
 // Memory and thinking
@@ -191,24 +242,32 @@ export const Emotion = z.enum(EMOTIONS);
 export type Emotion = z.infer<typeof Emotion>;
 
 /**
- * `ai_responses` (chat-ai -> output-handler, memory, studio):
+ * `ai_responses` (chat-ai -> output-handler):
  *   delta     streamed reply text (spoken text: emotion tags removed)
  *   sentence  one complete sentence, `index` from 0, as sent to tts
  *   done      the reply is complete: `text` is the whole spoken reply, `sentences` its count
- *   cancelled the turn was cancelled; `text` is what had been produced (memory keeps it as such)
- *   error     the LLM failed; `error` says why in words a streamer can act on
+ *   cancelled the turn was cancelled; `text` is what had been produced
+ * A failure is reported once, as a TurnEvent error (stage llm) on fav:events.
  */
-export const AiResponse = TurnMessage.extend({
-  kind: z.enum(['delta', 'sentence', 'done', 'cancelled', 'error']),
-  text: z.string().default(''),
-  index: z.number().int().nonnegative().optional(),
-  sentences: z.number().int().nonnegative().optional(),
-  emotion: Emotion.optional(),
-  error: z.string().optional(),
-  /** ErrorCodes value when kind is 'error' (the same code as the TurnEvent error). */
-  code: z.string().optional(),
-});
+export const AiResponse = z.discriminatedUnion('kind', [
+  TurnMessage.extend({ kind: z.literal('delta'), text: z.string() }),
+  TurnMessage.extend({ kind: z.literal('sentence'), text: z.string(), index: z.number().int().nonnegative(), emotion: Emotion.optional() }),
+  TurnMessage.extend({ kind: z.literal('done'), text: z.string(), sentences: z.number().int().nonnegative() }),
+  TurnMessage.extend({ kind: z.literal('cancelled'), text: z.string() }),
+]);
 export type AiResponse = z.infer<typeof AiResponse>;
+
+/**
+ * `fav:memory:replies` (chat-ai -> memory): how a reply ended, once per turn. `text` is the whole
+ * spoken reply (done) or what had been produced (cancelled, error); `code` says why it failed.
+ */
+export const ReplyFinal = TurnMessage.extend({
+  status: z.enum(['done', 'cancelled', 'error']),
+  text: z.string(),
+  sentences: z.number().int().nonnegative(),
+  code: ErrorCode.optional(),
+});
+export type ReplyFinal = z.infer<typeof ReplyFinal>;
 
 /**
  * `tts_requests` (chat-ai -> tts): one sentence to speak. The turn's last request has `last: true`;
@@ -239,26 +298,32 @@ export type Viseme = z.infer<typeof Viseme>;
  *   audio    one chunk of a sentence: PCM s16le mono at sample_rate; `chunk` counts within the
  *            sentence from 0; `envelope` is the RMS loudness per 20 ms frame in [0, 1] (lip sync);
  *            `visemes` where the engine gives timings; `final` marks the sentence's last chunk
- *   error    the engine failed on this sentence (the turn goes on with the next one)
+ *   error    the engine failed on this sentence (the turn goes on with the next one); the failure's
+ *            only report: output-handler skips the sentence and tells clients
  *   end      every sentence of the turn is done (after the request with `last`); `index` = the
  *            number of sentences, `audio_ms` = total audio duration published for the turn
  */
-export const TtsChunk = TurnMessage.extend({
-  kind: z.enum(['audio', 'error', 'end']),
-  audio_ms: z.number().nonnegative().optional(),
+export const TtsAudio = TurnMessage.extend({
+  kind: z.literal('audio'),
   index: z.number().int().nonnegative(),
-  chunk: z.number().int().nonnegative().default(0),
-  final: z.boolean().default(true),
+  chunk: z.number().int().nonnegative(),
+  final: z.boolean(),
+  /** The sentence's text, on its first chunk. */
   text: z.string().optional(),
+  /** Without audio (a sentence with nothing to pronounce) the chunk only moves the order on. */
   pcm_b64: z.string().optional(),
   sample_rate: z.number().int().positive().optional(),
+  audio_ms: z.number().nonnegative().optional(),
   envelope: z.array(z.number()).default([]),
   visemes: z.array(Viseme).default([]),
   engine: z.string().optional(),
-  error: z.string().optional(),
-  /** ErrorCodes value when kind is 'error' (the same code as the TurnEvent error). */
-  code: z.string().optional(),
 });
+export type TtsAudio = z.infer<typeof TtsAudio>;
+export const TtsChunk = z.discriminatedUnion('kind', [
+  TtsAudio,
+  TurnMessage.extend({ kind: z.literal('error'), index: z.number().int().nonnegative(), code: ErrorCode, error: z.string(), engine: z.string().optional() }),
+  TurnMessage.extend({ kind: z.literal('end'), index: z.number().int().nonnegative(), audio_ms: z.number().nonnegative(), engine: z.string().optional() }),
+]);
 export type TtsChunk = z.infer<typeof TtsChunk>;
 
 /** Frame length of `TtsChunk.envelope`, ms. */
@@ -282,8 +347,9 @@ export const Stage = z.enum(['gateway', 'input', 'asr', 'dialog', 'memory', 'llm
 export type Stage = z.infer<typeof Stage>;
 
 /**
- * `fav:events` (any service -> dialog-engine, output-handler). turn_id may be '-' for events that
- * belong to no turn yet (speech_start before the utterance has one).
+ * `fav:events` (any service -> dialog-engine, output-handler, memory). turn_id may be '-' for events
+ * that belong to no turn yet (speech_start before the utterance has one). `source` names the input
+ * the turn came from, where the publisher knows it.
  *   speech_start / speech_end   VAD on the live mic (asr); drives barge-in and 'listening'
  *   transcript                  partial (final=false) or final transcript (asr)
  *   turn_state                  the session's state (dialog-engine only)
@@ -294,23 +360,27 @@ export type Stage = z.infer<typeof Stage>;
  *   tts_done                    tts finished every sentence of the turn (`sentences`, `audio_ms`)
  *   playback_done               a client finished playing the turn's audio (gateway)
  */
-export const TurnEvent = TurnMessage.extend({
-  kind: z.enum(['speech_start', 'speech_end', 'transcript', 'turn_state', 'emotion', 'error', 'turn_end', 'audio_start', 'tts_done', 'playback_done']),
-  audio_ms: z.number().nonnegative().optional(),
-  text: z.string().optional(),
-  final: z.boolean().optional(),
-  state: TurnState.optional(),
-  emotion: Emotion.optional(),
-  stage: Stage.optional(),
-  code: z.string().optional(),
-  message: z.string().optional(),
-  reason: TurnEndReason.optional(),
-  /** turn_end `merged`: the turn this input was folded into (it answers this input too). */
-  merged_into: z.string().optional(),
-  sentences: z.number().int().nonnegative().optional(),
-  source: InputSource.optional(),
-});
+const EventBase = TurnMessage.extend({ source: InputSource.optional() });
+export const TurnEvent = z.discriminatedUnion('kind', [
+  EventBase.extend({ kind: z.literal('speech_start') }),
+  EventBase.extend({ kind: z.literal('speech_end'), audio_ms: z.number().nonnegative() }),
+  EventBase.extend({ kind: z.literal('transcript'), text: z.string(), final: z.boolean() }),
+  EventBase.extend({ kind: z.literal('turn_state'), state: TurnState }),
+  EventBase.extend({ kind: z.literal('emotion'), emotion: Emotion }),
+  EventBase.extend({ kind: z.literal('error'), stage: Stage, code: ErrorCode, message: z.string() }),
+  EventBase.extend({
+    kind: z.literal('turn_end'),
+    reason: TurnEndReason,
+    message: z.string().optional(),
+    /** reason `merged`: the turn this input was folded into (it answers this input too). */
+    merged_into: z.string().optional(),
+  }),
+  EventBase.extend({ kind: z.literal('audio_start') }),
+  EventBase.extend({ kind: z.literal('tts_done'), sentences: z.number().int().nonnegative(), audio_ms: z.number().nonnegative() }),
+  EventBase.extend({ kind: z.literal('playback_done') }),
+]);
 export type TurnEvent = z.infer<typeof TurnEvent>;
+export type TurnEventOf<K extends TurnEvent['kind']> = Extract<TurnEvent, { kind: K }>;
 
 // ---------------------------------------------------------------------------------------------
 // Delivery to clients
@@ -397,34 +467,3 @@ export const ClientEvent = z.discriminatedUnion('type', [
 ]);
 export type ClientEvent = z.infer<typeof ClientEvent>;
 
-/** Error codes shared by services and clients. */
-export const ErrorCodes = {
-  audioEmpty: 'audio_empty',
-  audioCorrupt: 'audio_corrupt',
-  audioSilent: 'audio_silent',
-  audioTooLarge: 'audio_too_large',
-  audioTooLong: 'audio_too_long',
-  audioUnsupported: 'audio_unsupported',
-  asrFailed: 'asr_failed',
-  asrUnavailable: 'asr_unavailable',
-  llmUnreachable: 'llm_unreachable',
-  llmAuth: 'llm_auth',
-  llmTimeout: 'llm_timeout',
-  llmBadStream: 'llm_bad_stream',
-  llmFailed: 'llm_failed',
-  ttsFailed: 'tts_failed',
-  ttsUnavailable: 'tts_unavailable',
-  workerLost: 'worker_lost',
-  textEmpty: 'text_empty',
-  textTooLong: 'text_too_long',
-  busy: 'busy',
-  badCommand: 'bad_command',
-  micNotStarted: 'mic_not_started',
-  busUnavailable: 'bus_unavailable',
-  /** A view socket sent a command (it may only claim_audio). */
-  readOnly: 'read_only',
-  /** playback_done from a socket that is not the session's audio socket. */
-  notAudioSocket: 'not_audio_socket',
-  /** The input-handler could not process an input for a reason that is ours, not the file's. */
-  inputFailed: 'input_failed',
-} as const;

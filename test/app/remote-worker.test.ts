@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Channels, Queues, StatusEvent } from '../../src/shared/bus.js';
+import { Channels, Queues, StatusEvent, newEventId } from '../../src/shared/bus.js';
 import type { AsrTask } from '../../src/shared/voice.js';
 import { startFav, type LongRunning } from '../helpers/fav-cli.js';
 import { freePort, startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
@@ -60,7 +60,7 @@ it('a remote worker joins the bus and shares the queue: every task handled once'
   const ids = Array.from({ length: 24 }, () => randomUUID());
   for (const id of ids) {
     // 0.3 s of silence: the VAD finds no speech, so the task is quick and its result is text ''.
-    const task: AsrTask = { session_id: 's', turn_id: id, task_id: id, seq: 0, ts: Date.now(), marks: {}, source: 'upload', pcm_b64: SILENCE, sample_rate: 16000, duration_ms: 300 };
+    const task: AsrTask = { session_id: 's', turn_id: id, task_id: id, event_id: newEventId(), ts: Date.now(), marks: {}, source: 'upload', pcm_b64: SILENCE, sample_rate: 16000, duration_ms: 300 };
     await cmd.lpush(Queues.asrTasks, JSON.stringify(task));
   }
   const until = Date.now() + 30_000;

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { Channels, Queues } from '../../src/shared/bus.js';
+import { Channels, Queues, newEventId } from '../../src/shared/bus.js';
 import { nowMs, type AsrTask, type MicFrame } from '../../src/shared/voice.js';
 import { floatToS16 } from '../../src/workers/audio/pcm.js';
 import { findOnPath } from '../../src/workers/asr/pocketsphinx.js';
@@ -15,7 +15,6 @@ import { RATE } from './speech.js';
 export const installed = Boolean(findOnPath('pocketsphinx_continuous'));
 export const FRAME = 320; // 20 ms
 
-let seq = 0;
 
 export function makeTask(session: string, pcm: Float32Array, extra: Partial<AsrTask> = {}): AsrTask {
   const id = randomUUID();
@@ -23,7 +22,7 @@ export function makeTask(session: string, pcm: Float32Array, extra: Partial<AsrT
     session_id: session,
     turn_id: id,
     task_id: id,
-    seq: seq++,
+    event_id: newEventId(),
     ts: Date.now(),
     marks: { input: nowMs() },
     source: 'upload',

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeProcessHost } from '../../src/main/supervisor/index.js';
-import { Channels, type ControlEvent } from '../../src/shared/bus.js';
+import { Channels, Queues, type ControlEvent } from '../../src/shared/bus.js';
+import type { UserInput } from '../../src/shared/voice.js';
 import { publishSettings, sleep } from '../dialog/harness.js';
 import { BACKENDS, client, startBackend } from '../supervisor/helpers.js';
 import { AsrRig, installed, makeTask } from './service-harness.js';
@@ -38,6 +39,19 @@ describe.skipIf(!installed).each(BACKENDS)('asr service: tasks (%s)', (kind) => 
     expect(m.transcript).toBeGreaterThan(m.input!);
     expect(m.asr_engine_ms).toBeGreaterThan(0);
     console.log(`asr task (${kind}): queue -> result ${Math.round(m.transcript! - m.input!)} ms, engine ${Math.round(m.asr_engine_ms!)} ms for ${Math.round(a.duration_ms)} ms of audio`);
+  }, 90_000);
+
+  it('hands each transcript straight to the dialog engine as a UserInput; silence is an audio_silent error', async () => {
+    const spoken = makeTask('s-hand', say(SENTENCES[2], 'slt'));
+    const quiet = makeTask('s-hand', silence(1200));
+    for (const t of [spoken, quiet]) await rig.push(t);
+    const err = await rig.tap.next(Channels.events, (m) => m.turn_id === quiet.turn_id && m.kind === 'error', 30_000);
+    expect(err.msg).toMatchObject({ stage: 'asr', code: 'audio_silent', task_id: quiet.task_id, source: 'upload' });
+    const heard = await rig.resultOf(spoken.turn_id);
+    const inputs = (await rig.redis.lrange(Queues.dialogInputs, 0, -1)).map((r) => JSON.parse(r) as UserInput).filter((i) => i.session_id === 's-hand');
+    expect(inputs).toEqual([
+      expect.objectContaining({ turn_id: spoken.turn_id, task_id: spoken.task_id, source: 'upload', text: (heard.msg.text as string).trim(), parent_id: heard.msg.event_id }),
+    ]);
   }, 90_000);
 
 

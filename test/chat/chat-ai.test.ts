@@ -8,9 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_KEY, Channels, Queues, type ControlEvent } from '../../src/shared/bus.js';
+import { CONFIG_KEY, Channels, Queues, type ControlEvent, newEventId } from '../../src/shared/bus.js';
 import { ConfigSchema } from '../../src/shared/config.js';
-import { nowMs, type AiResponse, type MemoryContext, type TtsRequest, type TurnEvent } from '../../src/shared/voice.js';
+import { nowMs, type AiResponse, type MemoryContext, type ReplyFinal, type TtsRequest, type TurnEvent } from '../../src/shared/voice.js';
 import { startOpenAiServer, type OpenAiServer, type OpenAiServerOptions } from '../helpers/openai-server.js';
 import { ROOT, Recorder, client, sleep, startBackend, tempDataDir, waitFor, type Backend } from '../supervisor/helpers.js';
 
@@ -72,7 +72,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   ai.setOptions({ ...RESET, ...DEFAULTS });
-  await cmd.del(Queues.ttsRequests);
+  await cmd.del(Queues.ttsRequests, Queues.replies);
 });
 const RESET: OpenAiServerOptions = {
   reply: undefined,
@@ -95,7 +95,7 @@ function context(text: string, extra: Partial<MemoryContext> = {}): MemoryContex
     session_id: 'sess-1',
     turn_id: turn,
     task_id: turn,
-    seq: 4,
+    event_id: newEventId(),
     ts: Date.now(),
     marks: { turn_start: t, context: t },
     source: 'typed',
@@ -116,7 +116,14 @@ async function tts(turn: string): Promise<TtsRequest[]> {
     .filter((m) => m.turn_id === turn)
     .reverse(); // LPUSHed: the oldest is at the right
 }
-const ended = (turn: string) => waitFor(() => responses(turn).find((m) => m.kind === 'done' || m.kind === 'cancelled' || m.kind === 'error'), `end of ${turn}`, 10_000, 10);
+/** The turn's one ReplyFinal for memory (done, cancelled or error). */
+async function final(turn: string): Promise<ReplyFinal | undefined> {
+  const raw = await cmd.lrange(Queues.replies, 0, -1);
+  const mine = raw.map((r) => JSON.parse(r) as ReplyFinal).filter((m) => m.turn_id === turn);
+  expect(mine.length).toBeLessThanOrEqual(1);
+  return mine[0];
+}
+const ended = (turn: string) => waitFor(() => final(turn), `end of ${turn}`, 10_000, 10);
 
 describe('chat-ai: a streamed reply', () => {
   it('publishes deltas, emotion events, sentences and TtsRequests in order, then done', async () => {
@@ -124,7 +131,8 @@ describe('chat-ai: a streamed reply', () => {
     const c = context('hi', { summary: 'They talked about cats.', recalled: ['The viewer likes jazz.'], messages: [{ role: 'user', content: 'earlier' }, { role: 'assistant', content: 'reply' }, { role: 'user', content: 'hi' }] });
     await say(c);
     const end = await ended(c.turn_id);
-    expect(end.kind).toBe('done');
+    expect(end.status).toBe('done');
+    expect(end.parent_id).toBe(c.event_id);
 
     const rs = responses(c.turn_id);
     const deltas = rs.filter((r) => r.kind === 'delta').map((r) => r.text).join('');
@@ -139,7 +147,7 @@ describe('chat-ai: a streamed reply', () => {
     expect(end.sentences).toBe(3);
     // Deltas precede the sentence they complete; done comes last.
     expect(rs.findIndex((r) => r.kind === 'sentence')).toBeGreaterThan(rs.findIndex((r) => r.kind === 'delta'));
-    expect(rs.at(-1)!.kind).toBe('done');
+    expect(rs.at(-1)).toMatchObject({ kind: 'done', text: deltas, sentences: 3 });
     expect(events(c.turn_id).filter((e) => e.kind === 'emotion').map((e) => e.emotion)).toEqual(['joy', 'thinking']);
 
     const reqs = await tts(c.turn_id);
@@ -155,8 +163,10 @@ describe('chat-ai: a streamed reply', () => {
       expect(r.marks.llm_first_token).toBeGreaterThanOrEqual(r.marks.llm_request!);
       expect(r.marks.sentence_0).toBeGreaterThanOrEqual(r.marks.llm_first_token!);
     }
-    const seqs = [...rs, ...reqs].map((m) => m.seq);
-    expect(new Set(seqs).size).toBe(seqs.length);
+    // Every message has its own id and names the context it came of.
+    const ids = [...rs, ...reqs, end].map((m) => m.event_id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...rs, ...reqs].every((m) => m.parent_id === c.event_id)).toBe(true);
 
     // What the LLM was asked.
     const body = ai.requests.at(-1)!.body as { model: string; stream: boolean; temperature: number; max_tokens: number; messages: Array<{ role: string; content: string }> };
@@ -173,7 +183,7 @@ describe('chat-ai: a streamed reply', () => {
     ai.setOptions({ reply: '你好！今天过得怎么样？' });
     const c = context('你好');
     await say(c);
-    expect((await ended(c.turn_id)).kind).toBe('done');
+    expect((await ended(c.turn_id)).status).toBe('done');
     const reqs = await tts(c.turn_id);
     expect(reqs.map((r) => [r.index, r.text, r.last])).toEqual([
       [0, '你好！', false],
@@ -190,7 +200,7 @@ describe('chat-ai: a streamed reply', () => {
     const first = await waitFor(async () => (await tts(c.turn_id))[0], 'first sentence', 5000, 10);
     expect(first.text).toBe('Right away!');
     expect(responses(c.turn_id).some((r) => r.kind === 'done')).toBe(false);
-    expect((await ended(c.turn_id)).kind).toBe('done');
+    expect((await ended(c.turn_id)).status).toBe('done');
   });
 
   it('does not speak a leading <think> block of a reasoning model', async () => {
@@ -235,7 +245,7 @@ describe('chat-ai: cancellation', () => {
       await control({ session_id: c.session_id, turn_id: c.turn_id });
       const aborted = await ai.waitFor((r) => r === req && r.aborted, 2000);
       const end = await ended(c.turn_id);
-      expect(end.kind).toBe('cancelled');
+      expect(end.status).toBe('cancelled');
       expect(end.text.startsWith('First sentence here.')).toBe(true);
       if (round > 0) {
         abortMs.push(aborted.endedAt! - t0);
@@ -247,7 +257,7 @@ describe('chat-ai: cancellation', () => {
       expect(reqs.length).toBe(n);
       expect(reqs.some((r) => r.last)).toBe(false);
       expect(aborted.chunksSent).toBeLessThan(40);
-      expect(responses(c.turn_id).filter((r) => r.kind === 'done' || r.kind === 'error')).toEqual([]);
+      expect(responses(c.turn_id).filter((r) => r.kind === 'done')).toEqual([]);
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
     console.log(
@@ -263,7 +273,7 @@ describe('chat-ai: cancellation', () => {
     await say(c);
     await ai.waitFor((r) => ai.requests.indexOf(r) >= before && r.chunksSent > 2, 3000);
     await control({ session_id: c.session_id, action: 'stop' });
-    expect((await ended(c.turn_id)).kind).toBe('cancelled');
+    expect((await ended(c.turn_id)).status).toBe('cancelled');
     await ai.waitFor((r) => ai.requests.indexOf(r) >= before && r.aborted, 2000);
     // A context of that session whose turn started before the stop arrives late: dropped.
     const late = context('late', { marks: { turn_start: c.marks.turn_start! + 1 } });
@@ -276,7 +286,7 @@ describe('chat-ai: cancellation', () => {
     ai.setOptions({ reply: 'Fresh start.', tokenIntervalMs: 0 });
     const fresh = context('again');
     await say(fresh);
-    expect((await ended(fresh.turn_id)).kind).toBe('done');
+    expect((await ended(fresh.turn_id)).status).toBe('done');
   });
 
   it('a cancel that arrives before the context drops the turn', async () => {
@@ -299,7 +309,7 @@ describe('chat-ai: cancellation', () => {
     ai.setOptions({ reply: 'Second answer.', tokenIntervalMs: 0 });
     const next = context('second', { session_id: 'sess-x' });
     await say(next);
-    expect((await ended(old.turn_id)).kind).toBe('cancelled');
+    expect((await ended(old.turn_id)).status).toBe('cancelled');
     expect((await ended(next.turn_id)).text).toBe('Second answer.');
     expect(ai.requests[before]!.aborted).toBe(true);
   });
@@ -313,11 +323,11 @@ describe('chat-ai: faults end the turn with a clear error, and the service stays
     await say(c);
     const end = await ended(c.turn_id);
     const tookMs = performance.now() - t0;
-    expect(end.kind).toBe('error');
-    expect(end.error).toMatch(message);
+    expect(end).toMatchObject({ status: 'error', code });
+    // The failure's one report, for the dialog engine and the clients.
     const err = await waitFor(() => events(c.turn_id).find((e) => e.kind === 'error'), 'error event', 2000, 10);
     expect(err).toMatchObject({ stage: 'llm', code });
-    expect(err.message).toBe(end.error);
+    expect(err.message).toMatch(message);
     expect(err.message).not.toContain('sk-test-123');
     const reqs = await waitFor(async () => ((await tts(c.turn_id)).some((r) => r.last) ? tts(c.turn_id) : undefined), 'end marker', 2000, 10);
     expect(reqs.at(-1)).toMatchObject({ text: '', last: true });
@@ -325,7 +335,7 @@ describe('chat-ai: faults end the turn with a clear error, and the service stays
     ai.setOptions({ ...RESET, ...DEFAULTS });
     const ok = context('still there?');
     await say(ok);
-    expect((await ended(ok.turn_id)).kind).toBe('done');
+    expect((await ended(ok.turn_id)).status).toBe('done');
     return { tookMs, error: err };
   }
 
@@ -390,16 +400,15 @@ describe('chat-ai: faults end the turn with a clear error, and the service stays
       const c = context('anyone?');
       await say(c);
       const end = await ended(c.turn_id);
-      expect(end.kind).toBe('error');
-      expect(end.error).toBe(`cannot reach the LLM at http://127.0.0.1:${aiPort}/v1 (ECONNREFUSED): is the server running? Start it, or set FAV_LLM_BASE_URL`);
+      expect(end).toMatchObject({ status: 'error', code: 'llm_unreachable' });
       const err = await waitFor(() => events(c.turn_id).find((e) => e.kind === 'error'), 'error event', 2000, 10);
-      expect(err.code).toBe('llm_unreachable');
+      expect(err).toMatchObject({ code: 'llm_unreachable', message: `cannot reach the LLM at http://127.0.0.1:${aiPort}/v1 (ECONNREFUSED): is the server running? Start it, or set FAV_LLM_BASE_URL` });
     } finally {
       ai = await startOpenAiServer({ ...DEFAULTS, port: aiPort });
     }
     const ok = context('back?');
     await say(ok);
-    expect((await ended(ok.turn_id)).kind).toBe('done');
+    expect((await ended(ok.turn_id)).status).toBe('done');
   });
 });
 

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channels, Queues, type ControlEvent } from '../../src/shared/bus.js';
-import { nowMs, type InputSource, type TurnEvent, type UserInput } from '../../src/shared/voice.js';
+import { Channels, Queues, type ControlEvent, newEventId } from '../../src/shared/bus.js';
+import { nowMs, type Body, type InputSource, type TurnEvent, type UserInput } from '../../src/shared/voice.js';
 import { BACKENDS, client, startBackend, type Backend } from '../supervisor/helpers.js';
 import { QueueDrain, Tap, WorkerProcess, percentile, publishSettings, sleep, type Received } from './harness.js';
 
@@ -25,15 +25,14 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
   let tap: Tap;
   let turns: QueueDrain;
   let worker: WorkerProcess | undefined;
-  let seq = 0;
 
   const input = (session: string, source: InputSource, text: string, extra: Partial<UserInput> = {}): UserInput => {
     const id = randomUUID();
-    return { session_id: session, turn_id: id, task_id: id, seq: seq++, ts: Date.now(), marks: { input: nowMs() }, source, text, ...extra };
+    return { session_id: session, turn_id: id, task_id: id, event_id: newEventId(), ts: Date.now(), marks: { input: nowMs() }, source, text, ...extra };
   };
   const send = (i: UserInput) => redis.lpush(Queues.dialogInputs, JSON.stringify(i));
-  const event = (session: string, turnId: string, k: TurnEvent['kind'], extra: Partial<TurnEvent> = {}) => {
-    const ev: TurnEvent = { session_id: session, turn_id: turnId, task_id: turnId, seq: seq++, ts: Date.now(), marks: {}, kind: k, ...extra };
+  const event = (session: string, turnId: string, body: Body<TurnEvent>) => {
+    const ev: TurnEvent = { session_id: session, turn_id: turnId, task_id: turnId, event_id: newEventId(), ts: Date.now(), marks: {}, ...body };
     return redis.publish(Channels.events, JSON.stringify(ev));
   };
   const control = (session: string, action: ControlEvent['action'], turnId?: string) =>
@@ -84,10 +83,10 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     expect(marks.turn_start).toBeGreaterThanOrEqual(marks.input!);
 
     await state(s, 'thinking', i.turn_id);
-    await event(s, i.turn_id, 'audio_start');
+    await event(s, i.turn_id, { kind: 'audio_start' });
     await state(s, 'speaking', i.turn_id);
     const doneAt = nowMs();
-    await event(s, i.turn_id, 'tts_done', { audio_ms: 400, sentences: 2 });
+    await event(s, i.turn_id, { kind: 'tts_done', audio_ms: 400, sentences: 2 });
     const end = await turnEnd(s, i.turn_id);
     // Not before the audio could have played (400 ms since audio_start + 100 ms margin).
     expect(end.at - doneAt).toBeGreaterThanOrEqual(400);
@@ -118,11 +117,11 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
   it('ends the turn at once when a client reports playback_done', async () => {
     const s = `s-${randomUUID()}`;
     const i = await startTurn(s);
-    await event(s, i.turn_id, 'audio_start');
-    await event(s, i.turn_id, 'tts_done', { audio_ms: 60_000 });
+    await event(s, i.turn_id, { kind: 'audio_start' });
+    await event(s, i.turn_id, { kind: 'tts_done', audio_ms: 60_000, sentences: 1 });
     await sleep(50);
     const t0 = nowMs();
-    await event(s, i.turn_id, 'playback_done');
+    await event(s, i.turn_id, { kind: 'playback_done' });
     const end = await turnEnd(s, i.turn_id, 2000);
     expect(end.msg.reason).toBe('done');
     expect(end.at - t0).toBeLessThan(200);
@@ -134,12 +133,12 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
       const s = `s-${randomUUID()}`;
       const i = await startTurn(s);
       if (n % 2) {
-        await event(s, i.turn_id, 'audio_start');
+        await event(s, i.turn_id, { kind: 'audio_start' });
         await state(s, 'speaking', i.turn_id);
       }
       const from = tap.mark;
       const t0 = nowMs();
-      await event(s, '-', 'speech_start');
+      await event(s, '-', { kind: 'speech_start' });
       const cancel = await tap.next(Channels.control, (m) => m.session_id === s, 2000, from);
       latencies.push(cancel.at - t0);
       expect(cancel.msg).toMatchObject({ action: 'cancel', turn_id: i.turn_id, reason: 'barge-in' });
@@ -151,7 +150,7 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
       if (n === 0) {
         // speech_end and no transcript: noise. Back to idle after the noise time (300 ms).
         const endAt = nowMs();
-        await event(s, '-', 'speech_end');
+        await event(s, '-', { kind: 'speech_end', audio_ms: 500 });
         const idle = await state(s, 'idle', undefined, from);
         expect(idle.at - endAt).toBeGreaterThanOrEqual(250);
         expect(story(s, from)).toEqual(['turn_end:cancelled', 'turn_state:listening', 'turn_state:idle']);
@@ -170,9 +169,9 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
   it('a mic utterance after barge-in starts the next turn from listening', async () => {
     const s = `s-${randomUUID()}`;
     const a = await startTurn(s);
-    await event(s, '-', 'speech_start');
+    await event(s, '-', { kind: 'speech_start' });
     await turnEnd(s, a.turn_id);
-    await event(s, '-', 'speech_end');
+    await event(s, '-', { kind: 'speech_end', audio_ms: 500 });
     const m = input(s, 'mic', 'what about now');
     await send(m);
     await turns.next((x) => x.turn_id === m.turn_id);
@@ -188,7 +187,7 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     await send(b);
     await sleep(150);
     expect(turns.find((m) => m.turn_id === b.turn_id)).toBeUndefined();
-    await event(s, a.turn_id, 'playback_done');
+    await event(s, a.turn_id, { kind: 'playback_done' });
     await turnEnd(s, a.turn_id);
     await turns.next((m) => m.turn_id === b.turn_id);
     await state(s, 'thinking', b.turn_id);
@@ -204,7 +203,7 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     const c3 = input(s, 'chat', 'yo', { author: 'carol' });
     for (const c of [c1, c2, c3]) await send(c);
     await sleep(150);
-    await event(s, a.turn_id, 'playback_done');
+    await event(s, a.turn_id, { kind: 'playback_done' });
     const merged = await turns.next((m) => m.turn_id === c1.turn_id);
     expect(merged.msg).toMatchObject({ source: 'chat', text: 'alice: hi\nbob: hello\ncarol: yo' });
     await sleep(100);
@@ -226,10 +225,10 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     await send(t4);
     await waitEv(s, (m) => m.kind === 'error' && m.code === 'busy' && m.turn_id === t1.turn_id);
     // The three left run in order.
-    await event(s, a.turn_id, 'playback_done');
+    await event(s, a.turn_id, { kind: 'playback_done' });
     for (const i of [t2, t3, t4]) {
       await turns.next((m) => m.turn_id === i.turn_id);
-      await event(s, i.turn_id, 'playback_done');
+      await event(s, i.turn_id, { kind: 'playback_done' });
       await turnEnd(s, i.turn_id);
     }
     await state(s, 'idle');
@@ -251,7 +250,7 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     await turns.next((x) => x.turn_id === m.turn_id);
     await state(s, 'thinking', m.turn_id);
     expect(turns.find((x) => x.turn_id === waiting.turn_id)).toBeUndefined();
-    await event(s, m.turn_id, 'playback_done');
+    await event(s, m.turn_id, { kind: 'playback_done' });
     await turns.next((x) => x.turn_id === waiting.turn_id);
   });
 
@@ -285,7 +284,7 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     const early = input(s, 'typed', 'cancelled upstream');
     await control(s, 'cancel', early.turn_id);
     await sleep(50);
-    await event(s, a.turn_id, 'playback_done');
+    await event(s, a.turn_id, { kind: 'playback_done' });
     await turnEnd(s, a.turn_id);
     await send(early);
     await state(s, 'idle');
@@ -296,10 +295,10 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
   it('a terminal error (llm) ends the turn with error; a tts error does not', async () => {
     const s = `s-${randomUUID()}`;
     const a = await startTurn(s);
-    await event(s, a.turn_id, 'error', { stage: 'tts', code: 'tts_failed', message: 'sentence 2 failed' });
+    await event(s, a.turn_id, { kind: 'error', stage: 'tts', code: 'tts_failed', message: 'sentence 2 failed' });
     await sleep(150);
     expect(story(s)).toEqual(['turn_state:thinking']);
-    await event(s, a.turn_id, 'error', { stage: 'llm', code: 'llm_unreachable', message: 'cannot reach the LLM' });
+    await event(s, a.turn_id, { kind: 'error', stage: 'llm', code: 'llm_unreachable', message: 'cannot reach the LLM' });
     expect((await turnEnd(s, a.turn_id)).msg.reason).toBe('error');
     await state(s, 'idle');
   });
@@ -310,9 +309,9 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     const t0 = nowMs();
     // Progress at 0.8 s and 1.6 s pushes the 1.5 s watchdog out to ~3.1 s.
     await sleep(800);
-    await event(s, a.turn_id, 'emotion', { emotion: 'joy' });
+    await event(s, a.turn_id, { kind: 'emotion', emotion: 'joy' });
     await sleep(800);
-    await event(s, a.turn_id, 'audio_start');
+    await event(s, a.turn_id, { kind: 'audio_start' });
     const err = await waitEv(s, (m) => m.kind === 'error' && m.turn_id === a.turn_id, 5000);
     expect(err.at - t0).toBeGreaterThanOrEqual(2900);
     expect(err.msg).toMatchObject({ stage: 'dialog', code: 'worker_lost' });
@@ -336,11 +335,11 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     expect(busy.msg).toMatchObject({ stage: 'dialog', code: 'busy' });
     expect(busy.msg.message).toMatch(/typedPolicy: drop/);
     const from = tap.mark;
-    await event(s, '-', 'speech_start');
+    await event(s, '-', { kind: 'speech_start' });
     await sleep(200);
     expect(tap.on(Channels.control, (m) => m.session_id === s).length).toBe(0);
     expect(story(s, from)).toEqual([]);
-    await event(s, a.turn_id, 'playback_done');
+    await event(s, a.turn_id, { kind: 'playback_done' });
     await turnEnd(s, a.turn_id);
     await sleep(100);
     expect(turns.find((x) => x.turn_id === t.turn_id)).toBeUndefined();

@@ -11,8 +11,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channels, Queues, Streams, streamGroup } from '../../src/shared/bus.js';
-import { nowMs, type AiResponse, type AsrResult, type MemoryContext, type UserTurn } from '../../src/shared/voice.js';
+import { Channels, Queues, Streams, streamGroup, newEventId } from '../../src/shared/bus.js';
+import { follow, nowMs, type MemoryContext, type ReplyFinal, type TurnEvent, type UserInput } from '../../src/shared/voice.js';
 import type { Db } from '../../src/workers/memory/sqlite.js';
 import { MemoryStore } from '../../src/workers/memory/store.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
@@ -31,7 +31,6 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
   let dataDir: string;
   let memory: WorkerHandle;
   let ltm: WorkerHandle | undefined;
-  let seq = 0;
 
   beforeAll(async () => {
     [bus, ai] = await Promise.all([startBackend(kind), startOpenAiServer({ reply: SUMMARY })]);
@@ -59,13 +58,13 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
     await Promise.all([bus?.stop(), ai?.close()]);
   }, 30_000);
 
-  function userTurn(session_id: string, text: string, extra: Partial<UserTurn> = {}): UserTurn {
+  function userTurn(session_id: string, text: string, extra: Partial<UserInput> = {}): UserInput {
     const turn_id = `turn-${randomUUID()}`;
-    return { session_id, turn_id, task_id: turn_id, seq: seq++, ts: Date.now(), marks: { turn_start: nowMs() }, source: 'typed', text, ...extra };
+    return { session_id, turn_id, task_id: turn_id, event_id: newEventId(), ts: Date.now(), marks: { turn_start: nowMs() }, source: 'typed', text, ...extra };
   }
 
   /** Pushes a turn and resolves with its MemoryContext. */
-  async function turn(session_id: string, text: string, extra: Partial<UserTurn> = {}): Promise<MemoryContext> {
+  async function turn(session_id: string, text: string, extra: Partial<UserInput> = {}): Promise<MemoryContext> {
     const t = userTurn(session_id, text, extra);
     const got = new Promise<MemoryContext>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no context for "${text}" within 10 s`)), 10_000);
@@ -89,10 +88,10 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
     }
   }
 
-  /** Publishes a reply event and waits until memory has stored it (or, for error, a marker turn). */
-  async function reply(ctx: MemoryContext, kind: AiResponse['kind'], text: string): Promise<void> {
-    const msg: AiResponse = { session_id: ctx.session_id, turn_id: ctx.turn_id, task_id: ctx.task_id, seq: ctx.seq, ts: Date.now(), marks: ctx.marks, kind, text };
-    await redis.publish(Channels.aiResponses, JSON.stringify(msg));
+  /** Hands memory a turn's final reply, as chat-ai does, and waits until a kept one is stored. */
+  async function reply(ctx: MemoryContext, kind: ReplyFinal['status'], text: string): Promise<void> {
+    const msg: ReplyFinal = { ...follow(ctx), status: kind, text, sentences: 1, ...(kind === 'error' ? { code: 'llm_failed' as const } : {}) };
+    await redis.lpush(Queues.replies, JSON.stringify(msg));
     if (kind === 'done' || kind === 'cancelled') {
       await waitFor(
         () => readDb((db) => db.prepare('SELECT 1 FROM messages WHERE session_id = ? AND turn_id = ? AND role = ?').get(ctx.session_id, ctx.turn_id, 'assistant')),
@@ -133,7 +132,6 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
       ((await redis.xrange(Streams.longTermWrites, '-', '+')) as Array<[string, string[]]>).map(([, f]) => JSON.parse(f[1]!) as Record<string, unknown>);
     await waitFor(async () => (await writes()).some((w) => w.turn_id === ctx.turn_id), 'the long-term write', 5000, 10);
     expect(await writes()).toContainEqual(expect.objectContaining({ session_id: 'A', turn_id: ctx.turn_id, text: 'my cat is called Mochi', kind: 'user' }));
-    await reply(ctx, 'delta', 'Mochi is ');
     await reply(ctx, 'done', 'Mochi is a lovely name!');
     await ltmCaughtUp();
   });
@@ -172,7 +170,7 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
     expect(ctx.marks.context - ctx.marks.turn_start!).toBeLessThan(RECALL_TIMEOUT_MS);
   });
 
-  it('starts the recall of a spoken turn from its transcript (asr_results), before the UserTurn arrives', async () => {
+  it('starts the recall of a spoken turn from its final transcript (fav:events), before the turn arrives', async () => {
     await ltmCaughtUp();
     const requests: string[] = [];
     const spy = await client(bus.url);
@@ -180,8 +178,8 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
     spy.on('message', (_c, m) => requests.push((JSON.parse(m) as { query: string }).query));
     try {
       const t = userTurn('C', 'do you remember my cat?', { source: 'mic' });
-      const transcript: AsrResult = { session_id: 'C', turn_id: t.turn_id, task_id: t.task_id, seq: 0, ts: Date.now(), marks: {}, source: 'mic', text: t.text, engine: 'test' };
-      await redis.publish(Channels.asrResults, JSON.stringify(transcript));
+      const transcript: TurnEvent = { session_id: 'C', turn_id: t.turn_id, task_id: t.task_id, event_id: newEventId(), ts: Date.now(), marks: {}, kind: 'transcript', final: true, source: 'mic', text: t.text };
+      await redis.publish(Channels.events, JSON.stringify(transcript));
       await waitFor(() => requests.includes(t.text), 'prefetch request', 5000, 5);
       const got = new Promise<MemoryContext>((resolve) => waiting.set(t.turn_id, resolve));
       await redis.lpush(Queues.userInput, JSON.stringify(t));

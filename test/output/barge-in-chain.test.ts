@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channels, Queues } from '../../src/shared/bus.js';
+import { Channels, Queues, newEventId } from '../../src/shared/bus.js';
 import { nowMs, type TtsChunk, type TurnEvent, type UserInput } from '../../src/shared/voice.js';
 import { BACKENDS, client, startBackend, type Backend } from '../supervisor/helpers.js';
 import { QueueDrain, Tap, WorkerProcess, percentile, publishSettings, sleep } from '../dialog/harness.js';
@@ -42,11 +42,11 @@ describe.each(BACKENDS)('barge-in through dialog-engine and output-handler (%s)'
     for (let n = 0; n < 20; n++) {
       const session = `s-${randomUUID()}`;
       const id = randomUUID();
-      const input: UserInput = { session_id: session, turn_id: id, task_id: id, seq: 0, ts: Date.now(), marks: { input: nowMs() }, source: 'typed', text: 'tell me a story' };
+      const input: UserInput = { session_id: session, turn_id: id, task_id: id, event_id: newEventId(), ts: Date.now(), marks: { input: nowMs() }, source: 'typed', text: 'tell me a story' };
       await redis.lpush(Queues.dialogInputs, JSON.stringify(input));
       const turn = await turns.next((m) => m.turn_id === id);
       const marks = turn.msg.marks as Record<string, number>;
-      const base = { session_id: session, turn_id: id, task_id: id, seq: 0, ts: Date.now(), marks };
+      const base = { session_id: session, turn_id: id, task_id: id, event_id: newEventId(), ts: Date.now(), marks };
       // tts: first audio of the reply.
       const audio = (index: number): TtsChunk => ({ ...base, kind: 'audio', index, chunk: 0, final: true, pcm_b64: Buffer.alloc(3200).toString('base64'), sample_rate: 16000, envelope: [0.2], visemes: [] });
       await redis.publish(Channels.events, JSON.stringify({ ...base, kind: 'audio_start' } satisfies TurnEvent));

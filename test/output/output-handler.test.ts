@@ -7,8 +7,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channels, type ControlEvent } from '../../src/shared/bus.js';
-import { ClientEvent, nowMs, type AiResponse, type TtsChunk, type TurnEvent } from '../../src/shared/voice.js';
+import { Channels, type ControlEvent, newEventId } from '../../src/shared/bus.js';
+import { AiResponse, ClientEvent, TtsChunk, TurnEvent, nowMs } from '../../src/shared/voice.js';
 import { BACKENDS, client, startBackend, type Backend } from '../supervisor/helpers.js';
 import { Tap, WorkerProcess, percentile, publishSettings, sleep } from '../dialog/harness.js';
 
@@ -17,21 +17,21 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
   let redis: Redis;
   let tap: Tap;
   let worker: WorkerProcess;
-  let seq = 0;
 
   const newTurn = (session = `s-${randomUUID()}`) => {
     const id = randomUUID();
     return { session_id: session, turn_id: id, task_id: `task-${id}`, marks: { turn_start: nowMs() } };
   };
   type Turn = ReturnType<typeof newTurn>;
-  const base = (t: Turn) => ({ session_id: t.session_id, turn_id: t.turn_id, task_id: t.task_id, seq: seq++, ts: Date.now(), marks: t.marks });
-  const reply = (t: Turn, k: AiResponse['kind'], extra: Partial<AiResponse> = {}) =>
-    redis.publish(Channels.aiResponses, JSON.stringify({ ...base(t), kind: k, text: '', ...extra } satisfies AiResponse));
+  const base = (t: Turn) => ({ session_id: t.session_id, turn_id: t.turn_id, task_id: t.task_id, event_id: newEventId(), ts: Date.now(), marks: t.marks });
+  // Each message is checked against its schema before it goes out, as the worker will parse it.
+  const reply = (t: Turn, k: AiResponse['kind'], extra: Record<string, unknown> = {}) =>
+    redis.publish(Channels.aiResponses, JSON.stringify(AiResponse.parse({ ...base(t), kind: k, text: '', ...extra })));
   const pcmOf = (index: number, chunk: number) => Buffer.from(`${index}:${chunk}:`.padEnd(64, 'x')).toString('base64');
-  const chunk = (t: Turn, index: number, c: number, final: boolean, extra: Partial<TtsChunk> = {}) =>
+  const chunk = (t: Turn, index: number, c: number, final: boolean, extra: Record<string, unknown> = {}) =>
     redis.publish(
       Channels.taskResponse(t.task_id),
-      JSON.stringify({
+      JSON.stringify(TtsChunk.parse({
         ...base(t),
         kind: 'audio',
         index,
@@ -43,13 +43,13 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
         visemes: [{ t_ms: 0, v: 'A' }],
         ...(c === 0 ? { text: `sentence ${index}` } : {}),
         ...extra,
-      } satisfies TtsChunk),
+      })),
     );
   const ttsError = (t: Turn, index: number) =>
-    redis.publish(Channels.taskResponse(t.task_id), JSON.stringify({ ...base(t), kind: 'error', index, chunk: 0, final: true, envelope: [], visemes: [], code: 'tts_unavailable', error: `engine failed on sentence ${index}` } satisfies TtsChunk));
+    redis.publish(Channels.taskResponse(t.task_id), JSON.stringify(TtsChunk.parse({ ...base(t), kind: 'error', index, code: 'tts_unavailable', error: `engine failed on sentence ${index}` })));
   const ttsEnd = (t: Turn, sentences: number) =>
-    redis.publish(Channels.taskResponse(t.task_id), JSON.stringify({ ...base(t), kind: 'end', index: sentences, chunk: 0, final: true, envelope: [], visemes: [], audio_ms: 1234 } satisfies TtsChunk));
-  const event = (t: Turn, k: TurnEvent['kind'], extra: Partial<TurnEvent> = {}) => redis.publish(Channels.events, JSON.stringify({ ...base(t), kind: k, ...extra } satisfies TurnEvent));
+    redis.publish(Channels.taskResponse(t.task_id), JSON.stringify(TtsChunk.parse({ ...base(t), kind: 'end', index: sentences, audio_ms: 1234 })));
+  const event = (t: Turn, k: TurnEvent['kind'], extra: Record<string, unknown> = {}) => redis.publish(Channels.events, JSON.stringify(TurnEvent.parse({ ...base(t), kind: k, ...extra })));
   const control = (session: string, turnId?: string, action: ControlEvent['action'] = 'cancel', ts = Date.now()) =>
     redis.publish(Channels.control, JSON.stringify({ action, session_id: session, ts, reason: 'test', ...(turnId ? { turn_id: turnId } : {}) } satisfies ControlEvent));
 
@@ -130,12 +130,11 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     expect(types(t)).toHaveLength(6);
   });
 
-  it('skips a failed sentence, reports its error once (tts reports it on two channels), and still ends the audio', async () => {
+  it('skips a failed sentence, reports its error, and still ends the audio', async () => {
     const t = newTurn();
     await chunk(t, 0, 0, true);
     await chunk(t, 2, 0, true);
     await ttsError(t, 1);
-    await event(t, 'error', { stage: 'tts', code: 'tts_unavailable', message: 'sentence 2 was not spoken: engine failed on sentence 1' });
     await chunk(t, 1, 0, true); // a late chunk of the failed sentence
     await ttsEnd(t, 3);
     await waitDeliver((m) => m.turn_id === t.turn_id && m.type === 'audio_end');
@@ -144,10 +143,9 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     expect(ofTurn(t).find((e) => e.type === 'error')).toMatchObject({ stage: 'tts', code: 'tts_unavailable', message: 'engine failed on sentence 1', task_id: t.task_id });
   });
 
-  it('forwards errors: an llm failure once (AiResponse + TurnEvent), other stages as they come', async () => {
+  it('forwards errors as they come, each stage reporting a failure once', async () => {
     const t = newTurn();
     await reply(t, 'delta', { text: 'Let me ' });
-    await reply(t, 'error', { code: 'llm_unreachable', error: 'Cannot reach the LLM at http://127.0.0.1:1/v1: is Ollama running?' });
     await event(t, 'error', { stage: 'llm', code: 'llm_unreachable', message: 'Cannot reach the LLM at http://127.0.0.1:1/v1: is Ollama running?' });
     const other = newTurn(t.session_id);
     await event(other, 'error', { stage: 'input', code: 'text_too_long', message: 'Text is longer than 4000 characters.' });
@@ -158,7 +156,7 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     expect(ofTurn(t)[1]).toMatchObject({ stage: 'llm', code: 'llm_unreachable', message: expect.stringMatching(/Ollama/) });
     expect(ofTurn(other)).toEqual([{ type: 'error', session_id: t.session_id, turn_id: other.turn_id, task_id: other.task_id, stage: 'input', code: 'text_too_long', message: 'Text is longer than 4000 characters.' }]);
     // An error that belongs to no turn yet goes out without ids.
-    await redis.publish(Channels.events, JSON.stringify({ session_id: t.session_id, turn_id: '-', task_id: '-', seq: 0, ts: Date.now(), marks: {}, kind: 'error', stage: 'asr', code: 'asr_unavailable', message: 'no ASR engine' } satisfies TurnEvent));
+    await redis.publish(Channels.events, JSON.stringify({ session_id: t.session_id, turn_id: '-', task_id: '-', event_id: newEventId(), ts: Date.now(), marks: {}, kind: 'error', stage: 'asr', code: 'asr_unavailable', message: 'no ASR engine' } satisfies TurnEvent));
     const e = await waitDeliver((m) => m.type === 'error' && m.code === 'asr_unavailable' && m.session_id === t.session_id);
     expect(e.msg).not.toHaveProperty('turn_id');
   });
@@ -184,7 +182,7 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     await reply(t, 'delta', { text: 'more' });
     await event(t, 'turn_state', { state: 'speaking' }); // dialog-engine's, published before it saw the cancel
     await event(t, 'emotion', { emotion: 'sad' });
-    await reply(t, 'done', { text: 'A long story. more' });
+    await reply(t, 'done', { text: 'A long story. more', sentences: 2 });
     await ttsEnd(t, 2);
     // dialog's turn_end cancelled: forwarded, with no second stop.
     await event(t, 'turn_end', { reason: 'cancelled' });

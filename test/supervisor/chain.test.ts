@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { Channels, Queues, SERVICE_NAMES, Streams, deadLetterList, streamGroup } from '../../src/shared/bus.js';
+import { Channels, Queues, SERVICE_NAMES, Streams, deadLetterList, streamGroup, newEventId } from '../../src/shared/bus.js';
 import { ConfigSchema } from '../../src/shared/config.js';
 import type { AsrTask, InputTask } from '../../src/shared/voice.js';
 import { publishSettings } from '../../src/main/app.js';
@@ -18,14 +18,14 @@ import { BACKENDS, Recorder, client, isAlive, startBackend, tempDataDir, waitFor
 
 function typed(text: string): InputTask {
   const id = randomUUID();
-  return { session_id: 'sess-chain', turn_id: id, task_id: id, seq: 0, ts: Date.now(), marks: {}, type: 'text', source: 'typed', text };
+  return { session_id: 'sess-chain', turn_id: id, task_id: id, event_id: newEventId(), ts: Date.now(), marks: {}, type: 'text', source: 'typed', text };
 }
 
 /** 0.3 s of silence as an utterance. */
 function silentAsrTask(): AsrTask {
   const id = randomUUID();
   const pcm = Buffer.alloc(16000 * 2 * 0.3);
-  return { session_id: 'sess-chain', turn_id: id, task_id: id, seq: 0, ts: Date.now(), marks: {}, source: 'upload', pcm_b64: pcm.toString('base64'), sample_rate: 16000, duration_ms: 300 };
+  return { session_id: 'sess-chain', turn_id: id, task_id: id, event_id: newEventId(), ts: Date.now(), marks: {}, source: 'upload', pcm_b64: pcm.toString('base64'), sample_rate: 16000, duration_ms: 300 };
 }
 
 describe.each(BACKENDS)('supervisor with all services (%s)', (kind) => {

@@ -3,13 +3,12 @@
  * (a real redis-server, and the embedded bus once src/main/bus/index.ts exists), polling, a
  * channel recorder, process liveness.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import type { TaskMessage } from '../../src/shared/bus.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -76,10 +75,6 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-export function task(text: string, extra: Partial<TaskMessage> = {}): TaskMessage {
-  return { session_id: 'sess-1', turn_id: `turn-${randomUUID()}`, seq: 0, ts: Date.now(), task_id: `task-${randomUUID()}`, type: 'asr', data: { text }, ...extra };
 }
 
 /** Subscribes (pattern) and records every message per channel. */

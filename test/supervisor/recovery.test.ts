@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { Queues, consumersKey, processingList } from '../../src/shared/bus.js';
+import { Queues, consumersKey, processingList, newEventId } from '../../src/shared/bus.js';
 import type { InputTask } from '../../src/shared/voice.js';
 import { NodeProcessHost, Supervisor, defaultManifest, type ServiceStatus } from '../../src/main/supervisor/index.js';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +15,7 @@ import { BACKENDS, client, isAlive, sleep, startBackend, tempDataDir, waitFor, t
 
 function task(text: string): InputTask {
   const id = randomUUID();
-  return { session_id: 'sess-1', turn_id: id, task_id: id, seq: 0, ts: Date.now(), marks: {}, type: 'text', source: 'typed', text };
+  return { session_id: 'sess-1', turn_id: id, task_id: id, event_id: newEventId(), ts: Date.now(), marks: {}, type: 'text', source: 'typed', text };
 }
 
 const DELAY_MS = 600;

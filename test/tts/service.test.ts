@@ -8,14 +8,14 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels, Queues } from '../../src/shared/bus.js';
-import { ENVELOPE_FRAME_MS, TtsChunk, nowMs } from '../../src/shared/voice.js';
+import { ENVELOPE_FRAME_MS, TtsChunk, nowMs, type TtsAudio } from '../../src/shared/voice.js';
 import { BACKENDS, client, startBackend, type Backend } from '../supervisor/helpers.js';
 import { BusRecorder, pushRequests, startTtsWorker, ttsRequest, type TtsWorker } from './worker.js';
 
 const newTurn = (session = `s-${randomUUID().slice(0, 6)}`) => ({ session_id: session, turn_id: `t-${randomUUID().slice(0, 8)}`, turn_start: nowMs() });
 const cancel = (redis: Redis, session_id: string, turn_id?: string, action: 'cancel' | 'stop' = 'cancel') =>
   redis.publish(Channels.control, JSON.stringify({ action, session_id, ...(turn_id ? { turn_id } : {}), ts: Date.now() }));
-const samplesOf = (c: TtsChunk) => Buffer.from(c.pcm_b64 ?? '', 'base64').length / 2;
+const samplesOf = (c: TtsAudio) => Buffer.from(c.pcm_b64 ?? '', 'base64').length / 2;
 /** The worker's pino records (JSON lines on stdout). */
 const logRecords = (w: TtsWorker) =>
   w
@@ -55,8 +55,10 @@ describe.each(BACKENDS)('tts worker with flite (%s)', (kind) => {
     await rec.until(() => rec.eventsOf(turn.turn_id).find((e) => e.msg.kind === 'tts_done'), 'tts_done');
     const chunks = rec.of(turn.turn_id).map((c) => TtsChunk.parse(c.msg));
     const audio = chunks.filter((c) => c.kind === 'audio');
-    // Order: by sentence, chunk counters from 0, final on each sentence's last chunk, gap-free seq.
-    expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
+    // Order: by sentence, chunk counters from 0, final on each sentence's last chunk. Each chunk
+    // has its own id and names the request it came of (the end marker: the `last` request).
+    expect(new Set(chunks.map((c) => c.event_id)).size).toBe(chunks.length);
+    expect(chunks.map((c) => c.parent_id)).toEqual(chunks.map((c) => reqs[c.index]!.event_id));
     for (const index of [0, 1, 3]) {
       const mine = audio.filter((c) => c.index === index);
       expect(mine.map((c) => c.chunk)).toEqual(mine.map((_, i) => i));
@@ -89,6 +91,7 @@ describe.each(BACKENDS)('tts worker with flite (%s)', (kind) => {
     expect(empty[0]!.pcm_b64).toBeUndefined();
     const end = chunks.at(-1)!;
     expect(end).toMatchObject({ kind: 'end', index: 4, engine: 'flite' });
+    if (end.kind !== 'end') throw new Error('the last chunk is not the end marker');
     const totalMs = audio.reduce((n, c) => n + (samplesOf(c) / 16000) * 1000, 0);
     expect(end.audio_ms).toBeCloseTo(totalMs, -1);
     // Marks: the request's are carried, tts adds its own; audio_start once, tts_done once.
@@ -110,7 +113,7 @@ describe.each(BACKENDS)('tts worker with flite (%s)', (kind) => {
       'And then it goes on a little more, just to be sure, with a few more words about nothing in particular, until it finally ends here.';
     await pushRequests(redis, [ttsRequest(turn, 0, 'Short first one.'), ...[1, 2, 3].map((i) => ttsRequest(turn, i, long(i), i === 3))]);
     // Sentence 0 is out; 30 ms later sentence 1 is being synthesised.
-    await rec.until(() => rec.of(turn.turn_id).find((c) => c.msg.index === 0 && c.msg.final), 'sentence 0 done');
+    await rec.until(() => rec.of(turn.turn_id).find((c) => c.msg.kind === 'audio' && c.msg.index === 0 && c.msg.final), 'sentence 0 done');
     await new Promise((r) => setTimeout(r, 30));
     const cancelWall = Date.now();
     await cancel(redis, turn.session_id, turn.turn_id);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { CONFIG_KEY, Channels, Queues, TASK_RESPONSE_PATTERN } from '../../src/shared/bus.js';
+import { CONFIG_KEY, Channels, Queues, TASK_RESPONSE_PATTERN, newEventId } from '../../src/shared/bus.js';
 import { ConfigSchema, type ConfigInput } from '../../src/shared/config.js';
 import { nowMs, type TtsChunk, type TtsRequest, type TurnEvent } from '../../src/shared/voice.js';
 import { ROOT } from '../supervisor/helpers.js';
@@ -121,7 +121,6 @@ export async function startTtsWorker(url: string, tts: ConfigInput['tts'], env: 
   };
 }
 
-let seqN = 0;
 
 /** A TtsRequest as chat-ai sends it. */
 export function ttsRequest(turn: { session_id: string; turn_id: string; task_id?: string; turn_start?: number }, index: number, text: string, last = false): TtsRequest {
@@ -129,7 +128,7 @@ export function ttsRequest(turn: { session_id: string; turn_id: string; task_id?
     session_id: turn.session_id,
     turn_id: turn.turn_id,
     task_id: turn.task_id ?? turn.turn_id,
-    seq: seqN++,
+    event_id: newEventId(),
     ts: Date.now(),
     marks: { turn_start: turn.turn_start ?? nowMs(), ...(index === 0 ? { sentence_0: nowMs() } : {}) },
     text,

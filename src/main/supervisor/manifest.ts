@@ -2,7 +2,8 @@
  * The service manifest: what the supervisor runs, how many, and how it judges and restarts them.
  * One entry per service of SERVICE_NAMES, in start order; stop order is the reverse.
  */
-import { SERVICE_INPUTS, SERVICE_NAMES, SERVICE_SCALE, isServiceName, type ServiceInput, type ServiceName } from '../../shared/bus.js';
+import { SERVICE_NAMES, SERVICE_SCALE, isServiceName, type ServiceName } from '../../shared/bus.js';
+import { SERVICE_INPUTS, type ServiceInput } from '../../shared/contract.js';
 
 export interface RestartPolicy {
   /** First restart delay; doubles per crash inside the window. */
@@ -15,7 +16,7 @@ export interface RestartPolicy {
 
 export interface ServiceSpec {
   name: ServiceName;
-  /** What it consumes (queue / channel / stream), from src/shared/bus.ts. */
+  /** What it consumes (queue / channel / pattern / stream), from the contract table's consumers. */
   inputs: readonly ServiceInput[];
   /** Processes of this service: several share a `shared` service's queue; a `singleton` runs one (SERVICE_SCALE). */
   instances: number;

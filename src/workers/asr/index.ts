@@ -1,8 +1,9 @@
 /**
- * asr: speech to text. Inputs per SERVICE_INPUTS.asr:
+ * asr: speech to text. Inputs (the contract table's consumers):
  *   queue `asr_tasks` (AsrTask)     one utterance (an upload, normalised to 16 kHz by input-handler):
  *                                   VAD -> no speech: text ''; else its speech (long pauses cut) to
- *                                   the engine -> AsrResult on asr_results (errors in `error`)
+ *                                   the engine -> the transcript handed to the dialog engine as a
+ *                                   UserInput, or an error event (see hand-off.ts)
  *   channel `fav:mic` (MicFrame)    live microphone streams, see mic.ts; concurrent, with the frames
  *                                   of each session kept in order there
  *   channel `fav:control`           'stop' and turn cancels drop the AsrTasks of what they stop;
@@ -11,12 +12,14 @@
  * The engine (settings.asr.engine) and the Silero VAD load in init: a missing engine or model fails
  * the start with a message that says how to fix it (the supervisor shows it).
  */
-import { Channels, ControlEvent, Queues, type StatusEvent } from '../../shared/bus.js';
-import { AsrTask, MicFrame, nowMs, type AsrResult, type TurnEvent } from '../../shared/voice.js';
+import type { StatusEvent } from '../../shared/bus.js';
+import { Bus } from '../../shared/contract.js';
+import { follow, nowMs, type AsrResult, type AsrTask } from '../../shared/voice.js';
 import { s16ToFloat } from '../audio/pcm.js';
-import { channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { channelInput, publish, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { TurnCancels } from './cancels.js';
 import { AsrUnavailableError, createEngine, type AsrEngine } from './engine.js';
+import { handOff } from './hand-off.js';
 import { MicSessions } from './mic.js';
 import { SileroVad, compactSpeech, speechSegments } from './vad.js';
 
@@ -47,7 +50,7 @@ async function init(ctx: WorkerContext): Promise<void> {
         ? `downloading the ${p.model} model: ${Math.floor((100 * p.receivedBytes) / p.totalBytes)}% (${mb(p.receivedBytes)} of ${mb(p.totalBytes)} MB)`
         : `downloading the ${p.model} model: ${mb(p.receivedBytes)} MB`;
       const ev: StatusEvent = { service: 'asr', instance: ctx.instanceId, pid: process.pid, state: 'starting', ts: now, detail };
-      ctx.redis.publish(Channels.status, JSON.stringify(ev)).catch(() => undefined);
+      publish(ctx.redis, Bus.status, ev).catch(() => undefined);
     },
   });
   const t0 = performance.now();
@@ -61,17 +64,13 @@ async function handleTask(task: AsrTask, job: JobContext): Promise<void> {
   const s = state!;
   const marks = { ...task.marks };
   const result = (text: string, extra: Partial<AsrResult> = {}): AsrResult => ({
-    session_id: task.session_id,
-    turn_id: task.turn_id,
-    task_id: task.task_id,
-    seq: task.seq,
-    ts: Date.now(),
-    marks: { ...marks, transcript: nowMs() },
+    ...follow(task, { ...marks, transcript: nowMs() }),
     source: task.source,
     text,
     engine: s.engine.name,
     ...extra,
   });
+  const maxTextChars = job.settings.input.maxTextChars;
   if (s.cancels.isCancelled(task)) {
     job.log.info({ task_id: task.task_id, turn_id: task.turn_id }, 'asr task of a cancelled turn skipped');
     return;
@@ -82,28 +81,15 @@ async function handleTask(task: AsrTask, job: JobContext): Promise<void> {
     const v = job.settings.asr.vad;
     const segments = pcm.length > 0 ? await speechSegments(s.vad, pcm, { threshold: v.threshold, minSilenceMs: v.minSilenceMs, minSpeechMs: v.minSpeechMs, maxSpeechMs: v.maxSpeechMs }) : [];
     if (segments.length === 0) {
-      await job.redis.publish(Channels.asrResults, JSON.stringify(result('')));
+      await handOff(job.redis, result(''), { maxTextChars, transcript: false });
       job.log.info({ task_id: task.task_id, durationMs: Math.round(pcm.length / 16) }, 'asr task: no speech');
       return;
     }
     const speech = compactSpeech(pcm, segments);
     const r = await s.engine.transcribe(speech, { language: (task.language ?? job.settings.asr.language) || undefined, signal: ac.signal });
     marks.asr_engine_ms = r.engineMs;
-    const res = result(r.text, r.language ? { language: r.language } : {});
-    // The result for input-handler, and the transcript for clients (as for live mic utterances).
-    const transcript: TurnEvent = {
-      session_id: res.session_id,
-      turn_id: res.turn_id,
-      task_id: res.task_id,
-      seq: res.seq,
-      ts: res.ts,
-      marks: res.marks,
-      kind: 'transcript',
-      text: r.text,
-      final: true,
-      source: task.source,
-    };
-    await job.redis.multi().publish(Channels.asrResults, JSON.stringify(res)).publish(Channels.events, JSON.stringify(transcript)).exec();
+    // The transcript for clients (as for live mic utterances), and the input for the dialog engine.
+    await handOff(job.redis, result(r.text, r.language ? { language: r.language } : {}), { maxTextChars, transcript: true });
     job.log.info({ task_id: task.task_id, turn_id: task.turn_id, chars: r.text.length, engineMs: Math.round(r.engineMs), speechMs: Math.round(speech.length / 16) }, 'asr task done');
   } catch (e) {
     if (ac.signal.aborted) {
@@ -112,7 +98,7 @@ async function handleTask(task: AsrTask, job: JobContext): Promise<void> {
     }
     const message = (e as Error).message;
     job.log.warn({ task_id: task.task_id, err: message }, 'asr task failed');
-    await job.redis.publish(Channels.asrResults, JSON.stringify(result('', { error: message })));
+    await handOff(job.redis, result('', { error: message }), { maxTextChars, transcript: false });
   } finally {
     s.cancels.untrack(task);
   }
@@ -122,18 +108,12 @@ const service: ServiceDefinition = {
   name: 'asr',
   init,
   inputs: [
-    queueInput({ queue: Queues.asrTasks, schema: AsrTask, handle: handleTask }),
+    queueInput({ topic: Bus.asrTasks, handle: handleTask }),
+    channelInput({ topic: Bus.mic, concurrent: true, handle: (frame) => state!.mic.handle(frame) }),
     channelInput({
-      channels: [Channels.mic],
-      schema: MicFrame,
+      topic: Bus.control,
       concurrent: true,
-      handle: (frame: MicFrame) => state!.mic.handle(frame),
-    }),
-    channelInput({
-      channels: [Channels.control],
-      schema: ControlEvent,
-      concurrent: true,
-      handle: async (ev: ControlEvent, job) => {
+      handle: async (ev, job) => {
         const aborted = state!.cancels.onControl(ev);
         if (aborted > 0) job.log.info({ session: ev.session_id, turn_id: ev.turn_id, action: ev.action, aborted }, 'asr tasks stopped');
       },

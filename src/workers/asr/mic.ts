@@ -7,8 +7,8 @@
  *   while speaking      -> audio into the engine stream; partial transcripts as TurnEvent
  *                          transcript final=false (engines that give them)
  *   speech_end (VAD)    -> a new turn (turn_id = task_id = a UUID): TurnEvent speech_end, then the
- *                          transcript: AsrResult (source mic) on asr_results and TurnEvent
- *                          transcript final=true ('' when it was noise, so the dialog goes idle)
+ *                          transcript handed off (hand-off.ts): TurnEvent transcript final=true
+ *                          ('' when it was noise, so the dialog goes idle) and the UserInput
  *
  * Several asr instances may listen to fav:mic: the first to see a session claims it with
  * `SET fav:asr:owner:<session> <instance> NX PX 10000`, refreshes the claim while frames flow, and
@@ -16,12 +16,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { Channels } from '../../shared/bus.js';
+import { newEventId } from '../../shared/bus.js';
 import type { Config } from '../../shared/config.js';
-import { nowMs, type AsrResult, type MicFrame, type TurnEvent } from '../../shared/voice.js';
+import { Bus } from '../../shared/contract.js';
+import { nowMs, type AsrResult, type Body, type MicFrame, type TurnEvent, type TurnMessage } from '../../shared/voice.js';
 import { s16ToFloat } from '../audio/pcm.js';
-import type { Logger } from '../runtime/index.js';
+import { publish, type Logger } from '../runtime/index.js';
 import type { AsrEngine, AsrStream, Transcript } from './engine.js';
+import { handOff } from './hand-off.js';
 import { VAD_RATE, type SileroVad, type VadEvent, type VadStream } from './vad.js';
 
 export const ownerKey = (session: string) => `fav:asr:owner:${session}`;
@@ -49,8 +51,6 @@ interface Session {
   lastFrameAt: number;
   language?: string;
   stream?: AsrStream;
-  /** Envelope seq of the events published for the session. */
-  seq: number;
   /** Results are published in the order of the utterances, whichever transcription ends first. */
   results: Promise<void>;
   /** Frames waiting in `chain` (a session ended by 'end' is forgotten only when none wait). */
@@ -91,7 +91,6 @@ export class MicSessions {
         ownerCheckedAt: 0,
         refreshedAt: 0,
         lastFrameAt: Date.now(),
-        seq: 0,
         results: Promise.resolve(),
         queued: 0,
       };
@@ -238,8 +237,7 @@ export class MicSessions {
   private async publishTranscript(s: Session, turn: string, marks: Record<string, number>, r: Transcript): Promise<void> {
     const m = { ...marks, transcript: nowMs(), asr_engine_ms: r.engineMs };
     const result: AsrResult = { ...this.envelope(s, turn, m), source: 'mic', text: r.text, engine: this.o.engine.name, ...(r.language ? { language: r.language } : {}) };
-    await this.o.redis.publish(Channels.asrResults, JSON.stringify(result));
-    this.publishEvent(s, turn, m, { kind: 'transcript', text: r.text, final: true, source: 'mic' });
+    await handOff(this.o.redis, result, { maxTextChars: this.o.settings.input.maxTextChars, transcript: true });
     this.o.log.info({ session: s.id, turn_id: turn, chars: r.text.length, engineMs: Math.round(r.engineMs), asrMs: Math.round(m.transcript - marks.speech_end!) }, 'mic utterance transcribed');
   }
 
@@ -247,17 +245,17 @@ export class MicSessions {
     this.o.log.warn({ session: s.id, turn_id: turn, err: e.message }, 'mic utterance not transcribed');
     const m = { ...marks, transcript: nowMs() };
     const result: AsrResult = { ...this.envelope(s, turn, m), source: 'mic', text: '', engine: this.o.engine.name, error: e.message };
-    await this.o.redis.publish(Channels.asrResults, JSON.stringify(result));
-    this.publishEvent(s, turn, m, { kind: 'transcript', text: '', final: true, source: 'mic' });
+    await handOff(this.o.redis, result, { maxTextChars: this.o.settings.input.maxTextChars, transcript: true });
   }
 
-  private envelope(s: Session, turn: string, marks: Record<string, number>) {
-    return { session_id: s.id, turn_id: turn, task_id: turn, seq: s.seq++, ts: Date.now(), marks };
+  /** A live utterance starts its turn: its messages have no parent. */
+  private envelope(s: Session, turn: string, marks: Record<string, number>): TurnMessage {
+    return { session_id: s.id, turn_id: turn, task_id: turn, event_id: newEventId(), ts: Date.now(), marks };
   }
 
-  private publishEvent(s: Session, turn: string, marks: Record<string, number>, body: Omit<TurnEvent, 'session_id' | 'turn_id' | 'task_id' | 'seq' | 'ts' | 'marks'>): void {
+  private publishEvent(s: Session, turn: string, marks: Record<string, number>, body: Body<TurnEvent>): void {
     const ev: TurnEvent = { ...this.envelope(s, turn, marks), ...body };
-    this.o.redis.publish(Channels.events, JSON.stringify(ev)).catch((e: unknown) => this.o.log.warn({ err: (e as Error).message, kind: body.kind }, 'could not publish a turn event'));
+    publish(this.o.redis, Bus.events, ev).catch((e: unknown) => this.o.log.warn({ err: (e as Error).message, kind: body.kind }, 'could not publish a turn event'));
   }
 
   /** Sessions whose frames stopped without an 'end' frame: their utterance ends now. */

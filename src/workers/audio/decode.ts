@@ -9,7 +9,7 @@
  * what is accepted.
  */
 import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input, type EncodedPacket } from 'mediabunny';
-import { ErrorCodes } from '../../shared/voice.js';
+import { ErrorCodes, type ErrorCode } from '../../shared/voice.js';
 import { CONTAINER_NAMES, checkEbml, checkIsoBmff, checkOgg, sniffContainer, type Container } from './containers.js';
 import { decodeMp3, freeMp3Decoder, initMp3Decoder, mp3DurationS, scanMp3 } from './mp3.js';
 import { OPUS_RATES, decodeOpusPackets, freeOpusDecoders, initOpusDecoder, parseOpusHead } from './opus.js';
@@ -89,7 +89,7 @@ export async function freeDecoders(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-const err = (code: string, message: string) => new AudioFormatError(message, code);
+const err = (code: ErrorCode, message: string) => new AudioFormatError(message, code);
 const kb = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} bytes`);
 
 const isMp3 = (b: Uint8Array) => scanMp3(b, 4096) !== undefined;

@@ -3,6 +3,7 @@
  * and loudness. Audio inside the pipeline is mono Float32 in [-1, 1] in memory and 16-bit
  * little-endian PCM ("pcm_s16le") on the bus.
  */
+import type { ErrorCode } from '../../shared/voice.js';
 
 export interface Pcm {
   /** Mono samples in [-1, 1]. */
@@ -13,8 +14,8 @@ export interface Pcm {
 export class AudioFormatError extends Error {
   constructor(
     message: string,
-    /** One of ErrorCodes (audio_corrupt, audio_unsupported, ...). */
-    readonly code: string = 'audio_corrupt',
+    /** audio_corrupt, audio_unsupported, ... */
+    readonly code: ErrorCode = 'audio_corrupt',
   ) {
     super(message);
     this.name = 'AudioFormatError';

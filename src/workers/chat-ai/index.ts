@@ -8,8 +8,9 @@
  * session's turn that started at or before the event, and drops contexts of the session that started
  * before it when they arrive later. Both are remembered in small bounded sets.
  */
-import { Channels, ControlEvent } from '../../shared/bus.js';
-import { ErrorCodes, MemoryContext } from '../../shared/voice.js';
+import type { ControlEvent } from '../../shared/bus.js';
+import { Bus } from '../../shared/contract.js';
+import { ErrorCodes, type MemoryContext } from '../../shared/voice.js';
 import { channelInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { createLlm, probeLlm, type Llm } from './llm.js';
 import { Turn } from './turn.js';
@@ -91,18 +92,12 @@ const definition: ServiceDefinition = {
   },
   inputs: [
     channelInput({
-      channels: [Channels.memoryUpdates],
-      schema: MemoryContext,
+      topic: Bus.memoryUpdates,
       // Each context starts its turn at once: a slow reply of one session must not hold up another.
       concurrent: true,
-      handle: (msg: MemoryContext, job) => service!.onContext(msg, job),
+      handle: (msg, job) => service!.onContext(msg, job),
     }),
-    channelInput({
-      channels: [Channels.control],
-      schema: ControlEvent,
-      concurrent: true,
-      handle: async (ev: ControlEvent) => service!.onControl(ev),
-    }),
+    channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => service!.onControl(ev) }),
   ],
 };
 export default definition;

@@ -4,6 +4,7 @@ import { startOpenAiServer, type OpenAiServer } from '../../../test/helpers/open
 import { ConfigSchema } from '../../shared/config.js';
 import type { MemoryContext } from '../../shared/voice.js';
 import { buildMessages, createLlm, probeLlm } from './llm.js';
+import { newEventId } from '../../shared/bus.js';
 
 function logger() {
   const lines: Array<Record<string, unknown>> = [];
@@ -15,7 +16,7 @@ const ctx = (extra: Partial<MemoryContext> = {}): MemoryContext => ({
   session_id: 's',
   turn_id: 't',
   task_id: 't',
-  seq: 0,
+  event_id: newEventId(),
   ts: 0,
   marks: {},
   source: 'typed',

@@ -4,14 +4,14 @@
  * and turning every way a request can fail into an error code and a sentence a streamer can act on.
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import { ErrorCodes, type MemoryContext } from '../../shared/voice.js';
+import { ErrorCodes, type ErrorCode, type MemoryContext } from '../../shared/voice.js';
 import { resolveLlm, type Config } from '../../shared/config.js';
 import type { Logger } from '../runtime/index.js';
 
 type ChatCompletionMessageParam = OpenAI.Chat.ChatCompletionMessageParam;
 
 export interface LlmFailure {
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 

@@ -9,21 +9,23 @@
  *   tts_requests  last        the final sentence with `last: true`, or an end marker (empty text,
  *                             next index) when the reply ended on a sentence boundary
  *   ai_responses  done        the whole spoken text and the sentence count
+ *   fav:memory:replies        one ReplyFinal (status done) for memory to keep the reply
  * Ends other than done, each terminal (nothing of the turn follows):
  *   cancelled  (fav:control, or a newer turn of the session): the HTTP request is aborted, then
- *              `ai_responses cancelled` with the text produced so far. No TtsRequest follows, not
- *              even an end marker: tts drops the turn on the same control event.
- *   failed     `ai_responses error` + `fav:events error` (stage llm, a code of ErrorCodes, a message
- *              that says what to do), and a TtsRequest end marker (`last`, empty text) so tts closes
- *              the turn's audio; sentences already sent still play. The dialog engine and the output
- *              handler end the turn on the error event.
+ *              `ai_responses cancelled` and a ReplyFinal cancelled, with the text produced so far.
+ *              No TtsRequest follows, not even an end marker: tts drops the turn on the same
+ *              control event.
+ *   failed     one `fav:events error` (stage llm, a code of ErrorCodes, a message that says what to
+ *              do), a ReplyFinal error, and a TtsRequest end marker (`last`, empty text) so tts
+ *              closes the turn's audio; sentences already sent still play. The dialog engine and
+ *              the output handler end the turn on the error event.
  * Timing: the first-token timer runs from the request until the first content token; after it, a
  * stall timer re-arms lazily (one timer per turn; each chunk only stores its arrival time).
  */
 import type { Redis } from 'ioredis';
-import { Channels, Queues } from '../../shared/bus.js';
-import { ErrorCodes, nowMs, type AiResponse, type Emotion, type MemoryContext, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
-import type { Logger } from '../runtime/index.js';
+import { Bus } from '../../shared/contract.js';
+import { ErrorCodes, follow, nowMs, type AiResponse, type Body, type Emotion, type MemoryContext, type ReplyFinal, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
+import { publish, push, type Logger } from '../runtime/index.js';
 import { EmotionFilter } from './emotion.js';
 import { buildMessages, classify, type Llm, type LlmFailure } from './llm.js';
 import { SentenceSplitter, type Sentence, type SplitterOptions } from './sentences.js';
@@ -44,7 +46,6 @@ export class Turn {
   readonly startedAt: number;
   private readonly ac = new AbortController();
   private readonly marks: Record<string, number>;
-  private seq: number;
   private readonly splitter: SentenceSplitter;
   private readonly filter: EmotionFilter;
   private readonly think = new ThinkFilter();
@@ -64,12 +65,11 @@ export class Turn {
     private readonly deps: TurnDeps,
   ) {
     this.marks = { ...ctx.marks };
-    this.seq = ctx.seq + 1;
     this.startedAt = ctx.marks.turn_start ?? ctx.ts;
     this.splitter = new SentenceSplitter(deps.splitter);
     this.filter = new EmotionFilter((emotion, offset) => {
       this.tags.push({ offset, emotion });
-      this.publish(Channels.events, this.event({ kind: 'emotion', emotion }));
+      this.track(publish(this.deps.redis, Bus.events, this.event({ kind: 'emotion', emotion })));
     });
   }
 
@@ -135,7 +135,10 @@ export class Turn {
     this.stop();
     // Deltas not yet published are dropped: the clients are told to stop anyway.
     this.pendingDelta = '';
-    this.publish(Channels.aiResponses, this.response({ kind: 'cancelled', text: this.spoken.trim() }));
+    const p = this.deps.redis.pipeline();
+    publish(p, Bus.aiResponses, this.response({ kind: 'cancelled', text: this.spoken.trim() }));
+    push(p, Bus.replies, this.final('cancelled'));
+    this.exec(p);
     this.deps.log.info({ turn: this.turnId, session: this.ctx.session_id, reason, sentences: this.sentences }, 'turn cancelled');
     return true;
   }
@@ -147,9 +150,9 @@ export class Turn {
     this.stop();
     this.flushDelta();
     const p = this.deps.redis.pipeline();
-    p.lpush(Queues.ttsRequests, JSON.stringify(this.tts('', this.sentences, true)));
-    p.publish(Channels.aiResponses, JSON.stringify(this.response({ kind: 'error', text: this.spoken.trim(), error: f.message, code: f.code })));
-    p.publish(Channels.events, JSON.stringify(this.event({ kind: 'error', stage: 'llm', code: f.code, message: f.message })));
+    push(p, Bus.ttsRequests, this.tts('', this.sentences, true));
+    publish(p, Bus.events, this.event({ kind: 'error', stage: 'llm', code: f.code, message: f.message }));
+    push(p, Bus.replies, { ...this.final('error'), code: f.code });
     this.exec(p);
     this.deps.log.warn({ turn: this.turnId, session: this.ctx.session_id, code: f.code, sentences: this.sentences }, f.message);
   }
@@ -205,7 +208,7 @@ export class Turn {
     if (!this.pendingDelta || this.state === 'cancelled') return;
     const text = this.pendingDelta;
     this.pendingDelta = '';
-    this.publish(Channels.aiResponses, this.response({ kind: 'delta', text }));
+    this.track(publish(this.deps.redis, Bus.aiResponses, this.response({ kind: 'delta', text })));
   }
 
   private sentence(s: Sentence, last: boolean): void {
@@ -214,8 +217,8 @@ export class Turn {
     if (this.sentences === 0) this.marks.sentence_0 = nowMs();
     const index = this.sentences++;
     const p = this.deps.redis.pipeline();
-    p.lpush(Queues.ttsRequests, JSON.stringify(this.tts(s.text, index, last)));
-    p.publish(Channels.aiResponses, JSON.stringify(this.response({ kind: 'sentence', text: s.text, index, emotion: this.emotion })));
+    push(p, Bus.ttsRequests, this.tts(s.text, index, last));
+    publish(p, Bus.aiResponses, this.response({ kind: 'sentence', text: s.text, index, ...(this.emotion ? { emotion: this.emotion } : {}) }));
     this.exec(p);
   }
 
@@ -242,11 +245,14 @@ export class Turn {
       return;
     }
     rest.forEach((s, k) => this.sentence(s, k === rest.length - 1));
-    if (rest.length === 0) this.publish(Queues.ttsRequests, this.tts('', this.sentences, true), 'lpush');
+    if (rest.length === 0) this.track(push(this.deps.redis, Bus.ttsRequests, this.tts('', this.sentences, true)));
     this.flushDelta();
     this.state = 'done';
     clearTimeout(this.timer);
-    this.publish(Channels.aiResponses, this.response({ kind: 'done', text: this.spoken.trim(), sentences: this.sentences }));
+    const p = this.deps.redis.pipeline();
+    publish(p, Bus.aiResponses, this.response({ kind: 'done', text: this.spoken.trim(), sentences: this.sentences }));
+    push(p, Bus.replies, this.final('done'));
+    this.exec(p);
     this.deps.log.info(
       {
         turn: this.turnId,
@@ -263,27 +269,24 @@ export class Turn {
 
   // --- messages ---------------------------------------------------------------------------------
 
-  private base() {
-    const c = this.ctx;
-    return { session_id: c.session_id, turn_id: c.turn_id, task_id: c.task_id, seq: this.seq++, ts: Date.now(), marks: { ...this.marks } };
-  }
-
-  private response(r: Pick<AiResponse, 'kind' | 'text'> & Partial<AiResponse>): AiResponse {
-    return { ...this.base(), ...r };
+  private response(r: Body<AiResponse>): AiResponse {
+    return { ...follow(this.ctx, this.marks), ...r };
   }
 
   private tts(text: string, index: number, last: boolean): TtsRequest {
-    return { ...this.base(), text, index, last, ...(this.emotion && text ? { emotion: this.emotion } : {}) };
+    return { ...follow(this.ctx, this.marks), text, index, last, ...(this.emotion && text ? { emotion: this.emotion } : {}) };
   }
 
-  private event(e: Pick<TurnEvent, 'kind'> & Partial<TurnEvent>): TurnEvent {
-    return { ...this.base(), ...e };
+  private event(e: Body<TurnEvent>): TurnEvent {
+    return { ...follow(this.ctx, this.marks), ...e };
   }
 
-  private publish(target: string, msg: object, op: 'publish' | 'lpush' = 'publish'): void {
-    const json = JSON.stringify(msg);
-    const p = op === 'lpush' ? this.deps.redis.lpush(target, json) : this.deps.redis.publish(target, json);
-    p.catch((e: Error) => this.deps.log.error({ target, turn: this.turnId, err: e.message }, 'bus write failed'));
+  private final(status: ReplyFinal['status']): ReplyFinal {
+    return { ...follow(this.ctx, this.marks), status, text: this.spoken.trim(), sentences: this.sentences };
+  }
+
+  private track(p: Promise<unknown>): void {
+    p.catch((e: Error) => this.deps.log.error({ turn: this.turnId, err: e.message }, 'bus write failed'));
   }
 
   private exec(p: ReturnType<Redis['pipeline']>): void {

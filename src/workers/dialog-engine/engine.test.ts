@@ -4,7 +4,8 @@
  */
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Channels, Queues, type ControlEvent } from '../../shared/bus.js';
+import { newEventId, type ControlEvent } from '../../shared/bus.js';
+import { Bus } from '../../shared/contract.js';
 import type { InputSource, TurnEvent, UserInput } from '../../shared/voice.js';
 import { DialogEngine } from './engine.js';
 import { DEFAULT_KNOBS, knobsFromEnv } from './knobs.js';
@@ -20,18 +21,20 @@ const input = (source: InputSource, text: string, extra: Partial<UserInput> = {}
   session_id: 's',
   turn_id: `t${++n}`,
   task_id: `t${n}`,
-  seq: 0,
+  event_id: newEventId(),
   ts: Date.now(),
   marks: {},
   source,
   text,
   ...extra,
 });
-const ev = (kind: TurnEvent['kind'], turn_id = '-', extra: Partial<TurnEvent> = {}): TurnEvent => ({ session_id: 's', turn_id, task_id: turn_id, seq: 0, ts: Date.now(), marks: {}, kind, ...extra });
+// Only the fields a test names: the engine reads nothing else of an event.
+const ev = (kind: TurnEvent['kind'], turn_id = '-', extra: Record<string, unknown> = {}): TurnEvent =>
+  ({ session_id: 's', turn_id, task_id: turn_id, event_id: newEventId(), ts: Date.now(), marks: {}, kind, ...extra }) as TurnEvent;
 const story = () =>
   out
-    .filter((o) => o.to !== Channels.events || ['turn_state', 'turn_end', 'error'].includes(o.msg.kind as string))
-    .map((o) => (o.to === Queues.userInput ? `push:${o.msg.turn_id as string}` : o.to === Channels.control ? `cancel:${o.msg.turn_id as string}` : `${o.msg.kind as string}:${(o.msg.state ?? o.msg.reason ?? o.msg.code) as string}`));
+    .filter((o) => o.to !== Bus.events.name || ['turn_state', 'turn_end', 'error'].includes(o.msg.kind as string))
+    .map((o) => (o.to === Bus.userInput.name ? `push:${o.msg.turn_id as string}` : o.to === Bus.control.name ? `cancel:${o.msg.turn_id as string}` : `${o.msg.kind as string}:${(o.msg.state ?? o.msg.reason ?? o.msg.code) as string}`));
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -39,8 +42,8 @@ beforeEach(() => {
   engine = new DialogEngine(
     {
       log: pino({ level: 'silent' }),
-      publish: (to, msg) => void out.push({ to, msg: msg as Record<string, unknown> }),
-      push: async (to, msg) => void out.push({ to, msg: msg as Record<string, unknown> }),
+      publish: (to, msg) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
+      push: async (to, msg) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
     },
     dialog,
     knobs,
@@ -136,9 +139,15 @@ describe('DialogEngine', () => {
   });
 
   it('a typed input merged into a waiting one ends its own turn at once (merged, naming the turn), and the merged turn runs', async () => {
-    const record = (to: string, msg: object) => void out.push({ to, msg: msg as Record<string, unknown> });
-    const io = { log: pino({ level: 'silent' }), publish: record, push: async (to: string, msg: object) => record(to, msg) };
-    const merging = new DialogEngine(io, { ...dialog, typedPolicy: 'merge' }, knobs);
+    const merging = new DialogEngine(
+      {
+        log: pino({ level: 'silent' }),
+        publish: (to, msg) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
+        push: async (to, msg) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
+      },
+      { ...dialog, typedPolicy: 'merge' },
+      knobs,
+    );
     try {
       const a = input('typed', 'first');
       const b = input('typed', 'second', { task_id: 'seed-task-b', marks: { input: 5 } });
@@ -148,12 +157,12 @@ describe('DialogEngine', () => {
       await merging.onInput(c); // folded into b
       const ended = out.filter((o) => o.msg.kind === 'turn_end');
       expect(ended.map((o) => o.msg)).toEqual([expect.objectContaining({ session_id: 's', turn_id: c.turn_id, task_id: c.task_id, reason: 'merged', merged_into: b.turn_id, source: 'typed' })]);
-      expect(ended[0]!.to).toBe(Channels.events);
+      expect(ended[0]!.to).toBe(Bus.events.name);
       expect(merging.snapshot('s')!.waiting).toEqual(['second\nthird']);
       // a ends; the merged input starts as b's turn, with b's ids, and c never gets a turn.
       merging.onEvent(ev('playback_done', a.turn_id));
       expect(merging.snapshot('s')).toMatchObject({ state: 'thinking', active: b.turn_id });
-      const pushed = out.filter((o) => o.to === Queues.userInput).map((o) => [o.msg.turn_id, o.msg.task_id, o.msg.text]);
+      const pushed = out.filter((o) => o.to === Bus.userInput.name).map((o) => [o.msg.turn_id, o.msg.task_id, o.msg.text]);
       expect(pushed).toEqual([
         [a.turn_id, a.task_id, 'first'],
         [b.turn_id, 'seed-task-b', 'second\nthird'],

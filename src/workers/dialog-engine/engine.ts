@@ -20,16 +20,18 @@
  *   watchdog              no progress for watchdogMs -> error worker_lost, turn_end error.
  * A turn that ended makes the session idle and starts the next waiting input.
  */
-import { Channels, Queues, type ControlEvent } from '../../shared/bus.js';
-import { ErrorCodes, nowMs, type Marks, type Stage, type TurnEvent, type TurnState, type UserInput, type UserTurn } from '../../shared/voice.js';
+import { newEventId, type ControlEvent } from '../../shared/bus.js';
+import { Bus, type Payload } from '../../shared/contract.js';
+import { ErrorCodes, nowMs, type Body, type Marks, type Stage, type TurnEvent, type TurnState, type UserInput } from '../../shared/voice.js';
 import type { Logger } from '../runtime/index.js';
+import type { PublishTopic, QueueTopic } from '../runtime/publish.js';
 import type { DialogKnobs, DialogSettings } from './knobs.js';
 import { admit, policyFor, type Waiting } from './waiting.js';
 
 /** How the engine talks to the bus. Both keep call order. */
 export interface DialogIo {
-  publish(channel: string, msg: object): void;
-  push(queue: string, msg: object): Promise<void>;
+  publish<T extends PublishTopic>(topic: T, msg: Payload<T>): void;
+  push<T extends QueueTopic>(topic: T, msg: Payload<T>): Promise<void>;
   log: Logger;
 }
 
@@ -63,7 +65,6 @@ interface Session {
 export class DialogEngine {
   private readonly sessions = new Map<string, Session>();
   private readonly cancelled = new Set<string>();
-  private seq = 0;
 
   constructor(
     private readonly io: DialogIo,
@@ -99,7 +100,7 @@ export class DialogEngine {
     }
     const { merged, into, evicted } = admit(s.waiting, input, policy, this.settings.maxQueue);
     // Its own turn never starts: end it now, so whoever waits on it (a seed task, /api/asr) is answered.
-    if (merged) this.io.publish(Channels.events, this.event(s.id, input, 'turn_end', input.marks, { reason: 'merged', merged_into: into }));
+    if (merged) this.io.publish(Bus.events, this.event(s.id, input, input.marks, { kind: 'turn_end', reason: 'merged', merged_into: into }));
     for (const old of evicted) this.busy(s, old, `Too many inputs waiting (maxQueue ${this.settings.maxQueue}); the oldest ${old.source} input was dropped.`);
     this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source, policy, merged, waiting: s.waiting.length }, 'input waits');
     return Promise.resolve();
@@ -228,11 +229,12 @@ export class DialogEngine {
 
   private start(s: Session, input: UserInput): Promise<void> {
     const marks: Marks = { ...input.marks, turn_start: nowMs() };
-    const turn: UserTurn = {
+    const turn: UserInput = {
       session_id: input.session_id,
       turn_id: input.turn_id,
       task_id: input.task_id,
-      seq: input.seq,
+      event_id: newEventId(),
+      parent_id: input.event_id,
       ts: Date.now(),
       marks,
       source: input.source,
@@ -242,7 +244,7 @@ export class DialogEngine {
     const t: ActiveTurn = { input, marks: { ...marks } };
     s.active = t;
     // The turn first (the critical path), then the state for the UI.
-    const pushed = this.io.push(Queues.userInput, turn);
+    const pushed = this.io.push(Bus.userInput, turn);
     this.setState(s, 'thinking');
     this.touch(s, t);
     this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source, waiting: s.waiting.length }, 'turn started');
@@ -253,7 +255,7 @@ export class DialogEngine {
   private cancelActive(s: Session, reason: string): void {
     const t = s.active!;
     const cancel: ControlEvent = { action: 'cancel', session_id: s.id, turn_id: t.input.turn_id, ts: Date.now(), reason };
-    this.io.publish(Channels.control, cancel);
+    this.io.publish(Bus.control, cancel);
     this.remember(t.input.turn_id);
     this.endTurn(s, 'cancelled');
   }
@@ -269,7 +271,7 @@ export class DialogEngine {
     if (!t) return;
     this.clearTurnTimers(t);
     s.active = undefined;
-    this.io.publish(Channels.events, this.event(s.id, t.input, 'turn_end', t.marks, { reason }));
+    this.io.publish(Bus.events, this.event(s.id, t.input, t.marks, { kind: 'turn_end', reason }));
     this.io.log.info({ session_id: s.id, turn_id: t.input.turn_id, reason }, 'turn ended');
   }
 
@@ -312,15 +314,16 @@ export class DialogEngine {
       const secs = Math.round(this.knobs.watchdogMs / 1000);
       this.io.log.warn({ session_id: s.id, turn_id: t.input.turn_id, watchdogMs: this.knobs.watchdogMs }, 'turn made no progress: ending it');
       this.io.publish(
-        Channels.events,
-        this.event(s.id, t.input, 'error', t.marks, {
+        Bus.events,
+        this.event(s.id, t.input, t.marks, {
+          kind: 'error',
           stage: 'dialog',
           code: ErrorCodes.workerLost,
           message: `No progress on this turn for ${secs} s: a service may have stopped. The turn was ended; check the service status and try again.`,
         }),
       );
       const cancel: ControlEvent = { action: 'cancel', session_id: s.id, turn_id: t.input.turn_id, ts: Date.now(), reason: 'watchdog' };
-      this.io.publish(Channels.control, cancel);
+      this.io.publish(Bus.control, cancel);
       this.remember(t.input.turn_id);
       this.finish(s, 'error');
     }, this.knobs.watchdogMs);
@@ -342,32 +345,31 @@ export class DialogEngine {
 
   private publishState(s: Session): void {
     const t = s.active;
-    this.io.publish(Channels.events, this.event(s.id, t?.input, 'turn_state', t?.marks ?? {}, { state: s.state }));
+    this.io.publish(Bus.events, this.event(s.id, t?.input, t?.marks ?? {}, { kind: 'turn_state', state: s.state }));
   }
 
   /** An input refused by policy or bound: a busy error the client can show. */
   private busy(s: Session, input: UserInput, message: string): void {
-    this.io.publish(Channels.events, this.event(s.id, input, 'error', input.marks, { stage: 'dialog', code: ErrorCodes.busy, message }));
+    this.io.publish(Bus.events, this.event(s.id, input, input.marks, { kind: 'error', stage: 'dialog', code: ErrorCodes.busy, message }));
     this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source }, 'input dropped: busy');
   }
 
   /** An input that will never start (stop, cancel): its turn ends cancelled so its clients stop waiting. */
   private endUnstarted(s: Session, input: UserInput, why: string): void {
-    this.io.publish(Channels.events, this.event(s.id, input, 'turn_end', input.marks, { reason: 'cancelled', message: why }));
+    this.io.publish(Bus.events, this.event(s.id, input, input.marks, { kind: 'turn_end', reason: 'cancelled', message: why }));
     this.io.log.info({ session_id: s.id, turn_id: input.turn_id, why }, 'waiting input ended');
   }
 
-  private event(sessionId: string, input: UserInput | undefined, kind: TurnEvent['kind'], marks: Marks, extra: Partial<TurnEvent>): TurnEvent {
+  private event(sessionId: string, input: UserInput | undefined, marks: Marks, body: Body<TurnEvent>): TurnEvent {
     return {
       session_id: sessionId,
       turn_id: input?.turn_id ?? '-',
       task_id: input?.task_id ?? '-',
-      seq: this.seq++,
+      event_id: newEventId(),
+      ...(input ? { parent_id: input.event_id, source: input.source } : {}),
       ts: Date.now(),
       marks,
-      kind,
-      ...(input ? { source: input.source } : {}),
-      ...extra,
+      ...body,
     };
   }
 

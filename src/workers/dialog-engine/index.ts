@@ -1,6 +1,6 @@
 /**
  * dialog-engine: the turn arbiter (see engine.ts for the state machine and its rules).
- * Inputs per SERVICE_INPUTS['dialog-engine']:
+ * Inputs (the contract table's consumers):
  *   queue `fav:dialog:inputs` (UserInput)   acknowledged once its turn is on user_input_queue or
  *                                           it was queued/merged/dropped by policy
  *   channel `fav:events` (TurnEvent)         concurrent: handled the moment it arrives (barge-in)
@@ -9,9 +9,8 @@
  * it publishes goes out in that order on the command connection. Waiting inputs live in memory: a
  * restart of this service forgets them (the turn in flight is not lost: it is on user_input_queue).
  */
-import { Channels, ControlEvent, Queues } from '../../shared/bus.js';
-import { TurnEvent, UserInput } from '../../shared/voice.js';
-import { channelInput, queueInput, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { Bus } from '../../shared/contract.js';
+import { channelInput, publish, push, queueInput, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { DialogEngine } from './engine.js';
 import { knobsFromEnv } from './knobs.js';
 
@@ -24,11 +23,11 @@ function createEngine(ctx: WorkerContext): DialogEngine {
   return new DialogEngine(
     {
       log,
-      publish(channel, msg) {
-        redis.publish(channel, JSON.stringify(msg)).catch((e: Error) => log.error({ channel, err: e.message }, 'publish failed'));
+      publish(topic, msg) {
+        publish(redis, topic, msg).catch((e: Error) => log.error({ channel: topic.name, err: e.message }, 'publish failed'));
       },
-      async push(queue, msg) {
-        await redis.lpush(queue, JSON.stringify(msg));
+      async push(topic, msg) {
+        await push(redis, topic, msg);
       },
     },
     ctx.settings.dialog,
@@ -42,23 +41,9 @@ const service: ServiceDefinition = {
     engine = createEngine(ctx);
   },
   inputs: [
-    queueInput({
-      queue: Queues.dialogInputs,
-      schema: UserInput,
-      handle: (input: UserInput) => engine!.onInput(input),
-    }),
-    channelInput({
-      channels: [Channels.events],
-      schema: TurnEvent,
-      concurrent: true,
-      handle: async (ev: TurnEvent) => engine!.onEvent(ev),
-    }),
-    channelInput({
-      channels: [Channels.control],
-      schema: ControlEvent,
-      concurrent: true,
-      handle: async (ev: ControlEvent) => engine!.onControl(ev),
-    }),
+    queueInput({ topic: Bus.dialogInputs, handle: (input) => engine!.onInput(input) }),
+    channelInput({ topic: Bus.events, concurrent: true, handle: async (ev) => engine!.onEvent(ev) }),
+    channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => engine!.onControl(ev) }),
   ],
   dispose() {
     engine?.dispose();

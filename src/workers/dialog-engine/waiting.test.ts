@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { InputSource, UserInput } from '../../shared/voice.js';
 import { admit, policyFor, type Waiting } from './waiting.js';
+import { newEventId } from '../../shared/bus.js';
 
 let n = 0;
 const input = (source: InputSource, text: string, author?: string): UserInput => ({
   session_id: 's',
   turn_id: `t${n}`,
   task_id: `t${n++}`,
-  seq: 0,
+  event_id: newEventId(),
   ts: 0,
   marks: {},
   source,

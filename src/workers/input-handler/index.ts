@@ -5,19 +5,17 @@
  *     text  -> cleaned (NFC, whitespace collapsed, control characters removed), limits checked
  *              -> UserInput LPUSHed to fav:dialog:inputs
  *     audio -> decoded in memory (WAV, WebM/Ogg Opus, MP3, raw PCM), limits checked, 16 kHz mono
- *              -> AsrTask LPUSHed to asr_tasks (marks.speech_end = now unless the gateway set it)
- *   asr_results (AsrResult)
- *     text  -> UserInput to fav:dialog:inputs (source kept)
- *     error / no text -> TurnEvent error on fav:events (stage 'asr': asr_failed / audio_silent)
+ *              -> AsrTask LPUSHed to asr_tasks (marks.speech_end = now unless the gateway set it);
+ *              asr hands its transcript to the dialog engine itself
  *
  * Every rejected input becomes a TurnEvent `error` on fav:events (stage 'input', the code, the
  * session/turn/task ids) and the task is acknowledged: the service stays up and moves on.
  */
-import { Channels, Queues } from '../../shared/bus.js';
-import { AsrResult, ErrorCodes, InputTask, nowMs, type AsrTask, type Stage, type TurnEvent, type TurnMessage, type UserInput } from '../../shared/voice.js';
+import { Bus } from '../../shared/contract.js';
+import { ErrorCodes, follow, nowMs, type AsrTask, type ErrorCode, type InputTask, type Stage, type TurnMessage, type UserInput } from '../../shared/voice.js';
 import { freeDecoders, initDecoders, normaliseAudio, sniffAudio } from '../audio/decode.js';
 import { AudioFormatError, floatToS16 } from '../audio/pcm.js';
-import { channelInput, queueInput, type JobContext, type ServiceDefinition } from '../runtime/index.js';
+import { publish, push, queueInput, type JobContext, type ServiceDefinition } from '../runtime/index.js';
 import { TextInputError, cleanAndCut, normaliseText } from './text.js';
 
 const DATA_URL = /^data:([^,]*?)(?:;base64)?,/i;
@@ -25,14 +23,8 @@ const DATA_URL = /^data:([^,]*?)(?:;base64)?,/i;
 /** Authors (live-chat names) are cut to this many characters. */
 const MAX_AUTHOR_CHARS = 100;
 
-/** The envelope and marks of an outgoing message of the same turn. */
-function follow(msg: TurnMessage, marks = msg.marks): TurnMessage {
-  return { session_id: msg.session_id, turn_id: msg.turn_id, task_id: msg.task_id, seq: msg.seq, ts: Date.now(), marks: { ...marks } };
-}
-
-async function publishError(job: JobContext, msg: TurnMessage & { source?: TurnEvent['source'] }, stage: Stage, code: string, message: string): Promise<void> {
-  const ev: TurnEvent = { ...follow(msg), kind: 'error', stage, code, message, ...(msg.source ? { source: msg.source } : {}) };
-  await job.redis.publish(Channels.events, JSON.stringify(ev));
+async function publishError(job: JobContext, msg: TurnMessage & Pick<InputTask, 'source'>, stage: Stage, code: ErrorCode, message: string): Promise<void> {
+  await publish(job.redis, Bus.events, { ...follow(msg), kind: 'error', stage, code, message, source: msg.source });
   job.log.info({ session_id: msg.session_id, turn_id: msg.turn_id, task_id: msg.task_id, stage, code, reason: message }, 'input rejected');
 }
 
@@ -40,7 +32,7 @@ async function handleText(task: InputTask, job: JobContext): Promise<void> {
   const text = normaliseText(task.text, job.settings.input.maxTextChars);
   const author = task.author !== undefined ? cleanAndCut(task.author, MAX_AUTHOR_CHARS) : '';
   const input: UserInput = { ...follow(task), source: task.source, text, ...(author ? { author } : {}) };
-  await job.redis.lpush(Queues.dialogInputs, JSON.stringify(input));
+  await push(job.redis, Bus.dialogInputs, input);
 }
 
 /** Decoded base64 size without decoding (for the size limit before allocating). */
@@ -83,7 +75,7 @@ async function handleAudio(task: InputTask, job: JobContext): Promise<void> {
     language: job.settings.asr.language,
   };
   job.signal.throwIfAborted(); // shutdown past its drain deadline: the runtime requeues the task
-  await job.redis.lpush(Queues.asrTasks, JSON.stringify(asr));
+  await push(job.redis, Bus.asrTasks, asr);
   job.log.info(
     {
       session_id: task.session_id,
@@ -113,25 +105,10 @@ async function onInput(task: InputTask, job: JobContext): Promise<void> {
   }
 }
 
-async function onAsrResult(result: AsrResult, job: JobContext): Promise<void> {
-  if (result.error) {
-    await publishError(job, result, 'asr', ErrorCodes.asrFailed, `speech recognition failed: ${result.error}`);
-    return;
-  }
-  const text = cleanAndCut(result.text, job.settings.input.maxTextChars);
-  if (!text) {
-    await publishError(job, result, 'asr', ErrorCodes.audioSilent, 'no speech recognised');
-    return;
-  }
-  const input: UserInput = { ...follow(result), source: result.source, text };
-  await job.redis.lpush(Queues.dialogInputs, JSON.stringify(input));
-}
-
 const service: ServiceDefinition = {
   name: 'input-handler',
   inputs: [
-    queueInput({ queue: Queues.input, schema: InputTask, handle: onInput }),
-    channelInput({ channels: [Channels.asrResults], schema: AsrResult, handle: onAsrResult }),
+    queueInput({ topic: Bus.input, handle: onInput }),
   ],
   async init(ctx) {
     // Loaded up front so the first upload does not wait; a failure here must not keep the text

@@ -1,10 +1,10 @@
 /** Normalising typed and chat text before it becomes a user input. */
-import { ErrorCodes } from '../../shared/voice.js';
+import { ErrorCodes, type ErrorCode } from '../../shared/voice.js';
 
 export class TextInputError extends Error {
   constructor(
     message: string,
-    readonly code: string,
+    readonly code: ErrorCode,
   ) {
     super(message);
     this.name = 'TextInputError';

@@ -13,10 +13,11 @@
  * (fts-store.ts), plus embedding vectors (embedding-store.ts) when an embedding model is configured
  * (`memory.embeddingModel`, served at `memory.embeddingBaseUrl` or the LLM's base URL).
  */
-import { Channels, Streams, streamGroup } from '../../shared/bus.js';
+import { streamGroup } from '../../shared/bus.js';
 import { resolveLlm, type Config } from '../../shared/config.js';
-import { LtmWrite, RecallRequest, type RecallReply } from '../../shared/voice.js';
-import { channelInput, streamInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { Bus } from '../../shared/contract.js';
+import type { LtmWrite, RecallReply, RecallRequest } from '../../shared/voice.js';
+import { channelInput, publish, streamInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import type { LongTermStore } from './backend.js';
 import { EmbeddingLongTermStore } from './embedding-store.js';
 import { FtsLongTermStore } from './fts-store.js';
@@ -59,7 +60,7 @@ async function handleRecall(req: RecallRequest, job: JobContext): Promise<void> 
     job.log.error({ request_id: req.request_id, err: (e as Error).message }, 'recall failed');
   }
   const reply: RecallReply = { request_id: req.request_id, items, took_ms: performance.now() - started };
-  await job.redis.publish(Channels.ltmRecallReply(req.request_id), JSON.stringify(reply));
+  await publish(job.redis, Bus.ltmRecallReply, reply);
 }
 
 const service: ServiceDefinition = {
@@ -85,8 +86,8 @@ const service: ServiceDefinition = {
     await s?.close();
   },
   inputs: [
-    streamInput({ stream: Streams.longTermWrites, group: streamGroup('long-term-memory'), schema: LtmWrite, handle: handleWrite }),
-    channelInput({ channels: [Channels.ltmRecall], schema: RecallRequest, concurrent: true, handle: handleRecall }),
+    streamInput({ topic: Bus.ltmWrites, group: streamGroup('long-term-memory'), handle: handleWrite }),
+    channelInput({ topic: Bus.ltmRecall, concurrent: true, handle: handleRecall }),
   ],
 };
 export default service;

@@ -1,7 +1,7 @@
 /**
  * memory: the conversation's short-term memory and the context of every turn.
  *
- *   user_input_queue (UserTurn)
+ *   user_input_queue (UserInput, a turn that starts now)
  *     1. store the user's message FIRST (it stays in memory whatever happens to the turn later)
  *     2. recall long-term memories (fav:ltm:recall, reply on fav:ltm:recall:<id>, at most
  *        settings.memory.recallTimeoutMs; without them when long-term-memory is slow or down)
@@ -9,10 +9,10 @@
  *        summary and the recalled memories), always ending with this turn's user message
  *     4. publish MemoryContext on memory_updates (marks.context), then XADD the user text to the
  *        durable stream fav:ltm:writes for long-term-memory
- *   asr_results (AsrResult): a spoken turn's transcript is known a few hops before its UserTurn
- *     arrives (input-handler, dialog-engine): its recall starts then (a prefetch keyed by turn id),
- *     so the turn waits only for what is left of the round trip.
- *   ai_responses (AiResponse)
+ *   fav:events, final transcripts only: a spoken turn's transcript is known a hop before its turn
+ *     arrives (via the dialog engine, which may also hold it while a reply plays): its recall
+ *     starts then (a prefetch keyed by turn id), so the turn waits only for what is left of it.
+ *   fav:memory:replies (ReplyFinal, one per turn from chat-ai)
  *     done: store the reply (complete) and XADD it to fav:ltm:writes; cancelled: store the partial
  *     text (status cancelled, shown to the model with a trailing "…"); error: nothing (the user's
  *     message stays). After each of the three, a background summary job looks at what fell out
@@ -21,10 +21,10 @@
  * When the database fails (disk full, locked for longer than the busy timeout) the turn still gets
  * a context with its own message only: the conversation goes on, the error is logged.
  */
-import { Channels, Queues, Streams } from '../../shared/bus.js';
-import { AiResponse, AsrResult, UserTurn, nowMs, type ChatMessage, type LtmWrite, type MemoryContext } from '../../shared/voice.js';
+import { Bus } from '../../shared/contract.js';
+import { follow, nowMs, type ChatMessage, type LtmWrite, type MemoryContext, type ReplyFinal, type TurnEvent, type UserInput } from '../../shared/voice.js';
 import type { RecallOutcome } from './recall-client.js';
-import { channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { channelInput, publish, queueInput, xadd, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { RecallClient } from './recall-client.js';
 import { MemoryStore, renderContent, type HistoryWindow } from './store.js';
 import { Summariser } from './summariser.js';
@@ -75,19 +75,19 @@ const prefetched = new Map<string, { text: string; outcome: Promise<RecallOutcom
 const PREFETCH_MAX = 64;
 const PREFETCH_TTL_MS = 10_000;
 
-function handleTranscript(r: AsrResult, job: JobContext): Promise<void> {
+function handleEvent(r: TurnEvent, job: JobContext): Promise<void> {
   const { recallK, recallTimeoutMs } = job.settings.memory;
-  if (!state || r.error || r.text.trim() === '' || recallK <= 0 || recallTimeoutMs <= 0) return Promise.resolve();
+  if (r.kind !== 'transcript' || !r.final || !state || r.text.trim() === '' || recallK <= 0 || recallTimeoutMs <= 0) return Promise.resolve();
   const now = Date.now();
   for (const [id, p] of prefetched) if (prefetched.size >= PREFETCH_MAX || now - p.at > PREFETCH_TTL_MS) prefetched.delete(id);
-  // The UserTurn may take longer than the recall's own deadline to arrive: give the prefetch room.
+  // The turn may take longer than the recall's own deadline to arrive: give the prefetch room.
   const outcome = state.recall.recall({ session_id: r.session_id, query: r.text, k: recallK, ts: now }, recallTimeoutMs * 4);
   prefetched.set(r.turn_id, { text: r.text, outcome, at: now });
   return Promise.resolve();
 }
 
 /** The turn's recall: the prefetched one when the text is the same, else a new request. */
-async function recallFor(turn: UserTurn, recall: RecallClient, k: number, timeoutMs: number): Promise<RecallOutcome & { prefetched?: boolean }> {
+async function recallFor(turn: UserInput, recall: RecallClient, k: number, timeoutMs: number): Promise<RecallOutcome & { prefetched?: boolean }> {
   const p = prefetched.get(turn.turn_id);
   prefetched.delete(turn.turn_id);
   if (p && p.text === turn.text) {
@@ -101,7 +101,7 @@ async function recallFor(turn: UserTurn, recall: RecallClient, k: number, timeou
   return recall.recall({ session_id: turn.session_id, query: turn.text, k, ts: Date.now() }, timeoutMs);
 }
 
-async function handleTurn(turn: UserTurn, job: JobContext): Promise<void> {
+async function handleTurn(turn: UserInput, job: JobContext): Promise<void> {
   const { store, recall } = need();
   const { settings, redis, log } = job;
   const started = performance.now();
@@ -144,12 +144,7 @@ async function handleTurn(turn: UserTurn, job: JobContext): Promise<void> {
 
   // 4. Publish the context, then the long-term write (one pipelined round trip).
   const ctx: MemoryContext = {
-    session_id: turn.session_id,
-    turn_id: turn.turn_id,
-    task_id: turn.task_id,
-    seq: turn.seq,
-    ts: Date.now(),
-    marks: { ...turn.marks, context: nowMs() },
+    ...follow(turn, { ...turn.marks, context: nowMs() }),
     source: turn.source,
     text: turn.text,
     messages,
@@ -159,8 +154,8 @@ async function handleTurn(turn: UserTurn, job: JobContext): Promise<void> {
   const write: LtmWrite = { session_id: turn.session_id, turn_id: turn.turn_id, text: own, kind: 'user', ts: Date.now() };
   const ownMs = performance.now() - afterRecall + storeMs;
   await Promise.all([
-    redis.publish(Channels.memoryUpdates, JSON.stringify(ctx)),
-    redis.xadd(Streams.longTermWrites, '*', 'msg', JSON.stringify(write)),
+    publish(redis, Bus.memoryUpdates, ctx),
+    xadd(redis, Bus.ltmWrites, write),
   ]);
   log.debug(
     {
@@ -177,19 +172,18 @@ async function handleTurn(turn: UserTurn, job: JobContext): Promise<void> {
   );
 }
 
-async function handleResponse(msg: AiResponse, job: JobContext): Promise<void> {
-  if (msg.kind !== 'done' && msg.kind !== 'cancelled' && msg.kind !== 'error') return;
+async function handleReply(msg: ReplyFinal, job: JobContext): Promise<void> {
   const { store, summariser } = need();
-  if (msg.kind === 'done' || msg.kind === 'cancelled') {
-    const status = msg.kind === 'done' ? 'complete' : 'cancelled';
+  if (msg.status === 'done' || msg.status === 'cancelled') {
+    const status = msg.status === 'done' ? 'complete' : 'cancelled';
     try {
       store.addAssistant({ session_id: msg.session_id, turn_id: msg.turn_id, text: msg.text, status, ts: msg.ts });
     } catch (e) {
       job.log.error({ session_id: msg.session_id, turn_id: msg.turn_id, err: (e as Error).message }, 'could not store the reply');
     }
-    if (msg.kind === 'done' && msg.text.trim() !== '') {
+    if (msg.status === 'done' && msg.text.trim() !== '') {
       const write: LtmWrite = { session_id: msg.session_id, turn_id: msg.turn_id, text: msg.text, kind: 'assistant', ts: Date.now() };
-      await job.redis.xadd(Streams.longTermWrites, '*', 'msg', JSON.stringify(write));
+      await xadd(job.redis, Bus.ltmWrites, write);
     }
   }
   // The turn is over: summarise what fell out of the window, in the background.
@@ -223,9 +217,9 @@ const service: ServiceDefinition = {
     s.store.close();
   },
   inputs: [
-    queueInput({ queue: Queues.userInput, schema: UserTurn, handle: handleTurn }),
-    channelInput({ channels: [Channels.aiResponses], schema: AiResponse, handle: handleResponse }),
-    channelInput({ channels: [Channels.asrResults], schema: AsrResult, concurrent: true, handle: handleTranscript }),
+    queueInput({ topic: Bus.userInput, handle: handleTurn }),
+    queueInput({ topic: Bus.replies, handle: handleReply }),
+    channelInput({ topic: Bus.events, concurrent: true, handle: handleEvent }),
   ],
 };
 export default service;

@@ -10,22 +10,23 @@
  * Cancel (ControlEvent cancel/stop, or dialog's turn_end cancelled): `stop` for the turn at once,
  * then nothing more of it but its turn_end. A cancel without turn_id stops every active turn of
  * the session (or, with none active, the session's last turn: a client may still be playing it).
- * Errors reported twice by one stage (chat-ai and tts publish an error message, with its code, on their own
- * channel and a TurnEvent error) reach clients once per failure.
+ * Every failure is reported once by its stage (llm: a TurnEvent error; tts: an error chunk, which
+ * also moves the audio order past the sentence), so each error goes to clients as it comes.
  * Bounds: a turn is forgotten at its turn_end (its id is remembered so late chunks are dropped);
  * at most maxTurns are tracked; a cancelled turn whose turn_end never comes is forgotten later.
  */
 import type { ControlEvent } from '../../shared/bus.js';
 import {
   ENVELOPE_FRAME_MS,
-  ErrorCodes,
   nowMs,
   type AiResponse,
   type ClientEvent,
+  type ErrorCode,
   type Marks,
   type Stage,
   type TtsChunk,
   type TurnEvent,
+  type TurnEventOf,
 } from '../../shared/voice.js';
 import type { Logger } from '../runtime/index.js';
 import type { OutputKnobs } from './knobs.js';
@@ -37,14 +38,6 @@ export interface OutputIo {
   log: Logger;
 }
 
-type ErrorOrigin = 'reply' | 'chunk' | 'event';
-interface ErrorTally {
-  reply: number;
-  chunk: number;
-  event: number;
-  delivered: number;
-}
-
 interface TurnRec {
   key: string;
   session_id: string;
@@ -53,7 +46,6 @@ interface TurnRec {
   audio: TurnAudio;
   marks: Marks;
   cancelled: boolean;
-  errors?: Partial<Record<Stage, ErrorTally>>;
   gapTimer?: NodeJS.Timeout;
   forgetTimer?: NodeJS.Timeout;
 }
@@ -91,9 +83,6 @@ export class OutputHandler {
       case 'done':
         this.io.deliver({ type: 'reply_done', ...ids, text: r.text, marks: r.marks });
         return;
-      case 'error':
-        this.error(rec, 'reply', 'llm', r.code ?? ErrorCodes.llmFailed, r.error || r.text || 'The language model failed on this turn.');
-        return;
       default:
         return; // sentence: tts speaks it; cancelled: the control event already stopped the turn
     }
@@ -109,7 +98,7 @@ export class OutputHandler {
       if (!a.add(c)) return;
     } else if (c.kind === 'error') {
       a.fail(c.index);
-      this.error(rec, 'chunk', 'tts', c.code ?? ErrorCodes.ttsFailed, c.error || `Speech synthesis failed on sentence ${c.index + 1}; the reply goes on with the next one.`);
+      this.error(rec, 'tts', c.code, c.error || `Speech synthesis failed on sentence ${c.index + 1}; the reply goes on with the next one.`);
     } else {
       keepFirst(rec.marks, c.marks);
       a.end(c.index);
@@ -124,7 +113,7 @@ export class OutputHandler {
         // A state dialog-engine published for a turn before it saw the turn's cancel (e.g.
         // 'speaking' on audio_start while the stop button's ControlEvent was on its way) is stale:
         // after `stop` nothing more of the turn; the session's next state follows its turn_end.
-        if (!ev.state || this.isDropped(ev)) return;
+        if (this.isDropped(ev)) return;
         this.io.deliver({ type: 'turn_state', session_id: ev.session_id, turn_id: ev.turn_id, state: ev.state });
         return;
       case 'transcript':
@@ -132,18 +121,15 @@ export class OutputHandler {
         // Looked up, not tracked: an utterance that turns out to be noise never gets a turn_end.
         if (this.isDropped(ev)) return;
         if (ev.kind === 'emotion') {
-          if (ev.emotion) this.io.deliver({ type: 'emotion', session_id: ev.session_id, turn_id: ev.turn_id, emotion: ev.emotion });
+          this.io.deliver({ type: 'emotion', session_id: ev.session_id, turn_id: ev.turn_id, emotion: ev.emotion });
         } else {
-          this.io.deliver({ type: 'transcript', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, text: ev.text ?? '', final: ev.final ?? false, marks: ev.marks });
+          this.io.deliver({ type: 'transcript', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, text: ev.text, final: ev.final, marks: ev.marks });
         }
         return;
       }
       case 'error': {
-        const stage = ev.stage ?? 'output';
-        // llm and tts report failures twice (their own channel and here): tracked to count them.
-        const rec = ev.turn_id !== '-' && (stage === 'llm' || stage === 'tts') ? this.turn(ev) : undefined;
-        if (rec === null || rec?.cancelled || this.isDropped(ev)) return;
-        this.error(rec, 'event', stage, ev.code ?? 'error', ev.message ?? `The ${stage} stage failed.`, ev);
+        if (this.isDropped(ev)) return;
+        this.error(undefined, ev.stage, ev.code, ev.message, ev);
         return;
       }
       case 'turn_end':
@@ -187,14 +173,14 @@ export class OutputHandler {
 
   // ---------------------------------------------------------------------------------------------
 
-  private onTurnEnd(ev: TurnEvent): void {
+  private onTurnEnd(ev: TurnEventOf<'turn_end'>): void {
     const key = turnKey(ev.session_id, ev.turn_id);
     if (this.closed.has(key)) return;
     const rec = this.turns.get(key);
     if (ev.reason === 'cancelled' && rec && !rec.cancelled) this.cancel(rec, 'cancelled');
     const marks = rec ? { ...ev.marks, ...rec.marks } : ev.marks;
     const merged = ev.merged_into ? { merged_into: ev.merged_into } : {};
-    this.io.deliver({ type: 'turn_end', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, reason: ev.reason ?? 'done', ...merged, marks });
+    this.io.deliver({ type: 'turn_end', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, reason: ev.reason, ...merged, marks });
     if (rec) this.forget(rec);
     else this.close(key);
   }
@@ -250,13 +236,8 @@ export class OutputHandler {
     rec.forgetTimer.unref?.();
   }
 
-  /** An error for clients, once per failure even when the stage reports it on two channels. */
-  private error(rec: TurnRec | undefined, origin: ErrorOrigin, stage: Stage, code: string, message: string, ev?: TurnEvent): void {
-    if (rec && (stage === 'llm' || stage === 'tts')) {
-      const tally = ((rec.errors ??= {})[stage] ??= { reply: 0, chunk: 0, event: 0, delivered: 0 });
-      if (++tally[origin] <= tally.delivered) return;
-      tally.delivered++;
-    }
+  /** An error for clients, of a tracked turn (rec) or as the event names it. */
+  private error(rec: TurnRec | undefined, stage: Stage, code: ErrorCode, message: string, ev?: TurnEvent): void {
     const session_id = rec?.session_id ?? ev!.session_id;
     const turn_id = rec?.turn_id ?? (ev && ev.turn_id !== '-' ? ev.turn_id : undefined);
     const task_id = rec?.task_id ?? (ev && ev.task_id !== '-' ? ev.task_id : undefined);

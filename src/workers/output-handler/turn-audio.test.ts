@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { TtsChunk } from '../../shared/voice.js';
+import type { TtsAudio } from '../../shared/voice.js';
 import { TurnAudio } from './turn-audio.js';
+import { newEventId } from '../../shared/bus.js';
 
-const c = (index: number, chunk: number, final: boolean, pcm = true): TtsChunk => ({
+const c = (index: number, chunk: number, final: boolean, pcm = true): TtsAudio => ({
   session_id: 's',
   turn_id: 't',
   task_id: 't',
-  seq: 0,
+  event_id: newEventId(),
   ts: 0,
   marks: {},
   kind: 'audio',
@@ -41,7 +42,7 @@ describe('TurnAudio', () => {
 
   it('every permutation of a 3-sentence turn comes out in the same order', () => {
     const chunks = [c(0, 0, false), c(0, 1, true), c(1, 0, true), c(2, 0, false), c(2, 1, true)];
-    const perms = (xs: TtsChunk[]): TtsChunk[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => perms([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
+    const perms = (xs: TtsAudio[]): TtsAudio[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => perms([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
     for (const p of perms(chunks)) {
       const a = new TurnAudio();
       const out: string[] = [];

@@ -8,7 +8,7 @@
  *   - the turn's audio is complete once every sentence before the `end` marker's index is out
  * Pure bookkeeping: the caller emits what `drain` yields.
  */
-import type { TtsChunk } from '../../shared/voice.js';
+import type { TtsAudio } from '../../shared/voice.js';
 
 export class TurnAudio {
   /** seq of the next emitted chunk = chunks emitted so far. */
@@ -19,11 +19,11 @@ export class TurnAudio {
   /** Sentence count from the `end` marker, once it arrived. */
   endIndex: number | undefined;
   endSent = false;
-  private readonly pending = new Map<number, Map<number, TtsChunk>>();
+  private readonly pending = new Map<number, Map<number, TtsAudio>>();
   private readonly failed = new Set<number>();
 
   /** Buffers an audio chunk. False when it was dropped (played already, or its sentence failed). */
-  add(c: TtsChunk): boolean {
+  add(c: TtsAudio): boolean {
     if (this.failed.has(c.index) || c.index < this.nextIndex || (c.index === this.nextIndex && c.chunk < this.nextChunk)) return false;
     let m = this.pending.get(c.index);
     if (!m) this.pending.set(c.index, (m = new Map()));
@@ -46,7 +46,7 @@ export class TurnAudio {
    * Emits every chunk that is next in order. `emit(chunk, seq)` is called only for chunks with
    * audio; returns the number of chunks emitted.
    */
-  drain(emit: (c: TtsChunk, seq: number) => void): number {
+  drain(emit: (c: TtsAudio, seq: number) => void): number {
     let n = 0;
     for (;;) {
       if (this.failed.has(this.nextIndex)) {

@@ -6,7 +6,9 @@ export { watchParent, type StopReason } from './parent-link.js';
 export { QueueConsumer, requeueAll } from './queue-consumer.js';
 export { StreamConsumer } from './stream-consumer.js';
 export { ChannelConsumer } from './channel-consumer.js';
+export { publish, push, xadd, channelFor } from './publish.js';
 export {
+  checkInputs,
   queueInput,
   channelInput,
   streamInput,

@@ -19,7 +19,7 @@ import { QueueConsumer } from './queue-consumer.js';
 import { LeaveError, Membership } from './membership.js';
 import { cutOff, guardReconnects } from './run-guard.js';
 import { StreamConsumer } from './stream-consumer.js';
-import type { Consumer, ServiceDefinition, WorkerContext } from './types.js';
+import { checkInputs, type Consumer, type ServiceDefinition, type WorkerContext } from './types.js';
 
 /** Exit codes of a worker process. */
 export const ExitCode = WorkerExitCode;
@@ -69,6 +69,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     process.stderr.write(`${def.name}: FAV_TEST_CRASH_AT_START is set: simulated crash at start\n`);
     return ExitCode.testCrash;
   }
+  checkInputs(def);
   const log = createWorkerLogger(def.name, config.instanceId, config.logLevel);
   const cmd = connect(config.redisUrl, log, 'cmd');
   const sub = connect(config.redisUrl, log, 'sub');

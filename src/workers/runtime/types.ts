@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { ServiceName } from '../../shared/bus.js';
+import { serviceInputs, type Payload, type Topic } from '../../shared/contract.js';
 import type { Config } from '../../shared/config.js';
 import type { WorkerConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -75,11 +76,55 @@ export interface ServiceDefinition {
   dispose?(ctx: WorkerContext): Promise<void> | void;
 }
 
-/** Typed helpers so handlers see the schema's type. */
-export const queueInput = <S extends z.ZodType>(i: Omit<QueueInput<S>, 'kind'>): QueueInput => ({ kind: 'queue', ...i }) as QueueInput;
-export const channelInput = <S extends z.ZodType>(i: Omit<ChannelInput<S>, 'kind'>): ChannelInput =>
-  ({ kind: 'channel', ...i }) as ChannelInput;
-export const streamInput = <S extends z.ZodType>(i: Omit<StreamInput<S>, 'kind'>): StreamInput => ({ kind: 'stream', ...i }) as StreamInput;
+/**
+ * Inputs are declared by naming a topic of the contract table (src/shared/contract.ts): the schema
+ * comes from the table and the handler sees the topic's message type.
+ */
+export function queueInput<T extends Topic<'queue'>>(i: { topic: T; handle(msg: Payload<T>, job: JobContext): Promise<void> }): QueueInput {
+  return { kind: 'queue', queue: i.topic.name, schema: i.topic.schema, handle: i.handle };
+}
+
+export function channelInput<T extends Topic<'channel' | 'pattern'>>(i: {
+  topic: T;
+  concurrent?: boolean;
+  handle(msg: Payload<T>, job: JobContext, channel: string): Promise<void>;
+}): ChannelInput {
+  const names = i.topic.kind === 'pattern' ? { patterns: [i.topic.name] } : { channels: [i.topic.name] };
+  return { kind: 'channel', ...names, schema: i.topic.schema, concurrent: i.concurrent, handle: i.handle };
+}
+
+export function streamInput<T extends Topic<'stream'>>(i: { topic: T; group: string; handle(msg: Payload<T>, job: JobContext, entryId: string): Promise<void> }): StreamInput {
+  return { kind: 'stream', stream: i.topic.name, group: i.group, schema: i.topic.schema, handle: i.handle };
+}
+
+/** The bus names a definition's inputs read, as `kind name`. */
+function inputNames(inputs: readonly ServiceInputSpec[]): string[] {
+  return inputs.flatMap((i) => {
+    if (i.kind === 'queue') return [`queue ${i.queue}`];
+    if (i.kind === 'stream') return [`stream ${i.stream}`];
+    return [...(i.channels ?? []).map((c) => `channel ${c}`), ...(i.patterns ?? []).map((p) => `pattern ${p}`)];
+  });
+}
+
+/**
+ * Throws when a definition's inputs are not what the contract table says the service consumes:
+ * the supervisor reaps and the docs describe the table, so the two must not drift apart.
+ */
+export function checkInputs(def: Pick<ServiceDefinition, 'name' | 'inputs'>): void {
+  const declared = inputNames(def.inputs).sort();
+  const expected = serviceInputs(def.name)
+    .map((i) => `${i.kind} ${i.name}`)
+    .sort();
+  if (declared.join('|') === expected.join('|')) return;
+  const missing = expected.filter((n) => !declared.includes(n));
+  const extra = declared.filter((n) => !expected.includes(n));
+  throw new Error(
+    `service ${def.name}: its inputs differ from the contract table (src/shared/contract.ts)` +
+      (missing.length ? `; not consumed: ${missing.join(', ')}` : '') +
+      (extra.length ? `; not listed as a consumer: ${extra.join(', ')}` : '') +
+      ': fix the table\'s consumers or the service\'s inputs',
+  );
+}
 
 /** An opened input: the runtime starts it after init and stops it on shutdown. */
 export interface Consumer {

@@ -10,7 +10,7 @@
  * install ...", "... is not reachable: start ... or set tts....url"), with an ErrorCodes code.
  */
 import type { Config } from '../../shared/config.js';
-import { ErrorCodes, type Emotion, type Viseme } from '../../shared/voice.js';
+import { ErrorCodes, type Emotion, type ErrorCode, type Viseme } from '../../shared/voice.js';
 
 export interface SynthOptions {
   /** Engine-specific voice name (already defaulted: never ''). */
@@ -44,7 +44,7 @@ export class TtsEngineError extends Error {
   constructor(
     message: string,
     /** ErrorCodes.ttsFailed or ErrorCodes.ttsUnavailable. */
-    readonly code: string = ErrorCodes.ttsFailed,
+    readonly code: ErrorCode = ErrorCodes.ttsFailed,
   ) {
     super(message);
     this.name = 'TtsEngineError';

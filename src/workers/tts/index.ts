@@ -6,8 +6,7 @@
  * message flow. An engine that cannot work (not installed, server unreachable, bad voice) fails
  * the worker at start-up with a message that names the fix.
  */
-import { Channels, ControlEvent, Queues } from '../../shared/bus.js';
-import { TtsRequest } from '../../shared/voice.js';
+import { Bus } from '../../shared/contract.js';
 import { channelInput, queueInput, type ServiceDefinition } from '../runtime/index.js';
 import { createEngine, defaultVoice, type TtsEngine } from './engine.js';
 import { TtsSpeaker } from './speaker.js';
@@ -26,17 +25,8 @@ const service: ServiceDefinition = {
     ctx.log.info({ engine: engine.name, voice: defaultVoice(tts), rate: tts.rate, init_ms: Math.round(performance.now() - started) }, 'tts engine ready');
   },
   inputs: [
-    queueInput({
-      queue: Queues.ttsRequests,
-      schema: TtsRequest,
-      handle: (req: TtsRequest, job) => speaker!.handleRequest(req, job.signal),
-    }),
-    channelInput({
-      channels: [Channels.control],
-      schema: ControlEvent,
-      concurrent: true,
-      handle: async (ev: ControlEvent) => speaker!.handleControl(ev),
-    }),
+    queueInput({ topic: Bus.ttsRequests, handle: (req, job) => speaker!.handleRequest(req, job.signal) }),
+    channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => speaker!.handleControl(ev) }),
   ],
   async dispose() {
     await engine?.dispose();

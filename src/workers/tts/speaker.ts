@@ -6,8 +6,8 @@
  * ~200 ms; `chunk` from 0, `final` on the last, text on chunk 0, envelope, visemes with
  * sentence-relative `t_ms` on the chunk they start in). A sentence with nothing to pronounce gets
  * one 'audio' chunk without PCM (final), so the output side's ordering moves past its index.
- * An engine failure gives a 'error' chunk (after a final chunk with whatever audio had arrived)
- * and a TurnEvent error on `fav:events`; the turn goes on. After the request with `last`: an 'end'
+ * An engine failure gives one 'error' chunk (after a final chunk with whatever audio had arrived),
+ * the failure's only report: output-handler skips the sentence and tells clients; the turn goes on. After the request with `last`: an 'end'
  * chunk (`index` = sentences, `audio_ms` = total) and a TurnEvent tts_done.
  * The turn's first audio chunk also sends TurnEvent audio_start (marks tts_start, tts_engine_ms,
  * first_audio), and those marks ride on every later message of the turn.
@@ -20,11 +20,12 @@
  * and tts_done then count only what this instance spoke.
  */
 import type { Redis } from 'ioredis';
-import { Channels, type ControlEvent } from '../../shared/bus.js';
+import type { ControlEvent } from '../../shared/bus.js';
 import type { Config } from '../../shared/config.js';
-import { ENVELOPE_FRAME_MS, ErrorCodes, nowMs, type Marks, type TtsChunk, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
+import { Bus } from '../../shared/contract.js';
+import { ENVELOPE_FRAME_MS, ErrorCodes, follow, nowMs, type Body, type Marks, type TtsChunk, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
 import { envelope, floatToS16 } from '../audio/pcm.js';
-import type { Logger } from '../runtime/index.js';
+import { publish, type Logger } from '../runtime/index.js';
 import { Chunker, type PcmChunk } from './chunker.js';
 import { TtsEngineError, defaultVoice, type TtsEngine } from './engine.js';
 import { isSpeakable, sanitiseForSpeech } from './sanitise.js';
@@ -59,8 +60,6 @@ interface TurnState {
   /** This stage's marks (tts_start, tts_engine_ms, first_audio), merged into every message. */
   marks: Marks;
   audioMs: number;
-  /** Messages published for the turn (the outgoing `seq`). */
-  seq: number;
 }
 
 interface InFlight {
@@ -140,12 +139,12 @@ export class TtsSpeaker {
     } else if (raw) {
       // Nothing to pronounce ("😀", "..."): an empty final chunk keeps the order moving downstream.
       this.o.log.debug({ turn_id: req.turn_id, index: req.index }, 'tts: nothing speakable in the sentence');
-      publishes.push(this.publishChunk(req, turn, { kind: 'audio', index: req.index, chunk: 0, final: true, text: raw }));
+      publishes.push(this.publishChunk(req, turn, { kind: 'audio', index: req.index, chunk: 0, final: true, text: raw, envelope: [], visemes: [] }));
     }
     if (req.last && !this.isCancelled(req)) {
       const sentences = raw ? req.index + 1 : req.index;
       const audio_ms = Math.round(turn.audioMs);
-      publishes.push(this.publishChunk(req, turn, { kind: 'end', index: sentences, chunk: 0, final: true, audio_ms }));
+      publishes.push(this.publishChunk(req, turn, { kind: 'end', index: sentences, audio_ms }));
       publishes.push(this.publishEvent(req, turn, { kind: 'tts_done', sentences, audio_ms }));
       this.turns.delete(req.turn_id);
       this.o.log.info({ turn_id: req.turn_id, sentences, audio_ms, marks: turn.marks }, 'tts: turn done');
@@ -198,8 +197,7 @@ export class TtsSpeaker {
       const rest = chunker.finish();
       if (rest) emit(rest);
       const code = err.code ?? ErrorCodes.ttsFailed;
-      publishes.push(this.publishChunk(req, turn, { kind: 'error', index: req.index, chunk: 0, final: true, error: err.message, code }));
-      publishes.push(this.publishEvent(req, turn, { kind: 'error', stage: 'tts', code, message: `sentence ${req.index + 1} was not spoken: ${err.message}` }));
+      publishes.push(this.publishChunk(req, turn, { kind: 'error', index: req.index, error: err.message, code }));
     } finally {
       if (this.current === inflight) this.current = undefined;
     }
@@ -228,35 +226,13 @@ export class TtsSpeaker {
     return Promise.all([p, this.publishEvent(req, turn, { kind: 'audio_start' })]);
   }
 
-  private publishChunk(req: TtsRequest, turn: TurnState, body: Partial<TtsChunk> & Pick<TtsChunk, 'kind' | 'index'>): Promise<unknown> {
-    const msg: TtsChunk = {
-      session_id: req.session_id,
-      turn_id: req.turn_id,
-      task_id: req.task_id,
-      seq: turn.seq++,
-      ts: Date.now(),
-      marks: { ...req.marks, ...turn.marks },
-      chunk: 0,
-      final: true,
-      envelope: [],
-      visemes: [],
-      engine: this.o.engine.name,
-      ...body,
-    };
-    return this.o.redis.publish(Channels.taskResponse(req.task_id), JSON.stringify(msg));
+  private publishChunk(req: TtsRequest, turn: TurnState, body: Body<TtsChunk>): Promise<unknown> {
+    const msg: TtsChunk = { ...follow(req, { ...req.marks, ...turn.marks }), engine: this.o.engine.name, ...body };
+    return publish(this.o.redis, Bus.taskResponse, msg);
   }
 
-  private publishEvent(req: TtsRequest, turn: TurnState, body: Pick<TurnEvent, 'kind'> & Partial<TurnEvent>): Promise<unknown> {
-    const ev: TurnEvent = {
-      session_id: req.session_id,
-      turn_id: req.turn_id,
-      task_id: req.task_id,
-      seq: req.seq,
-      ts: Date.now(),
-      marks: { ...req.marks, ...turn.marks },
-      ...body,
-    };
-    return this.o.redis.publish(Channels.events, JSON.stringify(ev));
+  private publishEvent(req: TtsRequest, turn: TurnState, body: Body<TurnEvent>): Promise<unknown> {
+    return publish(this.o.redis, Bus.events, { ...follow(req, { ...req.marks, ...turn.marks }), ...body });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -265,7 +241,7 @@ export class TtsSpeaker {
   private turnOf(req: TtsRequest): TurnState {
     let t = this.turns.get(req.turn_id);
     if (!t) {
-      t = { session_id: req.session_id, task_id: req.task_id, startedAt: startOf(req), marks: {}, audioMs: 0, seq: 0 };
+      t = { session_id: req.session_id, task_id: req.task_id, startedAt: startOf(req), marks: {}, audioMs: 0 };
       this.remember(this.turns, req.turn_id, t, MAX_TURNS);
     }
     return t;

@@ -36,7 +36,7 @@ export function inputTask(f: InputFields): InputTask {
     session_id: f.session_id,
     turn_id: f.task_id,
     task_id: f.task_id,
-    seq: 0,
+    event_id: randomUUID(),
     ts: Date.now(),
     marks: { input: t, ...f.marks },
     type: f.type,
@@ -58,7 +58,7 @@ export function controlEvent(action: ControlEvent['action'], session_id: string,
 }
 
 export function playbackDone(session_id: string, turn_id: string, task_id: string): TurnEvent {
-  return { session_id, turn_id, task_id, seq: 0, ts: Date.now(), marks: {}, kind: 'playback_done' };
+  return { session_id, turn_id, task_id, event_id: randomUUID(), ts: Date.now(), marks: {}, kind: 'playback_done' };
 }
 
 /** An error for one client socket (stage 'gateway'): sent to that socket only, never on the bus. */

@@ -1,0 +1,121 @@
+/**
+ * The bus contract as one table: every queue, channel, channel pattern and stream with the schema
+ * of its messages and who produces and consumes it. Publishers are typed by it (a payload of the
+ * wrong shape for a topic does not compile), workers declare their inputs by naming an entry, and
+ * the supervisor's manifest reads each service's inputs from `consumers`.
+ *
+ * Kinds:
+ *   queue    a reliable work queue (LPUSH; consumers take with BLMOVE, see bus.ts)
+ *   channel  pub/sub
+ *   pattern  a family of channels named per message (`task_response:{task_id}`): `channelOf` names
+ *            the one a message goes to; consumers PSUBSCRIBE `name`
+ *   reply    a per-request reply channel read by the requester's own subscription, not an input
+ *   stream   a durable stream with a consumer group per service (entries carry one field `msg`)
+ * Imports nothing of the project but its siblings in src/shared.
+ */
+import type { z } from 'zod';
+import { Channels, ControlEvent, LTM_RECALL_REPLY_PATTERN, Queues, SERVICE_NAMES, StatusEvent, Streams, TASK_RESPONSE_PATTERN, type ServiceName } from './bus.js';
+import {
+  AiResponse,
+  AsrResult,
+  AsrTask,
+  ClientEvent,
+  InputTask,
+  LtmWrite,
+  MemoryContext,
+  MicFrame,
+  RecallReply,
+  RecallRequest,
+  ReplyFinal,
+  TtsChunk,
+  TtsRequest,
+  TurnEvent,
+  UserInput,
+} from './voice.js';
+
+/** Who is at either end of a topic: a service, or the core (gateway, supervisor) and its clients. */
+export type Party = ServiceName | 'gateway' | 'supervisor';
+export type TopicKind = 'queue' | 'channel' | 'pattern' | 'reply' | 'stream';
+
+export interface Topic<K extends TopicKind = TopicKind, S extends z.ZodType = z.ZodType> {
+  kind: K;
+  /** The queue, channel, pattern or stream name on the bus. */
+  name: string;
+  schema: S;
+  producers: readonly Party[];
+  consumers: readonly Party[];
+  /** pattern and reply topics: the channel one message goes to. */
+  channelOf?(msg: z.output<S>): string;
+}
+
+const topic = <K extends TopicKind, S extends z.ZodType>(t: Topic<K, S>): Topic<K, S> => t;
+const ALL: readonly ServiceName[] = SERVICE_NAMES;
+
+export const Bus = {
+  input: topic({ kind: 'queue', name: Queues.input, schema: InputTask, producers: ['gateway'], consumers: ['input-handler'] }),
+  asrTasks: topic({ kind: 'queue', name: Queues.asrTasks, schema: AsrTask, producers: ['input-handler'], consumers: ['asr'] }),
+  mic: topic({ kind: 'channel', name: Channels.mic, schema: MicFrame, producers: ['gateway'], consumers: ['asr'] }),
+  /** The seed's transcript channel, kept as a mirror for its tools: nothing of ours reads it. */
+  asrResults: topic({ kind: 'channel', name: Channels.asrResults, schema: AsrResult, producers: ['asr'], consumers: [] }),
+  dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr'], consumers: ['dialog-engine'] }),
+  userInput: topic({ kind: 'queue', name: Queues.userInput, schema: UserInput, producers: ['dialog-engine'], consumers: ['memory'] }),
+  memoryUpdates: topic({ kind: 'channel', name: Channels.memoryUpdates, schema: MemoryContext, producers: ['memory'], consumers: ['chat-ai'] }),
+  ltmRecall: topic({ kind: 'channel', name: Channels.ltmRecall, schema: RecallRequest, producers: ['memory'], consumers: ['long-term-memory'] }),
+  ltmRecallReply: topic({
+    kind: 'reply',
+    name: LTM_RECALL_REPLY_PATTERN,
+    schema: RecallReply,
+    producers: ['long-term-memory'],
+    consumers: ['memory'],
+    channelOf: (m) => Channels.ltmRecallReply(m.request_id),
+  }),
+  ltmWrites: topic({ kind: 'stream', name: Streams.longTermWrites, schema: LtmWrite, producers: ['memory'], consumers: ['long-term-memory'] }),
+  aiResponses: topic({ kind: 'channel', name: Channels.aiResponses, schema: AiResponse, producers: ['chat-ai'], consumers: ['output-handler'] }),
+  replies: topic({ kind: 'queue', name: Queues.replies, schema: ReplyFinal, producers: ['chat-ai'], consumers: ['memory'] }),
+  ttsRequests: topic({ kind: 'queue', name: Queues.ttsRequests, schema: TtsRequest, producers: ['chat-ai'], consumers: ['tts'] }),
+  taskResponse: topic({
+    kind: 'pattern',
+    name: TASK_RESPONSE_PATTERN,
+    schema: TtsChunk,
+    producers: ['tts'],
+    consumers: ['output-handler'],
+    channelOf: (m) => Channels.taskResponse(m.task_id),
+  }),
+  events: topic({
+    kind: 'channel',
+    name: Channels.events,
+    schema: TurnEvent,
+    producers: ['input-handler', 'asr', 'chat-ai', 'tts', 'dialog-engine', 'gateway'],
+    // memory: final transcripts start a spoken turn's long-term recall before its input arrives.
+    consumers: ['dialog-engine', 'output-handler', 'memory'],
+  }),
+  control: topic({
+    kind: 'channel',
+    name: Channels.control,
+    schema: ControlEvent,
+    producers: ['gateway', 'dialog-engine'],
+    consumers: ['asr', 'chat-ai', 'tts', 'output-handler', 'dialog-engine'],
+  }),
+  deliver: topic({ kind: 'channel', name: Channels.deliver, schema: ClientEvent, producers: ['output-handler'], consumers: ['gateway'] }),
+  status: topic({ kind: 'channel', name: Channels.status, schema: StatusEvent, producers: ALL, consumers: ['supervisor', 'gateway'] }),
+} as const;
+
+export type BusTopic = (typeof Bus)[keyof typeof Bus];
+/** The message type of a topic (what a producer builds; parsing fills the schema's defaults). */
+export type Payload<T extends Topic> = z.output<T['schema']>;
+
+/** What a service consumes through its runtime inputs (the manifest's reaper reads the queues). */
+export interface ServiceInput {
+  kind: 'queue' | 'channel' | 'pattern' | 'stream';
+  name: string;
+}
+
+/** A service's inputs, from the table's consumers, in table order. */
+export function serviceInputs(svc: ServiceName): ServiceInput[] {
+  return Object.values(Bus as Record<string, Topic>)
+    .filter((t) => t.kind !== 'reply' && t.consumers.includes(svc))
+    .map((t) => ({ kind: t.kind as ServiceInput['kind'], name: t.name }));
+}
+
+export const SERVICE_INPUTS = {} as Record<ServiceName, readonly ServiceInput[]>;
+for (const svc of SERVICE_NAMES) SERVICE_INPUTS[svc] = serviceInputs(svc);
