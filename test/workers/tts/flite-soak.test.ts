@@ -25,11 +25,11 @@ describe('flite engine soak', () => {
     await engine?.dispose();
   });
 
-  it('speaks 60 sentences with 20 cancels between them: same audio per text, no failure', async () => {
+  it('speaks 36 sentences with 12 cancels between them: same audio per text, no failure', async () => {
     const reference = new Map<string, number>();
     const outcomes: Array<'spoken' | 'cancelled'> = [];
     const cancelledAtOnce: boolean[] = [];
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 36; i++) {
       const text = TEXTS[i % TEXTS.length]!;
       const ac = new AbortController();
       const reason = new Error(`cancel ${i}`);
@@ -53,7 +53,7 @@ describe('flite engine soak', () => {
       }
     }
     // A cancel right away always lands while the program runs.
-    expect(cancelledAtOnce).toEqual([true, true, true, true]);
+    expect(cancelledAtOnce).toEqual([true, true]);
     // A fresh thread only for a cancel that stopped a program (the first thread included).
     expect(engine.threadsStarted).toBeLessThanOrEqual(1 + outcomes.filter((o) => o === 'cancelled').length);
     const [after] = await collect(engine.synthesize(TEXTS[0]!, { voice: 'slt', rate: 1, signal: new AbortController().signal }));

@@ -1,6 +1,7 @@
 /**
  * A WASI preview1 host in plain JavaScript for flite.wasm: the 13 calls it imports, over files
- * kept in memory under one preopened directory. One call runs one program on a fresh instance.
+ * kept in memory under one preopened directory. A program is loaded (instantiated: a fresh
+ * instance, whose memory allocation is most of the cost) ahead of time and run once.
  *
  * Why not `node:wasi`: on Node 20 its calls are V8 "fast API" callbacks when optimised wasm calls
  * them, and uvwasi allocates inside them through an allocator that reports to
@@ -12,8 +13,8 @@
  * are ordinary calls, where a GC is safe. No temp files and no file descriptors either (uvwasi
  * also kept one per instance open on the preopened directory).
  *
- * `runWasiProgram` must stay self-contained (no imports, no outer names): the flite thread runs
- * its source text (`String(runWasiProgram)`), see flite.ts.
+ * `loadWasiProgram` must stay self-contained (no imports, no outer names): the flite thread runs
+ * its source text (`String(loadWasiProgram)`), see flite.ts.
  */
 
 export interface WasiRun {
@@ -25,12 +26,19 @@ export interface WasiRun {
   files: Record<string, Uint8Array>;
 }
 
+export interface WasiProgram {
+  /**
+   * Runs `_start` with `args` (argv[0] included), once. Throws what the program traps with; a
+   * `proc_exit` gives its code.
+   */
+  run(args: string[]): WasiRun;
+}
+
 /**
- * Runs `_start` of a WASI command module (a compiled `WebAssembly.Module`) with `args` (argv[0]
- * included) and `preopen` (e.g. '/out') as its one directory, in memory. Throws what the program
- * traps with; a `proc_exit` gives its code.
+ * Instantiates a WASI command module (a compiled `WebAssembly.Module`) with `preopen` (e.g.
+ * '/out') as its one directory, in memory, ready to run.
  */
-export function runWasiProgram(module: unknown, args: string[], preopen: string): WasiRun {
+export function loadWasiProgram(module: unknown, preopen: string): WasiProgram {
   type Fn = (...a: never[]) => unknown;
   interface WasmApi {
     Instance: new (m: unknown, imports: Record<string, Record<string, Fn>>) => { exports: Record<string, unknown> };
@@ -50,7 +58,7 @@ export function runWasiProgram(module: unknown, args: string[], preopen: string)
 
   const enc = new TextEncoder();
   const dec = new TextDecoder();
-  const argBytes = args.map((a) => enc.encode(`${a}\0`));
+  let argBytes: Uint8Array[] = [];
   const preopenName = enc.encode(preopen);
   const files = new Map<string, MemFile>();
   const fds = new Map<number, Open>([
@@ -231,21 +239,29 @@ export function runWasiProgram(module: unknown, args: string[], preopen: string)
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
   const instance = new wasm.Instance(module, { wasi_snapshot_preview1: imports });
   mem.current = instance.exports.memory as { buffer: ArrayBuffer };
-  let code = 0;
-  try {
-    (instance.exports._start as () => void)();
-  } catch (e) {
-    if (e !== exit) throw e;
-    code = exit.code;
-  }
-  const result: Record<string, Uint8Array> = {};
-  for (const [name, f] of files) result[name] = f.data.slice(0, f.size);
-  const total = out.reduce((n, b) => n + b.length, 0);
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const b of out) {
-    joined.set(b, at);
-    at += b.length;
-  }
-  return { code, stdout: dec.decode(joined), files: result };
+  let started = false;
+  return {
+    run(args: string[]): WasiRun {
+      if (started) throw new Error('a WASI program runs once: load another');
+      started = true;
+      argBytes = args.map((a) => enc.encode(`${a}\0`));
+      let code = 0;
+      try {
+        (instance.exports._start as () => void)();
+      } catch (e) {
+        if (e !== exit) throw e;
+        code = exit.code;
+      }
+      const result: Record<string, Uint8Array> = {};
+      for (const [name, f] of files) result[name] = f.data.slice(0, f.size);
+      const total = out.reduce((n, b) => n + b.length, 0);
+      const joined = new Uint8Array(total);
+      let at = 0;
+      for (const b of out) {
+        joined.set(b, at);
+        at += b.length;
+      }
+      return { code, stdout: dec.decode(joined), files: result };
+    },
+  };
 }

