@@ -106,7 +106,7 @@ class FliteThread {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, { resolve(r: ThreadReply): void; reject(e: Error): void }>();
   private dead: Error | undefined;
-  private exited: Promise<void>;
+  private readonly exited: Promise<void>;
 
   constructor(module: WasmModule) {
     this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { module }, stdout: false, stderr: false });
