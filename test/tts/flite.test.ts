@@ -1,8 +1,8 @@
 /**
- * The flite engine for real: flite.wasm under node:wasi on a worker thread. Audio checked for
- * being speech (pocketsphinx transcribes it back when installed), visemes for sanity, rates, voices,
- * abort, no file descriptor kept per sentence, no WASI warning. The soak with cancels:
- * test/workers/tts/flite-soak.test.ts.
+ * The flite engine for real: flite.wasm on its in-memory WASI host, on a worker thread. Audio
+ * checked for being speech (pocketsphinx transcribes it back when installed), visemes for sanity,
+ * rates, voices, abort, no file descriptor kept per sentence, no WASI warning. The soak with
+ * cancels: test/workers/tts/flite-soak.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -110,7 +110,7 @@ describe('flite engine', () => {
     console.info(`flite: abort took ${abortMs.toFixed(2)} ms`);
   });
 
-  it.skipIf(!existsSync('/proc/self/fd'))('keeps no file descriptor per sentence (node:wasi kept its preopened directory open)', async () => {
+  it.skipIf(!existsSync('/proc/self/fd'))('keeps no file descriptor per sentence', async () => {
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
     for (let i = 0; i < 20; i++) await collect(engine.synthesize('Tidy.', { voice: 'slt', rate: 1, signal: new AbortController().signal }));
