@@ -75,6 +75,10 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   // One blocking connection per queue or stream input: a blocked connection serves one command.
   const blockingConns = def.inputs.filter((i) => i.kind !== 'channel').map((_, n) => connect(config.redisUrl, log, `blocking${n}`));
   const all = [cmd, sub, ...blockingConns];
+  // Never reconnect once the parent is gone: the next run's bus may be listening there by then.
+  guardReconnects(all, parentAliveCheck());
+  const membership = new Membership(cmd, def.name, config.instanceId, config.heartbeatTtlMs, process.env.FAV_RUN_ID);
+  let exitCode: number = ExitCode.ok;
   const ctx: WorkerContext = {
     service: def.name,
     instanceId: config.instanceId,
@@ -91,11 +95,6 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   let stopReason: { reason: StopReason; detail: string } | undefined;
   let wake: () => void = () => undefined;
   const stopRequested = new Promise<void>((r) => (wake = r));
-
-  // Never reconnect once the parent is gone: the next run's bus may be listening there by then.
-  guardReconnects(all, parentAliveCheck());
-  const membership = new Membership(cmd, def.name, config.instanceId, config.heartbeatTtlMs, process.env.FAV_RUN_ID);
-  let exitCode: number = ExitCode.ok;
 
   const publish = async (state: StatusEvent['state'], detail?: string) => {
     const ev: StatusEvent = {
