@@ -91,7 +91,6 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   const consumers: Consumer[] = [];
   const handled = () => consumers.reduce((n, c) => n + c.handled, 0);
   let heartbeat: NodeJS.Timeout | undefined;
-  let membershipTimer: NodeJS.Timeout | undefined;
   let stopReason: { reason: StopReason; detail: string } | undefined;
   let wake: () => void = () => undefined;
   const stopRequested = new Promise<void>((r) => (wake = r));
@@ -182,9 +181,9 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     heartbeat = setInterval(() => {
       void beat();
       void publish('heartbeat');
+      void checkMembership();
     }, config.heartbeatMs);
-    // The run and the singleton claim: at the heartbeat's pace, and at once after a reconnect.
-    membershipTimer = setInterval(() => void checkMembership(), config.heartbeatMs);
+    // After a reconnect, check at once rather than at the next heartbeat.
     cmd.on('ready', () => void checkMembership());
   } catch (e) {
     if (stopReason) {
@@ -206,7 +205,6 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
 
   await stopRequested;
   clearInterval(heartbeat);
-  clearInterval(membershipTimer);
   const leaving = LEAVING.has(stopReason!.reason);
   // Goodbyes (status, heartbeat key, claim) only to our own run, over a connection still up.
   const talk = () => stopReason!.reason !== 'run-changed' && cmd.status === 'ready';
