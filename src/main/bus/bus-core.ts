@@ -7,10 +7,13 @@ import type { Client } from './client.js';
 import { Blocking } from './blocking.js';
 import { CommandTable } from './command-table.js';
 import { Keyspace } from './keyspace.js';
+import { OutputLimits } from './output-limits.js';
 import { PubSub } from './pubsub.js';
 
 export interface CoreOptions {
   password?: string;
+  /** The clock for output-buffer soft limits and log rate limits (tests inject one); Date.now by default. */
+  clock?: () => number;
   maxClients: number;
   maxBulkLength: number;
   snapshotPath?: string;
@@ -22,6 +25,9 @@ export class BusCore {
   readonly pubsub = new PubSub();
   readonly blocking: Blocking;
   readonly clients = new Map<number, Client>();
+  readonly outputLimits = new OutputLimits();
+  /** Clients whose output is at or above their soft limit: the timer re-checks them. */
+  readonly overSoft = new Set<Client>();
   readonly startedAt = Date.now();
   /** Clients with output queued for this turn's flush. */
   dirty: Client[] = [];
@@ -38,9 +44,14 @@ export class BusCore {
   save: (() => void) | null = null;
   /** CONFIG values we accept and report. */
   readonly config = new Map<string, string>();
+  /** When the cross-protocol warning was last logged (it is logged at most once a minute). */
+  lastAttackLog = -Infinity;
   log: (line: string) => void = (line) => process.stderr.write(`[bus] ${line}\n`);
 
+  readonly now: () => number;
+
   constructor(readonly opts: CoreOptions) {
+    this.now = opts.clock ?? Date.now;
     this.blocking = new Blocking(this);
     this.db.onTouch = null;
   }
@@ -107,6 +118,12 @@ export class BusCore {
       }
       for (const c of d) if (c.dirty) c.flush();
     }
+  }
+
+  /** The server timer's step for clients (10 Hz): soft output limits run out without new output too. */
+  cron(): void {
+    if (this.overSoft.size === 0) return;
+    for (const c of [...this.overSoft]) c.checkOutputLimit();
   }
 
   // ---- WATCH ----

@@ -18,6 +18,8 @@ export interface BusOptions {
   maxClients?: number;
   maxBulkLength?: number;
   snapshotPath?: string;
+  /** Clock for output-buffer soft limits (tests inject one); Date.now by default. */
+  clock?: () => number;
 }
 
 export class BusServer {
@@ -42,6 +44,7 @@ export class BusServer {
       maxClients: this.opts.maxClients,
       maxBulkLength: this.opts.maxBulkLength,
       snapshotPath: opts.snapshotPath,
+      clock: opts.clock,
     });
     registerCommands(this.core.table);
     if (opts.snapshotPath) this.core.save = () => this.saveSnapshot();
@@ -77,7 +80,10 @@ export class BusServer {
       this.servers.push(unix);
       await listenOn(unix, { path });
     }
-    this.expiryTimer = setInterval(() => this.core.db.activeExpireCycle(), 100);
+    this.expiryTimer = setInterval(() => {
+      this.core.db.activeExpireCycle();
+      this.core.cron();
+    }, 100);
     this.expiryTimer.unref();
     return { host: this.opts.host, port: this.boundPort };
   }

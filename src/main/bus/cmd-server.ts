@@ -128,10 +128,12 @@ function configValues(c: Client): Map<string, string> {
     ['tcp-keepalive', '300'], ['protected-mode', 'no'], ['dir', process.cwd()], ['dbfilename', 'snapshot'],
   ]);
   for (const [k, v] of c.core.config) m.set(k, v);
+  m.set('client-output-buffer-limit', c.core.outputLimits.format());
   return m;
 }
 
-const SETTABLE = new Set(['save', 'appendonly', 'maxmemory-policy', 'timeout', 'hz', 'notify-keyspace-events', 'tcp-keepalive', 'maxmemory']);
+const OUTPUT_LIMIT = 'client-output-buffer-limit';
+const SETTABLE = new Set([OUTPUT_LIMIT, 'save', 'appendonly', 'maxmemory-policy', 'timeout', 'hz', 'notify-keyspace-events', 'tcp-keepalive', 'maxmemory']);
 
 function config(c: Client, argv: Arg[]): void {
   const sub = optUpper(argv[1]);
@@ -159,7 +161,14 @@ function config(c: Client, argv: Arg[]): void {
       const k = argStr(argv[i]).toLowerCase();
       if (!SETTABLE.has(k)) throw new RedisError(`ERR Unknown option or number of arguments for CONFIG SET - '${argStr(argv[i])}'`);
     }
-    for (let i = 2; i < argv.length; i += 2) c.core.config.set(argStr(argv[i]).toLowerCase(), argStr(argv[i + 1]));
+    // Values with rules are applied first: a bad one throws before anything else changed.
+    for (let i = 2; i < argv.length; i += 2) {
+      if (argStr(argv[i]).toLowerCase() === OUTPUT_LIMIT) c.core.outputLimits.set(argStr(argv[i + 1]));
+    }
+    for (let i = 2; i < argv.length; i += 2) {
+      const k = argStr(argv[i]).toLowerCase();
+      if (k !== OUTPUT_LIMIT) c.core.config.set(k, argStr(argv[i + 1]));
+    }
     return c.send(R_OK);
   }
   if (sub === 'RESETSTAT') {
