@@ -15,6 +15,7 @@ import { clientInfoLine } from './cmd-connection.js';
 import { F_NOAUTH, F_NOQUEUE, F_PUBSUB, F_NOMULTI, type CommandSpec } from './command-table.js';
 import { RedisError, wrongArgs } from './errors.js';
 import { errReply, R_NIL, R_NIL_ARR, R_QUEUED } from './reply.js';
+import type { Keyspace } from './keyspace.js';
 import type { ClientClass } from './output-limits.js';
 import { ProtocolError, RespParser, type Arg } from './resp-parser.js';
 
@@ -23,6 +24,8 @@ const HIGH_WATER = 8 * 1024 * 1024;
 const FLUSH_AT = 1024 * 1024;
 
 export interface BlockState {
+  /** The database the keys are in (the client's when it blocked). */
+  db: Keyspace;
   keys: string[];
   timer: NodeJS.Timeout | null;
   /** Tries to serve the client from `key`; true when it replied (the client is then unblocked). */
@@ -61,7 +64,7 @@ export class Client {
   multiSpecs: CommandSpec[] = [];
   multiError = false;
   inExec = false;
-  watched: Set<string> | null = null;
+  watched: Array<{ db: Keyspace; key: string }> | null = null;
   casDirty = false;
 
   // pub/sub state
@@ -69,6 +72,8 @@ export class Client {
   readonly patterns = new Set<string>();
 
   blocked: BlockState | null = null;
+  /** The selected database (SELECT). */
+  db: Keyspace;
   /** When pending output first reached the class's soft limit; -1 while below (see output-limits.ts). */
   obufSoftSince = -1;
 
@@ -78,6 +83,7 @@ export class Client {
   ) {
     this.id = core.nextClientId++;
     this.authed = !core.opts.password;
+    this.db = core.dbs[0];
     this.parser = new RespParser({
       maxBulkLength: core.opts.maxBulkLength,
       authRequired: () => !this.authed,
@@ -275,7 +281,7 @@ export class Client {
       return;
     }
     this.call(spec, argv);
-    if (core.blocking.readyKeys.size !== 0) core.blocking.handleReady();
+    if (core.blocking.anyReady) core.blocking.handleReady();
   }
 
   /** Runs one command's handler, turning exceptions into error replies. */

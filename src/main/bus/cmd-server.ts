@@ -1,10 +1,11 @@
-/** Server commands: INFO DBSIZE FLUSHDB FLUSHALL TIME COMMAND CONFIG SAVE LASTSAVE. */
+/** Server commands: INFO TIME COMMAND CONFIG SAVE LASTSAVE. */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Client } from './client.js';
 import { flagWords, type CommandSpec } from './command-table.js';
 import { RedisError } from './errors.js';
 import { globMatch } from './glob.js';
+import { DATABASES } from './keyspace.js';
 import { REDIS_VERSION } from './cmd-connection.js';
 import { argStr, bulkStr, intReply, mapHeader, optUpper, R_OK, setHeader, verbatimText, type Proto } from './reply.js';
 import type { Arg } from './resp-parser.js';
@@ -28,7 +29,6 @@ function infoSections(c: Client): Record<string, string[]> {
   const mem = process.memoryUsage();
   const uptime = Math.floor((Date.now() - core.startedAt) / 1000);
   const cpu = process.cpuUsage();
-  const expires = core.db.expires.size;
   return {
     server: [
       `redis_version:${REDIS_VERSION}`, 'redis_git_sha1:00000000', 'redis_git_dirty:0', 'redis_build_id:0',
@@ -55,12 +55,12 @@ function infoSections(c: Client): Record<string, string[]> {
     stats: [
       `total_connections_received:${core.connectionsReceived}`, `total_commands_processed:${core.commandsProcessed}`,
       'instantaneous_ops_per_sec:0', `rejected_connections:${core.rejectedConnections}`,
-      `expired_keys:${core.db.expiredKeys}`, 'evicted_keys:0', 'keyspace_hits:0', 'keyspace_misses:0',
+      `expired_keys:${core.dbs.reduce((n, db) => n + db.expiredKeys, 0)}`, 'evicted_keys:0', 'keyspace_hits:0', 'keyspace_misses:0',
       `pubsub_channels:${core.pubsub.channels.size}`, `pubsub_patterns:${core.pubsub.patterns.size}`,
     ],
     replication: ['role:master', 'connected_slaves:0', 'master_repl_offset:0'],
     cpu: [`used_cpu_sys:${(cpu.system / 1e6).toFixed(6)}`, `used_cpu_user:${(cpu.user / 1e6).toFixed(6)}`],
-    keyspace: core.db.size > 0 ? [`db0:keys=${core.db.size},expires=${expires},avg_ttl=0`] : [],
+    keyspace: core.dbs.filter((db) => db.size > 0).map((db) => `db${db.index}:keys=${db.size},expires=${db.expires.size},avg_ttl=0`),
   };
 }
 
@@ -121,7 +121,7 @@ function command(c: Client, argv: Arg[]): void {
 /** CONFIG parameters reported (and, for SETTABLE ones, stored) for client compatibility. */
 function configValues(c: Client): Map<string, string> {
   const m = new Map<string, string>([
-    ['save', ''], ['appendonly', 'no'], ['appendfsync', 'everysec'], ['databases', '1'],
+    ['save', ''], ['appendonly', 'no'], ['appendfsync', 'everysec'], ['databases', String(DATABASES)],
     ['maxclients', String(c.core.opts.maxClients)], ['port', String(c.core.port)], ['bind', c.core.host],
     ['proto-max-bulk-len', String(c.core.opts.maxBulkLength)], ['maxmemory', '0'],
     ['maxmemory-policy', 'noeviction'], ['timeout', '0'], ['hz', '10'], ['notify-keyspace-events', ''],
@@ -179,20 +179,8 @@ function config(c: Client, argv: Arg[]): void {
   throw new RedisError(`ERR unknown subcommand '${argStr(argv[1])}'. Try CONFIG HELP.`);
 }
 
-function flush(c: Client, argv: Arg[]): void {
-  if (argv.length > 2 || (argv.length === 2 && !['ASYNC', 'SYNC'].includes(optUpper(argv[1])))) {
-    throw new RedisError('ERR syntax error');
-  }
-  c.core.touchAllWatched();
-  c.core.db.clear();
-  c.send(R_OK);
-}
-
 export const serverCommands: CommandSpec[] = [
   { name: 'info', arity: -1, flags: 0, run: info },
-  { name: 'dbsize', arity: 1, flags: 0, run: (c) => c.send(intReply(c.core.db.size)) },
-  { name: 'flushdb', arity: -1, flags: 0, run: flush },
-  { name: 'flushall', arity: -1, flags: 0, run: flush },
   {
     name: 'time',
     arity: 1,

@@ -22,7 +22,7 @@ export const streamCodec: StreamCodec = {
 };
 
 function getStream(c: Client, key: string): RedisStream | undefined {
-  const v = c.core.db.get(key);
+  const v = c.db.get(key);
   if (v === undefined || v instanceof RedisStream) return v;
   throw new RedisError(WRONGTYPE);
 }
@@ -139,7 +139,7 @@ function xadd(c: Client, argv: Arg[]): void {
     const fields: Field[] = [];
     for (let j = i + 1; j < argv.length; j++) fields.push(normalizeValue(argv[j]));
     const newId = s.add(idArg, fields, Date.now()); // throws before the key exists on a bad id
-    c.core.db.create(key, s);
+    c.db.create(key, s);
     return afterAdd(c, key, s, t, newId);
   }
   const fields: Field[] = [];
@@ -149,8 +149,8 @@ function xadd(c: Client, argv: Arg[]): void {
 
 function afterAdd(c: Client, key: string, s: RedisStream, t: Trim, newId: StreamId): void {
   applyTrim(s, t);
-  c.core.db.touch(key);
-  c.core.blocking.signal(key);
+  c.db.touch(key);
+  c.core.blocking.signal(c.db, key);
   c.sendBulk(formatId(newId));
 }
 
@@ -198,7 +198,7 @@ function xtrim(c: Client, argv: Arg[]): void {
   const s = getStream(c, key);
   if (s === undefined) return c.send(R_ZERO);
   const n = applyTrim(s, t);
-  if (n) c.core.db.touch(key);
+  if (n) c.db.touch(key);
   c.send(intReply(n));
 }
 
@@ -265,7 +265,7 @@ function xread(c: Client, argv: Arg[]): void {
     r.keys,
     r.block,
     (key) => {
-      const s = c.core.db.get(key);
+      const s = c.db.get(key);
       if (!(s instanceof RedisStream)) return false;
       const entries = s.after(after[r.keys.indexOf(key)], r.count);
       if (!entries.length) return false;
@@ -327,7 +327,7 @@ function xreadgroup(c: Client, argv: Arg[]): void {
     r.keys,
     r.block,
     (key) => {
-      const s = c.core.db.get(key);
+      const s = c.db.get(key);
       if (!(s instanceof RedisStream)) return false;
       if (!s.hasGroup(group)) throw noGroup(key, group, 'XREADGROUP');
       const entries = withKey(key, () => s.readGroupNew(group, consumer, r.count, r.noAck, Date.now()));
@@ -354,7 +354,7 @@ export const streamCommands: CommandSpec[] = [
       const ids = argv.slice(2).map((a) => id(a));
       const s = getStream(c, key);
       const n = s ? s.delete(ids) : 0;
-      if (n) c.core.db.touch(key);
+      if (n) c.db.touch(key);
       c.send(intReply(n));
     },
   },
