@@ -10,6 +10,7 @@ import { normalizeValue } from './cmd-strings.js';
 import { argStr, bulkStr, intReply, optUpper, parseIntArg, mapHeader, R_EMPTY_ARR, R_ZERO } from './reply.js';
 import type { Arg } from './resp-parser.js';
 import type { StreamCodec } from './snapshot.js';
+import { streamFromJSON, streamToJSON } from './stream-snapshot.js';
 import {
   compareId, decrId, formatId, incrId, INVALID_ID, LIMIT_WITHOUT_APPROX, MAX_ID, MIN_ID, NoGroupError, noGroup, parseId,
   RedisStream, type Field, type StreamEntry, type StreamId,
@@ -17,8 +18,8 @@ import {
 
 export const streamCodec: StreamCodec = {
   is: (v) => v instanceof RedisStream,
-  encode: (v) => Buffer.from(JSON.stringify((v as RedisStream).toJSON()), 'utf8'),
-  decode: (b) => RedisStream.fromJSON(JSON.parse(b.toString('utf8'))),
+  encode: (v) => Buffer.from(JSON.stringify(streamToJSON(v as RedisStream)), 'utf8'),
+  decode: (b) => streamFromJSON(JSON.parse(b.toString('utf8'))),
 };
 
 function getStream(c: Client, key: string): RedisStream | undefined {
