@@ -7,7 +7,8 @@
  * by others (pub/sub messages, a push that unblocks it) are batched the same way.
  *
  * Backpressure: when the socket's writable buffer passes HIGH_WATER, reading is paused and the
- * parser stops mid-buffer; 'drain' resumes both.
+ * parser stops mid-buffer; 'drain' resumes both. Output others write to a client that does not read
+ * (a stalled subscriber) is bounded by client-output-buffer-limit instead: see checkOutputLimit.
  */
 import type net from 'node:net';
 import type { BusCore } from './bus-core.js';
