@@ -6,27 +6,33 @@
 import type { Client } from './client.js';
 import { Blocking } from './blocking.js';
 import { CommandTable } from './command-table.js';
-import { Keyspace } from './keyspace.js';
+import { DATABASES, Keyspace } from './keyspace.js';
+import { OutputLimits } from './output-limits.js';
 import { PubSub } from './pubsub.js';
 
 export interface CoreOptions {
   password?: string;
+  /** The clock for output-buffer soft limits and log rate limits (tests inject one); Date.now by default. */
+  clock?: () => number;
   maxClients: number;
   maxBulkLength: number;
   snapshotPath?: string;
 }
 
 export class BusCore {
-  readonly db = new Keyspace();
+  /** SELECT 0..15; each client points at one (Client.db). */
+  readonly dbs: Keyspace[] = Array.from({ length: DATABASES }, (_, i) => new Keyspace(i));
   readonly table = new CommandTable();
   readonly pubsub = new PubSub();
   readonly blocking: Blocking;
   readonly clients = new Map<number, Client>();
+  readonly outputLimits = new OutputLimits();
+  /** Clients whose output is at or above their soft limit: the timer re-checks them. */
+  readonly overSoft = new Set<Client>();
   readonly startedAt = Date.now();
   /** Clients with output queued for this turn's flush. */
   dirty: Client[] = [];
   private resumeQueue: Client[] = [];
-  private readonly watchers = new Map<string, Set<Client>>();
   nextClientId = 1;
   commandsProcessed = 0;
   connectionsReceived = 0;
@@ -38,11 +44,15 @@ export class BusCore {
   save: (() => void) | null = null;
   /** CONFIG values we accept and report. */
   readonly config = new Map<string, string>();
+  /** When the cross-protocol warning was last logged (it is logged at most once a minute). */
+  lastAttackLog = -Infinity;
   log: (line: string) => void = (line) => process.stderr.write(`[bus] ${line}\n`);
 
+  readonly now: () => number;
+
   constructor(readonly opts: CoreOptions) {
+    this.now = opts.clock ?? Date.now;
     this.blocking = new Blocking(this);
-    this.db.onTouch = null;
   }
 
   /** Queues an unblocked client to continue its pipelined input after the current event. */
@@ -109,40 +119,40 @@ export class BusCore {
     }
   }
 
+  /** The server timer's step for clients (10 Hz): soft output limits run out without new output too. */
+  cron(): void {
+    if (this.overSoft.size === 0) return;
+    for (const c of [...this.overSoft]) c.checkOutputLimit();
+  }
+
+  /** Keys in every database (the bus's stats). */
+  get keyCount(): number {
+    let n = 0;
+    for (const db of this.dbs) n += db.size;
+    return n;
+  }
+
   // ---- WATCH ----
 
   watch(c: Client, key: string): void {
-    if (c.watched === null) c.watched = new Set();
-    if (c.watched.has(key)) return;
-    c.watched.add(key);
-    let set = this.watchers.get(key);
-    if (set === undefined) this.watchers.set(key, (set = new Set()));
+    const db = c.db;
+    if (c.watched === null) c.watched = [];
+    if (c.watched.some((w) => w.db === db && w.key === key)) return;
+    c.watched.push({ db, key });
+    let set = db.watchers.get(key);
+    if (set === undefined) db.watchers.set(key, (set = new Set()));
     set.add(c);
-    if (this.db.onTouch === null) this.db.onTouch = (k) => this.touched(k);
   }
 
   unwatchAll(c: Client): void {
     c.casDirty = false;
     if (c.watched === null) return;
-    for (const key of c.watched) {
-      const set = this.watchers.get(key);
+    for (const { db, key } of c.watched) {
+      const set = db.watchers.get(key);
       if (set === undefined) continue;
       set.delete(c);
-      if (set.size === 0) this.watchers.delete(key);
+      if (set.size === 0) db.watchers.delete(key);
     }
     c.watched = null;
-    // Touch tracking costs a call per write: only keep it while someone watches.
-    if (this.watchers.size === 0) this.db.onTouch = null;
-  }
-
-  private touched(key: string): void {
-    const set = this.watchers.get(key);
-    if (set === undefined) return;
-    for (const c of set) c.casDirty = true;
-  }
-
-  /** FLUSHDB/FLUSHALL: every watcher's transaction must fail. */
-  touchAllWatched(): void {
-    for (const set of this.watchers.values()) for (const c of set) c.casDirty = true;
   }
 }

@@ -67,7 +67,7 @@ describe('bus protocol handling', () => {
     const c = await raw();
     await c.expect(cmd('foo', 'a', 'b'), "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n");
     await c.expect(cmd('GET'), "-ERR wrong number of arguments for 'get' command\r\n");
-    await c.expect(cmd('SELECT', '1'), '-ERR DB index is out of range\r\n');
+    await c.expect(cmd('SELECT', '16'), '-ERR DB index is out of range\r\n');
     // RESP2 and RESP3 are spoken; any other version is refused like Redis 7.
     await c.expect(cmd('HELLO', '4'), '-NOPROTO unsupported protocol version\r\n');
     await c.expect(cmd('HELLO', '0'), '-NOPROTO unsupported protocol version\r\n');

@@ -67,7 +67,7 @@ describe('bus server: strings, keys, expiry', () => {
     for (let i = 0; i < 50; i++) await r.set(`vol:${i}`, 'x', 'PX', 20);
     await new Promise((res) => setTimeout(res, 400));
     // DBSIZE does not touch keys, so only the active cycle can have removed them.
-    const volatileLeft = [...Array(50).keys()].filter((i) => bus.core.db.data.has(`vol:${i}`)).length;
+    const volatileLeft = [...Array(50).keys()].filter((i) => bus.core.dbs[0].data.has(`vol:${i}`)).length;
     expect(volatileLeft).toBe(0);
   });
 

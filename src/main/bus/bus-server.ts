@@ -18,6 +18,8 @@ export interface BusOptions {
   maxClients?: number;
   maxBulkLength?: number;
   snapshotPath?: string;
+  /** Clock for output-buffer soft limits (tests inject one); Date.now by default. */
+  clock?: () => number;
 }
 
 export class BusServer {
@@ -42,6 +44,7 @@ export class BusServer {
       maxClients: this.opts.maxClients,
       maxBulkLength: this.opts.maxBulkLength,
       snapshotPath: opts.snapshotPath,
+      clock: opts.clock,
     });
     registerCommands(this.core.table);
     if (opts.snapshotPath) this.core.save = () => this.saveSnapshot();
@@ -58,7 +61,7 @@ export class BusServer {
   }
 
   stats(): { clients: number; keys: number; commandsProcessed: number } {
-    return { clients: this.core.clients.size, keys: this.core.db.size, commandsProcessed: this.core.commandsProcessed };
+    return { clients: this.core.clients.size, keys: this.core.keyCount, commandsProcessed: this.core.commandsProcessed };
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -77,7 +80,10 @@ export class BusServer {
       this.servers.push(unix);
       await listenOn(unix, { path });
     }
-    this.expiryTimer = setInterval(() => this.core.db.activeExpireCycle(), 100);
+    this.expiryTimer = setInterval(() => {
+      for (const db of this.core.dbs) db.activeExpireCycle();
+      this.core.cron();
+    }, 100);
     this.expiryTimer.unref();
     return { host: this.opts.host, port: this.boundPort };
   }
@@ -116,10 +122,10 @@ export class BusServer {
     const path = this.opts.snapshotPath;
     if (!path || !fs.existsSync(path)) return;
     try {
-      const n = readSnapshot(path, this.core.db, this.codec);
+      const n = readSnapshot(path, this.core.dbs, this.codec);
       this.core.log(`loaded ${n} keys from snapshot ${path}`);
     } catch (e) {
-      this.core.db.clear();
+      for (const db of this.core.dbs) db.clear();
       const moved = `${path}.corrupt-${Date.now()}`;
       const why = e instanceof SnapshotError ? e.message : (e as Error)?.message;
       try {
@@ -134,7 +140,7 @@ export class BusServer {
   /** Writes the snapshot now (SAVE and close). */
   saveSnapshot(): void {
     if (!this.opts.snapshotPath) return;
-    writeSnapshot(this.opts.snapshotPath, this.core.db, this.codec);
+    writeSnapshot(this.opts.snapshotPath, this.core.dbs, this.codec);
   }
 
   close(): Promise<void> {

@@ -7,13 +7,17 @@
  * by others (pub/sub messages, a push that unblocks it) are batched the same way.
  *
  * Backpressure: when the socket's writable buffer passes HIGH_WATER, reading is paused and the
- * parser stops mid-buffer; 'drain' resumes both.
+ * parser stops mid-buffer; 'drain' resumes both. Output others write to a client that does not read
+ * (a stalled subscriber) is bounded by client-output-buffer-limit instead: see checkOutputLimit.
  */
 import type net from 'node:net';
 import type { BusCore } from './bus-core.js';
+import { clientInfoLine } from './cmd-connection.js';
 import { F_NOAUTH, F_NOQUEUE, F_PUBSUB, F_NOMULTI, type CommandSpec } from './command-table.js';
 import { RedisError, wrongArgs } from './errors.js';
 import { errReply, R_NIL, R_NIL_ARR, R_QUEUED } from './reply.js';
+import type { Keyspace } from './keyspace.js';
+import type { ClientClass } from './output-limits.js';
 import { ProtocolError, RespParser, type Arg } from './resp-parser.js';
 
 const HIGH_WATER = 8 * 1024 * 1024;
@@ -21,6 +25,8 @@ const HIGH_WATER = 8 * 1024 * 1024;
 const FLUSH_AT = 1024 * 1024;
 
 export interface BlockState {
+  /** The database the keys are in (the client's when it blocked). */
+  db: Keyspace;
   keys: string[];
   timer: NodeJS.Timeout | null;
   /** Tries to serve the client from `key`; true when it replied (the client is then unblocked). */
@@ -59,7 +65,7 @@ export class Client {
   multiSpecs: CommandSpec[] = [];
   multiError = false;
   inExec = false;
-  watched: Set<string> | null = null;
+  watched: Array<{ db: Keyspace; key: string }> | null = null;
   casDirty = false;
 
   // pub/sub state
@@ -67,6 +73,10 @@ export class Client {
   readonly patterns = new Set<string>();
 
   blocked: BlockState | null = null;
+  /** The selected database (SELECT). */
+  db: Keyspace;
+  /** When pending output first reached the class's soft limit; -1 while below (see output-limits.ts). */
+  obufSoftSince = -1;
 
   constructor(
     readonly core: BusCore,
@@ -74,6 +84,7 @@ export class Client {
   ) {
     this.id = core.nextClientId++;
     this.authed = !core.opts.password;
+    this.db = core.dbs[0];
     this.parser = new RespParser({
       maxBulkLength: core.opts.maxBulkLength,
       authRequired: () => !this.authed,
@@ -169,6 +180,7 @@ export class Client {
       s.end();
       return;
     }
+    if (this.checkOutputLimit()) return;
     if (!this.paused && s.writableLength > HIGH_WATER) {
       this.paused = true;
       s.pause();
@@ -180,6 +192,30 @@ export class Client {
         this.core.afterEvent();
       });
     }
+  }
+
+  /** The output-buffer class redis-server would give this client (it has no replicas). */
+  get outputClass(): ClientClass {
+    return this.subscribed ? 'pubsub' : 'normal';
+  }
+
+  /**
+   * Applies client-output-buffer-limit to the output the socket still holds; true when that closed
+   * the client. Clients over a soft limit are also checked by the server's timer (core.cron), so a
+   * subscriber that stopped reading is closed even when nothing more is published to it.
+   */
+  checkOutputLimit(): boolean {
+    const core = this.core;
+    const used = this.socket.writableLength + this.pendingBytes;
+    const cls = this.outputClass;
+    if (!core.outputLimits.due(cls, used, this)) return false;
+    const verdict = core.outputLimits.check(cls, used, this, core.now());
+    if (this.obufSoftSince === -1) core.overSoft.delete(this);
+    else core.overSoft.add(this);
+    if (verdict === 'ok') return false;
+    core.log(`Client ${clientInfoLine(this)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+    this.abort();
+    return true;
   }
 
   // ---- input ----
@@ -214,21 +250,24 @@ export class Client {
     const core = this.core;
     const spec = core.table.lookup(argv[0]);
     if (spec === undefined) {
+      // Neither is a command, so the check costs nothing on the known-command path.
+      if (isCrossProtocolAttack(argv[0])) return this.refuseCrossProtocol();
       this.reject(unknownCommand(argv));
       return;
     }
     if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
-      this.reject(wrongArgs(spec.name));
+      this.reject(wrongArgs(spec.name), spec);
       return;
     }
     if (!this.authed && (spec.flags & F_NOAUTH) === 0) {
-      this.reject('NOAUTH Authentication required.');
+      this.reject('NOAUTH Authentication required.', spec);
       return;
     }
     // The subscribed-mode restriction is RESP2's only: a RESP3 connection gets pushes out of band.
     if ((spec.flags & F_PUBSUB) === 0 && this.subscribed && this.resp === 2) {
       this.reject(
         `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+        spec,
       );
       return;
     }
@@ -243,7 +282,7 @@ export class Client {
       return;
     }
     this.call(spec, argv);
-    if (core.blocking.readyKeys.size !== 0) core.blocking.handleReady();
+    if (core.blocking.anyReady) core.blocking.handleReady();
   }
 
   /** Runs one command's handler, turning exceptions into error replies. */
@@ -261,20 +300,68 @@ export class Client {
     }
   }
 
-  /** A command rejected before running: reply, and poison an open transaction like Redis. */
-  private reject(msg: string): void {
+  /**
+   * A command rejected before running: reply, and poison an open transaction like Redis. A rejected
+   * EXEC discards the transaction and says why, as redis-server's execCommandAbort does (its text
+   * drops the "ERR " of the reason).
+   */
+  private reject(msg: string, spec?: CommandSpec): void {
+    if (spec?.name === 'exec') {
+      this.multi = null;
+      this.multiSpecs = [];
+      this.multiError = false;
+      this.core.unwatchAll(this);
+      this.sendError(`EXECABORT Transaction discarded because of: ${msg.startsWith('ERR ') ? msg.slice(4) : msg}`);
+      return;
+    }
     if (this.multi !== null) this.multiError = true;
     this.sendError(msg);
+  }
+
+  /**
+   * An HTTP request sent to the bus (a browser tricked into POSTing to it, DNS rebinding): like
+   * redis-server, log it (at most once a minute) and drop the connection at once, without the
+   * replies still pending and without running anything that follows.
+   */
+  private refuseCrossProtocol(): void {
+    const core = this.core;
+    const now = core.now();
+    if (now - core.lastAttackLog > 60_000) {
+      core.lastAttackLog = now;
+      core.log(
+        'Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. ' +
+          'This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.',
+      );
+    }
+    this.abort();
+  }
+
+  /** Closes the connection now, dropping pending output and unread input. */
+  abort(): void {
+    this.out = '';
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.closing = true;
+    this.socket.destroy();
+    this.dispose();
   }
 
   /** Called once the socket is gone: releases every registration this client holds. */
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.core.overSoft.delete(this);
     this.core.blocking.unblock(this);
     this.core.pubsub.unsubscribeAll(this);
     this.core.unwatchAll(this);
   }
+}
+
+/** `POST` or `Host:` as a command name, in any case (what redis-server's processCommand checks). */
+function isCrossProtocolAttack(name: Arg): boolean {
+  if (typeof name !== 'string' || (name.length !== 4 && name.length !== 5)) return false;
+  const n = name.toLowerCase();
+  return n === 'post' || n === 'host:';
 }
 
 /** Redis 7's exact text: args quoted, each followed by a space, the list capped near 128 chars. */

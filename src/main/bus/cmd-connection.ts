@@ -1,8 +1,8 @@
-/** Connection commands: PING ECHO AUTH HELLO SELECT QUIT RESET CLIENT. */
+/** Connection commands: PING ECHO AUTH HELLO QUIT RESET CLIENT. */
 import { timingSafeEqual } from 'node:crypto';
 import type { Client } from './client.js';
 import { F_NOAUTH, F_NOQUEUE, F_PUBSUB, type CommandSpec } from './command-table.js';
-import { NOT_INTEGER, RedisError, SYNTAX } from './errors.js';
+import { RedisError, SYNTAX } from './errors.js';
 import { argStr, bulkStr, intReply, mapHeader, optUpper, parseIntArg, R_OK, R_PONG, setProtocol, verbatimText } from './reply.js';
 import type { Arg } from './resp-parser.js';
 
@@ -98,8 +98,8 @@ export function clientInfoLine(c: Client): string {
   return (
     `id=${c.id} addr=${c.remoteAddr} laddr=${c.localAddr} fd=-1 name=${c.name} ` +
     `age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} flags=${flags} ` +
-    `db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=${c.multi ? c.multi.length : -1} ` +
-    `qbuf=${c.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.pendingBytes} ` +
+    `db=${c.db.index} sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=${c.multi ? c.multi.length : -1} ` +
+    `qbuf=${c.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.pendingBytes + c.socket.writableLength} ` +
     `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp}` +
     (c.libName || c.libVer ? ` lib-name=${c.libName} lib-ver=${c.libVer}` : '')
   );
@@ -172,17 +172,6 @@ export const connectionCommands: CommandSpec[] = [
   { name: 'auth', arity: -2, flags: F_NOAUTH, run: auth },
   { name: 'hello', arity: -1, flags: F_NOAUTH, run: hello },
   {
-    name: 'select',
-    arity: 2,
-    flags: 0,
-    run: (c, argv) => {
-      const n = parseIntArg(argv[1]);
-      if (n === null) throw new RedisError(NOT_INTEGER);
-      if (n !== 0) throw new RedisError('ERR DB index is out of range');
-      c.send(R_OK);
-    },
-  },
-  {
     name: 'quit',
     arity: -1,
     flags: F_NOAUTH | F_PUBSUB | F_NOQUEUE,
@@ -205,6 +194,7 @@ export const connectionCommands: CommandSpec[] = [
       c.core.unwatchAll(c);
       c.core.pubsub.unsubscribeAll(c);
       c.name = '';
+      c.db = c.core.dbs[0];
       if (c.core.opts.password) c.authed = false;
       setProtocol(c, 2);
       c.send('+RESET\r\n');

@@ -8,10 +8,10 @@ import { argStr, intReply, mapHeader, parseFloatArg, parseIntArg, R_OK, R_ONE, R
 import type { Arg } from './resp-parser.js';
 
 function hashFor(c: Client, key: string): HashValue {
-  let h = c.core.db.getHash(key);
+  let h = c.db.getHash(key);
   if (h === undefined) {
     h = new Map();
-    c.core.db.create(key, h);
+    c.db.create(key, h);
   }
   return h;
 }
@@ -26,7 +26,7 @@ function hset(c: Client, argv: Arg[], name: string): void {
     if (!h.has(f)) added++;
     h.set(f, normalizeValue(argv[i + 1]));
   }
-  c.core.db.touch(key);
+  c.db.touch(key);
   c.send(name === 'hmset' ? R_OK : intReply(added));
 }
 
@@ -34,7 +34,7 @@ function hincrby(c: Client, argv: Arg[]): void {
   const key = argStr(argv[1]);
   const by = parseIntArg(argv[3]);
   if (by === null) throw new RedisError(NOT_INTEGER);
-  const h = c.core.db.getHash(key);
+  const h = c.db.getHash(key);
   const f = argStr(argv[2]);
   const cur = h?.get(f);
   let n = 0;
@@ -46,7 +46,7 @@ function hincrby(c: Client, argv: Arg[]): void {
   const r = n + by;
   if (!Number.isSafeInteger(r)) throw new RedisError('ERR increment or decrement would overflow');
   hashFor(c, key).set(f, String(r));
-  c.core.db.touch(key);
+  c.db.touch(key);
   c.send(intReply(r));
 }
 
@@ -55,14 +55,14 @@ function hincrbyfloat(c: Client, argv: Arg[]): void {
   const by = parseFloatArg(argv[3]);
   if (by === null) throw new RedisError('ERR value is not a valid float');
   const f = argStr(argv[2]);
-  const cur = c.core.db.getHash(key)?.get(f);
+  const cur = c.db.getHash(key)?.get(f);
   const n = cur === undefined ? 0 : parseFloatArg(cur);
   if (n === null) throw new RedisError('ERR hash value is not a float');
   const r = n + by;
   if (!Number.isFinite(r)) throw new RedisError('ERR increment would produce NaN or Infinity');
   const s = String(Number(r.toPrecision(17)));
   hashFor(c, key).set(f, s);
-  c.core.db.touch(key);
+  c.db.touch(key);
   c.sendBulk(s);
 }
 
@@ -78,15 +78,15 @@ function sendHashPairs(c: Client, h: HashValue | undefined, keys: boolean, vals:
 }
 
 function setFor(c: Client, key: string): SetValue {
-  let s = c.core.db.getSet(key);
+  let s = c.db.getSet(key);
   if (s === undefined) {
     s = new Set();
-    c.core.db.create(key, s);
+    c.db.create(key, s);
   }
   return s;
 }
 
-const hget = (c: Client, argv: Arg[]): Bulk | undefined => c.core.db.getHash(argStr(argv[1]))?.get(argStr(argv[2]));
+const hget = (c: Client, argv: Arg[]): Bulk | undefined => c.db.getHash(argStr(argv[1]))?.get(argStr(argv[2]));
 
 export const hashSetCommands: CommandSpec[] = [
   { name: 'hset', arity: -4, flags: F_WRITE, keys: [1, 1, 1], run: (c, a) => hset(c, a, 'hset') },
@@ -99,9 +99,9 @@ export const hashSetCommands: CommandSpec[] = [
     run: (c, argv) => {
       const key = argStr(argv[1]);
       const f = argStr(argv[2]);
-      if (c.core.db.getHash(key)?.has(f)) return c.send(R_ZERO);
+      if (c.db.getHash(key)?.has(f)) return c.send(R_ZERO);
       hashFor(c, key).set(f, normalizeValue(argv[3]));
-      c.core.db.touch(key);
+      c.db.touch(key);
       c.send(R_ONE);
     },
   },
@@ -112,7 +112,7 @@ export const hashSetCommands: CommandSpec[] = [
     flags: F_READONLY,
     keys: [1, 1, 1],
     run: (c, argv) => {
-      const h = c.core.db.getHash(argStr(argv[1]));
+      const h = c.db.getHash(argStr(argv[1]));
       c.send(`*${argv.length - 2}\r\n`);
       for (let i = 2; i < argv.length; i++) c.sendBulk(h?.get(argStr(argv[i])));
     },
@@ -124,19 +124,19 @@ export const hashSetCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (c, argv) => {
       const key = argStr(argv[1]);
-      const h = c.core.db.getHash(key);
+      const h = c.db.getHash(key);
       let n = 0;
       if (h !== undefined) {
         for (let i = 2; i < argv.length; i++) if (h.delete(argStr(argv[i]))) n++;
-        c.core.db.deleteIfEmpty(key, h.size);
-        if (n) c.core.db.touch(key);
+        c.db.deleteIfEmpty(key, h.size);
+        if (n) c.db.touch(key);
       }
       c.send(intReply(n));
     },
   },
-  { name: 'hgetall', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => sendHashPairs(c, c.core.db.getHash(argStr(a[1])), true, true) },
-  { name: 'hkeys', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => sendHashPairs(c, c.core.db.getHash(argStr(a[1])), true, false) },
-  { name: 'hvals', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => sendHashPairs(c, c.core.db.getHash(argStr(a[1])), false, true) },
+  { name: 'hgetall', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => sendHashPairs(c, c.db.getHash(argStr(a[1])), true, true) },
+  { name: 'hkeys', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => sendHashPairs(c, c.db.getHash(argStr(a[1])), true, false) },
+  { name: 'hvals', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => sendHashPairs(c, c.db.getHash(argStr(a[1])), false, true) },
   {
     name: 'hexists',
     arity: 3,
@@ -144,7 +144,7 @@ export const hashSetCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (c, a) => c.send(hget(c, a) === undefined ? R_ZERO : R_ONE),
   },
-  { name: 'hlen', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => c.send(intReply(c.core.db.getHash(argStr(a[1]))?.size ?? 0)) },
+  { name: 'hlen', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => c.send(intReply(c.db.getHash(argStr(a[1]))?.size ?? 0)) },
   {
     name: 'hstrlen',
     arity: 3,
@@ -165,7 +165,7 @@ export const hashSetCommands: CommandSpec[] = [
       const s = setFor(c, key);
       const before = s.size;
       for (let i = 2; i < argv.length; i++) s.add(argStr(argv[i]));
-      c.core.db.touch(key);
+      c.db.touch(key);
       c.send(intReply(s.size - before));
     },
   },
@@ -176,12 +176,12 @@ export const hashSetCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (c, argv) => {
       const key = argStr(argv[1]);
-      const s = c.core.db.getSet(key);
+      const s = c.db.getSet(key);
       let n = 0;
       if (s !== undefined) {
         for (let i = 2; i < argv.length; i++) if (s.delete(argStr(argv[i]))) n++;
-        c.core.db.deleteIfEmpty(key, s.size);
-        if (n) c.core.db.touch(key);
+        c.db.deleteIfEmpty(key, s.size);
+        if (n) c.db.touch(key);
       }
       c.send(intReply(n));
     },
@@ -193,7 +193,7 @@ export const hashSetCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (c, argv) => {
       // A set (`~`) in RESP3.
-      const s = c.core.db.getSet(argStr(argv[1]));
+      const s = c.db.getSet(argStr(argv[1]));
       c.send(setHeader(c, s === undefined ? 0 : s.size));
       if (s !== undefined) for (const m of s) c.send(`$${m.length}\r\n${m}\r\n`);
     },
@@ -203,7 +203,7 @@ export const hashSetCommands: CommandSpec[] = [
     arity: 3,
     flags: F_READONLY,
     keys: [1, 1, 1],
-    run: (c, argv) => c.send(c.core.db.getSet(argStr(argv[1]))?.has(argStr(argv[2])) ? R_ONE : R_ZERO),
+    run: (c, argv) => c.send(c.db.getSet(argStr(argv[1]))?.has(argStr(argv[2])) ? R_ONE : R_ZERO),
   },
   {
     name: 'smismember',
@@ -211,11 +211,11 @@ export const hashSetCommands: CommandSpec[] = [
     flags: F_READONLY,
     keys: [1, 1, 1],
     run: (c, argv) => {
-      const s = c.core.db.getSet(argStr(argv[1]));
+      const s = c.db.getSet(argStr(argv[1]));
       c.send(`*${argv.length - 2}\r\n`);
       for (let i = 2; i < argv.length; i++) c.send(s?.has(argStr(argv[i])) ? R_ONE : R_ZERO);
     },
   },
-  { name: 'scard', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => c.send(intReply(c.core.db.getSet(argStr(a[1]))?.size ?? 0)) },
+  { name: 'scard', arity: 2, flags: F_READONLY, keys: [1, 1, 1], run: (c, a) => c.send(intReply(c.db.getSet(argStr(a[1]))?.size ?? 0)) },
 ];
 

@@ -9,13 +9,13 @@ import type { Arg } from './resp-parser.js';
 
 function delCmd(c: Client, argv: Arg[]): void {
   let n = 0;
-  for (let i = 1; i < argv.length; i++) if (c.core.db.delete(argStr(argv[i]))) n++;
+  for (let i = 1; i < argv.length; i++) if (c.db.delete(argStr(argv[i]))) n++;
   c.send(intReply(n));
 }
 
 /** EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT with NX XX GT LT. */
 function expireGeneric(c: Client, argv: Arg[], name: string, unitMs: number, absolute: boolean): void {
-  const db = c.core.db;
+  const db = c.db;
   const key = argStr(argv[1]);
   const n = parseIntArg(argv[2]);
   if (n === null) throw new RedisError(NOT_INTEGER);
@@ -50,7 +50,7 @@ function expireGeneric(c: Client, argv: Arg[], name: string, unitMs: number, abs
 }
 
 function ttlGeneric(c: Client, argv: Arg[], ms: boolean): void {
-  const t = c.core.db.pttl(argStr(argv[1]));
+  const t = c.db.pttl(argStr(argv[1]));
   if (t < 0 || ms) c.send(intReply(t));
   else c.send(intReply(Math.floor((t + 500) / 1000)));
 }
@@ -84,7 +84,7 @@ export class ScanCursors {
 const cursors = new WeakMap<object, ScanCursors>();
 
 function scanCmd(c: Client, argv: Arg[]): void {
-  const db = c.core.db;
+  const db = c.db;
   const cursor = argStr(argv[1]);
   if (!/^[0-9]+$/.test(cursor)) throw new RedisError('ERR invalid cursor');
   let match: string | null = null;
@@ -126,7 +126,7 @@ function scanCmd(c: Client, argv: Arg[]): void {
 }
 
 function renameCmd(c: Client, argv: Arg[], nx: boolean): void {
-  const db = c.core.db;
+  const db = c.db;
   const src = argStr(argv[1]);
   const dst = argStr(argv[2]);
   const v = db.get(src);
@@ -137,7 +137,7 @@ function renameCmd(c: Client, argv: Arg[], nx: boolean): void {
   db.delete(src);
   db.set(dst, v);
   if (at !== undefined) db.setExpire(dst, at);
-  c.core.blocking.signal(dst);
+  c.core.blocking.signal(c.db, dst);
   c.send(nx ? R_ONE : '+OK\r\n');
 }
 
@@ -151,7 +151,7 @@ export const keyCommands: CommandSpec[] = [
     keys: [1, -1, 1],
     run: (c, argv) => {
       let n = 0;
-      for (let i = 1; i < argv.length; i++) if (c.core.db.has(argStr(argv[i]))) n++;
+      for (let i = 1; i < argv.length; i++) if (c.db.has(argStr(argv[i]))) n++;
       c.send(intReply(n));
     },
   },
@@ -166,14 +166,14 @@ export const keyCommands: CommandSpec[] = [
     arity: 2,
     flags: F_WRITE,
     keys: [1, 1, 1],
-    run: (c, argv) => c.send(c.core.db.persist(argStr(argv[1])) ? R_ONE : R_ZERO),
+    run: (c, argv) => c.send(c.db.persist(argStr(argv[1])) ? R_ONE : R_ZERO),
   },
   {
     name: 'type',
     arity: 2,
     flags: F_READONLY,
     keys: [1, 1, 1],
-    run: (c, argv) => c.send(statusReply(typeOf(c.core.db.get(argStr(argv[1]))))),
+    run: (c, argv) => c.send(statusReply(typeOf(c.db.get(argStr(argv[1]))))),
   },
   {
     name: 'keys',
@@ -182,7 +182,7 @@ export const keyCommands: CommandSpec[] = [
     run: (c, argv) => {
       const pat = argStr(argv[1]);
       const out: string[] = [];
-      const db = c.core.db;
+      const db = c.db;
       for (const k of db.data.keys()) if (globMatch(pat, k) && db.has(k)) out.push(k);
       c.sendBulks(out);
     },

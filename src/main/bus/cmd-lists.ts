@@ -29,7 +29,7 @@ export function timeoutArg(a: Arg): number {
 }
 
 function push(c: Client, argv: Arg[], left: boolean, onlyIfExists: boolean): void {
-  const db = c.core.db;
+  const db = c.db;
   const key = argStr(argv[1]);
   let list = db.getList(key);
   if (list === undefined) {
@@ -40,14 +40,14 @@ function push(c: Client, argv: Arg[], left: boolean, onlyIfExists: boolean): voi
   if (left) for (let i = 2; i < argv.length; i++) list.pushFront(normalizeValue(argv[i]));
   else for (let i = 2; i < argv.length; i++) list.pushBack(normalizeValue(argv[i]));
   db.touch(key);
-  c.core.blocking.signal(key);
+  c.core.blocking.signal(c.db, key);
   c.send(intReply(list.length));
 }
 
 function popOne(c: Client, key: string, list: ListValue, left: boolean): Bulk {
   const v = (left ? list.popFront() : list.popBack()) as Bulk;
-  c.core.db.deleteIfEmpty(key, list.length);
-  c.core.db.touch(key);
+  c.db.deleteIfEmpty(key, list.length);
+  c.db.touch(key);
   return v;
 }
 
@@ -60,7 +60,7 @@ function pop(c: Client, argv: Arg[], left: boolean): void {
     if (n === null || n < 0) throw new RedisError('ERR value is out of range, must be positive');
     count = n;
   }
-  const list = c.core.db.getList(key);
+  const list = c.db.getList(key);
   if (list === undefined) return c.send(count === -1 ? c.nil : c.nilArr);
   if (count === -1) return c.sendBulk(popOne(c, key, list, left));
   const n = Math.min(count, list.length);
@@ -87,7 +87,7 @@ function whereArg(a: Arg): boolean {
 
 /** LMOVE core: pops from src, pushes to dst; undefined when src is empty. Type-checks dst first. */
 function move(c: Client, src: string, dst: string, fromLeft: boolean, toLeft: boolean): Bulk | undefined {
-  const db = c.core.db;
+  const db = c.db;
   const from = db.getList(src);
   if (from === undefined) return undefined;
   db.getList(dst); // WRONGTYPE on dst before anything is popped
@@ -101,7 +101,7 @@ function move(c: Client, src: string, dst: string, fromLeft: boolean, toLeft: bo
   if (toLeft) to.pushFront(v);
   else to.pushBack(v);
   db.touch(dst);
-  c.core.blocking.signal(dst);
+  c.core.blocking.signal(c.db, dst);
   return v;
 }
 
@@ -110,7 +110,7 @@ function bpop(c: Client, argv: Arg[], left: boolean): void {
   const timeout = timeoutArg(argv[argv.length - 1]);
   const keys: string[] = [];
   for (let i = 1; i < argv.length - 1; i++) keys.push(argStr(argv[i]));
-  const db = c.core.db;
+  const db = c.db;
   const serve = (key: string): boolean => {
     const v = db.get(key);
     if (!(v instanceof Deque) || v.length === 0) return false;
@@ -137,7 +137,7 @@ function bmove(c: Client, src: string, dst: string, fromLeft: boolean, toLeft: b
     [src],
     timeout,
     () => {
-      const db = c.core.db;
+      const db = c.db;
       const from = db.get(src);
       if (!(from instanceof Deque) || from.length === 0) return false;
       const r = move(c, src, dst, fromLeft, toLeft); // may throw WRONGTYPE for dst: sent as error
@@ -160,7 +160,7 @@ export const listCommands: CommandSpec[] = [
     arity: 2,
     flags: F_READONLY,
     keys: [1, 1, 1],
-    run: (c, argv) => c.send(intReply(c.core.db.getList(argStr(argv[1]))?.length ?? 0)),
+    run: (c, argv) => c.send(intReply(c.db.getList(argStr(argv[1]))?.length ?? 0)),
   },
   {
     name: 'lrange',
@@ -170,7 +170,7 @@ export const listCommands: CommandSpec[] = [
     run: (c, argv) => {
       const start = intArg(argv[2]);
       const end = intArg(argv[3]);
-      const list = c.core.db.getList(argStr(argv[1]));
+      const list = c.db.getList(argStr(argv[1]));
       const r = list && clampRange(start, end, list.length);
       if (!list || !r) return c.send(R_EMPTY_ARR);
       c.send(`*${r[1] - r[0] + 1}\r\n`);
@@ -184,7 +184,7 @@ export const listCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (c, argv) => {
       const idx = intArg(argv[2]);
-      const list = c.core.db.getList(argStr(argv[1]));
+      const list = c.db.getList(argStr(argv[1]));
       if (!list) return c.send(c.nil);
       c.sendBulk(list.at(idx < 0 ? list.length + idx : idx));
     },
@@ -197,12 +197,12 @@ export const listCommands: CommandSpec[] = [
     run: (c, argv) => {
       const key = argStr(argv[1]);
       const idx = intArg(argv[2]);
-      const list = c.core.db.getList(key);
+      const list = c.db.getList(key);
       if (!list) throw new RedisError('ERR no such key');
       const i = idx < 0 ? list.length + idx : idx;
       if (i < 0 || i >= list.length) throw new RedisError('ERR index out of range');
       list.set(i, normalizeValue(argv[3]));
-      c.core.db.touch(key);
+      c.db.touch(key);
       c.send(R_OK);
     },
   },
@@ -214,7 +214,7 @@ export const listCommands: CommandSpec[] = [
     run: (c, argv) => {
       const key = argStr(argv[1]);
       const count = intArg(argv[2]);
-      const list = c.core.db.getList(key);
+      const list = c.db.getList(key);
       if (!list) return c.send(intReply(0));
       const target = argStr(argv[3]);
       const eq = (v: Bulk) => (typeof v === 'string' ? v === target : v.length === target.length && argStr(v) === target);
@@ -229,8 +229,8 @@ export const listCommands: CommandSpec[] = [
         removed = drop.size;
         list.filter((_v, i) => !drop.has(i));
       }
-      c.core.db.deleteIfEmpty(key, list.length);
-      if (removed) c.core.db.touch(key);
+      c.db.deleteIfEmpty(key, list.length);
+      if (removed) c.db.touch(key);
       c.send(intReply(removed));
     },
   },
@@ -243,7 +243,7 @@ export const listCommands: CommandSpec[] = [
       const key = argStr(argv[1]);
       const start = intArg(argv[2]);
       const end = intArg(argv[3]);
-      const list = c.core.db.getList(key);
+      const list = c.db.getList(key);
       if (!list) return c.send(R_OK);
       const r = clampRange(start, end, list.length);
       if (!r) list.clear();
@@ -252,8 +252,8 @@ export const listCommands: CommandSpec[] = [
         for (let i = 0; i < r[0]; i++) list.popFront();
         for (let i = 0; i < tail; i++) list.popBack();
       }
-      c.core.db.deleteIfEmpty(key, list.length);
-      c.core.db.touch(key);
+      c.db.deleteIfEmpty(key, list.length);
+      c.db.touch(key);
       c.send(R_OK);
     },
   },

@@ -1,10 +1,11 @@
-/** Server commands: INFO DBSIZE FLUSHDB FLUSHALL TIME COMMAND CONFIG SAVE LASTSAVE. */
+/** Server commands: INFO TIME COMMAND CONFIG SAVE LASTSAVE. */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Client } from './client.js';
 import { flagWords, type CommandSpec } from './command-table.js';
 import { RedisError } from './errors.js';
 import { globMatch } from './glob.js';
+import { DATABASES } from './keyspace.js';
 import { REDIS_VERSION } from './cmd-connection.js';
 import { argStr, bulkStr, intReply, mapHeader, optUpper, R_OK, setHeader, verbatimText, type Proto } from './reply.js';
 import type { Arg } from './resp-parser.js';
@@ -28,7 +29,6 @@ function infoSections(c: Client): Record<string, string[]> {
   const mem = process.memoryUsage();
   const uptime = Math.floor((Date.now() - core.startedAt) / 1000);
   const cpu = process.cpuUsage();
-  const expires = core.db.expires.size;
   return {
     server: [
       `redis_version:${REDIS_VERSION}`, 'redis_git_sha1:00000000', 'redis_git_dirty:0', 'redis_build_id:0',
@@ -55,12 +55,12 @@ function infoSections(c: Client): Record<string, string[]> {
     stats: [
       `total_connections_received:${core.connectionsReceived}`, `total_commands_processed:${core.commandsProcessed}`,
       'instantaneous_ops_per_sec:0', `rejected_connections:${core.rejectedConnections}`,
-      `expired_keys:${core.db.expiredKeys}`, 'evicted_keys:0', 'keyspace_hits:0', 'keyspace_misses:0',
+      `expired_keys:${core.dbs.reduce((n, db) => n + db.expiredKeys, 0)}`, 'evicted_keys:0', 'keyspace_hits:0', 'keyspace_misses:0',
       `pubsub_channels:${core.pubsub.channels.size}`, `pubsub_patterns:${core.pubsub.patterns.size}`,
     ],
     replication: ['role:master', 'connected_slaves:0', 'master_repl_offset:0'],
     cpu: [`used_cpu_sys:${(cpu.system / 1e6).toFixed(6)}`, `used_cpu_user:${(cpu.user / 1e6).toFixed(6)}`],
-    keyspace: core.db.size > 0 ? [`db0:keys=${core.db.size},expires=${expires},avg_ttl=0`] : [],
+    keyspace: core.dbs.filter((db) => db.size > 0).map((db) => `db${db.index}:keys=${db.size},expires=${db.expires.size},avg_ttl=0`),
   };
 }
 
@@ -121,17 +121,19 @@ function command(c: Client, argv: Arg[]): void {
 /** CONFIG parameters reported (and, for SETTABLE ones, stored) for client compatibility. */
 function configValues(c: Client): Map<string, string> {
   const m = new Map<string, string>([
-    ['save', ''], ['appendonly', 'no'], ['appendfsync', 'everysec'], ['databases', '1'],
+    ['save', ''], ['appendonly', 'no'], ['appendfsync', 'everysec'], ['databases', String(DATABASES)],
     ['maxclients', String(c.core.opts.maxClients)], ['port', String(c.core.port)], ['bind', c.core.host],
     ['proto-max-bulk-len', String(c.core.opts.maxBulkLength)], ['maxmemory', '0'],
     ['maxmemory-policy', 'noeviction'], ['timeout', '0'], ['hz', '10'], ['notify-keyspace-events', ''],
     ['tcp-keepalive', '300'], ['protected-mode', 'no'], ['dir', process.cwd()], ['dbfilename', 'snapshot'],
   ]);
   for (const [k, v] of c.core.config) m.set(k, v);
+  m.set('client-output-buffer-limit', c.core.outputLimits.format());
   return m;
 }
 
-const SETTABLE = new Set(['save', 'appendonly', 'maxmemory-policy', 'timeout', 'hz', 'notify-keyspace-events', 'tcp-keepalive', 'maxmemory']);
+const OUTPUT_LIMIT = 'client-output-buffer-limit';
+const SETTABLE = new Set([OUTPUT_LIMIT, 'save', 'appendonly', 'maxmemory-policy', 'timeout', 'hz', 'notify-keyspace-events', 'tcp-keepalive', 'maxmemory']);
 
 function config(c: Client, argv: Arg[]): void {
   const sub = optUpper(argv[1]);
@@ -159,7 +161,14 @@ function config(c: Client, argv: Arg[]): void {
       const k = argStr(argv[i]).toLowerCase();
       if (!SETTABLE.has(k)) throw new RedisError(`ERR Unknown option or number of arguments for CONFIG SET - '${argStr(argv[i])}'`);
     }
-    for (let i = 2; i < argv.length; i += 2) c.core.config.set(argStr(argv[i]).toLowerCase(), argStr(argv[i + 1]));
+    // Values with rules are applied first: a bad one throws before anything else changed.
+    for (let i = 2; i < argv.length; i += 2) {
+      if (argStr(argv[i]).toLowerCase() === OUTPUT_LIMIT) c.core.outputLimits.set(argStr(argv[i + 1]));
+    }
+    for (let i = 2; i < argv.length; i += 2) {
+      const k = argStr(argv[i]).toLowerCase();
+      if (k !== OUTPUT_LIMIT) c.core.config.set(k, argStr(argv[i + 1]));
+    }
     return c.send(R_OK);
   }
   if (sub === 'RESETSTAT') {
@@ -170,20 +179,8 @@ function config(c: Client, argv: Arg[]): void {
   throw new RedisError(`ERR unknown subcommand '${argStr(argv[1])}'. Try CONFIG HELP.`);
 }
 
-function flush(c: Client, argv: Arg[]): void {
-  if (argv.length > 2 || (argv.length === 2 && !['ASYNC', 'SYNC'].includes(optUpper(argv[1])))) {
-    throw new RedisError('ERR syntax error');
-  }
-  c.core.touchAllWatched();
-  c.core.db.clear();
-  c.send(R_OK);
-}
-
 export const serverCommands: CommandSpec[] = [
   { name: 'info', arity: -1, flags: 0, run: info },
-  { name: 'dbsize', arity: 1, flags: 0, run: (c) => c.send(intReply(c.core.db.size)) },
-  { name: 'flushdb', arity: -1, flags: 0, run: flush },
-  { name: 'flushall', arity: -1, flags: 0, run: flush },
   {
     name: 'time',
     arity: 1,

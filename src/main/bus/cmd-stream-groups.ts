@@ -36,10 +36,10 @@ function xgroup(c: Client, argv: Arg[]): void {
       if (s === undefined) {
         if (!mk) throw new RedisError(NEED_KEY);
         s = new RedisStream();
-        c.core.db.create(key, s);
+        c.db.create(key, s);
       }
       s.createGroup(key, group, lastId, entriesRead);
-      c.core.db.touch(key);
+      c.db.touch(key);
       return c.send(R_OK);
     }
     case 'SETID': {
@@ -61,8 +61,8 @@ function xgroup(c: Client, argv: Arg[]): void {
       const group = argStr(argv[3]);
       const ok = s.destroyGroup(group);
       if (ok) {
-        c.core.db.touch(key);
-        c.core.blocking.signal(key); // XREADGROUP waiters on this group get NOGROUP
+        c.db.touch(key);
+        c.core.blocking.signal(c.db, key); // XREADGROUP waiters on this group get NOGROUP
       }
       return c.send(ok ? R_ONE : R_ZERO);
     }
@@ -147,7 +147,7 @@ function xautoclaim(c: Client, argv: Arg[]): void {
   } else sendEntries(c, r.claimed);
   c.send(`*${r.deleted.length}\r\n`);
   for (const d of r.deleted) c.send(bulkStr(formatId(d)));
-  if (r.claimed.length || r.deleted.length) c.core.db.touch(key);
+  if (r.claimed.length || r.deleted.length) c.db.touch(key);
 }
 
 function xinfo(c: Client, argv: Arg[]): void {
@@ -217,7 +217,7 @@ export const streamGroupCommands: CommandSpec[] = [
       const ids = argv.slice(3).map((a) => parseId(argStr(a)));
       const s = getStream(c, key);
       const n = s ? s.ack(argStr(argv[2]), ids) : 0;
-      if (n) c.core.db.touch(key);
+      if (n) c.db.touch(key);
       c.send(intReply(n));
     },
   },

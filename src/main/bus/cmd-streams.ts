@@ -10,6 +10,7 @@ import { normalizeValue } from './cmd-strings.js';
 import { argStr, bulkStr, intReply, optUpper, parseIntArg, mapHeader, R_EMPTY_ARR, R_ZERO } from './reply.js';
 import type { Arg } from './resp-parser.js';
 import type { StreamCodec } from './snapshot.js';
+import { streamFromJSON, streamToJSON } from './stream-snapshot.js';
 import {
   compareId, decrId, formatId, incrId, INVALID_ID, LIMIT_WITHOUT_APPROX, MAX_ID, MIN_ID, NoGroupError, noGroup, parseId,
   RedisStream, type Field, type StreamEntry, type StreamId,
@@ -17,12 +18,12 @@ import {
 
 export const streamCodec: StreamCodec = {
   is: (v) => v instanceof RedisStream,
-  encode: (v) => Buffer.from(JSON.stringify((v as RedisStream).toJSON()), 'utf8'),
-  decode: (b) => RedisStream.fromJSON(JSON.parse(b.toString('utf8'))),
+  encode: (v) => Buffer.from(JSON.stringify(streamToJSON(v as RedisStream)), 'utf8'),
+  decode: (b) => streamFromJSON(JSON.parse(b.toString('utf8'))),
 };
 
 function getStream(c: Client, key: string): RedisStream | undefined {
-  const v = c.core.db.get(key);
+  const v = c.db.get(key);
   if (v === undefined || v instanceof RedisStream) return v;
   throw new RedisError(WRONGTYPE);
 }
@@ -139,7 +140,7 @@ function xadd(c: Client, argv: Arg[]): void {
     const fields: Field[] = [];
     for (let j = i + 1; j < argv.length; j++) fields.push(normalizeValue(argv[j]));
     const newId = s.add(idArg, fields, Date.now()); // throws before the key exists on a bad id
-    c.core.db.create(key, s);
+    c.db.create(key, s);
     return afterAdd(c, key, s, t, newId);
   }
   const fields: Field[] = [];
@@ -149,8 +150,8 @@ function xadd(c: Client, argv: Arg[]): void {
 
 function afterAdd(c: Client, key: string, s: RedisStream, t: Trim, newId: StreamId): void {
   applyTrim(s, t);
-  c.core.db.touch(key);
-  c.core.blocking.signal(key);
+  c.db.touch(key);
+  c.core.blocking.signal(c.db, key);
   c.sendBulk(formatId(newId));
 }
 
@@ -198,7 +199,7 @@ function xtrim(c: Client, argv: Arg[]): void {
   const s = getStream(c, key);
   if (s === undefined) return c.send(R_ZERO);
   const n = applyTrim(s, t);
-  if (n) c.core.db.touch(key);
+  if (n) c.db.touch(key);
   c.send(intReply(n));
 }
 
@@ -265,7 +266,7 @@ function xread(c: Client, argv: Arg[]): void {
     r.keys,
     r.block,
     (key) => {
-      const s = c.core.db.get(key);
+      const s = c.db.get(key);
       if (!(s instanceof RedisStream)) return false;
       const entries = s.after(after[r.keys.indexOf(key)], r.count);
       if (!entries.length) return false;
@@ -327,7 +328,7 @@ function xreadgroup(c: Client, argv: Arg[]): void {
     r.keys,
     r.block,
     (key) => {
-      const s = c.core.db.get(key);
+      const s = c.db.get(key);
       if (!(s instanceof RedisStream)) return false;
       if (!s.hasGroup(group)) throw noGroup(key, group, 'XREADGROUP');
       const entries = withKey(key, () => s.readGroupNew(group, consumer, r.count, r.noAck, Date.now()));
@@ -354,7 +355,7 @@ export const streamCommands: CommandSpec[] = [
       const ids = argv.slice(2).map((a) => id(a));
       const s = getStream(c, key);
       const n = s ? s.delete(ids) : 0;
-      if (n) c.core.db.touch(key);
+      if (n) c.db.touch(key);
       c.send(intReply(n));
     },
   },

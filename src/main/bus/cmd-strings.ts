@@ -16,7 +16,7 @@ export function normalizeValue(v: Arg): Bulk {
 }
 
 function getCmd(c: Client, argv: Arg[]): void {
-  const v = c.core.db.getString(argStr(argv[1]));
+  const v = c.db.getString(argStr(argv[1]));
   if (v === undefined) c.send(c.nil);
   else c.sendBulk(v);
 }
@@ -37,7 +37,7 @@ function expiryFromArg(unit: string, a: Arg, cmd: string): number {
 }
 
 function setCmd(c: Client, argv: Arg[]): void {
-  const db = c.core.db;
+  const db = c.db;
   const key = argStr(argv[1]);
   let nx = false;
   let xx = false;
@@ -74,8 +74,8 @@ function setCmd(c: Client, argv: Arg[]): void {
 function setWithTtl(c: Client, argv: Arg[], unit: 'EX' | 'PX', name: string): void {
   const key = argStr(argv[1]);
   const at = expiryFromArg(unit, argv[2], name);
-  c.core.db.set(key, normalizeValue(argv[3]));
-  c.core.db.setExpire(key, at);
+  c.db.set(key, normalizeValue(argv[3]));
+  c.db.setExpire(key, at);
   c.send(R_OK);
 }
 
@@ -87,7 +87,7 @@ function readInt(v: Bulk | undefined): number | bigint {
 }
 
 function incrBy(c: Client, keyArg: Arg, by: number | bigint): void {
-  const db = c.core.db;
+  const db = c.db;
   const key = argStr(keyArg);
   const cur = readInt(db.getString(key));
   let next: number | bigint;
@@ -119,7 +119,7 @@ function negate(n: number | bigint): number | bigint {
 }
 
 function incrByFloat(c: Client, argv: Arg[]): void {
-  const db = c.core.db;
+  const db = c.db;
   const key = argStr(argv[1]);
   const v = db.getString(key);
   const cur = v === undefined ? 0 : parseFloatArg(v);
@@ -135,7 +135,7 @@ function incrByFloat(c: Client, argv: Arg[]): void {
 }
 
 function appendCmd(c: Client, argv: Arg[]): void {
-  const db = c.core.db;
+  const db = c.db;
   const key = argStr(argv[1]);
   const cur = db.getString(key);
   const add = argv[2];
@@ -151,7 +151,7 @@ const toBuf = (v: Arg): Buffer => (typeof v === 'string' ? Buffer.from(v, 'latin
 
 function msetCmd(c: Client, argv: Arg[], nx: boolean): void {
   if (argv.length % 2 === 0) throw new RedisError(`ERR wrong number of arguments for '${nx ? 'msetnx' : 'mset'}' command`);
-  const db = c.core.db;
+  const db = c.db;
   if (nx) {
     for (let i = 1; i < argv.length; i += 2) {
       if (db.has(argStr(argv[i]))) {
@@ -174,8 +174,8 @@ export const stringCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (c, argv) => {
       const key = argStr(argv[1]);
-      if (c.core.db.has(key)) return c.send(R_ZERO);
-      c.core.db.set(key, normalizeValue(argv[2]));
+      if (c.db.has(key)) return c.send(R_ZERO);
+      c.db.set(key, normalizeValue(argv[2]));
       c.send(R_ONE);
     },
   },
@@ -188,8 +188,8 @@ export const stringCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (c, argv) => {
       const key = argStr(argv[1]);
-      const old = c.core.db.getString(key);
-      c.core.db.set(key, normalizeValue(argv[2]));
+      const old = c.db.getString(key);
+      c.db.set(key, normalizeValue(argv[2]));
       c.sendBulk(old);
     },
   },
@@ -200,8 +200,8 @@ export const stringCommands: CommandSpec[] = [
     keys: [1, 1, 1],
     run: (c, argv) => {
       const key = argStr(argv[1]);
-      const v = c.core.db.getString(key);
-      if (v !== undefined) c.core.db.delete(key);
+      const v = c.db.getString(key);
+      if (v !== undefined) c.db.delete(key);
       c.sendBulk(v);
     },
   },
@@ -213,7 +213,7 @@ export const stringCommands: CommandSpec[] = [
     run: (c, argv) => {
       c.send(`*${argv.length - 1}\r\n`);
       for (let i = 1; i < argv.length; i++) {
-        const v = c.core.db.get(argStr(argv[i]));
+        const v = c.db.get(argStr(argv[i]));
         c.sendBulk(typeof v === 'string' || Buffer.isBuffer(v) ? v : undefined);
       }
     },
@@ -232,7 +232,7 @@ export const stringCommands: CommandSpec[] = [
     flags: F_READONLY,
     keys: [1, 1, 1],
     run: (c, argv) => {
-      const v = c.core.db.getString(argStr(argv[1]));
+      const v = c.db.getString(argStr(argv[1]));
       c.send(intReply(v === undefined ? 0 : v.length));
     },
   },

@@ -26,13 +26,24 @@ export function typeOf(v: Value | undefined): TypeName {
   return 'stream';
 }
 
+/** A client watching keys (WATCH): a change to one of them fails its next EXEC. */
+export interface Watcher {
+  casDirty: boolean;
+}
+
+/** Databases a server has (SELECT 0..DATABASES-1), like redis-server's default `databases 16`. */
+export const DATABASES = 16;
+
 export class Keyspace {
-  readonly data = new Map<string, Value>();
-  readonly expires = new Map<string, number>();
-  /** Called with the key whenever a command changes it (WATCH invalidation). */
-  onTouch: ((key: string) => void) | null = null;
+  /** Replaced, not just changed, by SWAPDB. */
+  data = new Map<string, Value>();
+  expires = new Map<string, number>();
+  /** Watched key -> its watchers; a write to a watched key dirties them (one size check otherwise). */
+  readonly watchers = new Map<string, Set<Watcher>>();
   private sweep: IterableIterator<[string, number]> | null = null;
   expiredKeys = 0;
+
+  constructor(readonly index = 0) {}
 
   get size(): number {
     return this.data.size;
@@ -78,7 +89,17 @@ export class Keyspace {
   }
 
   touch(key: string): void {
-    if (this.onTouch !== null) this.onTouch(key);
+    if (this.watchers.size === 0) return;
+    const set = this.watchers.get(key);
+    if (set !== undefined) for (const w of set) w.casDirty = true;
+  }
+
+  /** Dirties the watchers of every watched key that exists here (FLUSHDB, SWAPDB, like redis). */
+  touchExistingWatched(also?: Keyspace): void {
+    for (const [key, set] of this.watchers) {
+      if (!this.has(key) && !also?.has(key)) continue;
+      for (const w of set) w.casDirty = true;
+    }
   }
 
   /** Deletes a container emptied by a command (Redis never keeps empty lists/hashes/sets). */
@@ -114,10 +135,20 @@ export class Keyspace {
   }
 
   clear(): void {
-    for (const k of this.data.keys()) this.touch(k);
+    if (this.watchers.size !== 0) this.touchExistingWatched();
     this.data.clear();
     this.expires.clear();
     this.sweep = null;
+  }
+
+  /** SWAPDB: the two databases trade contents; clients keep their database number. */
+  swapWith(other: Keyspace): void {
+    this.touchExistingWatched(other);
+    other.touchExistingWatched(this);
+    [this.data, other.data] = [other.data, this.data];
+    [this.expires, other.expires] = [other.expires, this.expires];
+    this.sweep = null;
+    other.sweep = null;
   }
 
   private expireNow(key: string): void {

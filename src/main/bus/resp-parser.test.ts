@@ -92,16 +92,36 @@ describe('RespParser', () => {
 
   it.each([
     ['*abc\r\n', 'ERR Protocol error: invalid multibulk length'],
-    ['*99999999\r\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*2147483648\r\n', 'ERR Protocol error: invalid multibulk length'],
     ['*1\r\n$-5\r\n', 'ERR Protocol error: invalid bulk length'],
     ['*1\r\n$abc\r\n', 'ERR Protocol error: invalid bulk length'],
     ['*1\r\nx3\r\n', "ERR Protocol error: expected '$', got 'x'"],
-    ['*1\r\n$4\r\nPINGxx', 'ERR Protocol error: expected CRLF after bulk data'],
     ['"abc\r\n', 'ERR Protocol error: unbalanced quotes in request'],
   ])('rejects malformed frame %j', (wire, msg) => {
     const out = parseChunks([Buffer.from(wire)]);
     expect(out.at(-1)).toBeInstanceOf(ProtocolError);
     expect((out.at(-1) as ProtocolError).message).toBe(msg);
+  });
+
+  it("skips the two bytes after bulk data unchecked, like redis-server", () => {
+    expect(parseChunks([Buffer.from('*1\r\n$4\r\nPINGxx*2\r\n$4\r\nECHO\r\n$3\r\nabc\n*')])).toEqual([['PING'], ['ECHO', 'abc']]);
+    const big = 'b'.repeat(2000);
+    expect(parseChunks([Buffer.from(`*2\r\n$4\r\nECHO\r\n$2000\r\n${big.slice(0, 10)}`), Buffer.from(`${big.slice(10)}!!`)])).toEqual([
+      ['ECHO', Buffer.from(big)],
+    ]);
+  });
+
+  it('accepts multibulk counts up to 2^31-1 once authenticated (arguments are collected as they come)', () => {
+    const out = parseChunks([Buffer.from('*2000000\r\n$4\r\nPING\r\n')]);
+    expect(out).toEqual([]);
+  });
+
+  it('leaves an inline line with a NUL before its newline unfinished until it passes the inline limit', () => {
+    const p = new RespParser({ maxBulkLength: 1e9 });
+    expect(parseChunks([Buffer.from('PING\r\nECHO a\0b\r\nPING\r\n')], p)).toEqual([['PING']]);
+    expect(parseChunks([Buffer.from('*1\r\n$4\r\nPING\r\n')], p)).toEqual([]);
+    const out = parseChunks([Buffer.alloc(64 * 1024, 'x')], p);
+    expect((out.at(-1) as ProtocolError).message).toBe('ERR Protocol error: too big inline request');
   });
 
   it('enforces maxBulkLength and the unauthenticated limits', () => {
@@ -145,7 +165,7 @@ describe('RespParser', () => {
   });
 
   it('splits quote-free inline lines exactly like splitArgs', () => {
-    const lines = ['PING', '  SET  k\tv \x0b\f x', 'GET \xff\x80', 'a\rb', '   ', 'ECHO "q"', "ECHO it's", 'x\x00y z'];
+    const lines = ['PING', '  SET  k\tv \x0b\f x', 'GET \xff\x80', 'a\rb', '   ', 'ECHO "q"', "ECHO it's"];
     for (const line of lines) {
       const got = parseChunks([Buffer.from(`${line}\n`, 'latin1')]);
       const want = splitArgs(line);

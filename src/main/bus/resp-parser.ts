@@ -24,7 +24,8 @@ declare global {
 export type Arg = string | Buffer;
 
 export const BIG_BULK = 1024;
-const MAX_MULTIBULK = 1024 * 1024;
+/** redis-server's limit (INT_MAX); arguments are collected as they arrive, so a big count costs nothing up front. */
+const MAX_MULTIBULK = 2147483647;
 const MAX_INLINE = 64 * 1024;
 const MAX_HEADER = 64 * 1024;
 /** Redis limits for clients that still have to AUTH. */
@@ -119,11 +120,10 @@ export class RespParser {
   next(): Arg[] | null | ProtocolError {
     if (this.big) {
       if (this.bigFill < this.big.length) return null;
-      // Complete: the last two bytes are the CRLF terminator.
+      // Complete: the last two bytes stand for the CRLF terminator (not checked, see below).
       const b = this.big;
       this.big = null;
       this.bigFill = 0;
-      if (b[b.length - 2] !== 13 || b[b.length - 1] !== 10) return new ProtocolError('ERR Protocol error: expected CRLF after bulk data');
       this.args.push(b.subarray(0, b.length - 2));
       this.bulkLen = -1;
       if (this.args.length === this.argc) return this.finish();
@@ -185,7 +185,8 @@ export class RespParser {
         return null;
       }
       const start = this.pos;
-      if (buf[start + n] !== 13 || buf[start + n + 1] !== 10) return new ProtocolError('ERR Protocol error: expected CRLF after bulk data');
+      // The two bytes after the data are skipped unchecked, as redis-server does: a client that
+      // sends something else there gets the same replies from both.
       if (n < BIG_BULK) {
         // The command name and (for most commands) the key repeat request after request: reuse one
         // string per spelling (no allocation, and its hash stays cached for the Map lookups).
@@ -294,10 +295,16 @@ export class RespParser {
     return INT_OK;
   }
 
-  /** An inline command: one line split on whitespace with Redis's quoting rules. */
+  /**
+   * An inline command: one line split on whitespace with Redis's quoting rules. redis-server looks
+   * for the newline with strchr, which stops at a NUL byte: a NUL before the newline leaves the
+   * line unfinished, and the connection waits (answering nothing) until the unfinished line passes
+   * the inline size limit. The same here, so a client sees the same from both.
+   */
   private inline(): Arg[] | null | ProtocolError {
     const buf = this.buf;
-    const nl = buf.indexOf(10, this.pos);
+    let nl = buf.indexOf(10, this.pos);
+    if (nl !== -1 && hasNul(buf, this.pos, nl)) nl = -1;
     if (nl === -1) {
       if (buf.length - this.pos > MAX_INLINE) return new ProtocolError('ERR Protocol error: too big inline request');
       return null;
@@ -318,6 +325,11 @@ export class RespParser {
     this.pos = 0;
     return null;
   }
+}
+
+function hasNul(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] === 0) return true;
+  return false;
 }
 
 /** isSpace for bytes: space, \t \n \v \f \r. */

@@ -2,9 +2,11 @@
  * Snapshot file: all live keys with their TTLs, written atomically (temp file, fsync, rename) and
  * verified on load.
  *
- * Format (version 1), little endian:
+ * Format (version 2), little endian:
  *   "FAVBUS\0" u8 version | records... | u8 0xFF | 20-byte SHA-1 of everything before it
- *   record = u8 type, bulk key, f64 expireAt (-1 = none), payload
+ *   record = u8 0xFE, u8 db (the database of the records that follow; 0 until the first one)
+ *          | u8 type, bulk key, f64 expireAt (-1 = none), payload
+ *   Version 1 files (one database, no 0xFE records) still load.
  *     string: bulk | list/set: u32 n, n bulks | hash: u32 n, n (bulk field, bulk value)
  *     stream: bulk (opaque bytes from the stream codec)
  *   bulk = u32 length, bytes (latin1 strings are written byte-for-char)
@@ -16,12 +18,13 @@ import type { Bulk, Keyspace, Value } from './keyspace.js';
 import { BIG_BULK } from './resp-parser.js';
 
 const MAGIC = Buffer.from('FAVBUS\0', 'latin1');
-const VERSION = 1;
+const VERSION = 2;
 const T_STRING = 0;
 const T_LIST = 1;
 const T_HASH = 2;
 const T_SET = 3;
 const T_STREAM = 4;
+const T_SELECT = 0xfe;
 const T_END = 0xff;
 
 /** Serializes stream values; provided by the stream command glue. */
@@ -80,7 +83,7 @@ class FileWriter {
   }
 }
 
-export function writeSnapshot(path: string, db: Keyspace, codec?: StreamCodec): number {
+export function writeSnapshot(path: string, dbs: readonly Keyspace[], codec?: StreamCodec): number {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   let n = 0;
@@ -89,32 +92,11 @@ export function writeSnapshot(path: string, db: Keyspace, codec?: StreamCodec): 
     w.raw(MAGIC);
     w.u8(VERSION);
     const now = Date.now();
-    for (const [key, v] of db.data) {
-      const at = db.expires.get(key);
-      if (at !== undefined && at <= now) continue;
-      if (typeof v === 'string' || Buffer.isBuffer(v)) {
-        header(w, T_STRING, key, at);
-        w.bulk(v);
-      } else if (v instanceof Deque) {
-        header(w, T_LIST, key, at);
-        w.u32(v.length);
-        for (const item of v as Deque<Bulk>) w.bulk(item);
-      } else if (v instanceof Map) {
-        header(w, T_HASH, key, at);
-        w.u32(v.size);
-        for (const [f, fv] of v as Map<string, Bulk>) {
-          w.bulk(f);
-          w.bulk(fv);
-        }
-      } else if (v instanceof Set) {
-        header(w, T_SET, key, at);
-        w.u32(v.size);
-        for (const m of v as Set<string>) w.bulk(m);
-      } else if (codec?.is(v)) {
-        header(w, T_STREAM, key, at);
-        w.bulk(codec.encode(v));
-      } else continue;
-      n++;
+    for (const db of dbs) {
+      if (db.size === 0) continue;
+      w.u8(T_SELECT);
+      w.u8(db.index);
+      n += writeRecords(w, db, now, codec);
     }
     w.u8(T_END);
     w.finish();
@@ -129,6 +111,38 @@ export function writeSnapshot(path: string, db: Keyspace, codec?: StreamCodec): 
   return n;
 }
 
+function writeRecords(w: FileWriter, db: Keyspace, now: number, codec?: StreamCodec): number {
+  let n = 0;
+  for (const [key, v] of db.data) {
+    const at = db.expires.get(key);
+    if (at !== undefined && at <= now) continue;
+    if (typeof v === 'string' || Buffer.isBuffer(v)) {
+      header(w, T_STRING, key, at);
+      w.bulk(v);
+    } else if (v instanceof Deque) {
+      header(w, T_LIST, key, at);
+      w.u32(v.length);
+      for (const item of v as Deque<Bulk>) w.bulk(item);
+    } else if (v instanceof Map) {
+      header(w, T_HASH, key, at);
+      w.u32(v.size);
+      for (const [f, fv] of v as Map<string, Bulk>) {
+        w.bulk(f);
+        w.bulk(fv);
+      }
+    } else if (v instanceof Set) {
+      header(w, T_SET, key, at);
+      w.u32(v.size);
+      for (const m of v as Set<string>) w.bulk(m);
+    } else if (codec?.is(v)) {
+      header(w, T_STREAM, key, at);
+      w.bulk(codec.encode(v));
+    } else continue;
+    n++;
+  }
+  return n;
+}
+
 function header(w: FileWriter, type: number, key: string, at: number | undefined): void {
   w.u8(type);
   w.bulk(key);
@@ -137,13 +151,14 @@ function header(w: FileWriter, type: number, key: string, at: number | undefined
 
 export class SnapshotError extends Error {}
 
-/** Loads a snapshot into db (which should be empty); throws SnapshotError when the file is corrupt. */
-export function readSnapshot(path: string, db: Keyspace, codec?: StreamCodec): number {
+/** Loads a snapshot into dbs (which should be empty); throws SnapshotError when the file is corrupt. */
+export function readSnapshot(path: string, dbs: readonly Keyspace[], codec?: StreamCodec): number {
   const data = fs.readFileSync(path);
   if (data.length < MAGIC.length + 1 + 1 + 20 || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new SnapshotError('not a bus snapshot (bad header)');
   }
-  if (data[MAGIC.length] !== VERSION) throw new SnapshotError(`unsupported snapshot version ${data[MAGIC.length]}`);
+  const version = data[MAGIC.length];
+  if (version !== 1 && version !== VERSION) throw new SnapshotError(`unsupported snapshot version ${data[MAGIC.length]}`);
   const body = data.subarray(0, data.length - 20);
   if (!createHash('sha1').update(body).digest().equals(data.subarray(data.length - 20))) {
     throw new SnapshotError('checksum mismatch (truncated or corrupted file)');
@@ -166,10 +181,18 @@ export function readSnapshot(path: string, db: Keyspace, codec?: StreamCodec): n
   };
   const now = Date.now();
   let n = 0;
+  let db = dbs[0];
   for (;;) {
     need(1);
     const type = body[off++];
     if (type === T_END) break;
+    if (type === T_SELECT && version >= 2) {
+      need(1);
+      const index = body[off++];
+      if (index >= dbs.length) throw new SnapshotError(`database ${index} is out of range (the bus has ${dbs.length})`);
+      db = dbs[index];
+      continue;
+    }
     const key = str();
     need(8);
     const at = body.readDoubleLE(off);

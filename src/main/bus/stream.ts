@@ -1,406 +1,37 @@
 /**
- * The stream data type of the embedded bus (Redis 7.0 semantics): entries, trimming, consumer groups
- * and their pending-entries lists (PEL). Argument parsing and replies live in the X* command glue;
- * this module holds the state and the rules, and throws RedisError with Redis 7.0.15's texts.
- *
- * Choices that differ from redis-server, on purpose:
- * - ID parts are JS numbers, so the ID space tops out at 2^53-1 for both ms and seq (Redis: 2^64-1).
- *   Parts above that are rejected as invalid IDs; `+` means (2^53-1)-(2^53-1).
- * - `~` trimming trims exactly (Redis trims whole 100-entry nodes), but honours LIMIT: at most `limit`
- *   entries go per call, 10000 (Redis's 100 x stream-node-max-entries) when `~` comes without LIMIT,
- *   and LIMIT 0 means no cap. Exact trimming takes no LIMIT (Redis: a syntax error).
- *
- * Missing consumer group: Redis words NOGROUP differently per command, and only the glue knows the key.
- * Methods throw NoGroupError; the glue rethrows `e.withKey(key)` (or checks hasGroup() first and
- * throws noGroup(key, group, cmd) itself). Which command's text each method picks:
- *   readGroupNew, readGroupPending  -> XREADGROUP: No such key 'k' or consumer group 'g' in XREADGROUP with GROUP option
- *   pendingSummary, pendingRange    -> XPENDING:   No such key 'k' or consumer group 'g'
- *   autoClaim, claim                -> XAUTOCLAIM, XCLAIM: same text as XPENDING
- *   createConsumer, deleteConsumer, setGroupId -> XGROUP: No such consumer group 'g' for key name 'k'
- *   consumersInfo                   -> XINFO: same text as XGROUP
- *   ack returns 0 and destroyGroup returns false for a missing group, as XACK and XGROUP DESTROY do.
- *
- * Layout: live entries sit in one array sorted by id, with a head offset for trimming and tombstones
- * (fields = null) for XDEL in the middle; the first and last slots are always live. A PEL is a Map
- * keyed by formatted id plus a sorted array of cells (see PelIndex) for range scans.
+ * The stream data type of the embedded bus (Redis 7.0 semantics): the entries (stream-log.ts) plus
+ * consumer groups and their pending-entries lists (stream-pel.ts), entries-read and lag. Argument
+ * parsing and replies live in the X* command glue; this module holds the state and the rules, and
+ * throws RedisError with Redis 7.0.15's texts. Its JSON snapshot format is in stream-snapshot.ts.
  */
-import { RedisError, wrongArgs } from './errors.js';
+import { RedisError } from './errors.js';
+import {
+  BUSYGROUP, compareId, COUNT_NOT_POSITIVE, formatId, incrId, isZero, MAX_ID, MIN_ID, type Field, type PendingEntry, type StreamEntry, type StreamId,
+} from './stream-id.js';
+import { StreamLog } from './stream-log.js';
+import { NoGroupError, PelIndex, type Consumer, type GroupCommand, type Group, type Nack } from './stream-pel.js';
 
-export interface StreamId { ms: number; seq: number }
-/** Latin1 strings for small values, Buffers for big ones; stored as given. */
-export type Field = string | Buffer;
-/** Returned entries are the stored objects: treat them as read-only. */
-export interface StreamEntry { id: StreamId; fields: Field[] }
-export interface PendingEntry { id: StreamId; consumer: string; deliveredAt: number; deliveryCount: number }
+export * from './stream-id.js';
+export { noGroup, NoGroupError, type GroupCommand } from './stream-pel.js';
 
-/** Highest value of either ID part on this bus. */
-export const MAX_ID_PART = Number.MAX_SAFE_INTEGER;
-export const MIN_ID: Readonly<StreamId> = Object.freeze({ ms: 0, seq: 0 });
-export const MAX_ID: Readonly<StreamId> = Object.freeze({ ms: MAX_ID_PART, seq: MAX_ID_PART });
-
-export const INVALID_ID = 'ERR Invalid stream ID specified as stream command argument';
-export const XADD_TOO_SMALL = 'ERR The ID specified in XADD is equal or smaller than the target stream top item';
-export const XADD_ZERO = 'ERR The ID specified in XADD must be greater than 0-0';
-export const XADD_EXHAUSTED = 'ERR The stream has exhausted the last possible ID, unable to add more items';
-export const BUSYGROUP = 'BUSYGROUP Consumer Group name already exists';
-export const COUNT_NOT_POSITIVE = 'ERR COUNT must be > 0';
-export const LIMIT_WITHOUT_APPROX = 'ERR syntax error, LIMIT cannot be used without the special ~ option';
-/** Redis's default LIMIT for `~` trimming: 100 x stream-node-max-entries (100). */
-export const DEFAULT_APPROX_TRIM_LIMIT = 10_000;
-
-// ---------------------------------------------------------------------------------------------- IDs
-
-/** One ID part as Redis's string2ull reads it (leading blanks and '+' allowed), or null. */
-function parsePart(s: string): number | null {
-  if (!/^[ \t\n\v\f\r]*\+?[0-9]+$/.test(s)) return null;
-  const digits = s.replace(/^[ \t\n\v\f\r]*\+?0*/, '');
-  if (digits.length > 16) return null; // > 2^53-1 for sure (16 digits max out at 9999999999999999)
-  const n = Number(digits || '0');
-  return n <= MAX_ID_PART ? n : null;
+/** A stream's whole state as plain values (ids parsed, nothing shared with the live stream's PELs). */
+export interface StreamState {
+  last: StreamId;
+  entriesAdded: number;
+  maxDeletedId: StreamId;
+  entries: StreamEntry[];
+  groups: Array<{
+    name: string;
+    lastId: StreamId;
+    /** null: unknown (Redis answers nil). */
+    entriesRead: number | null;
+    consumers: Array<{ name: string; seenTime: number }>;
+    pending: Array<{ id: StreamId; consumer: string; deliveredAt: number; deliveryCount: number }>;
+  }>;
 }
 
-/**
- * Parses `ms-seq`, `ms` (seq from defaultSeq: 'min' -> 0, 'max' -> 2^53-1), `-` (0-0) and `+` (max).
- * Throws RedisError(INVALID_ID). Exclusive `(id` bounds are the glue's: parse then incrId/decrId.
- */
-export function parseId(s: string, opts: { defaultSeq?: 'min' | 'max' } = {}): StreamId {
-  if (s === '-') return { ms: 0, seq: 0 };
-  if (s === '+') return { ms: MAX_ID_PART, seq: MAX_ID_PART };
-  if (s.length > 127) throw new RedisError(INVALID_ID);
-  const dash = s.indexOf('-');
-  const ms = parsePart(dash < 0 ? s : s.slice(0, dash));
-  const seq = dash < 0 ? (opts.defaultSeq === 'max' ? MAX_ID_PART : 0) : parsePart(s.slice(dash + 1));
-  if (ms === null || seq === null) throw new RedisError(INVALID_ID);
-  return { ms, seq };
-}
-
-export function formatId(id: StreamId): string {
-  return `${id.ms}-${id.seq}`;
-}
-
-export function compareId(a: StreamId, b: StreamId): number {
-  return a.ms !== b.ms ? (a.ms < b.ms ? -1 : 1) : a.seq !== b.seq ? (a.seq < b.seq ? -1 : 1) : 0;
-}
-
-/** The next ID, or null past the last one. */
-export function incrId(id: StreamId): StreamId | null {
-  if (id.seq < MAX_ID_PART) return { ms: id.ms, seq: id.seq + 1 };
-  if (id.ms < MAX_ID_PART) return { ms: id.ms + 1, seq: 0 };
-  return null;
-}
-
-/** The previous ID, or null before 0-0. */
-export function decrId(id: StreamId): StreamId | null {
-  if (id.seq > 0) return { ms: id.ms, seq: id.seq - 1 };
-  if (id.ms > 0) return { ms: id.ms - 1, seq: MAX_ID_PART };
-  return null;
-}
-
-const isZero = (id: StreamId) => id.ms === 0 && id.seq === 0;
-
-// ------------------------------------------------------------------------------------- NOGROUP texts
-
-export type GroupCommand = 'XREADGROUP' | 'XPENDING' | 'XAUTOCLAIM' | 'XCLAIM' | 'XGROUP' | 'XINFO';
-
-/** The NOGROUP error a command answers for a missing key or group, in Redis 7.0.15's words. */
-export function noGroup(key: string, group: string, cmd: GroupCommand = 'XREADGROUP'): RedisError {
-  switch (cmd) {
-    case 'XREADGROUP':
-      return new RedisError(`NOGROUP No such key '${key}' or consumer group '${group}' in XREADGROUP with GROUP option`);
-    case 'XGROUP':
-    case 'XINFO':
-      return new RedisError(`NOGROUP No such consumer group '${group}' for key name '${key}'`);
-    default:
-      return new RedisError(`NOGROUP No such key '${key}' or consumer group '${group}'`);
-  }
-}
-
-/** Thrown by group methods when the group is missing; the stream does not know its key. */
-export class NoGroupError extends RedisError {
-  constructor(readonly group: string, readonly cmd: GroupCommand) {
-    super(noGroup('?', group, cmd).message);
-    this.name = 'NoGroupError';
-  }
-  /** The error to send: the same text with the real key. */
-  withKey(key: string): RedisError {
-    return noGroup(key, this.group, this.cmd);
-  }
-}
-
-// --------------------------------------------------------------------------------------------- PELs
-
-interface Consumer { name: string; seenTime: number; pel: PelIndex }
-interface Nack { id: StreamId; key: string; consumer: Consumer; deliveredAt: number; deliveryCount: number }
-interface Group { name: string; lastId: StreamId; entriesRead: number /* -1: unknown */; pel: PelIndex; consumers: Map<string, Consumer> }
-interface Cell { nack: Nack; alive: boolean }
-
-/**
- * Pending entries by id: a Map for lookups and a sorted array of cells for ordered scans. Removal
- * kills the cell (O(1)); dead cells are dropped when they outnumber live ones. Deliveries come in
- * id order, so inserts are appends but for claims of older entries (binary search + splice).
- */
-class PelIndex {
-  private readonly map = new Map<string, Cell>();
-  private cells: Cell[] = [];
-  /** Cells before head are all dead (acks usually take the oldest entries). */
-  private head = 0;
-  private dead = 0;
-
-  get size(): number { return this.map.size; }
-  get(key: string): Nack | undefined { return this.map.get(key)?.nack; }
-
-  insert(nack: Nack): void {
-    const cell = { nack, alive: true };
-    this.map.set(nack.key, cell);
-    if (this.head === this.cells.length) { this.cells = [cell]; this.head = 0; this.dead = 0; return; }
-    const last = this.cells[this.cells.length - 1];
-    if (!last || compareId(last.nack.id, nack.id) < 0) this.cells.push(cell);
-    else this.cells.splice(this.lowerBound(nack.id), 0, cell);
-  }
-
-  remove(key: string): Nack | undefined {
-    const cell = this.map.get(key);
-    if (!cell) return undefined;
-    this.map.delete(key);
-    cell.alive = false;
-    this.dead++;
-    const cells = this.cells;
-    while (cells.length > this.head && !cells[cells.length - 1].alive) { cells.pop(); this.dead--; }
-    while (this.head < cells.length && !cells[this.head].alive) this.head++;
-    if (this.dead > 32 && this.dead > this.map.size) { this.cells = cells.filter((c) => c.alive); this.dead = 0; this.head = 0; }
-    return cell.nack;
-  }
-
-  /** Visits live nacks with id >= start in order until visit returns false. Don't mutate inside. */
-  scan(start: StreamId, visit: (n: Nack) => boolean): void {
-    for (let i = this.lowerBound(start); i < this.cells.length; i++) {
-      const c = this.cells[i];
-      if (c.alive && !visit(c.nack)) return;
-    }
-  }
-
-  first(): Nack | undefined { return this.map.size ? this.cells[this.head].nack : undefined; }
-  last(): Nack | undefined { return this.map.size ? this.cells[this.cells.length - 1].nack : undefined; }
-  all(): Nack[] { return this.cells.filter((c) => c.alive).map((c) => c.nack); }
-
-  private lowerBound(id: StreamId): number {
-    let lo = this.head, hi = this.cells.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareId(this.cells[mid].nack.id, id) < 0) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-  }
-}
-
-// ------------------------------------------------------------------------------------------ stream
-
-interface Slot { id: StreamId; fields: Field[] | null } // fields null: deleted (tombstone)
-
-export class RedisStream {
-  /** Slots [head, slots.length) hold the entries; slots[head] and the last slot are live. */
-  private slots: Slot[] = [];
-  /**
-   * The slots' ids again, as parallel arrays of plain numbers: V8 keeps them as unboxed doubles in
-   * one block, so a binary search touches one array per step instead of slot -> id -> boxed ms
-   * (about 4x faster on a 1M-entry stream whose slots are out of cache).
-   */
-  private msOf: number[] = [];
-  private seqOf: number[] = [];
-  private head = 0;
-  private live = 0;
-  private tombs = 0;
-  private last: StreamId = { ms: 0, seq: 0 };
+export class RedisStream extends StreamLog {
   private readonly groups = new Map<string, Group>();
-  /** Entries ever added (XINFO entries-added); XSETID may raise it. */
-  entriesAdded = 0;
-  /** The greatest ID ever removed by XDEL (XINFO max-deleted-entry-id). */
-  maxDeletedId: StreamId = { ms: 0, seq: 0 };
-
-  get length(): number { return this.live; }
-  get lastId(): StreamId { return this.last; }
-  get firstEntry(): StreamEntry | undefined { return this.live ? (this.slots[this.head] as StreamEntry) : undefined; }
-  get lastEntry(): StreamEntry | undefined { return this.live ? (this.slots[this.slots.length - 1] as StreamEntry) : undefined; }
-  /** XINFO recorded-first-entry-id: the first entry's id, 0-0 when empty. */
-  get firstId(): StreamId { return this.firstEntry?.id ?? { ms: 0, seq: 0 }; }
-
-  /**
-   * XADD. idArg: `*`, `ms-*`, `ms` or `ms-seq`. Fields: a flat, non-empty, even-length list.
-   * `*` takes max(nowMs, lastId.ms) and bumps seq within the same millisecond.
-   */
-  add(idArg: string, fields: Field[], nowMs: number): StreamId {
-    if (fields.length === 0 || fields.length % 2 !== 0) throw new RedisError(wrongArgs('xadd'));
-    let id: StreamId;
-    if (idArg === '*') {
-      this.checkNotExhausted();
-      const ms = Math.min(Math.max(0, Math.floor(nowMs)), MAX_ID_PART);
-      id = ms > this.last.ms ? { ms, seq: 0 } : incrId(this.last)!;
-    } else if (idArg.endsWith('-*')) {
-      const ms = parsePart(idArg.slice(0, -2));
-      if (ms === null) throw new RedisError(INVALID_ID);
-      this.checkNotExhausted();
-      if (ms < this.last.ms || (ms === this.last.ms && this.last.seq === MAX_ID_PART)) throw new RedisError(XADD_TOO_SMALL);
-      id = ms === this.last.ms ? { ms, seq: this.last.seq + 1 } : { ms, seq: 0 };
-    } else {
-      if (idArg === '-' || idArg === '+') throw new RedisError(INVALID_ID);
-      id = parseId(idArg);
-      if (isZero(id)) throw new RedisError(XADD_ZERO);
-      this.checkNotExhausted();
-      if (compareId(id, this.last) <= 0) throw new RedisError(XADD_TOO_SMALL);
-    }
-    this.pushSlot({ id, fields });
-    this.live++;
-    this.entriesAdded++;
-    this.last = id;
-    return id;
-  }
-
-  private checkNotExhausted(): void {
-    if (this.last.ms === MAX_ID_PART && this.last.seq === MAX_ID_PART) throw new RedisError(XADD_EXHAUSTED);
-  }
-
-  /** The live entry with this id, if any. */
-  get(id: StreamId): StreamEntry | undefined {
-    const i = this.lowerBound(id);
-    const s = this.slots[i];
-    return s && s.fields && compareId(s.id, id) === 0 ? (s as StreamEntry) : undefined;
-  }
-
-  /** XRANGE / XREVRANGE: start <= id <= end, at most count (undefined: all; <= 0: none). */
-  range(start: StreamId, end: StreamId, count?: number, reverse = false): StreamEntry[] {
-    const out: StreamEntry[] = [];
-    const max = count === undefined ? Infinity : count;
-    if (max <= 0 || compareId(start, end) > 0) return out;
-    if (!reverse) {
-      for (let i = this.lowerBound(start); i < this.slots.length && out.length < max; i++) {
-        const s = this.slots[i];
-        if (compareId(s.id, end) > 0) break;
-        if (s.fields) out.push(s as StreamEntry);
-      }
-    } else {
-      const after = incrId(end);
-      for (let i = (after ? this.lowerBound(after) : this.slots.length) - 1; i >= this.head && out.length < max; i--) {
-        const s = this.slots[i];
-        if (compareId(s.id, start) < 0) break;
-        if (s.fields) out.push(s as StreamEntry);
-      }
-    }
-    return out;
-  }
-
-  /** XREAD: entries with id > id, at most count (undefined or <= 0: all, as XREAD COUNT 0). */
-  after(id: StreamId, count?: number): StreamEntry[] {
-    const start = incrId(id);
-    if (!start) return [];
-    return this.range(start, MAX_ID, count === undefined || count <= 0 ? undefined : count);
-  }
-
-  /** XDEL: returns how many existed; raises maxDeletedId. */
-  delete(ids: StreamId[]): number {
-    let n = 0;
-    for (const id of ids) {
-      const i = this.lowerBound(id);
-      const s = this.slots[i];
-      if (!s || !s.fields || compareId(s.id, id) !== 0) continue;
-      s.fields = null;
-      this.live--;
-      this.tombs++;
-      n++;
-      if (compareId(id, this.maxDeletedId) > 0) this.maxDeletedId = { ms: id.ms, seq: id.seq };
-    }
-    if (n) this.normalise();
-    return n;
-  }
-
-  /** XTRIM/XADD MAXLEN: drops the oldest entries beyond maxLen. Returns how many went. */
-  trimMaxLen(maxLen: number, approx = false, limit?: number): number {
-    const cap = trimCap(approx, limit);
-    return this.trimHead(Math.min(cap, Math.max(0, this.live - maxLen)), null);
-  }
-
-  /** XTRIM/XADD MINID: drops entries with id < minId. Returns how many went. */
-  trimMinId(minId: StreamId, approx = false, limit?: number): number {
-    return this.trimHead(trimCap(approx, limit), minId);
-  }
-
-  private trimHead(max: number, below: StreamId | null): number {
-    let n = 0;
-    let i = this.head;
-    for (; i < this.slots.length && n < max; i++) {
-      const s = this.slots[i];
-      if (below && compareId(s.id, below) >= 0) break;
-      if (s.fields) { n++; this.live--; } else this.tombs--;
-    }
-    this.head = i;
-    if (n) this.normalise();
-    return n;
-  }
-
-  /** Restores the invariants: live slots at both ends, bounded dead space. */
-  private normalise(): void {
-    const slots = this.slots;
-    while (this.head < slots.length && !slots[this.head].fields) { this.head++; this.tombs--; }
-    while (slots.length > this.head && !slots[slots.length - 1].fields) {
-      slots.pop();
-      this.msOf.pop();
-      this.seqOf.pop();
-      this.tombs--;
-    }
-    if (this.live === 0) { this.rebuild([]); return; }
-    if (this.tombs > 64 && this.tombs > this.live) this.rebuild(slots.slice(this.head).filter((s) => s.fields));
-    else if (this.head > 1024 && this.head * 2 > slots.length) this.rebuild(slots.slice(this.head));
-  }
-
-  private pushSlot(slot: Slot): void {
-    this.slots.push(slot);
-    this.msOf.push(slot.id.ms);
-    this.seqOf.push(slot.id.seq);
-  }
-
-  /** Replaces the slots (head at 0) and re-derives the id arrays and the tombstone count. */
-  private rebuild(slots: Slot[]): void {
-    this.slots = [];
-    this.msOf = [];
-    this.seqOf = [];
-    this.head = 0;
-    this.tombs = 0;
-    for (const slot of slots) {
-      this.pushSlot(slot);
-      if (!slot.fields) this.tombs++;
-    }
-  }
-
-  /** First slot index in [head, length) whose id >= id. */
-  private lowerBound(id: StreamId): number {
-    const msOf = this.msOf, seqOf = this.seqOf, ms = id.ms, seq = id.seq;
-    let lo = this.head, hi = msOf.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const m = msOf[mid];
-      if (m < ms || (m === ms && seqOf[mid] < seq)) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-  }
-
-  /**
-   * XSETID. Checks as Redis 7.0: id >= the provided maxDeletedId; with entries, id >= the last
-   * entry's id and entriesAdded >= length.
-   */
-  setLastId(id: StreamId, entriesAdded?: number, maxDeletedId?: StreamId): void {
-    if (entriesAdded !== undefined && entriesAdded < 0) throw new RedisError('ERR entries_added must be positive');
-    if (maxDeletedId && compareId(id, maxDeletedId) < 0) {
-      throw new RedisError('ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id');
-    }
-    if (this.live) {
-      if (compareId(id, this.lastEntry!.id) < 0) throw new RedisError('ERR The ID specified in XSETID is smaller than the target stream top item');
-      if (entriesAdded !== undefined && entriesAdded < this.live) {
-        throw new RedisError('ERR The entries_added specified in XSETID is smaller than the target stream length');
-      }
-    }
-    this.last = { ms: id.ms, seq: id.seq };
-    if (entriesAdded !== undefined) this.entriesAdded = entriesAdded;
-    if (maxDeletedId) this.maxDeletedId = { ms: maxDeletedId.ms, seq: maxDeletedId.seq };
-  }
 
   // ------------------------------------------------------------------------------------ groups
 
@@ -697,125 +328,44 @@ export class RedisStream {
     return read >= 0 ? this.entriesAdded - read : null;
   }
 
-  // --------------------------------------------------------------------------- snapshot JSON
+  // ------------------------------------------------------------------------------ whole state
 
-  /** A plain-JSON snapshot: ids as "ms-seq", Buffers as { b64 }, strings as they are. */
-  toJSON(): unknown {
-    const enc = (f: Field) => (typeof f === 'string' ? f : { b64: f.toString('base64') });
-    const entries: unknown[] = [];
-    for (let i = this.head; i < this.slots.length; i++) {
-      const s = this.slots[i];
-      if (s.fields) entries.push([formatId(s.id), s.fields.map(enc)]);
-    }
+  /** The state for a snapshot (stream-snapshot.ts turns it into JSON). */
+  state(): StreamState {
     return {
-      format: SNAPSHOT_FORMAT,
-      lastId: formatId(this.last),
+      last: this.last,
       entriesAdded: this.entriesAdded,
-      maxDeletedId: formatId(this.maxDeletedId),
-      entries,
+      maxDeletedId: this.maxDeletedId,
+      entries: this.range(MIN_ID, MAX_ID),
       groups: [...this.groups.values()].map((g) => ({
         name: g.name,
-        lastId: formatId(g.lastId),
+        lastId: g.lastId,
         entriesRead: g.entriesRead >= 0 ? g.entriesRead : null,
         consumers: [...g.consumers.values()].map((c) => ({ name: c.name, seenTime: c.seenTime })),
-        pending: g.pel.all().map((n) => [n.key, n.consumer.name, n.deliveredAt, n.deliveryCount]),
+        pending: g.pel.all().map((n) => ({ id: n.id, consumer: n.consumer.name, deliveredAt: n.deliveredAt, deliveryCount: n.deliveryCount })),
       })),
     };
   }
 
-  /** Rebuilds a stream from toJSON()'s output; throws Error("invalid stream snapshot: ...") on garbage. */
-  static fromJSON(v: unknown): RedisStream {
-    const o = obj(v, 'snapshot');
-    if (o.format !== SNAPSHOT_FORMAT) bad(`format must be ${SNAPSHOT_FORMAT}`);
-    const s = new RedisStream();
-    s.last = snapId(o.lastId, 'lastId');
-    s.maxDeletedId = snapId(o.maxDeletedId, 'maxDeletedId');
-    s.entriesAdded = count(o.entriesAdded, 'entriesAdded');
-    let prev: StreamId | null = null;
-    for (const [i, e] of arr(o.entries, 'entries').entries()) {
-      const pair = arr(e, `entries[${i}]`);
-      const id = snapId(pair[0], `entries[${i}] id`);
-      if (prev && compareId(prev, id) >= 0) bad(`entries[${i}] is out of order`);
-      if (compareId(id, s.last) > 0) bad(`entries[${i}] is past lastId`);
-      const fields = arr(pair[1], `entries[${i}] fields`).map((f, j) => decodeField(f, `entries[${i}] field ${j}`));
-      if (pair.length !== 2 || fields.length === 0 || fields.length % 2) bad(`entries[${i}] must be [id, [field, value, ...]]`);
-      s.pushSlot({ id, fields });
-      prev = id;
-    }
-    s.live = s.slots.length;
-    if (s.entriesAdded < s.live) bad('entriesAdded is smaller than the number of entries');
-    for (const [i, gv] of arr(o.groups, 'groups').entries()) {
-      const go = obj(gv, `groups[${i}]`);
-      const name = str(go.name, `groups[${i}].name`);
-      if (s.groups.has(name)) bad(`group ${name} appears twice`);
-      const er = go.entriesRead === null ? -1 : count(go.entriesRead, `groups[${i}].entriesRead`);
-      s.createGroup('', name, snapId(go.lastId, `groups[${i}].lastId`), er);
-      const g = s.groups.get(name)!;
-      for (const [j, cv] of arr(go.consumers, `groups[${i}].consumers`).entries()) {
-        const co = obj(cv, `groups[${i}].consumers[${j}]`);
-        const cname = str(co.name, `groups[${i}].consumers[${j}].name`);
-        if (g.consumers.has(cname)) bad(`consumer ${cname} appears twice in group ${name}`);
-        g.consumers.set(cname, { name: cname, seenTime: num(co.seenTime, `consumer ${cname} seenTime`), pel: new PelIndex() });
-      }
-      let prevPending: StreamId | null = null;
-      for (const [j, pv] of arr(go.pending, `groups[${i}].pending`).entries()) {
-        const p = arr(pv, `groups[${i}].pending[${j}]`);
-        const id = snapId(p[0], `groups[${i}].pending[${j}] id`);
-        if (prevPending && compareId(prevPending, id) >= 0) bad(`groups[${i}].pending[${j}] is out of order`);
-        const c = g.consumers.get(str(p[1], `groups[${i}].pending[${j}] consumer`));
-        if (!c) bad(`groups[${i}].pending[${j}] names an unknown consumer`);
-        const n: Nack = { id, key: formatId(id), consumer: c!, deliveredAt: num(p[2], 'deliveredAt'), deliveryCount: count(p[3], 'deliveryCount') };
+  /**
+   * A stream from a state already checked for consistency (stream-snapshot.ts does): entries in id
+   * order and none past `last`, unique group and consumer names, pending entries in id order and
+   * owned by a listed consumer.
+   */
+  static fromState(s: StreamState): RedisStream {
+    const stream = new RedisStream();
+    stream.restoreLog(s.last, s.entriesAdded, s.maxDeletedId, s.entries);
+    for (const gs of s.groups) {
+      stream.createGroup('', gs.name, gs.lastId, gs.entriesRead ?? -1);
+      const g = stream.groups.get(gs.name)!;
+      for (const c of gs.consumers) g.consumers.set(c.name, { name: c.name, seenTime: c.seenTime, pel: new PelIndex() });
+      for (const p of gs.pending) {
+        const c = g.consumers.get(p.consumer)!;
+        const n: Nack = { id: p.id, key: formatId(p.id), consumer: c, deliveredAt: p.deliveredAt, deliveryCount: p.deliveryCount };
         g.pel.insert(n);
-        c!.pel.insert(n);
-        prevPending = id;
+        c.pel.insert(n);
       }
     }
-    return s;
+    return stream;
   }
-}
-
-function trimCap(approx: boolean, limit: number | undefined): number {
-  if (limit !== undefined && !approx) throw new RedisError(LIMIT_WITHOUT_APPROX);
-  if (!approx) return Infinity;
-  return limit === undefined ? DEFAULT_APPROX_TRIM_LIMIT : limit <= 0 ? Infinity : limit;
-}
-
-// ------------------------------------------------------------------------ snapshot validation
-
-const SNAPSHOT_FORMAT = 'fav-stream/1';
-
-function bad(what: string): never {
-  throw new Error(`invalid stream snapshot: ${what}`);
-}
-function obj(v: unknown, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(`${what} must be an object`);
-  return v as Record<string, unknown>;
-}
-function arr(v: unknown, what: string): unknown[] {
-  if (!Array.isArray(v)) bad(`${what} must be an array`);
-  return v as unknown[];
-}
-function str(v: unknown, what: string): string {
-  if (typeof v !== 'string') bad(`${what} must be a string`);
-  return v as string;
-}
-function num(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) bad(`${what} must be a finite number`);
-  return v as number;
-}
-function count(v: unknown, what: string): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 0) bad(`${what} must be a non-negative integer`);
-  return v as number;
-}
-function snapId(v: unknown, what: string): StreamId {
-  if (typeof v !== 'string' || !/^[0-9]{1,16}-[0-9]{1,16}$/.test(v)) bad(`${what} must be an id "ms-seq"`);
-  const [ms, seq] = (v as string).split('-').map(Number);
-  if (ms > MAX_ID_PART || seq > MAX_ID_PART) bad(`${what} is out of range`);
-  return { ms, seq };
-}
-function decodeField(v: unknown, what: string): Field {
-  if (typeof v === 'string') return v;
-  const o = obj(v, what);
-  if (typeof o.b64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(o.b64)) bad(`${what} must be a string or { b64 }`);
-  return Buffer.from(o.b64 as string, 'base64');
 }

@@ -35,12 +35,14 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'SELECT 0 only (both servers run with one database)',
+    name: 'SELECT 0..15; out-of-range and non-numeric indexes (more in databases.test.ts)',
     async run(s) {
       await s.call('SELECT', '0');
-      await s.call('SELECT', '1');
+      await s.call('SELECT', '15');
+      await s.call('SELECT', '16');
       await s.call('SELECT', '-1');
       await s.call('SELECT', 'x');
+      await s.call('SELECT', '0');
       await s.call('SET', 'k', 'v');
       await s.call('GET', 'k');
     },

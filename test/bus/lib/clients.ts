@@ -35,9 +35,14 @@ export interface ClientConn {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /** The database the client selects itself on connecting (its `db` / `database` option, redis://host/N). */
+  db?: number;
+}
+
 export interface ClientKind {
   name: 'ioredis' | 'node-redis' | 'node-redis (RESP3)';
-  open(port: number): Promise<ClientConn>;
+  open(port: number, opts?: OpenOptions): Promise<ClientConn>;
 }
 
 /** Converts a client's decoded reply into the plain comparable form. */
@@ -66,10 +71,11 @@ async function settle(p: Promise<unknown>): Promise<Reply> {
 
 const ioredisKind: ClientKind = {
   name: 'ioredis',
-  async open(port) {
+  async open(port, opts = {}) {
     const r = new Redis({
       port,
       host: '127.0.0.1',
+      db: opts.db ?? 0,
       lazyConnect: true,
       // No INFO ready-check (it would hit NOAUTH in the AUTH cases), no reconnects after QUIT or a
       // protocol error, no silent re-subscribe: the test sees exactly what the server did.
@@ -102,9 +108,10 @@ const ioredisKind: ClientKind = {
 /** node-redis pinned to RESP2 (`RESP: 2`), or with its default options (RESP3, `HELLO 3`). */
 const nodeRedis = (resp: 2 | 'default'): ClientKind => ({
   name: resp === 2 ? 'node-redis' : 'node-redis (RESP3)',
-  async open(port) {
+  async open(port, opts = {}) {
     const socket = { host: '127.0.0.1', port, reconnectStrategy: false as const };
-    const c = resp === 2 ? createClient({ RESP: 2, socket }) : createClient({ socket });
+    const database = opts.db;
+    const c = resp === 2 ? createClient({ RESP: 2, socket, database }) : createClient({ socket, database });
     c.on('error', () => undefined);
     await c.connect();
     const messages: PubSubMessage[] = [];

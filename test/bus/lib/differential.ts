@@ -6,7 +6,7 @@
  * The transcripts must be equal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENTS, type ClientConn, type ClientKind, type PubSubMessage, type Reply } from './clients.js';
+import { CLIENTS, type ClientConn, type ClientKind, type OpenOptions, type PubSubMessage, type Reply } from './clients.js';
 import { RawConn } from './raw-conn.js';
 import { startTargets, stopTargets, type Target, type TargetOptions } from './targets.js';
 
@@ -35,8 +35,8 @@ export interface SessionConn {
 }
 
 export interface Session extends SessionConn {
-  /** Opens another connection to the same server with the same client library. */
-  conn(label: string): Promise<SessionConn>;
+  /** Opens another connection to the same server with the same client library (opts: its connect options). */
+  conn(label: string, opts?: OpenOptions): Promise<SessionConn>;
   /** Records a value the case derived itself (a timing bucket, a comparison result). */
   record(step: string, value: unknown): void;
   sleep(ms: number): Promise<void>;
@@ -97,8 +97,8 @@ export async function runCase(target: Target, client: ClientKind, c: Case): Prom
   const transcript: Entry[] = [];
   const opened: ClientConn[] = [];
   const pending = new Set<Promise<unknown>>();
-  const open = async () => {
-    const conn = await client.open(target.port);
+  const open = async (opts?: OpenOptions) => {
+    const conn = await client.open(target.port, opts);
     opened.push(conn);
     return conn;
   };
@@ -115,7 +115,7 @@ export async function runCase(target: Target, client: ClientKind, c: Case): Prom
     const main = wrap('c1', first, transcript, pending);
     const session: Session = {
       ...main,
-      conn: async (label) => wrap(label, await open(), transcript, pending),
+      conn: async (label, opts) => wrap(label, await open(opts), transcript, pending),
       record: (step, value) => void transcript.push({ step: `note: ${step}`, value }),
       sleep,
     };

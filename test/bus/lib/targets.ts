@@ -62,8 +62,8 @@ export async function startTarget(name: TargetName, opts: TargetOptions = {}): P
     const bus = await mod.startBus({ port: 0, host: '127.0.0.1', password: opts.password });
     return { name, port: bus.port, close: () => bus.close() };
   }
-  // One database, like the embedded bus: SELECT 1 must fail on both (Redis defaults to 16).
-  const srv = await startRedisServer({ password: opts.password, extraArgs: ['--databases', '1'] });
+  // redis-server's defaults (16 databases, like the bus).
+  const srv = await startRedisServer({ password: opts.password });
   return { name, port: srv.port, close: () => srv.stop() };
 }
 

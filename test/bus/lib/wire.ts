@@ -73,12 +73,16 @@ export async function runWire(t: Target, c: WireCase): Promise<Array<[string, un
   return log;
 }
 
-/** Runs a wire case on every target (after FLUSHALL) and compares each log with the reference's. */
-export async function checkWire(conf: Conformance, c: WireCase): Promise<void> {
+/**
+ * Runs a wire case on every target (after FLUSHALL) and compares each log with the reference's.
+ * `password`: the one the targets were started with (FLUSHALL authenticates first).
+ */
+export async function checkWire(conf: Conformance, c: WireCase, password?: string): Promise<void> {
   const targets = conf.targets();
   const logs: Array<Array<[string, unknown]>> = [];
   for (const t of targets) {
     const flush = await RawConn.open(t.port);
+    if (password) await flush.call('AUTH', password);
     await flush.call('FLUSHALL');
     flush.close();
     logs.push(await runWire(t, c));
