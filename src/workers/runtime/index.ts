@@ -6,6 +6,7 @@ export { watchParent, type StopReason } from './parent-link.js';
 export { QueueConsumer, requeueAll } from './queue-consumer.js';
 export { StreamConsumer } from './stream-consumer.js';
 export { ChannelConsumer } from './channel-consumer.js';
+export { TurnLedger, startOf, type TurnRef, type TurnLedgerOptions } from './turn-ledger.js';
 export {
   queueInput,
   channelInput,
