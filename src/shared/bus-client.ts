@@ -32,11 +32,10 @@ export function isBusAuthError(message: string): boolean {
   return /WRONGPASS|NOAUTH|invalid password|invalid username-password|without any password configured/i.test(message);
 }
 
-/** The error a refused password becomes; `maskedUrl` must already hide the password. */
+/** The error a refused password becomes (the bus's reply first); `maskedUrl` must already hide the password. */
 export function busAuthErrorMessage(maskedUrl: string, reply: string): string {
   return (
-    `the bus at ${maskedUrl} refused the connection's credentials (${reply.trim()}): ` +
-    'give the password the bus was started with in the URL (redis://:PASSWORD@host:port), ' +
-    'e.g. FAV_REDIS_URL or --redis for `fav worker`'
+    `${reply.trim()} (the bus at ${maskedUrl} refused the credentials: put the password it was started with ` +
+    'in its URL, redis://:PASSWORD@host:port; FAV_REDIS_URL, or --redis for `fav worker`)'
   );
 }
