@@ -16,3 +16,5 @@ export {
   type JobContext,
   type Consumer,
 } from './types.js';
+export { createOpenAiClient, openAiFailure, causeCode, KEYLESS_API_KEY, type OpenAiClientOptions, type OpenAiFailure, type OpenAiFailureKind } from './openai.js';
+export { createBusClient, connectBus, type BusClientOptions } from './bus-client.js';
