@@ -18,3 +18,4 @@ export {
 } from './types.js';
 export { createOpenAiClient, openAiFailure, causeCode, KEYLESS_API_KEY, type OpenAiClientOptions, type OpenAiFailure, type OpenAiFailureKind } from './openai.js';
 export { createBusClient, connectBus, type BusClientOptions } from './bus-client.js';
+export { Requester, serveRequests, replyChannel, type RequestOutcome, type RequesterOptions, type ServeOptions } from './request-reply.js';
