@@ -158,7 +158,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         voice: {
           busUrl,
           input: config.input,
-          asrTimeoutMs: Number(process.env.FAV_ASR_HTTP_TIMEOUT_MS) || config.gateway.asrTimeoutMs,
+          asrTimeoutMs: config.gateway.asrTimeoutMs,
           log: (level, msg, fields) => void logs.note('gateway', level, msg, fields),
         },
       },

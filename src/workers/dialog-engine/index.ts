@@ -13,12 +13,12 @@ import { Channels, ControlEvent, Queues } from '../../shared/bus.js';
 import { TurnEvent, UserInput } from '../../shared/voice.js';
 import { channelInput, queueInput, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { DialogEngine } from './engine.js';
-import { knobsFromEnv } from './knobs.js';
+import { knobsOf } from './knobs.js';
 
 let engine: DialogEngine | undefined;
 
 function createEngine(ctx: WorkerContext): DialogEngine {
-  const knobs = knobsFromEnv();
+  const knobs = knobsOf(ctx.settings.dialog);
   const { redis, log } = ctx;
   ctx.log.info({ dialog: ctx.settings.dialog, knobs }, 'dialog engine settings');
   return new DialogEngine(

@@ -11,14 +11,13 @@ import { Channels, ControlEvent, TASK_RESPONSE_PATTERN } from '../../shared/bus.
 import { AiResponse, TtsChunk, TurnEvent } from '../../shared/voice.js';
 import { channelInput, type ServiceDefinition } from '../runtime/index.js';
 import { OutputHandler } from './delivery.js';
-import { outputKnobsFromEnv } from './knobs.js';
 
 let handler: OutputHandler | undefined;
 
 const service: ServiceDefinition = {
   name: 'output-handler',
   init(ctx) {
-    const knobs = outputKnobsFromEnv();
+    const knobs = ctx.settings.output;
     const { redis, log } = ctx;
     log.info({ knobs }, 'output handler settings');
     handler = new OutputHandler(

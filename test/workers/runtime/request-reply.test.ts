@@ -74,7 +74,7 @@ describe('request/reply', () => {
       serveRequests({
         channel: CH,
         schema: Ask,
-        handle: (req: Ask) => (req.q === 'slow' ? new Promise((res) => held.push(() => res({ a: 'late' }))) : Promise.resolve({ a: 'fast' })),
+        handle: (req: Ask) => (req.q === 'slow' ? new Promise<{ a: string }>((res) => held.push(() => res({ a: 'late' }))) : Promise.resolve({ a: 'fast' })),
       }),
     );
     const r = await requester();
