@@ -104,6 +104,7 @@ export class Requester {
       this.o.log.warn({ channel, err: (e as Error).message }, 'could not subscribe for replies');
       return { status: 'error', waited_ms: waited() };
     }
+    if (this.closed) return { status: 'error', waited_ms: waited() };
     const request_id = `${this.prefix}:${++this.seq}`;
     const remaining = Math.max(0, o.timeoutMs - waited());
     const reply = new Promise<Rep | undefined>((resolve) => {
