@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import type { Config } from '../shared/config.js';
+import { createCoreBusClient, connectCoreBus } from './bus-client.js';
 import { startBus } from './bus/index.js';
 import { CONFIG_KEY } from '../shared/bus.js';
 import { loadConfig, redactConfig, redactUrl } from './config/load-config.js';
@@ -52,15 +52,12 @@ export interface Studio {
 
 /** Connects to an external Redis once, so a wrong URL fails fast with a clear message. */
 async function checkExternalRedis(url: string): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 5000 });
-  // ioredis rejects connect() with a bare "Connection is closed."; the socket's own error says why.
-  let socketError: Error | undefined;
-  probe.on('error', (err: Error) => (socketError ??= err));
+  const probe = createCoreBusClient(url, { role: 'check', once: true });
   try {
-    await probe.connect();
+    await connectCoreBus(probe);
     await probe.ping();
   } catch (err) {
-    const reason = socketError?.message ?? (err as Error).message;
+    const reason = (err as Error).message;
     throw new Error(`cannot use the Redis at ${redactUrl(url)}: ${reason}`, { cause: err });
   } finally {
     probe.disconnect();
@@ -139,9 +136,8 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
     progress(`services: ${supervisor.status().length} ready`);
 
     // 3. The gateway, with its own bus connection for health pings.
-    const ping = new Redis(busUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    ping.on('error', () => {});
-    await ping.connect();
+    const ping = createCoreBusClient(busUrl, { role: 'health', maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    await connectCoreBus(ping);
     teardown.push(async () => {
       ping.disconnect();
     });
@@ -162,7 +158,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         voice: {
           busUrl,
           input: config.input,
-          asrTimeoutMs: Number(process.env.FAV_ASR_HTTP_TIMEOUT_MS) || config.gateway.asrTimeoutMs,
+          asrTimeoutMs: config.gateway.asrTimeoutMs,
           log: (level, msg, fields) => void logs.note('gateway', level, msg, fields),
         },
       },
@@ -199,10 +195,9 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
  * unless the user points the app at their own Redis.
  */
 export async function publishSettings(busUrl: string, config: Config): Promise<void> {
-  const r = new Redis(busUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 });
-  r.on('error', () => {});
+  const r = createCoreBusClient(busUrl, { role: 'settings', maxRetriesPerRequest: 1, connectTimeout: 3000 });
   try {
-    await r.connect();
+    await connectCoreBus(r);
     await r.set(CONFIG_KEY, JSON.stringify(config));
   } finally {
     r.disconnect();

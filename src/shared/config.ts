@@ -161,6 +161,34 @@ export const ConfigSchema = z.object({
       chatPolicy: z.enum(['queue', 'merge', 'drop']).default('merge'),
       /** Most inputs waiting per session; older chat is dropped first. */
       maxQueue: z.number().int().min(1).max(100).default(5),
+      /**
+       * A turn with no progress this long ends with worker_lost, ms. Generous on purpose: a worker
+       * killed mid-turn gets its task back from the reliable queue after its restart, seconds later.
+       */
+      watchdogMs: z.number().int().min(1).default(60_000),
+      /** After speech_end, how long to wait for the utterance's input before calling it noise, ms. */
+      noiseMs: z.number().int().min(1).default(5000),
+      /** Listening with no speech_end this long goes back to idle, ms. */
+      listenMaxMs: z.number().int().min(1).default(30_000),
+      /** Without a client's playback_done, a turn ends this long after its audio would have finished playing, ms. */
+      playbackMarginMs: z.number().int().min(0).default(1500),
+      /** Sessions the dialog engine keeps in memory; idle ones are forgotten first. */
+      maxSessions: z.number().int().min(1).default(1000),
+    })
+    .prefault({}),
+  output: z
+    .object({
+      /**
+       * Audio waiting behind a missing sentence this long (nothing new for the turn meanwhile) skips
+       * the missing part, ms. Happens only when a TTS instance died with a sentence.
+       */
+      gapMs: z.number().int().min(1).default(5000),
+      /** Turns tracked at once; past it the oldest is forgotten. */
+      maxTurns: z.number().int().min(1).default(1000),
+      /** A cancelled turn whose turn_end never comes is forgotten after this long, ms. */
+      cancelKeepMs: z.number().int().min(1).default(30_000),
+      /** Ended turns remembered so that their late messages are dropped. */
+      maxClosed: z.number().int().min(1).default(10_000),
     })
     .prefault({}),
   gateway: z

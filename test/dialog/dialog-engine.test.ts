@@ -11,13 +11,8 @@ import { nowMs, type Body, type InputSource, type TurnEvent, type UserInput } fr
 import { BACKENDS, client, startBackend, type Backend } from '../supervisor/helpers.js';
 import { QueueDrain, Tap, WorkerProcess, percentile, publishSettings, sleep, type Received } from './harness.js';
 
-const KNOBS = {
-  FAV_LOG_LEVEL: 'warn',
-  FAV_DIALOG_WATCHDOG_MS: '1500',
-  FAV_DIALOG_NOISE_MS: '300',
-  FAV_DIALOG_LISTEN_MAX_MS: '3000',
-  FAV_DIALOG_PLAYBACK_MARGIN_MS: '100',
-};
+/** Short timings, so the timers' effects show within a test. */
+const TIMINGS = { watchdogMs: 1500, noiseMs: 300, listenMaxMs: 3000, playbackMarginMs: 100 };
 
 describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
   let bus: Backend;
@@ -61,8 +56,8 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
     redis = await client(bus.url);
     tap = await Tap.open(bus.url, [Channels.events, Channels.control]);
     turns = await QueueDrain.open(bus.url, Queues.userInput);
-    await publishSettings(redis, { dialog: { bargeIn: true, typedPolicy: 'queue', chatPolicy: 'merge', maxQueue: 3 } });
-    worker = await WorkerProcess.start('dialog-engine', bus.url, KNOBS);
+    await publishSettings(redis, { dialog: { bargeIn: true, typedPolicy: 'queue', chatPolicy: 'merge', maxQueue: 3, ...TIMINGS } });
+    worker = await WorkerProcess.start('dialog-engine', bus.url, { FAV_LOG_LEVEL: 'warn' });
   }, 90_000);
 
   afterAll(async () => {
@@ -325,8 +320,8 @@ describe.each(BACKENDS)('dialog-engine (%s)', (kind) => {
   it('drops and does not barge in when the settings say so (typedPolicy drop, bargeIn off)', async () => {
     await worker!.stop();
     worker = undefined;
-    await publishSettings(redis, { dialog: { bargeIn: false, typedPolicy: 'drop', chatPolicy: 'queue', maxQueue: 5 } });
-    worker = await WorkerProcess.start('dialog-engine', bus.url, KNOBS);
+    await publishSettings(redis, { dialog: { bargeIn: false, typedPolicy: 'drop', chatPolicy: 'queue', maxQueue: 5, ...TIMINGS } });
+    worker = await WorkerProcess.start('dialog-engine', bus.url, { FAV_LOG_LEVEL: 'warn' });
     const s = `s-${randomUUID()}`;
     const a = await startTurn(s);
     const t = input(s, 'typed', 'dropped please');

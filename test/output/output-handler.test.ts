@@ -68,8 +68,8 @@ describe.each(BACKENDS)('output-handler (%s)', (kind) => {
     bus = await startBackend(kind);
     redis = await client(bus.url);
     tap = await Tap.open(bus.url, [Channels.deliver]);
-    await publishSettings(redis, {});
-    worker = await WorkerProcess.start('output-handler', bus.url, { FAV_OUTPUT_GAP_MS: '400', FAV_OUTPUT_MAX_TURNS: '5', FAV_LOG_LEVEL: 'warn' });
+    await publishSettings(redis, { output: { gapMs: 400, maxTurns: 5 } });
+    worker = await WorkerProcess.start('output-handler', bus.url, { FAV_LOG_LEVEL: 'warn' });
   }, 90_000);
 
   afterAll(async () => {

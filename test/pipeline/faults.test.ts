@@ -20,7 +20,6 @@ import { SERVICE_NAMES } from '../../src/shared/bus.js';
 import { ErrorCodes } from '../../src/shared/voice.js';
 import { startStudio, type Studio } from '../../src/main/app.js';
 import { loadConfig } from '../../src/main/config/load-config.js';
-import { defaultManifest } from '../../src/main/supervisor/index.js';
 import { encodeWav } from '../../src/workers/audio/pcm.js';
 import { startOpenAiServer, type OpenAiServer, type OpenAiServerOptions, type RecordedRequest } from '../helpers/openai-server.js';
 import { isAlive } from '../supervisor/helpers.js';
@@ -123,12 +122,12 @@ describe.skipIf(skipReason !== '')(`faults through the studio${skipReason ? ` (s
         tts: { engine: 'openai', openai: { baseUrl: ai2.url, model: 'tts-test' } },
         memory: { summarise: false },
         input: { maxBytes: MAX_BYTES },
+        // A turn that never progresses ends after 15 s instead of the default minute.
+        dialog: { watchdogMs: 15_000 },
       },
       {},
     );
-    // A turn that never progresses ends after 15 s instead of the default minute.
-    const manifest = defaultManifest({ services: { 'dialog-engine': { env: { FAV_DIALOG_WATCHDOG_MS: '15000' } } } });
-    studio = await startStudio({ config, manifest });
+    studio = await startStudio({ config });
   }, 120_000);
 
   afterAll(async () => {

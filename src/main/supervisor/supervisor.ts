@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectCoreBus, createCoreBusClient } from '../bus-client.js';
 import { Channels, RUN_KEY, StatusEvent, type ServiceName } from '../../shared/bus.js';
 import { LogHub } from '../logging/log-hub.js';
 import type { LogLevel, LogRecord } from '../logging/log-record.js';
@@ -154,12 +155,11 @@ export class Supervisor extends EventEmitter {
   async start(): Promise<void> {
     if (this.started) throw new Error('supervisor already started');
     this.started = true;
-    const mk = () => new Redis(this.opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
-    this.sub = mk();
-    this.cmd = mk();
+    this.sub = createCoreBusClient(this.opts.redisUrl, { role: 'supervisor-sub' });
+    this.cmd = createCoreBusClient(this.opts.redisUrl, { role: 'supervisor' });
     for (const r of [this.sub, this.cmd]) r.on('error', (e: Error) => this.note('supervisor', 'error', `bus connection: ${e.message}`));
     try {
-      await Promise.all([this.sub.connect(), this.cmd.connect()]);
+      await Promise.all([connectCoreBus(this.sub), connectCoreBus(this.cmd)]);
       // Before any worker starts, and again after a reconnect (a Redis restarted without its data):
       // a worker that finds another run here leaves (src/workers/runtime/run-guard.ts).
       await this.cmd.set(RUN_KEY, this.runId);

@@ -1,35 +1,24 @@
 /**
  * Which AsrTasks a ControlEvent stops. A cancel naming a turn drops that turn's task (queued or in
- * flight); a 'stop' drops every task of the session that was created before it. A cancel without a
- * turn is the dialog's barge-in, caused by the user starting to speak: recognising that speech is
- * the point, so it stops nothing here. Memory is bounded (the newest ids and sessions are kept).
+ * flight); a 'stop' drops every task of the session accepted before it (the runtime's TurnLedger
+ * rule). A cancel naming no turn stops nothing here: recognising the speech that interrupted a
+ * reply is the point of listening.
  */
 import type { ControlEvent } from '../../shared/bus.js';
 import type { AsrTask } from '../../shared/voice.js';
-
-const MAX_TURNS = 1000;
-const MAX_SESSIONS = 1000;
+import { TurnLedger } from '../runtime/index.js';
 
 export class TurnCancels {
-  private readonly turns = new Set<string>();
-  private readonly stops = new Map<string, number>();
-  private readonly inFlight = new Map<string, { session: string; createdAt: number; ac: AbortController }>();
+  private readonly ledger = new TurnLedger();
+  private readonly inFlight = new Map<string, { task: AsrTask; ac: AbortController }>();
 
   /** Records the event; aborts the matching tasks in flight and returns how many. */
   onControl(ev: ControlEvent): number {
-    if (ev.turn_id) {
-      this.turns.add(ev.turn_id);
-      if (this.turns.size > MAX_TURNS) this.turns.delete(this.turns.values().next().value!);
-    } else if (ev.action === 'stop') {
-      this.stops.delete(ev.session_id);
-      this.stops.set(ev.session_id, ev.ts);
-      if (this.stops.size > MAX_SESSIONS) this.stops.delete(this.stops.keys().next().value!);
-    } else {
-      return 0;
-    }
+    if (!ev.turn_id && ev.action !== 'stop') return 0;
+    this.ledger.onControl(ev);
     let n = 0;
-    for (const [turn, t] of this.inFlight) {
-      if (turn === ev.turn_id || (!ev.turn_id && t.session === ev.session_id && t.createdAt <= ev.ts)) {
+    for (const t of this.inFlight.values()) {
+      if (!t.ac.signal.aborted && this.isCancelled(t.task)) {
         t.ac.abort(new Error(`turn ${ev.action === 'stop' ? 'stopped' : 'cancelled'}`));
         n++;
       }
@@ -38,9 +27,7 @@ export class TurnCancels {
   }
 
   isCancelled(task: AsrTask): boolean {
-    if (this.turns.has(task.turn_id)) return true;
-    const stop = this.stops.get(task.session_id);
-    return stop !== undefined && createdAt(task) <= stop;
+    return !this.ledger.isLive(task);
   }
 
   /** An AbortController for the task, aborted by a matching control event or by `signal`. */
@@ -48,16 +35,11 @@ export class TurnCancels {
     const ac = new AbortController();
     if (signal.aborted) ac.abort(signal.reason);
     else signal.addEventListener('abort', () => ac.abort(signal.reason), { once: true, signal: ac.signal });
-    this.inFlight.set(task.turn_id, { session: task.session_id, createdAt: createdAt(task), ac });
+    this.inFlight.set(task.turn_id, { task, ac });
     return ac;
   }
 
   untrack(task: AsrTask): void {
     this.inFlight.delete(task.turn_id);
   }
-}
-
-/** When the input was accepted (the gateway's mark), else when the task was created. */
-function createdAt(task: AsrTask): number {
-  return task.marks.input ?? task.ts;
 }

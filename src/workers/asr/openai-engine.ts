@@ -4,10 +4,10 @@
  * (faster-whisper). The endpoint is `asr.openai.baseUrl`, else the LLM's (resolveLlm), so one local
  * server can do both. Failures become messages that name the setting to fix.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from 'openai';
+import { toFile, type OpenAI } from 'openai';
 import { resolveLlm, type Config } from '../../shared/config.js';
 import { encodeWav } from '../audio/pcm.js';
-import type { Logger } from '../runtime/index.js';
+import { createOpenAiClient, openAiFailure, type Logger } from '../runtime/index.js';
 import { AsrFailedError, AsrUnavailableError, abortReason, type AsrEngine, type TranscribeOptions, type Transcript } from './engine.js';
 
 export interface OpenAiAsrOptions {
@@ -38,12 +38,8 @@ export class OpenAiAsrEngine implements AsrEngine {
     if (!this.baseUrl || !/^https?:\/\//.test(this.baseUrl)) {
       throw new AsrUnavailableError('the openai ASR engine has no endpoint: set asr.openai.baseUrl (e.g. http://127.0.0.1:8000/v1 for Speaches)');
     }
-    this.client = new OpenAI({
-      baseURL: this.baseUrl,
-      // Local servers take any key; the SDK insists on one.
-      apiKey: this.apiKey || 'not-needed',
-      maxRetries: 1,
-    });
+    // The request's own time-out (per call) depends on the audio's length; this is the default.
+    this.client = createOpenAiClient({ baseUrl: this.baseUrl, apiKey: this.apiKey, timeoutMs: this.opts.baseTimeoutMs ?? 15_000 });
     this.opts.log.info({ baseUrl: this.baseUrl, model: this.model, key: Boolean(this.apiKey) }, 'openai transcription endpoint configured');
   }
 
@@ -75,48 +71,38 @@ export class OpenAiAsrEngine implements AsrEngine {
   /** An SDK error as a message a streamer can act on. */
   private explain(e: unknown, timeoutMs: number): Error {
     const where = `the transcription endpoint ${this.baseUrl}`;
-    if (e instanceof APIUserAbortError) return new AsrFailedError('transcription aborted');
-    if (e instanceof APIConnectionTimeoutError) return new AsrFailedError(`${where} did not answer within ${Math.round(timeoutMs / 1000)} s`);
-    if (e instanceof APIConnectionError) {
-      const cause = errorCode(e) ?? (e.cause as Error | undefined)?.message ?? e.message;
-      return new AsrFailedError(`${where} is unreachable (${cause}): is the server running, and is asr.openai.baseUrl right?`);
+    const f = openAiFailure(e, this.apiKey);
+    const detail = f.detail ? `: ${f.detail}` : '';
+    switch (f.kind) {
+      case 'aborted':
+        return new AsrFailedError('transcription aborted');
+      case 'timeout':
+        return new AsrFailedError(`${where} did not answer within ${Math.round(timeoutMs / 1000)} s`);
+      case 'host-not-found':
+      case 'unreachable':
+        return new AsrFailedError(`${where} is unreachable (${f.cause ?? 'connection failed'}): is the server running, and is asr.openai.baseUrl right?`);
+      case 'http':
+      case 'stream-error':
+        switch (f.status) {
+          case 401:
+            return new AsrFailedError('the transcription endpoint rejected the API key (asr.openai.apiKey)');
+          case 403:
+            return new AsrFailedError(`the transcription endpoint refused the request (HTTP 403${detail}): check asr.openai.apiKey and the account's access`);
+          case 404:
+            return new AsrFailedError(`${where} has no audio/transcriptions or no model "${this.model}" (HTTP 404${detail}): check asr.openai.baseUrl and asr.openai.model`);
+          case 413:
+            return new AsrFailedError('the transcription endpoint refused the audio as too large (HTTP 413)');
+          case 429:
+            return new AsrFailedError(`the transcription endpoint is rate-limiting requests (HTTP 429${detail})`);
+          default:
+            return new AsrFailedError(`${where} answered HTTP ${f.status ?? '?'}${detail}`);
+        }
+      default:
+        return new AsrFailedError(`transcription failed: ${f.detail}`);
     }
-    if (e instanceof APIError) {
-      const detail = apiMessage(e);
-      switch (e.status) {
-        case 401:
-          return new AsrFailedError('the transcription endpoint rejected the API key (asr.openai.apiKey)');
-        case 403:
-          return new AsrFailedError(`the transcription endpoint refused the request (HTTP 403${detail ? `: ${detail}` : ''}): check asr.openai.apiKey and the account's access`);
-        case 404:
-          return new AsrFailedError(`${where} has no audio/transcriptions or no model "${this.model}" (HTTP 404${detail ? `: ${detail}` : ''}): check asr.openai.baseUrl and asr.openai.model`);
-        case 413:
-          return new AsrFailedError('the transcription endpoint refused the audio as too large (HTTP 413)');
-        case 429:
-          return new AsrFailedError(`the transcription endpoint is rate-limiting requests (HTTP 429${detail ? `: ${detail}` : ''})`);
-        default:
-          return new AsrFailedError(`${where} answered HTTP ${e.status ?? '?'}${detail ? `: ${detail}` : ''}`);
-      }
-    }
-    return new AsrFailedError(`transcription failed: ${(e as Error)?.message ?? String(e)}`);
   }
 
   async dispose(): Promise<void> {
     this.client = undefined;
   }
-}
-
-/** The first system error code (ECONNREFUSED, ENOTFOUND...) along an error's causes. */
-function errorCode(e: unknown): string | undefined {
-  for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
-    const code = (c as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
-  }
-  return undefined;
-}
-
-function apiMessage(e: APIError): string {
-  const body = e.error as { message?: unknown } | undefined;
-  const m = typeof body?.message === 'string' ? body.message : '';
-  return m.slice(0, 200);
 }

@@ -5,36 +5,19 @@
  * Concurrency: turns of different sessions run side by side; a session has one turn at a time, and a
  * newer turn of the session cancels the older one. Cancellation (fav:control, handled as it arrives):
  * a cancel naming a turn aborts that turn; a cancel without turn_id, and every stop, aborts the
- * session's turn that started at or before the event, and drops contexts of the session that started
- * before it when they arrive later. Both are remembered in small bounded sets.
+ * session's turn that started before the event, and drops contexts of the session that started
+ * before it when they arrive later (the runtime's TurnLedger).
  */
 import type { ControlEvent } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
 import { ErrorCodes, type MemoryContext } from '../../shared/voice.js';
-import { channelInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { TurnLedger, channelInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { createLlm, probeLlm, type Llm } from './llm.js';
 import { Turn } from './turn.js';
 
-/** How many cancelled turn ids / session cancel times are remembered. */
-const REMEMBERED = 1024;
-
-/** Insertion-ordered map that forgets its oldest entries past `max`. */
-class Bounded<K, V> extends Map<K, V> {
-  constructor(private readonly max: number) {
-    super();
-  }
-  override set(k: K, v: V): this {
-    this.delete(k);
-    super.set(k, v);
-    if (this.size > this.max) this.delete(this.keys().next().value as K);
-    return this;
-  }
-}
-
 export class ChatAi {
   private readonly active = new Map<string, Turn>();
-  private readonly cancelledTurns = new Bounded<string, true>(REMEMBERED);
-  private readonly sessionCancelAt = new Bounded<string, number>(REMEMBERED);
+  private readonly ledger = new TurnLedger();
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -42,8 +25,7 @@ export class ChatAi {
   ) {}
 
   async onContext(msg: MemoryContext, job: JobContext): Promise<void> {
-    const started = msg.marks.turn_start ?? msg.ts;
-    if (this.cancelledTurns.has(msg.turn_id) || (this.sessionCancelAt.get(msg.session_id) ?? -Infinity) >= started) {
+    if (!this.ledger.isLive(msg)) {
       this.ctx.log.debug({ turn: msg.turn_id, session: msg.session_id }, 'context of a cancelled turn dropped');
       return;
     }
@@ -63,20 +45,9 @@ export class ChatAi {
   }
 
   onControl(ev: ControlEvent): void {
-    const reason = ev.reason ?? ev.action;
-    if (ev.turn_id) this.cancelledTurns.set(ev.turn_id, true);
+    this.ledger.onControl(ev);
     const turn = this.active.get(ev.session_id);
-    if (ev.turn_id && ev.action === 'cancel') {
-      if (turn?.turnId === ev.turn_id) turn.cancel(reason);
-      return;
-    }
-    this.sessionCancelAt.set(ev.session_id, Math.max(ev.ts, this.sessionCancelAt.get(ev.session_id) ?? -Infinity));
-    if (turn && (turn.startedAt <= ev.ts || turn.turnId === ev.turn_id)) turn.cancel(reason);
-  }
-
-  /** Turns in flight (for tests and status). */
-  get activeTurns(): number {
-    return this.active.size;
+    if (turn && !this.ledger.isLive(turn.ctx)) turn.cancel(ev.reason ?? ev.action);
   }
 }
 

@@ -3,10 +3,10 @@
  * (Ollama, LM Studio, llama.cpp server, OpenAI, DeepSeek, OpenRouter, custom), the prompt for a turn,
  * and turning every way a request can fail into an error code and a sentence a streamer can act on.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import type OpenAI from 'openai';
 import { ErrorCodes, type ErrorCode, type MemoryContext } from '../../shared/voice.js';
 import { resolveLlm, type Config } from '../../shared/config.js';
-import type { Logger } from '../runtime/index.js';
+import { createOpenAiClient, openAiFailure, type Logger, type OpenAiFailure } from '../runtime/index.js';
 
 type ChatCompletionMessageParam = OpenAI.Chat.ChatCompletionMessageParam;
 
@@ -29,9 +29,6 @@ export interface Llm {
   idleTimeoutMs: number;
   systemPrompt: string;
 }
-
-/** Local servers accept any key, but the SDK insists on one. */
-const PLACEHOLDER_KEY = 'not-needed';
 
 export function createLlm(settings: Config, log: Logger): Llm {
   const { baseUrl, model, apiKey, needsKey } = resolveLlm(settings.llm);
@@ -56,33 +53,15 @@ export function createLlm(settings: Config, log: Logger): Llm {
     llm.configError = { code: ErrorCodes.llmAuth, message: `the '${l.preset}' LLM (${baseUrl}) needs an API key: set FAV_LLM_API_KEY` };
     return llm;
   }
-  llm.client = new OpenAI({
-    baseURL: baseUrl,
-    apiKey: llm.apiKey ?? PLACEHOLDER_KEY,
-    // A retry with back-off would hold the turn for seconds; the turn fails fast and says why instead.
-    maxRetries: 0,
+  llm.client = createOpenAiClient({
+    baseUrl,
+    apiKey: llm.apiKey,
     // Covers the wait for the response headers; the first token and stalls have their own timers,
     // which fire first (this is only the backstop).
-    timeout: l.firstTokenTimeoutMs + 1000,
-    // The SDK's own complaints (a chunk that is not JSON) go to our structured log, not stderr.
-    logLevel: 'warn',
-    logger: sdkLogger(log),
+    timeoutMs: l.firstTokenTimeoutMs + 1000,
+    log,
   });
   return llm;
-}
-
-function sdkLogger(log: Logger) {
-  const line = (args: unknown[]) =>
-    args
-      .map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a)))
-      .join(' ')
-      .slice(0, 300);
-  return {
-    error: (...args: unknown[]) => log.warn({ sdk: line(args) }, 'openai sdk'),
-    warn: (...args: unknown[]) => log.warn({ sdk: line(args) }, 'openai sdk'),
-    info: (...args: unknown[]) => log.debug({ sdk: line(args) }, 'openai sdk'),
-    debug: () => undefined,
-  };
 }
 
 /**
@@ -114,72 +93,56 @@ const START_HINT: Record<Llm['preset'], string> = {
   custom: 'is the server running? Start it',
 };
 
-/** The innermost `code` of an error's cause chain (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET...). */
-export function causeCode(e: unknown): string | undefined {
-  let code: string | undefined;
-  for (let cur: unknown = e, depth = 0; cur && typeof cur === 'object' && depth < 6; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const c = (cur as { code?: unknown }).code;
-    if (typeof c === 'string' && /^[A-Z_]+$/.test(c)) code = c;
-  }
-  return code;
-}
-
-function serverMessage(e: APIError, llm: Llm): string {
-  const err = e.error as { message?: unknown } | undefined;
-  let m = typeof err?.message === 'string' ? err.message : '';
-  if (llm.apiKey) m = m.split(llm.apiKey).join('***');
-  m = m.replace(/\s+/g, ' ').trim();
-  return m.length > 200 ? `${m.slice(0, 200)}...` : m;
-}
-
 /**
  * What went wrong, for the streamer. `phase`: 'request' (before the response headers) or 'stream'
  * (while reading the reply).
  */
 export function classify(e: unknown, llm: Llm, phase: 'request' | 'stream'): LlmFailure {
   const url = llm.baseUrl;
-  if (e instanceof APIConnectionTimeoutError) {
-    return { code: ErrorCodes.llmTimeout, message: `the LLM at ${url} did not answer within ${Math.round(llm.firstTokenTimeoutMs / 1000)} s: the model may still be loading; try again or raise llm.firstTokenTimeoutMs` };
-  }
-  if (e instanceof APIConnectionError) {
-    const code = causeCode(e) ?? 'connection failed';
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+  const f = openAiFailure(e, llm.apiKey);
+  switch (f.kind) {
+    case 'timeout':
+      return { code: ErrorCodes.llmTimeout, message: `the LLM at ${url} did not answer within ${Math.round(llm.firstTokenTimeoutMs / 1000)} s: the model may still be loading; try again or raise llm.firstTokenTimeoutMs` };
+    case 'host-not-found':
       return { code: ErrorCodes.llmUnreachable, message: `cannot reach the LLM at ${url} (host not found): check FAV_LLM_BASE_URL and the network` };
-    }
-    return { code: ErrorCodes.llmUnreachable, message: `cannot reach the LLM at ${url} (${code}): ${START_HINT[llm.preset]}, or set FAV_LLM_BASE_URL` };
-  }
-  if (e instanceof APIError && e.status !== undefined) {
-    const detail = serverMessage(e, llm);
-    const with_ = detail ? `: ${detail}` : '';
-    const s = e.status;
-    if (s === 401 || s === 403) {
-      const keyHint = llm.apiKey ? 'check FAV_LLM_API_KEY' : 'no key is set: set FAV_LLM_API_KEY';
-      return { code: ErrorCodes.llmAuth, message: `the LLM at ${url} refused the API key (HTTP ${s}${with_}); ${keyHint}` };
-    }
-    if (s === 404) {
-      const isModel = e.code === 'model_not_found' || /model/i.test(detail);
-      if (isModel) {
-        const pull = llm.preset === 'ollama' ? `pull it (ollama pull ${llm.model}) or ` : '';
-        return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} has no model "${llm.model}" (HTTP 404${with_}): ${pull}set FAV_LLM_MODEL to a model it serves` };
+    case 'unreachable':
+      return { code: ErrorCodes.llmUnreachable, message: `cannot reach the LLM at ${url} (${f.cause ?? 'connection failed'}): ${START_HINT[llm.preset]}, or set FAV_LLM_BASE_URL` };
+    case 'http':
+      return httpFailure(f, llm);
+    case 'stream-error':
+      // An error object inside the stream (`data: {"error": ...}`).
+      return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} reported an error mid-reply: ${f.detail}` };
+    case 'bad-json':
+      return { code: ErrorCodes.llmBadStream, message: `the LLM at ${url} sent a reply that is not valid JSON: is FAV_LLM_BASE_URL an OpenAI-compatible /v1 URL?` };
+    default: {
+      const reason = f.cause ?? f.detail;
+      if (phase === 'stream') {
+        return { code: ErrorCodes.llmBadStream, message: `the LLM at ${url} broke off the reply (${reason}): the server may have crashed or run out of memory` };
       }
-      return { code: ErrorCodes.llmFailed, message: `${url} has no chat completions endpoint (HTTP 404): FAV_LLM_BASE_URL should be the server's OpenAI-compatible URL, usually ending in /v1` };
+      return { code: ErrorCodes.llmFailed, message: `the request to the LLM at ${url} failed (${reason})` };
     }
-    if (s === 429) return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} is rate-limiting requests (HTTP 429${with_}): wait a little, or check the account's quota` };
-    if (s >= 500) return { code: ErrorCodes.llmFailed, message: `the LLM server at ${url} failed (HTTP ${s}${with_}): it may be overloaded or still loading the model; try again` };
-    return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} rejected the request (HTTP ${s}${with_})` };
   }
-  if (e instanceof APIError) {
-    // An error object inside the stream (`data: {"error": ...}`).
-    return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} reported an error mid-reply: ${serverMessage(e, llm) || e.message}` };
+}
+
+function httpFailure(f: OpenAiFailure, llm: Llm): LlmFailure {
+  const url = llm.baseUrl;
+  const with_ = f.detail ? `: ${f.detail}` : '';
+  const s = f.status!;
+  if (s === 401 || s === 403) {
+    const keyHint = llm.apiKey ? 'check FAV_LLM_API_KEY' : 'no key is set: set FAV_LLM_API_KEY';
+    return { code: ErrorCodes.llmAuth, message: `the LLM at ${url} refused the API key (HTTP ${s}${with_}); ${keyHint}` };
   }
-  if (e instanceof SyntaxError) {
-    return { code: ErrorCodes.llmBadStream, message: `the LLM at ${url} sent a reply that is not valid JSON: is FAV_LLM_BASE_URL an OpenAI-compatible /v1 URL?` };
+  if (s === 404) {
+    const isModel = f.code === 'model_not_found' || /model/i.test(f.detail);
+    if (isModel) {
+      const pull = llm.preset === 'ollama' ? `pull it (ollama pull ${llm.model}) or ` : '';
+      return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} has no model "${llm.model}" (HTTP 404${with_}): ${pull}set FAV_LLM_MODEL to a model it serves` };
+    }
+    return { code: ErrorCodes.llmFailed, message: `${url} has no chat completions endpoint (HTTP 404): FAV_LLM_BASE_URL should be the server's OpenAI-compatible URL, usually ending in /v1` };
   }
-  const reason = causeCode(e) ?? (e instanceof Error ? e.message : String(e));
-  if (phase === 'stream') {
-    return { code: ErrorCodes.llmBadStream, message: `the LLM at ${url} broke off the reply (${reason}): the server may have crashed or run out of memory` };
-  }
-  return { code: ErrorCodes.llmFailed, message: `the request to the LLM at ${url} failed (${reason})` };
+  if (s === 429) return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} is rate-limiting requests (HTTP 429${with_}): wait a little, or check the account's quota` };
+  if (s >= 500) return { code: ErrorCodes.llmFailed, message: `the LLM server at ${url} failed (HTTP ${s}${with_}): it may be overloaded or still loading the model; try again` };
+  return { code: ErrorCodes.llmFailed, message: `the LLM at ${url} rejected the request (HTTP ${s}${with_})` };
 }
 
 /**

@@ -42,8 +42,6 @@ export interface TurnDeps {
 
 export class Turn {
   state: TurnState = 'running';
-  /** When the turn started (marks.turn_start, else the message's ts): turn-less cancels compare with it. */
-  readonly startedAt: number;
   private readonly ac = new AbortController();
   private readonly marks: Record<string, number>;
   private readonly splitter: SentenceSplitter;
@@ -65,7 +63,6 @@ export class Turn {
     private readonly deps: TurnDeps,
   ) {
     this.marks = { ...ctx.marks };
-    this.startedAt = ctx.marks.turn_start ?? ctx.ts;
     this.splitter = new SentenceSplitter(deps.splitter);
     this.filter = new EmotionFilter((emotion, offset) => {
       this.tags.push({ offset, emotion });

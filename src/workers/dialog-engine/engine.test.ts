@@ -8,7 +8,8 @@ import { newEventId, type ControlEvent } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
 import type { InputSource, TurnEvent, UserInput } from '../../shared/voice.js';
 import { DialogEngine } from './engine.js';
-import { DEFAULT_KNOBS, knobsFromEnv } from './knobs.js';
+import { ConfigSchema } from '../../shared/config.js';
+import { DEFAULT_KNOBS, knobsOf } from './knobs.js';
 
 const knobs = { ...DEFAULT_KNOBS, watchdogMs: 10_000, noiseMs: 500, listenMaxMs: 3000, playbackMarginMs: 100, maxSessions: 3 };
 const dialog = { bargeIn: true, typedPolicy: 'queue', chatPolicy: 'merge', maxQueue: 5 } as const;
@@ -188,8 +189,10 @@ describe('DialogEngine', () => {
     expect(['a', 'b', 'c'].filter((id) => engine.snapshot(id)).length).toBe(2);
   });
 
-  it('reads its knobs from the environment and refuses nonsense', () => {
-    expect(knobsFromEnv({ FAV_DIALOG_WATCHDOG_MS: '1234' }).watchdogMs).toBe(1234);
-    expect(() => knobsFromEnv({ FAV_DIALOG_NOISE_MS: 'soon' })).toThrow(/FAV_DIALOG_NOISE_MS/);
+  it('reads its timings from the settings, with the defaults of the schema, and refuses nonsense', () => {
+    expect(DEFAULT_KNOBS).toEqual({ watchdogMs: 60_000, noiseMs: 5000, listenMaxMs: 30_000, playbackMarginMs: 1500, maxSessions: 1000 });
+    const settings = ConfigSchema.parse({ dataDir: '/d', dialog: { watchdogMs: 1234 } });
+    expect(knobsOf(settings.dialog)).toMatchObject({ watchdogMs: 1234, noiseMs: 5000 });
+    expect(ConfigSchema.safeParse({ dataDir: '/d', dialog: { noiseMs: 'soon' } }).success).toBe(false);
   });
 });

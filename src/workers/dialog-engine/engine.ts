@@ -23,7 +23,7 @@
 import { newEventId, type ControlEvent } from '../../shared/bus.js';
 import { Bus, type Payload } from '../../shared/contract.js';
 import { ErrorCodes, nowMs, type Body, type Marks, type Stage, type TurnEvent, type TurnState, type UserInput } from '../../shared/voice.js';
-import type { Logger } from '../runtime/index.js';
+import { TurnLedger, type Logger } from '../runtime/index.js';
 import type { PublishTopic, QueueTopic } from '../runtime/publish.js';
 import type { DialogKnobs, DialogSettings } from './knobs.js';
 import { admit, policyFor, type Waiting } from './waiting.js';
@@ -37,8 +37,6 @@ export interface DialogIo {
 
 /** Error stages after which the turn cannot go on (tts errors skip one sentence only). */
 const TERMINAL_STAGES: ReadonlySet<Stage> = new Set<Stage>(['llm', 'memory', 'input', 'asr']);
-/** Turn ids cancelled before their input reached us (a stop raced the input); bounded. */
-const MAX_CANCELLED = 1000;
 
 interface ActiveTurn {
   input: UserInput;
@@ -58,13 +56,15 @@ interface Session {
   listenTimer?: NodeJS.Timeout;
   /** speech_end was seen for the current listening period. */
   heardEnd: boolean;
-  /** ts of the last stop: inputs created before it were meant to be stopped too. */
-  stopAt: number;
 }
 
 export class DialogEngine {
   private readonly sessions = new Map<string, Session>();
-  private readonly cancelled = new Set<string>();
+  /**
+   * Turns that ended here or were cancelled before their input arrived (a cancel raced it), and
+   * session stops: an input created before a stop was meant to be stopped too.
+   */
+  private readonly ledger = new TurnLedger({ max: 1000 });
 
   constructor(
     private readonly io: DialogIo,
@@ -77,12 +77,13 @@ export class DialogEngine {
 
   /** Resolves once the input's turn (if it starts now) is on user_input_queue. */
   onInput(input: UserInput): Promise<void> {
-    if (this.cancelled.has(input.turn_id)) {
+    // By id only (no time given): the turn ended here already, or was cancelled before it came.
+    if (!this.ledger.isLive({ session_id: input.session_id, turn_id: input.turn_id })) {
       this.io.log.info({ session_id: input.session_id, turn_id: input.turn_id }, 'input of a cancelled turn dropped');
       return Promise.resolve();
     }
     const s = this.session(input.session_id);
-    if (s.stopAt > 0 && (input.marks.input ?? input.ts) < s.stopAt) {
+    if (this.ledger.isCancelled(input)) {
       this.endUnstarted(s, input, 'stopped before it could start');
       return Promise.resolve();
     }
@@ -187,13 +188,10 @@ export class DialogEngine {
   // Control (fav:control): the gateway's stop button, our own barge-in cancels coming back.
 
   onControl(ev: ControlEvent): void {
+    this.ledger.onControl(ev);
     const s = this.sessions.get(ev.session_id) ?? (ev.action === 'stop' ? this.session(ev.session_id) : undefined);
-    if (!s) {
-      if (ev.turn_id) this.remember(ev.turn_id);
-      return;
-    }
+    if (!s) return;
     if (ev.action === 'stop') {
-      s.stopAt = Math.max(s.stopAt, ev.ts);
       for (const w of s.waiting.splice(0)) this.endUnstarted(s, w.input, 'cleared by stop');
     }
     if (ev.turn_id) {
@@ -203,7 +201,6 @@ export class DialogEngine {
       }
       const i = s.waiting.findIndex((w) => w.input.turn_id === ev.turn_id);
       if (i >= 0) this.endUnstarted(s, s.waiting.splice(i, 1)[0]!.input, 'cancelled while waiting');
-      else this.remember(ev.turn_id);
       return;
     }
     if (s.active) this.finish(s, 'cancelled');
@@ -256,7 +253,6 @@ export class DialogEngine {
     const t = s.active!;
     const cancel: ControlEvent = { action: 'cancel', session_id: s.id, turn_id: t.input.turn_id, ts: Date.now(), reason };
     this.io.publish(Bus.control, cancel);
-    this.remember(t.input.turn_id);
     this.endTurn(s, 'cancelled');
   }
 
@@ -271,6 +267,7 @@ export class DialogEngine {
     if (!t) return;
     this.clearTurnTimers(t);
     s.active = undefined;
+    this.ledger.end(t.input.turn_id);
     this.io.publish(Bus.events, this.event(s.id, t.input, t.marks, { kind: 'turn_end', reason }));
     this.io.log.info({ session_id: s.id, turn_id: t.input.turn_id, reason }, 'turn ended');
   }
@@ -324,7 +321,6 @@ export class DialogEngine {
       );
       const cancel: ControlEvent = { action: 'cancel', session_id: s.id, turn_id: t.input.turn_id, ts: Date.now(), reason: 'watchdog' };
       this.io.publish(Bus.control, cancel);
-      this.remember(t.input.turn_id);
       this.finish(s, 'error');
     }, this.knobs.watchdogMs);
   }
@@ -373,15 +369,10 @@ export class DialogEngine {
     };
   }
 
-  private remember(turnId: string): void {
-    this.cancelled.add(turnId);
-    if (this.cancelled.size > MAX_CANCELLED) this.cancelled.delete(this.cancelled.values().next().value!);
-  }
-
   private session(id: string): Session {
     let s = this.sessions.get(id);
     if (s) return s;
-    s = { id, state: 'idle', stateTurn: '-', waiting: [], heardEnd: false, stopAt: 0 };
+    s = { id, state: 'idle', stateTurn: '-', waiting: [], heardEnd: false };
     this.sessions.set(id, s);
     if (this.sessions.size > this.knobs.maxSessions) this.forgetIdleSession();
     return s;

@@ -12,12 +12,12 @@
 import { Bus } from '../../shared/contract.js';
 import { channelInput, publish, push, queueInput, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { DialogEngine } from './engine.js';
-import { knobsFromEnv } from './knobs.js';
+import { knobsOf } from './knobs.js';
 
 let engine: DialogEngine | undefined;
 
 function createEngine(ctx: WorkerContext): DialogEngine {
-  const knobs = knobsFromEnv();
+  const knobs = knobsOf(ctx.settings.dialog);
   const { redis, log } = ctx;
   ctx.log.info({ dialog: ctx.settings.dialog, knobs }, 'dialog engine settings');
   return new DialogEngine(

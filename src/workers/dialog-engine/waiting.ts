@@ -19,8 +19,6 @@ export interface Waiting {
   input: UserInput;
   /** Lines merged so far (merge policy only); empty for a queued input. */
   lines: string[];
-  /** Turn ids of inputs folded into this one (they get no turn of their own). */
-  absorbed: string[];
 }
 
 /** Which setting governs an input of this source while the session is busy. Mic never waits. */
@@ -53,15 +51,14 @@ export function admit(waiting: Waiting[], input: UserInput, policy: Exclude<Poli
       const w = waiting[i]!;
       if (w.lines.length === 0 || w.input.source !== input.source) continue;
       w.lines.push(lineOf(input));
-      w.absorbed.push(input.turn_id);
       const { author: _author, ...rest } = w.input;
       // Several authors: the names are in the text now, so the merged input has no single author.
       w.input = { ...rest, text: w.lines.join('\n') };
       return { merged: true, into: w.input.turn_id, evicted: [] };
     }
-    waiting.push({ input, lines: [lineOf(input)], absorbed: [] });
+    waiting.push({ input, lines: [lineOf(input)] });
   } else {
-    waiting.push({ input, lines: [], absorbed: [] });
+    waiting.push({ input, lines: [] });
   }
   const evicted: UserInput[] = [];
   while (waiting.length > maxQueue) {

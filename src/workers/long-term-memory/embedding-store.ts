@@ -13,9 +13,9 @@
  * score 0.85 cosine + 0.15 recency; a memory found both ways keeps the higher score.
  * After an endpoint failure, embeddings are not asked for RETRY_AFTER_MS (keyword search only).
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { LtmWrite } from '../../shared/voice.js';
-import type { Logger } from '../runtime/index.js';
+import { createOpenAiClient, type Logger } from '../runtime/index.js';
 import type { LongTermStore, RecallItem, RecallQuery, RememberResult } from './backend.js';
 import { MIN_SCORE, RECENCY_HALF_LIFE_MS, type FtsLongTermStore } from './fts-store.js';
 
@@ -75,7 +75,7 @@ export class EmbeddingLongTermStore implements LongTermStore {
     private readonly log: Pick<Logger, 'warn' | 'info' | 'debug' | 'error'>,
   ) {
     this.now = opts.now ?? Date.now;
-    this.client = new OpenAI({ baseURL: opts.baseUrl, apiKey: opts.apiKey || 'not-needed', maxRetries: 0, timeout: opts.batchTimeoutMs ?? 30_000 });
+    this.client = createOpenAiClient({ baseUrl: opts.baseUrl, apiKey: opts.apiKey, timeoutMs: opts.batchTimeoutMs ?? 30_000 });
     for (const r of fts.vectors(opts.model)) {
       const vec = new Float32Array(r.vec.buffer.slice(r.vec.byteOffset, r.vec.byteOffset + r.vec.byteLength));
       this.entries.set(r.id, { id: r.id, text: r.text, kind: r.kind, last_seen: r.last_seen, vec });

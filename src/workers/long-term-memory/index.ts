@@ -5,9 +5,9 @@
  *   fav:ltm:writes (stream, consumer group: reliable; an entry is acked once stored, so writes made
  *     while this service is down are stored when it comes back)  -> remember (trivial texts are
  *     skipped, near-duplicates refreshed instead of stored twice)
- *   fav:ltm:recall (channel, concurrent) RecallRequest -> RecallReply on fav:ltm:recall:<request_id>
- *     with the top k memories, their scores and took_ms. A request older than STALE_REQUEST_MS is
- *     not answered: its requester has long gone on without it.
+ *   fav:ltm:recall (the runtime's request/reply) RecallRequest -> RecallReply on
+ *     fav:ltm:recall:<request_id> with the top k memories, their scores and took_ms. A request older
+ *     than STALE_REQUEST_MS is not answered: its requester has long gone on without it.
  *
  * The store is chosen here behind the LongTermStore interface (backend.ts): the SQLite FTS5 store
  * (fts-store.ts), plus embedding vectors (embedding-store.ts) when an embedding model is configured
@@ -17,7 +17,7 @@ import { streamGroup } from '../../shared/bus.js';
 import { resolveLlm, type Config } from '../../shared/config.js';
 import { Bus } from '../../shared/contract.js';
 import type { LtmWrite, RecallReply, RecallRequest } from '../../shared/voice.js';
-import { channelInput, publish, streamInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { serveRequests, streamInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import type { LongTermStore } from './backend.js';
 import { EmbeddingLongTermStore } from './embedding-store.js';
 import { FtsLongTermStore } from './fts-store.js';
@@ -46,12 +46,8 @@ async function handleWrite(write: LtmWrite, job: JobContext, entryId: string): P
   job.log.debug({ entryId, session_id: write.session_id, kind: write.kind, outcome: r.outcome }, 'long-term write');
 }
 
-async function handleRecall(req: RecallRequest, job: JobContext): Promise<void> {
+async function handleRecall(req: RecallRequest, job: JobContext): Promise<Omit<RecallReply, 'request_id'>> {
   const started = performance.now();
-  if (Date.now() - req.ts > STALE_REQUEST_MS) {
-    job.log.warn({ request_id: req.request_id, age_ms: Date.now() - req.ts }, 'stale recall request dropped');
-    return;
-  }
   let items: RecallReply['items'] = [];
   try {
     items = await need().recall({ query: req.query, k: req.k, session_id: req.session_id });
@@ -59,8 +55,7 @@ async function handleRecall(req: RecallRequest, job: JobContext): Promise<void> 
     // Answer anyway (empty): the requester then goes on at once instead of waiting out its timeout.
     job.log.error({ request_id: req.request_id, err: (e as Error).message }, 'recall failed');
   }
-  const reply: RecallReply = { request_id: req.request_id, items, took_ms: performance.now() - started };
-  await publish(job.redis, Bus.ltmRecallReply, reply);
+  return { items, took_ms: performance.now() - started };
 }
 
 const service: ServiceDefinition = {
@@ -87,7 +82,7 @@ const service: ServiceDefinition = {
   },
   inputs: [
     streamInput({ topic: Bus.ltmWrites, group: streamGroup('long-term-memory'), handle: handleWrite }),
-    channelInput({ topic: Bus.ltmRecall, concurrent: true, handle: handleRecall }),
+    serveRequests({ topic: Bus.ltmRecall, reply: Bus.ltmRecallReply, handle: handleRecall, staleMs: STALE_REQUEST_MS }),
   ],
 };
 export default service;

@@ -10,9 +10,9 @@
  * one more run after it. After an LLM failure the LLM is not tried again for LLM_RETRY_AFTER_MS
  * (a down local server would otherwise cost a connection attempt per turn).
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { resolveLlm, type Config } from '../../shared/config.js';
-import type { Logger } from '../runtime/index.js';
+import { createOpenAiClient, type Logger } from '../runtime/index.js';
 import type { MemoryStore, StoredMessage, Summary } from './store.js';
 import { estimateTokens } from './tokens.js';
 
@@ -173,7 +173,7 @@ export class Summariser {
   private llm(): OpenAI | undefined {
     const llm = resolveLlm(this.settings.llm);
     if (!llm.baseUrl || (llm.needsKey && !llm.apiKey)) return undefined;
-    this.client ??= new OpenAI({ baseURL: llm.baseUrl, apiKey: llm.apiKey || 'not-needed', timeout: LLM_TIMEOUT_MS, maxRetries: 0 });
+    this.client ??= createOpenAiClient({ baseUrl: llm.baseUrl, apiKey: llm.apiKey, timeoutMs: LLM_TIMEOUT_MS });
     return this.client;
   }
 

@@ -28,7 +28,7 @@ import {
   type TurnEvent,
   type TurnEventOf,
 } from '../../shared/voice.js';
-import type { Logger } from '../runtime/index.js';
+import { TurnLedger, type Logger } from '../runtime/index.js';
 import type { OutputKnobs } from './knobs.js';
 import { TurnAudio } from './turn-audio.js';
 
@@ -52,8 +52,6 @@ interface TurnRec {
 
 interface SessionRec {
   turns: Set<TurnRec>;
-  /** ts of the last turn-less cancel: turns that started before it are cancelled on sight. */
-  cancelAt: number;
   lastTurn?: { turn_id: string; task_id: string };
 }
 
@@ -63,13 +61,15 @@ const turnKey = (sessionId: string, turnId: string) => `${sessionId}\u0000${turn
 export class OutputHandler {
   private readonly turns = new Map<string, TurnRec>();
   private readonly sessions = new Map<string, SessionRec>();
-  /** Keys of ended turns (bounded, oldest first). */
-  private readonly closed = new Set<string>();
+  /** Ended turns and session cancels: what arrives late for them is dropped. */
+  private readonly ledger: TurnLedger;
 
   constructor(
     private readonly io: OutputIo,
     private readonly knobs: OutputKnobs,
-  ) {}
+  ) {
+    this.ledger = new TurnLedger({ max: knobs.maxClosed });
+  }
 
   /** `ai_responses`. */
   onReply(r: AiResponse): void {
@@ -143,14 +143,13 @@ export class OutputHandler {
   onControl(ev: ControlEvent): void {
     const reason = ev.reason ?? ev.action;
     if (ev.turn_id) {
-      const key = turnKey(ev.session_id, ev.turn_id);
-      if (this.closed.has(key)) return;
-      const rec = this.turns.get(key) ?? this.track(ev.session_id, ev.turn_id, ev.turn_id);
+      if (this.ledger.isEnded(ev.turn_id)) return;
+      const rec = this.turns.get(turnKey(ev.session_id, ev.turn_id)) ?? this.track(ev.session_id, ev.turn_id, ev.turn_id);
       if (!rec.cancelled) this.cancel(rec, reason);
       return;
     }
+    this.ledger.onControl(ev);
     const s = this.session(ev.session_id);
-    s.cancelAt = Math.max(s.cancelAt, ev.ts);
     let stopped = 0;
     for (const rec of s.turns) {
       if (rec.cancelled) continue;
@@ -168,21 +167,19 @@ export class OutputHandler {
     for (const rec of this.turns.values()) this.clearTimers(rec);
     this.turns.clear();
     this.sessions.clear();
-    this.closed.clear();
   }
 
   // ---------------------------------------------------------------------------------------------
 
   private onTurnEnd(ev: TurnEventOf<'turn_end'>): void {
-    const key = turnKey(ev.session_id, ev.turn_id);
-    if (this.closed.has(key)) return;
-    const rec = this.turns.get(key);
+    if (this.ledger.isEnded(ev.turn_id)) return;
+    const rec = this.turns.get(turnKey(ev.session_id, ev.turn_id));
     if (ev.reason === 'cancelled' && rec && !rec.cancelled) this.cancel(rec, 'cancelled');
     const marks = rec ? { ...ev.marks, ...rec.marks } : ev.marks;
     const merged = ev.merged_into ? { merged_into: ev.merged_into } : {};
     this.io.deliver({ type: 'turn_end', session_id: ev.session_id, turn_id: ev.turn_id, task_id: ev.task_id, reason: ev.reason, ...merged, marks });
     if (rec) this.forget(rec);
-    else this.close(key);
+    else this.ledger.end(ev.turn_id);
   }
 
   /** Emits what is next in order; audio_end once complete; watches for a gap that does not fill. */
@@ -247,12 +244,9 @@ export class OutputHandler {
   /** A message of a turn that ended, was cancelled, or predates a turn-less cancel of its session. */
   private isDropped(m: { session_id: string; turn_id: string; marks: Marks }): boolean {
     if (m.turn_id === '-') return false;
-    const key = turnKey(m.session_id, m.turn_id);
-    const rec = this.turns.get(key);
+    const rec = this.turns.get(turnKey(m.session_id, m.turn_id));
     if (rec) return rec.cancelled;
-    if (this.closed.has(key)) return true;
-    const started = m.marks.turn_start;
-    return started !== undefined && started <= (this.sessions.get(m.session_id)?.cancelAt ?? 0);
+    return !this.ledger.isLive(m);
   }
 
   /**
@@ -260,13 +254,11 @@ export class OutputHandler {
    * A turn first seen after a turn-less cancel that it predates starts out cancelled.
    */
   private turn(m: { session_id: string; turn_id: string; task_id: string; marks: Marks }): TurnRec | null {
-    const key = turnKey(m.session_id, m.turn_id);
-    const rec = this.turns.get(key);
+    const rec = this.turns.get(turnKey(m.session_id, m.turn_id));
     if (rec) return rec;
-    if (this.closed.has(key)) return null;
+    if (this.ledger.isEnded(m.turn_id)) return null;
     const created = this.track(m.session_id, m.turn_id, m.task_id);
-    const started = m.marks.turn_start;
-    if (started !== undefined && started <= this.session(m.session_id).cancelAt) {
+    if (this.ledger.isCancelled(m)) {
       created.cancelled = true;
       created.forgetTimer = setTimeout(() => this.forget(created), this.knobs.cancelKeepMs);
       created.forgetTimer.unref?.();
@@ -294,12 +286,7 @@ export class OutputHandler {
     this.clearTimers(rec);
     this.turns.delete(rec.key);
     this.sessions.get(rec.session_id)?.turns.delete(rec);
-    this.close(rec.key);
-  }
-
-  private close(key: string): void {
-    this.closed.add(key);
-    if (this.closed.size > this.knobs.maxClosed) this.closed.delete(this.closed.values().next().value!);
+    this.ledger.end(rec.turn_id);
   }
 
   private clearTimers(rec: TurnRec): void {
@@ -311,7 +298,7 @@ export class OutputHandler {
   private session(id: string): SessionRec {
     let s = this.sessions.get(id);
     if (s) return s;
-    s = { turns: new Set(), cancelAt: 0 };
+    s = { turns: new Set() };
     this.sessions.set(id, s);
     if (this.sessions.size > MAX_SESSIONS) {
       for (const [sid, other] of this.sessions) {

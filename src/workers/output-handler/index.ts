@@ -10,14 +10,13 @@
 import { Bus } from '../../shared/contract.js';
 import { channelInput, publish, type ServiceDefinition } from '../runtime/index.js';
 import { OutputHandler } from './delivery.js';
-import { outputKnobsFromEnv } from './knobs.js';
 
 let handler: OutputHandler | undefined;
 
 const service: ServiceDefinition = {
   name: 'output-handler',
   init(ctx) {
-    const knobs = outputKnobsFromEnv();
+    const knobs = ctx.settings.output;
     const { redis, log } = ctx;
     log.info({ knobs }, 'output handler settings');
     handler = new OutputHandler(

@@ -5,14 +5,15 @@
  * Three bus connections: commands, blocking reads (BLMOVE / XREADGROUP BLOCK), subscriptions —
  * a blocked or subscribed connection cannot run other commands.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import os from 'node:os';
 import path from 'node:path';
 import { CONFIG_KEY, Channels, WorkerExitCode, heartbeatKey, type StatusEvent } from '../../shared/bus.js';
 import { ConfigSchema, type Config } from '../../shared/config.js';
+import { connectBus, createBusClient } from './bus-client.js';
 import { ChannelConsumer } from './channel-consumer.js';
 import { maskUrl, type WorkerConfig } from './config.js';
-import { createWorkerLogger, type Logger } from './logger.js';
+import { createWorkerLogger } from './logger.js';
 import { withTimeout } from './messages.js';
 import { parentAliveCheck, watchParent, type StopReason } from './parent-link.js';
 import { QueueConsumer } from './queue-consumer.js';
@@ -26,24 +27,6 @@ export const ExitCode = WorkerExitCode;
 
 /** Stops that leave the run behind: no drain, no reconnect, goodbyes only over a live connection. */
 const LEAVING: ReadonlySet<StopReason> = new Set(['parent-gone', 'run-changed', 'claim-lost']);
-
-function connect(url: string, log: Logger, role: string): Redis {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    // Commands wait through reconnects instead of failing after N retries; loops catch what fails.
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  let lastLogged = 0;
-  r.on('error', (e: Error) => {
-    // ioredis emits an error per failed reconnect: log at most one every 5 s.
-    if (Date.now() - lastLogged > 5000) {
-      lastLogged = Date.now();
-      log.error({ role, err: e.message }, 'bus connection error');
-    }
-  });
-  return r;
-}
 
 /**
  * The app settings for this worker: the JSON the core stored under CONFIG_KEY, else the schema's
@@ -71,10 +54,11 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   }
   checkInputs(def);
   const log = createWorkerLogger(def.name, config.instanceId, config.logLevel);
-  const cmd = connect(config.redisUrl, log, 'cmd');
-  const sub = connect(config.redisUrl, log, 'sub');
+  const connect = (role: string) => createBusClient(config.redisUrl, { service: def.name, instance: config.instanceId, role, log });
+  const cmd = connect('cmd');
+  const sub = connect('sub');
   // One blocking connection per queue or stream input: a blocked connection serves one command.
-  const blockingConns = def.inputs.filter((i) => i.kind !== 'channel').map((_, n) => connect(config.redisUrl, log, `blocking${n}`));
+  const blockingConns = def.inputs.filter((i) => i.kind !== 'channel').map((_, n) => connect(`blocking${n}`));
   const all = [cmd, sub, ...blockingConns];
   let notice: string | undefined;
   // Never reconnect once the parent is gone: the next run's bus may be listening there by then.
@@ -156,7 +140,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     throw new Error(`stop requested during initialisation (${stopReason?.detail})`);
   });
   const initialise = async (): Promise<void> => {
-    await Promise.all(all.map((r) => r.connect()));
+    await Promise.all(all.map(connectBus));
     await membership.join();
     await publish('starting');
     const { settings, source } = await loadSettings(cmd);

@@ -4,6 +4,7 @@ import { Channels, newEventId } from '../../shared/bus.js';
 import { ConfigSchema } from '../../shared/config.js';
 import { nowMs, type TtsChunk, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
 import { TtsEngineError, type AudioPiece, type SynthOptions, type TtsEngine } from './engine.js';
+import type { TurnLedger } from '../runtime/index.js';
 import { TtsSpeaker } from './speaker.js';
 
 /** An engine that yields `pieces` pieces of 100 ms at 16 kHz, `gapMs` apart, honouring the signal. */
@@ -129,9 +130,9 @@ describe('TtsSpeaker', () => {
     const { speaker } = setup(new ScriptedEngine());
     for (let i = 0; i < 5000; i++) speaker.handleControl({ action: 'cancel', session_id: `s${i}`, turn_id: `t${i}`, ts: Date.now() });
     for (let i = 0; i < 5000; i++) speaker.handleControl({ action: 'stop', session_id: `s${i}`, ts: Date.now() });
-    const inner = speaker as unknown as { cancelledTurns: Map<string, number>; sessionCancels: Map<string, number> };
-    expect(inner.cancelledTurns.size).toBeLessThanOrEqual(1024);
-    expect(inner.sessionCancels.size).toBeLessThanOrEqual(1024);
+    const { ledger } = speaker as unknown as { ledger: TurnLedger };
+    expect(ledger.size.cancelled).toBeLessThanOrEqual(1024);
+    expect(ledger.size.sessions).toBeLessThanOrEqual(1024);
     expect(speaker.isCancelled({ turn_id: 't4999', session_id: 'x', marks: {}, ts: 0 })).toBe(true);
   });
 });

@@ -12,9 +12,8 @@
  * The turn's first audio chunk also sends TurnEvent audio_start (marks tts_start, tts_engine_ms,
  * first_audio), and those marks ride on every later message of the turn.
  *
- * Cancellation: a cancel with turn_id drops that turn; a cancel without one (and any stop) drops
- * the session's turns that started before it (known turns at once; queued ones by their
- * marks.turn_start, else ts). The sentence in flight is aborted at once (the engine stops, no
+ * Cancellation (the runtime's TurnLedger rule): a cancel with turn_id drops that turn; a cancel
+ * without one (and any stop) drops the session's turns that started before it. The sentence in flight is aborted at once (the engine stops, no
  * further chunk is published); queued requests of the turn are acked and skipped; no 'end' is sent.
  * Several tts instances may share the queue: output-handler orders chunks by index, but `audio_ms`
  * and tts_done then count only what this instance spoke.
@@ -25,7 +24,7 @@ import type { Config } from '../../shared/config.js';
 import { Bus } from '../../shared/contract.js';
 import { ENVELOPE_FRAME_MS, ErrorCodes, follow, nowMs, type Body, type Marks, type TtsChunk, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
 import { envelope, floatToS16 } from '../audio/pcm.js';
-import { publish, type Logger } from '../runtime/index.js';
+import { TurnLedger, publish, type Logger } from '../runtime/index.js';
 import { Chunker, type PcmChunk } from './chunker.js';
 import { TtsEngineError, defaultVoice, type TtsEngine } from './engine.js';
 import { isSpeakable, sanitiseForSpeech } from './sanitise.js';
@@ -50,13 +49,8 @@ function abortQuickly(ac: AbortController, reason: Error): void {
 }
 
 const MAX_TURNS = 256;
-const MAX_CANCELLED = 1024;
 
 interface TurnState {
-  session_id: string;
-  task_id: string;
-  /** When the turn started (marks.turn_start, else the first request's ts). */
-  startedAt: number;
   /** This stage's marks (tts_start, tts_engine_ms, first_audio), merged into every message. */
   marks: Marks;
   audioMs: number;
@@ -78,8 +72,7 @@ export interface SpeakerOptions {
 
 export class TtsSpeaker {
   private readonly turns = new Map<string, TurnState>();
-  private readonly cancelledTurns = new Map<string, number>();
-  private readonly sessionCancels = new Map<string, number>();
+  private readonly ledger = new TurnLedger();
   private current: InFlight | undefined;
   private readonly voice: string;
 
@@ -92,17 +85,7 @@ export class TtsSpeaker {
 
   handleControl(ev: ControlEvent): void {
     const heard = nowMs();
-    if (ev.action === 'cancel' && ev.turn_id) {
-      this.remember(this.cancelledTurns, ev.turn_id, nowMs(), MAX_CANCELLED);
-    } else {
-      // Our clock at receipt bounds the publisher's from above: a turn that started after the
-      // cancel needs new input, which cannot have happened between publish and receipt.
-      const at = Math.max(ev.ts, nowMs());
-      this.remember(this.sessionCancels, ev.session_id, at, MAX_CANCELLED);
-      for (const [turnId, t] of this.turns) {
-        if (t.session_id === ev.session_id && t.startedAt <= at) this.remember(this.cancelledTurns, turnId, at, MAX_CANCELLED);
-      }
-    }
+    this.ledger.onControl(ev);
     const cur = this.current;
     if (cur && !cur.ac.signal.aborted && this.isCancelled(cur.req)) {
       cur.cancelledAt = heard;
@@ -116,9 +99,7 @@ export class TtsSpeaker {
   }
 
   isCancelled(req: Pick<TtsRequest, 'turn_id' | 'session_id' | 'marks' | 'ts'>): boolean {
-    if (this.cancelledTurns.has(req.turn_id)) return true;
-    const at = this.sessionCancels.get(req.session_id);
-    return at !== undefined && startOf(req) <= at;
+    return this.ledger.isCancelled(req);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -241,22 +222,13 @@ export class TtsSpeaker {
   private turnOf(req: TtsRequest): TurnState {
     let t = this.turns.get(req.turn_id);
     if (!t) {
-      t = { session_id: req.session_id, task_id: req.task_id, startedAt: startOf(req), marks: {}, audioMs: 0 };
-      this.remember(this.turns, req.turn_id, t, MAX_TURNS);
+      t = { marks: {}, audioMs: 0 };
+      this.turns.set(req.turn_id, t);
+      if (this.turns.size > MAX_TURNS) this.turns.delete(this.turns.keys().next().value!);
     }
     return t;
   }
 
-  /** Map.set with a size bound: the oldest entries go first. */
-  private remember<V>(m: Map<string, V>, key: string, value: V, max: number): void {
-    m.delete(key);
-    m.set(key, value);
-    while (m.size > max) m.delete(m.keys().next().value!);
-  }
-}
-
-function startOf(req: Pick<TtsRequest, 'marks' | 'ts'>): number {
-  return req.marks.turn_start ?? req.ts;
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;

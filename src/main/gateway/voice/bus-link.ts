@@ -3,7 +3,8 @@
  * fav:control and fav:events) and one subscriber on fav:deliver for the whole gateway. Commands on
  * one connection reach the bus in the order they were issued, so mic frames stay in order.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectCoreBus, createCoreBusClient } from '../../bus-client.js';
 import { Channels } from '../../../shared/bus.js';
 import type { VoiceLog } from './options.js';
 
@@ -18,16 +19,15 @@ export class VoiceBus {
 
   /** Connects both and subscribes to fav:deliver; every message goes to `onDeliver` as received. */
   static async open(url: string, onDeliver: (raw: string) => void, log: VoiceLog): Promise<VoiceBus> {
-    const opts = { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 } as const;
-    const cmd = new Redis(url, { ...opts, connectionName: 'fav-gateway' });
-    const sub = new Redis(url, { ...opts, connectionName: 'fav-gateway-deliver' });
+    const cmd = createCoreBusClient(url, { role: 'gateway' });
+    const sub = createCoreBusClient(url, { role: 'gateway-deliver' });
     const bus = new VoiceBus(cmd, sub);
     const onError = (err: Error) => bus.noteError(err, log);
     cmd.on('error', onError);
     sub.on('error', onError);
     sub.on('message', (_channel: string, raw: string) => onDeliver(raw));
     try {
-      await Promise.all([cmd.connect(), sub.connect()]);
+      await Promise.all([connectCoreBus(cmd), connectCoreBus(sub)]);
       await sub.subscribe(Channels.deliver);
     } catch (err) {
       cmd.disconnect();

@@ -4,10 +4,11 @@
  * keeping sample alignment across body chunks (a chunk may end in the middle of a sample). A server
  * that answers WAV instead is read through its header. An abort cancels the HTTP request.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { Config } from '../../../shared/config.js';
 import { ErrorCodes } from '../../../shared/voice.js';
 import { TtsEngineError, abortError, type AudioPiece, type SynthOptions, type TtsEngine } from '../engine.js';
+import { createOpenAiClient, openAiFailure } from '../../runtime/index.js';
 import { S16Stream, WavStream } from '../wav-stream.js';
 
 const PCM_RATE = 24_000;
@@ -34,8 +35,7 @@ export class OpenAiSpeechEngine implements TtsEngine {
   constructor(cfg: Config['tts']['openai']) {
     this.baseUrl = cfg.baseUrl.replace(/\/+$/, '');
     this.model = cfg.model;
-    // No retries: a sentence that fails is reported and the turn goes on; a retry would only delay it.
-    this.client = new OpenAI({ baseURL: this.baseUrl, apiKey: cfg.apiKey || 'not-needed', maxRetries: 0, timeout: 30_000 });
+    this.client = createOpenAiClient({ baseUrl: this.baseUrl, apiKey: cfg.apiKey, timeoutMs: 30_000 });
   }
 
   /** Reachability and key check on `GET /models` (a server without that route still passes). */
@@ -43,7 +43,8 @@ export class OpenAiSpeechEngine implements TtsEngine {
     try {
       await this.client.models.list({ timeout: PROBE_TIMEOUT_MS, maxRetries: 0 });
     } catch (e) {
-      if (e instanceof OpenAI.APIError && e.status !== undefined && e.status !== 401 && e.status !== 403) return;
+      const f = openAiFailure(e);
+      if (f.kind === 'http' && f.status !== 401 && f.status !== 403) return;
       throw this.explain(e);
     }
   }
@@ -95,33 +96,30 @@ export class OpenAiSpeechEngine implements TtsEngine {
   }
 
   private explain(e: unknown): TtsEngineError {
-    if (e instanceof OpenAI.APIConnectionTimeoutError) {
-      return new TtsEngineError(`the speech server at ${this.baseUrl} did not answer in time`, ErrorCodes.ttsUnavailable);
+    const f = openAiFailure(e);
+    switch (f.kind) {
+      case 'timeout':
+        return new TtsEngineError(`the speech server at ${this.baseUrl} did not answer in time`, ErrorCodes.ttsUnavailable);
+      case 'host-not-found':
+      case 'unreachable':
+        return new TtsEngineError(
+          `the speech server at ${this.baseUrl} is not reachable: start it (Kokoro-FastAPI, Speaches) or set tts.openai.baseUrl`,
+          ErrorCodes.ttsUnavailable,
+        );
+      case 'http':
+      case 'stream-error':
+      case 'aborted':
+        if (f.status === 401 || f.status === 403) {
+          return new TtsEngineError(`the speech server at ${this.baseUrl} rejected the API key (${f.status}): set tts.openai.apiKey`, ErrorCodes.ttsUnavailable);
+        }
+        if (f.status === 404) {
+          return new TtsEngineError(`the speech server at ${this.baseUrl} has no model "${this.model}" or no speech endpoint (404): check tts.openai.model${f.detail ? ` (${f.detail})` : ''}`);
+        }
+        return new TtsEngineError(`the speech server at ${this.baseUrl} refused the sentence (${f.status ?? 'error'})${f.detail ? `: ${f.detail}` : ''}`);
+      default:
+        return new TtsEngineError(`speech request failed: ${f.detail}`);
     }
-    if (e instanceof OpenAI.APIConnectionError) {
-      return new TtsEngineError(
-        `the speech server at ${this.baseUrl} is not reachable: start it (Kokoro-FastAPI, Speaches) or set tts.openai.baseUrl`,
-        ErrorCodes.ttsUnavailable,
-      );
-    }
-    if (e instanceof OpenAI.APIError) {
-      const detail = apiMessage(e);
-      if (e.status === 401 || e.status === 403) {
-        return new TtsEngineError(`the speech server at ${this.baseUrl} rejected the API key (${e.status}): set tts.openai.apiKey`, ErrorCodes.ttsUnavailable);
-      }
-      if (e.status === 404) {
-        return new TtsEngineError(`the speech server at ${this.baseUrl} has no model "${this.model}" or no speech endpoint (404): check tts.openai.model${detail ? ` (${detail})` : ''}`);
-      }
-      return new TtsEngineError(`the speech server at ${this.baseUrl} refused the sentence (${e.status ?? 'error'})${detail ? `: ${detail}` : ''}`);
-    }
-    return new TtsEngineError(`speech request failed: ${(e as Error).message}`);
   }
 
   async dispose(): Promise<void> {}
-}
-
-function apiMessage(e: InstanceType<typeof OpenAI.APIError>): string {
-  const err = e.error as { message?: unknown } | undefined;
-  if (err && typeof err.message === 'string') return err.message;
-  return '';
 }
