@@ -43,7 +43,7 @@ describe.each(BACKENDS)('seed WebSocket protocol on %s', (kind) => {
     expect(await c.json()).toEqual({ type: 'system', action: 'upload_processed', status: 'queued', task_id: taskId });
 
     const task = await rig.pipe.nextInput();
-    expect(task).toMatchObject({ type: 'text', source: 'seed', text: 'Hello,  wörld ♥', session_id: 'default', task_id: taskId, turn_id: taskId, seq: 0 });
+    expect(task).toMatchObject({ type: 'text', source: 'seed', text: 'Hello,  wörld ♥', session_id: 'default', task_id: taskId, turn_id: taskId, event_id: expect.any(String) });
     expect(task.marks.input).toBeGreaterThan(0);
 
     // The pipeline answers before anyone listens: audio starts before the reply text is complete.

@@ -7,6 +7,7 @@ import { Channels, newEventId, type ControlEvent } from '../../shared/bus.js';
 import { Bus, SERVICE_INPUTS } from '../../shared/contract.js';
 import type { AiResponse, LtmWrite, RecallReply, TtsChunk, UserInput } from '../../shared/voice.js';
 import { channelFor, publish, push, xadd } from './publish.js';
+import { channelInput, checkInputs, queueInput } from './types.js';
 
 function fakeBus() {
   const calls: string[][] = [];
@@ -83,5 +84,13 @@ describe('the contract table', () => {
     expect(SERVICE_INPUTS['output-handler'].map((i) => `${i.kind} ${i.name}`)).toEqual(['channel ai_responses', 'pattern task_response:*', 'channel fav:events', 'channel fav:control']);
     // Nothing of ours reads the seed's transcript mirror.
     expect(Object.values(SERVICE_INPUTS).flat().some((i) => i.name === 'asr_results')).toBe(false);
+  });
+
+  it('refuses a service whose inputs drift from the table, naming what differs and the fix', () => {
+    const handle = async () => undefined;
+    const tts = [queueInput({ topic: Bus.ttsRequests, handle }), channelInput({ topic: Bus.control, handle })];
+    expect(() => checkInputs({ name: 'tts', inputs: tts })).not.toThrow();
+    expect(() => checkInputs({ name: 'tts', inputs: [tts[0]!] })).toThrow(/service tts: its inputs differ from the contract table .*; not consumed: channel fav:control: fix the table's consumers or the service's inputs/);
+    expect(() => checkInputs({ name: 'tts', inputs: [...tts, channelInput({ topic: Bus.asrResults, handle })] })).toThrow(/not listed as a consumer: channel asr_results/);
   });
 });
