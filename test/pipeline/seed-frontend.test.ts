@@ -12,13 +12,18 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFav, type LongRunning } from '../helpers/fav-cli.js';
-import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
+import { startOpenAiServer, type ChatMessageIn, type OpenAiServer } from '../helpers/openai-server.js';
+import { WsClient } from '../gateway/helpers.js';
 import { freePort } from '../helpers/redis-server.js';
+import { waitFor } from '../supervisor/helpers.js';
 import { chromiumMissing, launchChromium } from '../renderer/chromium.js';
 import { HAVE_FLITE, HAVE_POCKETSPHINX } from './helpers.js';
 import { serveSeedClient, type SeedTurnResult } from './seed-client-page.js';
 
 const REPLY = 'Nice to hear from you. I am listening!';
+/** About six seconds of tokens at 25 a second: still streaming long after a short turn is done. */
+const LONG = Array.from({ length: 15 }, (_, i) => `Part ${i + 1} of the story goes on and on for a while.`).join(' ');
+const lastUser = (messages: ChatMessageIn[]) => String(messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
 const RECORDING = path.resolve(__dirname, '../fixtures/audio/speech-48k.webm'); // "hello, this is a test"
 const skipReason =
   chromiumMissing() ?? (!HAVE_FLITE ? 'flite is not installed (apt install flite)' : !HAVE_POCKETSPHINX ? 'pocketsphinx is not installed (apt install pocketsphinx pocketsphinx-en-us)' : undefined);
@@ -97,7 +102,37 @@ describe.skipIf(skipReason !== undefined)(`the seed's front end against fav serv
     ai.setOptions({ tokensPerSecond: 200 });
     expect(await turn('text', 'And now?')).toMatchObject({ stuck: false, error: null, text: REPLY });
   }, 90_000);
+
+  it("answers one client's upload while another client's long reply is still running", async () => {
+    ai.setOptions({ reply: (messages) => (lastUser(messages).includes('story') ? LONG : REPLY), tokensPerSecond: 25 });
+    try {
+      const long = await seedText(ws, 'Please tell me a long story.');
+      await waitFor(() => ai.requests.some((r) => (JSON.stringify(r.body) ?? '').includes('a long story')), 'the long turn reached the LLM', 20_000);
+      const short = await seedText(ws, 'A quick question.');
+      // Each upload is its own session: the short turn does not queue behind the long one.
+      expect(await short.out.json(30_000)).toMatchObject({ status: 'success', task_id: short.taskId, content: REPLY });
+      const res = await fetch(`${http}/control/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionId: long.taskId }) });
+      expect(res.status).toBe(200);
+      expect(await long.out.json(30_000)).toEqual({ status: 'error', task_id: long.taskId, error: expect.stringMatching(/stopped|cancelled/) });
+    } finally {
+      ai.setOptions({ reply: REPLY, tokensPerSecond: 200 });
+    }
+  }, 90_000);
 });
+
+/** A typed turn over the seed sockets from Node: the output socket, opened as the client does. */
+async function seedText(ws: string, text: string): Promise<{ taskId: string; out: WsClient }> {
+  const input = await WsClient.open(`${ws}/ws/input`);
+  const taskId = (await input.json()).task_id as string;
+  const out = await WsClient.open(`${ws}/ws/output/${taskId}`);
+  input.send({ type: 'text', chunk_id: 0, action: 'data_chunk' });
+  input.send(Buffer.from(text));
+  input.send({ action: 'upload_complete' });
+  await input.text();
+  expect((await input.json()).action).toBe('upload_processed');
+  input.close();
+  return { taskId, out };
+}
 
 /** The task id of the turn in flight, once the page has it and the upload is queued. */
 async function waitForTask(page: Page): Promise<string> {
