@@ -234,12 +234,12 @@ describe.each(BACKENDS)('seed WebSocket protocol on %s', (kind) => {
     stopped.c.close();
   });
 
-  it('stops a task in a named session by its task id', async () => {
+  it('stops a task in a named session by its task id, and only that turn', async () => {
     const { c, taskId } = await input('?session=shared-1');
     const res = await fetch(`${rig.rig.gateway.url}/control/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionId: taskId }) });
     expect(res.status).toBe(200);
     const [ctl] = await rig.pipe.waitOn(Channels.control, 1, (m) => m.turn_id === taskId);
-    expect(ctl).toMatchObject({ action: 'stop', session_id: 'shared-1', turn_id: taskId, reason: 'control/stop' });
+    expect(ctl).toMatchObject({ action: 'cancel', session_id: 'shared-1', turn_id: taskId, reason: 'control/stop' });
     c.close();
   });
 

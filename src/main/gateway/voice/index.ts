@@ -84,10 +84,11 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
       if (!seedAccessAllowed(req, token)) return reply.code(401).send({ error: SEED_UNAUTHORIZED });
       const body = StopBody.safeParse(req.body ?? {});
       if (!body.success) return reply.code(400).send({ error: 'sessionId is required: {"sessionId":"<id>"}' });
-      // A seed task id stops that task's turn, in whichever session it runs.
+      // A seed task id stops that task's turn; in a session the client named, only that turn
+      // (a cancel of one turn id), not the other clients' turns of the session.
       const id = body.data.sessionId;
       const taskSession = seedTasks.sessionOf(id);
-      const stop = taskSession && taskSession !== id ? controlEvent('stop', taskSession, 'control/stop', id) : controlEvent('stop', id, 'control/stop');
+      const stop = taskSession && taskSession !== id ? controlEvent('cancel', taskSession, 'control/stop', id) : controlEvent('stop', id, 'control/stop');
       try {
         await bus.publish(Channels.control, stop);
       } catch (err) {
