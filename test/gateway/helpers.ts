@@ -49,7 +49,16 @@ export async function startVoiceGateway(backend: Backend, voice: Partial<VoiceOp
   return { backend, gateway, token, ws: gateway.url.replace(/^http/, 'ws'), logs, close: () => gateway.close() };
 }
 
-export type Received = { json: Json; bin?: undefined } | { bin: Buffer; json?: undefined };
+/** A received frame: binary, JSON text, or plain text (the seed's acknowledgements and chunk-order errors). */
+export type Received = { json: Json; bin?: undefined; text?: undefined } | { bin: Buffer; json?: undefined; text?: undefined } | { text: string; json?: undefined; bin?: undefined };
+
+function textFrame(s: string): Received {
+  try {
+    return { json: JSON.parse(s) };
+  } catch {
+    return { text: s };
+  }
+}
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- received JSON is checked field by field
 export type Json = any;
 
@@ -62,7 +71,7 @@ export class WsClient {
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data, isBinary) => {
       const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
-      const m: Received = isBinary ? { bin: buf } : { json: JSON.parse(buf.toString('utf8')) };
+      const m: Received = isBinary ? { bin: buf } : textFrame(buf.toString('utf8'));
       const w = this.waiters.shift();
       if (w) w(m);
       else this.received.push(m);
@@ -99,7 +108,15 @@ export class WsClient {
   async json(timeoutMs?: number): Promise<Json> {
     const m = await this.next(timeoutMs);
     if (m.bin) throw new Error(`expected a JSON frame, got ${m.bin.byteLength} binary bytes`);
+    if (m.text !== undefined) throw new Error(`expected a JSON frame, got the text ${JSON.stringify(m.text)}`);
     return m.json;
+  }
+
+  /** The next frame, which must be plain (non-JSON) text. */
+  async text(timeoutMs?: number): Promise<string> {
+    const m = await this.next(timeoutMs);
+    if (m.text === undefined) throw new Error(`expected a plain text frame, got ${m.bin ? `${m.bin.byteLength} binary bytes` : JSON.stringify(m.json)}`);
+    return m.text;
   }
 
   async bin(timeoutMs?: number): Promise<Buffer> {
@@ -281,7 +298,7 @@ export class RawWsClient {
       }
       if (p + len > b.length) break;
       const payload = b.subarray(p, p + len);
-      if (opcode === 1) out.push({ json: JSON.parse(payload.toString('utf8')) });
+      if (opcode === 1) out.push(textFrame(payload.toString('utf8')));
       else if (opcode === 2) out.push({ bin: Buffer.from(payload) });
       off = p + len;
     }

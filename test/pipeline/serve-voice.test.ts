@@ -4,7 +4,7 @@
  *   - flite WAVs of short English sentences POSTed to /api/asr come back as their transcripts
  *     (word error rate <= 20% over all of them) and the LLM's reply, while the reply's audio reaches
  *     the studio client connected to that session;
- *   - the same through the seed's /ws/input -> /ws/output/{task_id} protocol;
+ *   - the same through the seed's /ws/input -> /ws/output/{task_id} protocol (the reply as one WAV);
  *   - text typed into the session API gets a streamed reply with audio.
  * Real processes throughout: the fav CLI, the embedded bus, the 8 services, pocketsphinx, flite.
  */
@@ -95,12 +95,13 @@ describe.skipIf(skipReason !== '')(`fav serve: voice end to end${skipReason ? ` 
     expect(studio.protocolErrors).toEqual([]);
   }, 180_000);
 
-  it('speaks the seed protocol: /ws/input upload -> /ws/output/{task_id} text, audio chunks, END', async () => {
+  it('speaks the seed protocol: /ws/input upload -> /ws/output/{task_id} text, the reply as one WAV, audio_complete, close', async () => {
     const input = await WsClient.open(`${base.replace('http', 'ws')}/ws/input`);
     const assigned = await input.json();
     expect(assigned).toMatchObject({ type: 'system', action: 'task_id_assigned' });
     const taskId = assigned.task_id as string;
     const output = await WsClient.open(`${base.replace('http', 'ws')}/ws/output/${taskId}`);
+    const closed = output.closed;
     const wav = speechWav('can you say hello to my friends');
     const half = Math.floor(wav.length / 2);
     input.send({ type: 'audio', chunk_id: 0, action: 'data_chunk' });
@@ -108,36 +109,36 @@ describe.skipIf(skipReason !== '')(`fav serve: voice end to end${skipReason ? ` 
     input.send({ type: 'audio', chunk_id: 1, action: 'data_chunk' });
     input.send(wav.subarray(half));
     input.send({ action: 'upload_complete' });
+    expect([await input.text(10_000), await input.text(10_000)]).toEqual(['File chunk received', 'File chunk received']);
     expect(await input.json(10_000)).toEqual({ type: 'system', action: 'upload_processed', status: 'queued', task_id: taskId });
 
-    let text: { status: string; content: string; audio_present: boolean } | undefined;
-    let chunks = 0;
-    let pcmBytes = 0;
+    // As the seed's client reads it: success first, then numbered chunks of one file, then audio_complete.
+    const text = await output.json(60_000);
+    expect(text).toMatchObject({ status: 'success', task_id: taskId, content: REPLY, audio_present: true, input_mode: 'audio' });
+    expect(wordErrors('can you say hello to my friends', text.transcript).errors).toBeLessThanOrEqual(2);
+    const parts: Buffer[] = [];
+    let total = 0;
     for (;;) {
-      const m = await output.next(60_000);
-      if (m.bin) {
-        pcmBytes += m.bin.length;
-        continue;
-      }
-      const j = m.json;
-      if (j.status === 'success') text = j;
-      else if (j.type === 'audio_chunk') {
-        expect(j).toEqual({ type: 'audio_chunk', task_id: taskId, chunk_id: chunks, total_chunks: null });
-        chunks++;
-      } else if (j.type === 'control') {
-        expect(j).toEqual({ type: 'control', action: 'END', task_id: taskId });
+      const j = await output.json(60_000);
+      if (j.type === 'audio_complete') {
+        expect(j).toEqual({ type: 'audio_complete', task_id: taskId });
         break;
-      } else throw new Error(`unexpected seed message ${JSON.stringify(j)}`);
+      }
+      if (j.chunk_id === 0) total = j.total_chunks;
+      expect(j).toEqual({ type: 'audio_chunk', task_id: taskId, chunk_id: parts.length, total_chunks: total });
+      parts.push(await output.bin(60_000));
     }
-    expect(text).toEqual({ status: 'success', task_id: taskId, content: REPLY, audio_present: true });
-    expect(chunks).toBeGreaterThan(1);
-    expect(pcmBytes).toBeGreaterThan(16000 * 2);
-    // The transcript reached the LLM as the user's message.
+    expect(parts.length).toBe(total);
+    expect((await closed).code).toBe(1000);
+    const file = Buffer.concat(parts);
+    expect(file.toString('latin1', 0, 4) + file.toString('latin1', 8, 12)).toBe('RIFFWAVE');
+    const rate = file.readUInt32LE(24);
+    expect((file.length - 44) / 2 / rate).toBeGreaterThan(1.5); // two spoken sentences
+    // The transcript reached the LLM as the user's message, in the task's own session.
     const lastChat = ai.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)!;
     const msgs = (lastChat.body as { messages: Array<{ role: string; content: string }> }).messages;
     expect(wordErrors('can you say hello to my friends', msgs.at(-1)!.content).errors).toBeLessThanOrEqual(2);
     input.close();
-    output.close();
   }, 90_000);
 
   it('streams a reply with audio for text typed into the session API', async () => {

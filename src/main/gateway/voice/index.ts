@@ -20,7 +20,7 @@ import { VoiceBus } from './bus-link.js';
 import { DeliveryRouter } from './delivery.js';
 import { controlEvent, newTaskId } from './messages.js';
 import { resolveVoiceOptions, SESSION_ID, type VoiceOptions } from './options.js';
-import { SeedInputConnection } from './seed-input.js';
+import { SeedInputConnection, UploadBudget } from './seed-input.js';
 import { SeedTaskStore } from './seed-tasks.js';
 import { SessionHub } from './session-socket.js';
 
@@ -46,6 +46,7 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
     const bus = await VoiceBus.open(o.busUrl, (raw) => router.dispatch(raw), o.log);
     const seedTasks = new SeedTaskStore(router, o);
     const sessions = new SessionHub(router, bus, o);
+    const uploads = new UploadBudget(o.maxPendingUploadBytes);
     app.addHook('onClose', async () => {
       seedTasks.close();
       sessions.close();
@@ -59,14 +60,17 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
 
     app.get(StudioPaths.seedInput, { websocket: true }, (socket, req) => {
       if (!seedAccessAllowed(req, token)) return seedError(socket, 4401, SEED_UNAUTHORIZED);
-      const session = sessionOf(req, o.defaultSession);
+      const taskId = newTaskId();
+      // As in the seed, a task is its own session (so /control/stop {"sessionId": task_id} stops
+      // it, and uploads of different clients do not queue behind each other), unless the client
+      // names a session with ?session= to share one conversation.
+      const session = sessionOf(req, taskId);
       if (!session) return seedError(socket, 4400, 'invalid ?session=: letters, digits, _ . : - (at most 128)');
       if (seedTasks.full) return seedError(socket, 1013, `too many tasks waiting (${o.maxSeedTasks}): try again shortly`);
       const forget = connections.add(StudioPaths.seedInput, req.ip);
       socket.on('close', forget);
-      const taskId = newTaskId();
-      seedTasks.create(taskId);
-      new SeedInputConnection(socket, taskId, session, bus, seedTasks, o);
+      seedTasks.create(taskId, session);
+      new SeedInputConnection(socket, taskId, session, bus, seedTasks, o, uploads);
     });
 
     app.get(StudioPaths.seedOutput, { websocket: true }, (socket, req) => {
@@ -85,8 +89,13 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
       if (!seedAccessAllowed(req, token)) return reply.code(401).send({ error: SEED_UNAUTHORIZED });
       const body = StopBody.safeParse(req.body ?? {});
       if (!body.success) return reply.code(400).send({ error: 'sessionId is required: {"sessionId":"<id>"}' });
+      // A seed task id stops that task's turn; in a session the client named, only that turn
+      // (a cancel of one turn id), not the other clients' turns of the session.
+      const id = body.data.sessionId;
+      const taskSession = seedTasks.sessionOf(id);
+      const stop = taskSession && taskSession !== id ? controlEvent('cancel', taskSession, 'control/stop', id) : controlEvent('stop', id, 'control/stop');
       try {
-        await bus.publish(Channels.control, controlEvent('stop', body.data.sessionId, 'control/stop'));
+        await bus.publish(Channels.control, stop);
       } catch (err) {
         return reply.code(503).send({ error: `the pipeline is unreachable (bus: ${(err as Error).message})` });
       }

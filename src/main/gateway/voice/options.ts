@@ -18,13 +18,15 @@ export interface VoiceOptions {
   seedBufferBytes?: number;
   /** Seed tasks waiting at once (input sockets open or outputs unclaimed); more are refused. */
   maxSeedTasks?: number;
+  /** Bytes held by unfinished `/ws/input` uploads of all sockets together (default 4 x input.maxBytes). */
+  maxPendingUploadBytes?: number;
   /** Most chunks one `/ws/input` upload may have. */
   maxChunks?: number;
   /** A socket's unsent bytes beyond which audio is dropped for it (text still goes), bytes. */
   maxSocketBufferBytes?: number;
   /** Largest binary mic frame on the session socket, bytes (32000 = 1 s of 16 kHz s16le). */
   maxMicFrameBytes?: number;
-  /** Session of seed clients that name none with `?session=`. */
+  /** Session of studio clients that name none with `?session=` (a seed upload is its own session). */
   defaultSession?: string;
   /** Structured log lines (the app routes them to the log hub as service 'gateway'). */
   log?: VoiceLog;
@@ -40,6 +42,7 @@ export function resolveVoiceOptions(o: VoiceOptions): ResolvedVoiceOptions {
     seedTaskTtlMs: o.seedTaskTtlMs ?? 5 * 60_000,
     seedBufferBytes: o.seedBufferBytes ?? 32 * 1024 * 1024,
     maxSeedTasks: o.maxSeedTasks ?? 1000,
+    maxPendingUploadBytes: o.maxPendingUploadBytes ?? 4 * o.input.maxBytes,
     maxChunks: o.maxChunks ?? 10_000,
     maxSocketBufferBytes: o.maxSocketBufferBytes ?? 4 * 1024 * 1024,
     maxMicFrameBytes: o.maxMicFrameBytes ?? 32_000,

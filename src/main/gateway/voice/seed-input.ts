@@ -3,10 +3,13 @@
  * as in the seed (after `upload_processed` the client opens a new connection for its next input).
  *   server: {"type":"system","action":"task_id_assigned","task_id"}
  *   client: {"type":"text"|"audio","chunk_id":N,"action":"data_chunk"} then one binary frame, N = 0, 1, ...
+ *   server: File chunk received               (plain text, after each accepted binary frame)
  *   client: {"action":"upload_complete"}
  *   server: {"type":"system","action":"upload_processed","status":"queued","task_id"}
- * Every refusal is {"status":"error","error":"..."} and the socket stays open. A refused upload
- * (too large, bad text) also ends the task, so its output socket hears the error and END.
+ * An out-of-order chunk is answered in the seed's plain text, `Chunk ID mismatch: expected N, got M`
+ * (its client matches the prefix); every other refusal is {"status":"error","error":"..."} and the
+ * socket stays open. A refused upload (too large, bad text, the server's upload budget spent) also
+ * ends the task, so its output socket hears the error and closes.
  * Text is the UTF-8 of the concatenated chunks (source 'seed'); audio is the concatenated bytes
  * (source 'upload'), its format sniffed by input-handler (a `content_type` field in the metadata is
  * passed on when a client sends one).
@@ -25,6 +28,34 @@ interface Awaiting {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The seed's acknowledgement of each binary chunk, word for word (its client compares it). */
+export const CHUNK_ACK = 'File chunk received';
+
+/**
+ * Bytes held by unfinished uploads across every `/ws/input` socket: each socket's upload is
+ * bounded by input.maxBytes, and this bounds their sum, so many sockets that never complete
+ * cannot fill the core's memory.
+ */
+export class UploadBudget {
+  private used = 0;
+
+  constructor(readonly limit: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
 
 export function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -49,10 +80,14 @@ export class SeedInputConnection {
     private readonly bus: VoiceBus,
     private readonly store: SeedTaskStore,
     private readonly o: ResolvedVoiceOptions,
+    private readonly budget: UploadBudget,
   ) {
     this.send({ type: 'system', action: 'task_id_assigned', task_id: taskId });
     socket.on('message', (data, isBinary) => this.onMessage(toBuffer(data), isBinary));
-    socket.on('close', () => this.store.abandon(taskId));
+    socket.on('close', () => {
+      this.drop();
+      this.store.abandon(taskId);
+    });
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -88,7 +123,7 @@ export class SeedInputConnection {
     }
     if (id !== this.expected) {
       this.awaiting = { chunkId: id, skip: true };
-      return this.error(`Chunk ID mismatch: expected ${this.expected}, got ${id}`);
+      return this.sendText(`Chunk ID mismatch: expected ${this.expected}, got ${id}`);
     }
     if (this.type && type !== this.type) {
       this.awaiting = { chunkId: id, skip: true };
@@ -110,9 +145,16 @@ export class SeedInputConnection {
     if (this.bytes + data.byteLength > limit) {
       return this.refuse(`upload too large: more than ${limit} bytes (the limit is settings input.maxBytes)`);
     }
+    if (!this.budget.take(data.byteLength)) {
+      this.o.log('warn', 'seed upload refused: the budget for unfinished uploads is spent', { task_id: this.taskId, limit: this.budget.limit });
+      return this.refuse(
+        `the server is holding too many unfinished uploads (${this.budget.limit} bytes in all): complete or close other /ws/input uploads and try again`,
+      );
+    }
     this.chunks.push(data);
     this.bytes += data.byteLength;
     this.expected++;
+    this.sendText(CHUNK_ACK);
   }
 
   private async onComplete(): Promise<void> {
@@ -120,7 +162,7 @@ export class SeedInputConnection {
     if (this.awaiting && !this.awaiting.skip) return this.error(`upload_complete before the binary frame of chunk ${this.awaiting.chunkId}`);
     if (this.chunks.length === 0 || !this.type) return this.error('upload_complete without any data: send data_chunk metadata and one binary frame per chunk first');
     const bytes = Buffer.concat(this.chunks, this.bytes);
-    this.chunks.length = 0;
+    this.drop();
     let task;
     if (this.type === 'text') {
       let text: string;
@@ -147,7 +189,7 @@ export class SeedInputConnection {
       task.marks.speech_end = task.marks.input;
     }
     this.over = `this connection's upload is complete (task ${this.taskId}): open a new /ws/input connection for the next input`;
-    this.store.markUploaded(this.taskId);
+    this.store.markUploaded(this.taskId, this.type, task.text);
     try {
       await this.bus.push(Queues.input, task);
     } catch (err) {
@@ -161,10 +203,21 @@ export class SeedInputConnection {
   /** Refuses the whole upload: this connection takes no more chunks and the task ends with the error. */
   private refuse(message: string): void {
     this.over = `${message}; this upload was refused: open a new /ws/input connection`;
-    this.chunks.length = 0;
+    this.drop();
     this.awaiting = undefined;
     this.store.fail(this.taskId, message);
     this.error(message);
+  }
+
+  /** Lets go of the chunks held so far and gives their bytes back to the budget. */
+  private drop(): void {
+    this.chunks.length = 0;
+    this.budget.give(this.bytes);
+    this.bytes = 0;
+  }
+
+  private sendText(text: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(text);
   }
 
   private error(message: string): void {

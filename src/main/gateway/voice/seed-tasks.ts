@@ -1,44 +1,45 @@
 /**
- * Seed tasks and their `/ws/output/{task_id}` sockets. A task exists from `task_id_assigned` on;
- * its ClientEvents are translated to the seed's output messages as they arrive and sent at once
- * when the output socket is there, or buffered (bounded bytes; audio beyond the bound is dropped
- * and said so) until it comes. A task without an output socket is forgotten after the TTL (the
- * seed's 5 minutes).
- *
- * Order on the output socket. We stream, so audio can start before the reply text is complete:
- *   audio_chunk + binary (chunk_id 0, 1, ...)  as each chunk is produced
- *   {"status":"success","content":...}        once, when the whole reply text is known (reply_done),
- *                                              possibly between audio chunks; `audio_present` is true
- *                                              when audio was sent or is still expected
- *   more audio_chunk + binary
- *   {"type":"control","action":"END"}         after the reply text and the last audio chunk (or the
- *                                              turn's end, or a stop); the server then closes the socket
- * Errors arrive as {"status":"error","error":...} in between; a stopped turn gets one and then END.
+ * Seed tasks and their `/ws/output/{task_id}` sockets, speaking what the seed's front end
+ * (`useApi.js`) waits for. A task exists from `task_id_assigned` on; its turn's ClientEvents are
+ * collected (reply text, transcript, PCM) and, once the turn is complete, sent in one go:
+ *   {"status":"success","task_id","content","audio_present",...}  the reply text
+ *   {"type":"audio_chunk","task_id","chunk_id":N,"total_chunks":M} + one binary frame, N < M
+ *                                                 the reply's audio as one WAV file (seed-wav.ts)
+ *   {"type":"audio_complete","task_id"}          after the last chunk (only when audio_present)
+ * then the server closes the socket (1000). The client resets its audio state on `success`, so
+ * nothing of the audio may come before it: the seed sent whole files, after the text.
+ * A failed, refused or stopped task gets {"status":"error","task_id","error"} and the close.
+ * Complete: reply_done and audio_end both seen, or turn_end, or a stop. Results wait for a late
+ * output socket until the TTL (the seed's 5 minutes); the PCM kept per task is bounded.
  */
 import type { WebSocket } from 'ws';
 import type { DeliveryRouter, Delivered } from './delivery.js';
 import type { ResolvedVoiceOptions } from './options.js';
+import { resampleS16, wavFrames } from './seed-wav.js';
 
 type Frame = string | Buffer;
 
 interface SeedTask {
   id: string;
+  session: string;
   socket?: WebSocket;
-  frames: Frame[];
-  bytes: number;
-  chunkId: number;
-  contentSent: boolean;
+  inputMode?: 'text' | 'audio';
+  reply?: string;
+  transcript?: string;
+  pcm: Buffer[];
+  pcmBytes: number;
+  sampleRate: number;
   audioEnded: boolean;
-  ended: boolean;
+  errors: string[];
+  truncated: boolean;
   uploaded: boolean;
-  dropped: number;
+  /** The frames to send, once the task is complete. */
+  result?: Frame[];
   timer?: NodeJS.Timeout;
   unroute: () => void;
 }
 
 export type AttachResult = 'ok' | 'unknown' | 'taken';
-
-const frameBytes = (f: Frame) => (typeof f === 'string' ? f.length : f.byteLength);
 
 export class SeedTaskStore {
   private readonly tasks = new Map<string, SeedTask>();
@@ -60,18 +61,23 @@ export class SeedTaskStore {
     return this.tasks.has(id);
   }
 
+  /** The session a task's turn runs in (the task id itself unless the client named one). */
+  sessionOf(id: string): string | undefined {
+    return this.tasks.get(id)?.session;
+  }
+
   /** At `task_id_assigned`: output for this id is kept from now on. */
-  create(id: string): void {
+  create(id: string, session: string): void {
     const task: SeedTask = {
       id,
-      frames: [],
-      bytes: 0,
-      chunkId: 0,
-      contentSent: false,
+      session,
+      pcm: [],
+      pcmBytes: 0,
+      sampleRate: 0,
       audioEnded: false,
-      ended: false,
+      errors: [],
+      truncated: false,
       uploaded: false,
-      dropped: 0,
       unroute: () => {},
     };
     task.unroute = this.router.onTask(id, (d) => this.onEvent(task, d));
@@ -80,9 +86,13 @@ export class SeedTaskStore {
   }
 
   /** The upload was accepted and enqueued: its turn's events will follow. */
-  markUploaded(id: string): void {
+  markUploaded(id: string, mode: 'text' | 'audio', text?: string): void {
     const task = this.tasks.get(id);
-    if (task) task.uploaded = true;
+    if (!task) return;
+    task.uploaded = true;
+    task.inputMode = mode;
+    // As the seed: the transcript of a typed turn is the text itself.
+    if (text !== undefined) task.transcript = text;
   }
 
   /** The input connection closed before its upload completed: an output socket hears why. */
@@ -93,12 +103,11 @@ export class SeedTaskStore {
     else this.forget(task);
   }
 
-  /** Ends a task with an error (refused upload, bus unreachable). */
+  /** Ends a task with an error (refused upload, bus unreachable): the output socket hears it and closes. */
   fail(id: string, message: string): void {
     const task = this.tasks.get(id);
-    if (!task || task.ended) return;
-    this.emit(task, [JSON.stringify({ status: 'error', error: message })], false);
-    this.end(task);
+    if (!task || task.result) return;
+    this.complete(task, [this.errorFrame(task, message)]);
   }
 
   attach(id: string, socket: WebSocket): AttachResult {
@@ -107,16 +116,14 @@ export class SeedTaskStore {
     if (task.socket) return 'taken';
     clearTimeout(task.timer);
     task.socket = socket;
-    for (const f of task.frames) socket.send(f);
-    task.frames = [];
-    task.bytes = 0;
     socket.on('close', () => {
       if (task.socket !== socket) return;
       task.socket = undefined;
-      if (task.ended) this.forget(task);
+      // Before its result: the task waits (TTL) for the client to reconnect.
+      if (task.result) this.forget(task);
       else this.arm(task);
     });
-    if (task.ended) this.finish(task);
+    if (task.result) this.send(task);
     return 'ok';
   }
 
@@ -125,71 +132,88 @@ export class SeedTaskStore {
   }
 
   private onEvent(task: SeedTask, d: Delivered): void {
-    if (task.ended) return;
+    if (task.result) return;
     const e = d.event;
     switch (e.type) {
-      case 'audio': {
-        const meta = JSON.stringify({ type: 'audio_chunk', task_id: task.id, chunk_id: task.chunkId++, total_chunks: null });
-        this.emit(task, [meta, d.audio().pcm], true);
+      case 'audio':
+        return this.addAudio(task, d.audio().pcm, e.sample_rate);
+      case 'transcript':
+        if (e.final) task.transcript = e.text;
         return;
-      }
-      case 'reply_done': {
-        const audioPresent = task.chunkId > 0 || (e.text.trim() !== '' && !task.audioEnded);
-        this.emit(task, [JSON.stringify({ status: 'success', task_id: task.id, content: e.text, audio_present: audioPresent })], false);
-        task.contentSent = true;
-        if (task.audioEnded) this.end(task);
+      case 'reply_done':
+        task.reply = e.text;
+        if (task.audioEnded) this.succeed(task);
         return;
-      }
       case 'audio_end':
         task.audioEnded = true;
-        if (task.contentSent) this.end(task);
+        if (task.reply !== undefined) this.succeed(task);
         return;
       case 'error':
-        this.emit(task, [JSON.stringify({ status: 'error', error: e.message })], false);
+        // Not final by itself (a sentence tts could not speak): the turn's end decides.
+        if (task.errors.length < 8) task.errors.push(e.message);
         return;
       case 'stop':
-        this.emit(task, [JSON.stringify({ status: 'error', error: `the turn was stopped (${e.reason})` })], false);
-        this.end(task);
-        return;
+        return this.complete(task, [this.errorFrame(task, `the turn was stopped (${e.reason})`)]);
       case 'turn_end':
-        this.end(task);
-        return;
+        if (e.reason === 'cancelled') return this.complete(task, [this.errorFrame(task, 'the turn was cancelled')]);
+        if (task.reply !== undefined || task.errors.length === 0) return this.succeed(task);
+        return this.complete(task, [this.errorFrame(task, task.errors.join('; '))]);
       default:
-        // transcript, reply_delta, turn_state, emotion: the seed's output protocol has no such messages.
+        // reply_delta, turn_state, emotion: the seed's output protocol has no such messages.
         return;
     }
   }
 
-  private emit(task: SeedTask, frames: Frame[], audio: boolean): void {
-    const s = task.socket;
-    if (s) {
-      if (s.readyState === s.OPEN) for (const f of frames) s.send(f);
+  private addAudio(task: SeedTask, pcm: Buffer, rate: number): void {
+    if (task.sampleRate === 0) task.sampleRate = rate;
+    const bytes = resampleS16(pcm, rate, task.sampleRate);
+    if (task.pcmBytes + bytes.byteLength > this.o.seedBufferBytes) {
+      if (!task.truncated) this.o.log('warn', 'seed reply audio over the buffer limit: the rest is cut', { task_id: task.id, limit: this.o.seedBufferBytes });
+      task.truncated = true;
       return;
     }
-    const size = frames.reduce((n, f) => n + frameBytes(f), 0);
-    if (audio && task.bytes + size > this.o.seedBufferBytes) {
-      if (task.dropped++ === 0) {
-        const msg = `output buffer full (${this.o.seedBufferBytes} bytes) before /ws/output/${task.id} connected: later audio chunks are dropped`;
-        task.frames.push(JSON.stringify({ status: 'error', error: msg }));
-        this.o.log('warn', 'seed output buffer full: dropping audio', { task_id: task.id });
-      }
-      return;
-    }
-    task.frames.push(...frames);
-    task.bytes += size;
+    task.pcm.push(bytes);
+    task.pcmBytes += bytes.byteLength;
   }
 
-  private end(task: SeedTask): void {
-    if (task.ended) return;
-    task.ended = true;
+  private succeed(task: SeedTask): void {
+    const audio = task.pcmBytes > 0 ? wavFrames(task.pcm, task.sampleRate) : [];
+    const frames: Frame[] = [
+      JSON.stringify({
+        status: 'success',
+        task_id: task.id,
+        content: task.reply ?? '',
+        audio_present: audio.length > 0,
+        transcript: task.transcript ?? null,
+        input_mode: task.inputMode ?? null,
+      }),
+    ];
+    audio.forEach((bytes, i) => {
+      frames.push(JSON.stringify({ type: 'audio_chunk', task_id: task.id, chunk_id: i, total_chunks: audio.length }), bytes);
+    });
+    if (audio.length > 0) frames.push(JSON.stringify({ type: 'audio_complete', task_id: task.id }));
+    this.complete(task, frames);
+  }
+
+  private errorFrame(task: SeedTask, message: string): string {
+    return JSON.stringify({ status: 'error', task_id: task.id, error: message });
+  }
+
+  private complete(task: SeedTask, frames: Frame[]): void {
+    task.result = frames;
+    task.pcm = [];
     task.unroute();
-    this.emit(task, [JSON.stringify({ type: 'control', action: 'END', task_id: task.id })], false);
-    if (task.socket) this.finish(task);
+    if (task.socket) this.send(task);
+    else this.arm(task);
   }
 
-  /** Everything was sent to the attached socket: close it (after the queued frames) and forget. */
-  private finish(task: SeedTask): void {
-    task.socket?.close(1000, 'END');
+  /** Sends the result to the attached socket, closes it once sent, and forgets the task. */
+  private send(task: SeedTask): void {
+    const s = task.socket!;
+    if (s.readyState === s.OPEN) {
+      for (const f of task.result!) s.send(f);
+      s.close(1000, 'done');
+    }
     this.forget(task);
   }
 
@@ -197,7 +221,7 @@ export class SeedTaskStore {
     clearTimeout(task.timer);
     task.timer = setTimeout(() => {
       if (!task.socket) {
-        if (task.uploaded) this.o.log('info', 'seed task expired without an output socket', { task_id: task.id, dropped_frames: task.frames.length });
+        if (task.uploaded) this.o.log('info', 'seed task expired without an output socket', { task_id: task.id, finished: !!task.result });
         this.forget(task);
       }
     }, this.o.seedTaskTtlMs);
