@@ -88,7 +88,7 @@ interface TurnFigures {
 const HOPS: Array<[string, string, string]> = [
   ['vad: end of speech -> utterance end decided', 'client_speech_end', 'speech_end'],
   ['asr: utterance end -> transcript', 'speech_end', 'transcript'],
-  ['bus: transcript -> turn start (input-handler, dialog)', 'transcript', 'turn_start'],
+  ['bus: transcript -> turn start (asr -> dialog-engine)', 'transcript', 'turn_start'],
   ['memory: turn start -> context', 'turn_start', 'context'],
   ['chat-ai: context -> LLM request', 'context', 'llm_request'],
   ['llm: request -> first token', 'llm_request', 'llm_first_token'],
