@@ -385,6 +385,21 @@ export type TurnEventOf<K extends TurnEvent['kind']> = Extract<TurnEvent, { kind
 // ---------------------------------------------------------------------------------------------
 // Delivery to clients
 
+/** What an audio chunk sent to clients says about itself: for the player (with PCM) and for a view (lip sync only). */
+const AudioChunkInfo = z.object({
+  session_id: z.string(),
+  turn_id: z.string(),
+  task_id: z.string(),
+  /** Order of this chunk within the turn, from 0, gap-free. */
+  seq: z.number().int().nonnegative(),
+  index: z.number().int().nonnegative(),
+  chunk: z.number().int().nonnegative(),
+  envelope: z.array(z.number()),
+  envelope_frame_ms: z.number().positive(),
+  visemes: z.array(Viseme),
+  text: z.string().optional(),
+});
+
 /**
  * `fav:deliver` (output-handler -> gateway) and the studio session WebSocket's downstream JSON.
  * Per turn, in order: turn_state/transcript..., reply_delta*, audio* (interleaved with deltas),
@@ -408,41 +423,17 @@ export const ClientEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('reply_delta'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string() }),
   z.object({ type: z.literal('reply_done'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), text: z.string(), marks: Marks.optional() }),
   z.object({ type: z.literal('emotion'), session_id: z.string(), turn_id: z.string(), emotion: Emotion }),
-  z.object({
+  AudioChunkInfo.extend({
     type: z.literal('audio'),
-    session_id: z.string(),
-    turn_id: z.string(),
-    task_id: z.string(),
-    /** Order of this chunk within the turn, from 0, gap-free. */
-    seq: z.number().int().nonnegative(),
-    index: z.number().int().nonnegative(),
-    chunk: z.number().int().nonnegative(),
     format: z.literal('pcm_s16le'),
     sample_rate: z.number().int().positive(),
-    envelope: z.array(z.number()),
-    envelope_frame_ms: z.number().positive(),
-    visemes: z.array(Viseme),
-    text: z.string().optional(),
     pcm_b64: z.string().optional(),
   }),
   /**
    * What a view socket gets instead of an `audio` event: the same chunk's lip-sync data without the
    * PCM. `duration_ms` is the chunk's length; chunks of a turn play back to back in `seq` order.
    */
-  z.object({
-    type: z.literal('audio_timing'),
-    session_id: z.string(),
-    turn_id: z.string(),
-    task_id: z.string(),
-    seq: z.number().int().nonnegative(),
-    index: z.number().int().nonnegative(),
-    chunk: z.number().int().nonnegative(),
-    duration_ms: z.number().nonnegative(),
-    envelope: z.array(z.number()),
-    envelope_frame_ms: z.number().positive(),
-    visemes: z.array(Viseme),
-    text: z.string().optional(),
-  }),
+  AudioChunkInfo.extend({ type: z.literal('audio_timing'), duration_ms: z.number().nonnegative() }),
   SessionRoleEvent,
   z.object({ type: z.literal('audio_end'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), chunks: z.number().int().nonnegative() }),
   z.object({ type: z.literal('stop'), session_id: z.string(), turn_id: z.string(), task_id: z.string().optional(), reason: z.string() }),
