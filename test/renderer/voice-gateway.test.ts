@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels } from '../../src/shared/bus.js';
 import type { ClientEvent, MicFrame, TurnEvent } from '../../src/shared/voice.js';
@@ -21,7 +21,7 @@ import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { FakePipeline, WsClient, type Received } from '../gateway/helpers.js';
 import { startBackend, type Backend } from '../supervisor/helpers.js';
-import { CHROMIUM_PATH, chromiumMissing, readCspViolations, watchPage, type PageProblems } from './chromium.js';
+import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, syllableTone, toS16, type FakeMic } from './voice-audio.js';
 
 const skipReason = chromiumMissing() ?? fliteMissing();
@@ -58,22 +58,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
       { host: '127.0.0.1', port: 0 },
     );
     pipe = await FakePipeline.start(backend.url);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-        '--autoplay-policy=no-user-gesture-required',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${mic.file}%noloop`,
-      ],
-    });
+    browser = await launchChromium({ fakeMic: mic.file });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     problems = await watchPage(page);
   }, 120_000);
@@ -146,7 +131,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await page.locator('[data-testid="mic-button"][data-mic="on"]').waitFor({ timeout: 5000 });
     await sleep(mic.leadSeconds * 1000 + (mic.speech16k.length / 16000) * 1000 + 600);
     await page.locator('[data-testid="mic-button"]').click();
-    const frames = await pipe.waitOn<MicFrame>(Channels.mic, 1, (m) => m.kind === 'end', 5000).then(() => pipe.rec.on(Channels.mic) as MicFrame[]);
+    const frames = await pipe.waitOn<MicFrame>(Channels.mic, 1, (m) => m.kind === 'end', 5000).then(() => pipe.rec.msgs(Channels.mic) as MicFrame[]);
     expect(frames[0]).toMatchObject({ session_id: S, kind: 'start', seq: 0 });
     expect(frames.at(-1)!.kind).toBe('end');
     const audio = frames.slice(1, -1);
@@ -213,7 +198,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await input.fill('after ov2');
     await input.press('Enter');
     expect((await pipe.nextInput()).text).toBe('after ov2');
-    expect(pipe.rec.on(Channels.events).filter((m) => (m as TurnEvent).kind === 'playback_done' && (m as TurnEvent).turn_id === 'ov2')).toEqual([]);
+    expect(pipe.rec.msgs(Channels.events).filter((m) => (m as TurnEvent).kind === 'playback_done' && (m as TurnEvent).turn_id === 'ov2')).toEqual([]);
     expect((await stats()).chunks).toBe(before.chunks + 1);
 
     // "Play here": the audio is back in the page (the overlay is told), and so is its playback_done.

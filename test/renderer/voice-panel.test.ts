@@ -18,11 +18,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientEvent } from '../../src/shared/voice.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
-import { CHROMIUM_PATH, chromiumMissing, readCspViolations, watchPage, type PageProblems } from './chromium.js';
+import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, pcmBytesToFloat, syllableTone, toS16, type FakeMic } from './voice-audio.js';
 import { startStandIn, type StandIn } from './voice-stand-in.js';
 
@@ -30,26 +30,6 @@ const skipReason = chromiumMissing() ?? fliteMissing();
 const TOKEN = 'voice-test-token-0123456789abcdef';
 const SESSION = 'panel-test';
 const S = SESSION;
-
-/** The flags of chromium.ts (less the GL ones: the panel draws no WebGL) plus a fake microphone that plays `wav` once. */
-function launch(wav: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--autoplay-policy=no-user-gesture-required',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}%noloop`,
-    ],
-  });
-}
 
 interface VoiceStats {
   chunks: number;
@@ -122,7 +102,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel in Chromium${skipR
     mic = makeFakeMic('Hello, this is a test of the microphone.', path.join(dir, 'mic.wav'), 1.0);
     await ensureBuilt();
     stand = await startStandIn({ rendererDir, token: TOKEN });
-    browser = await launch(mic.file);
+    browser = await launchChromium({ fakeMic: mic.file });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     problems = await watchPage(page);
   }, 120_000);

@@ -166,7 +166,7 @@ describe.each(BACKENDS)('a worker of one run of the core on a bus serving anothe
     try {
       await redis.set(RUN_KEY, 'run-A');
       const ready = () =>
-        rec.on(Channels.status).some((m) => {
+        rec.msgs(Channels.status).some((m) => {
           const ev = StatusEvent.safeParse(m);
           return ev.success && ev.data.instance === 'tts@old#1' && ev.data.state === 'ready';
         });

@@ -1,11 +1,13 @@
 /**
- * Test helpers for the built renderer in a real Chromium: Debian's /usr/bin/chromium driven by
- * playwright-core (Playwright's own browsers cannot be downloaded here).
+ * The one way tests start a real Chromium: Debian's /usr/bin/chromium driven by playwright-core
+ * (Playwright's own browsers cannot be downloaded here), with the flags of FIELD-NOTES.md, an
+ * optional fake microphone, and a skip reason when it is absent (under CI=true the global setup in
+ * system-packages.ts fails the run instead).
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export const CHROMIUM_PATH = process.env.FAV_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_PATH = process.env.FAV_CHROMIUM ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Why browser tests cannot run here, or undefined when they can. */
 export function chromiumMissing(): string | undefined {
@@ -27,8 +29,16 @@ const FLAGS = [
   '--use-angle=swiftshader',
 ];
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: FLAGS });
+export interface LaunchOptions {
+  /** A WAV file that Chromium's fake capture device plays once as the microphone (getUserMedia granted). */
+  fakeMic?: string;
+}
+
+export function launchChromium(opts: LaunchOptions = {}): Promise<Browser> {
+  const mic = opts.fakeMic
+    ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${opts.fakeMic}%noloop`]
+    : [];
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...FLAGS, ...mic] });
 }
 
 export interface PageProblems {
