@@ -4,6 +4,7 @@
  * instance says `ready` on fav:status and rejects (with the worker's output) when it says `error`
  * or exits first. `stop` is the supervisor's graceful stop; `kill` is for crash tests.
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -13,7 +14,8 @@ import { Channels, StatusEvent } from '../../src/shared/bus.js';
 import { ROOT } from '../supervisor/helpers.js';
 
 /** The sources under test, never a possibly stale bundle in out/. */
-const host = new NodeProcessHost({ entry: join(ROOT, 'src', 'workers', 'main.ts') });
+const ENTRY = join(ROOT, 'src', 'workers', 'main.ts');
+const host = new NodeProcessHost({ entry: ENTRY });
 
 export interface WorkerOptions {
   /** Default `<service>@test#<random>`. */
@@ -29,6 +31,7 @@ export interface WorkerOptions {
 
 export class Worker {
   private readonly out: string[] = [];
+  private readonly err: string[] = [];
   /** Resolves with the exit code (null when killed by a signal) once the process is gone. */
   readonly exited: Promise<number | null>;
   private gone = false;
@@ -42,7 +45,10 @@ export class Worker {
     private readonly graceMs: number,
   ) {
     proc.onStdout((c) => this.out.push(c));
-    proc.onStderr((c) => this.out.push(c));
+    proc.onStderr((c) => {
+      this.out.push(c);
+      this.err.push(c);
+    });
     this.exited = new Promise((r) =>
       proc.onExit((code) => {
         this.gone = true;
@@ -66,6 +72,11 @@ export class Worker {
 
   output(): string {
     return this.log;
+  }
+
+  /** What the worker wrote to stderr so far. */
+  get stderr(): string {
+    return this.err.join('');
   }
 
   /** Starts the process and returns at once; `ready` settles as described above. */
@@ -124,6 +135,19 @@ export class Worker {
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     this.proc.kill(signal);
   }
+}
+
+/**
+ * Runs the worker entry with any argv (usage errors included) until it exits, as `fav worker` would.
+ * `onStderr` sees the stderr collected so far after each chunk.
+ */
+export function runWorkerMain(args: string[], env: Record<string, string> = {}, onStderr: (all: string) => void = () => {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = fork(ENTRY, args, { cwd: ROOT, execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => onStderr((stderr += d)));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
 }
 
 export function startWorker(service: string, url: string, opts: WorkerOptions = {}): Promise<Worker> {
