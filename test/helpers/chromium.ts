@@ -72,3 +72,57 @@ export async function watchPage(page: Page): Promise<PageProblems> {
 export function readCspViolations(page: Page): Promise<string[]> {
   return page.evaluate('window.__csp') as Promise<string[]>;
 }
+
+/** One JSON frame of the page's session socket, as the page saw it (through its onmessage). */
+export interface WireEntry {
+  dir: 'in' | 'out';
+  type: string;
+  turn?: string;
+  /** The player's AudioContext time (window.__favVoice) when the page sent it, or received it. */
+  audioTime: number | null;
+  /** For frames received: the player's active sources once the page had handled the frame. */
+  activeAfter?: number;
+}
+
+/**
+ * Records, in the page, every JSON frame its WebSockets send and receive, in order, with the
+ * player's audio clock at that moment: a test then checks what the page did relative to what it
+ * was told (playback_done after audio_end, after the schedule's end in audio time; the sources
+ * gone once `stop` was handled) by the page's own clock, not by the test's wall clock. A string,
+ * like watchPage's script.
+ */
+export async function recordWire(page: Page): Promise<void> {
+  await page.addInitScript({
+    content: `window.__wire = [];
+      (() => {
+        const clock = () => (window.__favVoice ? window.__favVoice.stats().contextTime : null);
+        const parse = (d) => { if (typeof d !== 'string') return null; try { return JSON.parse(d); } catch { return null; } };
+        const Base = window.WebSocket;
+        window.WebSocket = class extends Base {
+          // The page sets onmessage (session.ts): wrap it to look before and after its handler.
+          set onmessage(fn) {
+            super.onmessage = fn && ((e) => {
+              const m = parse(e.data);
+              const entry = m ? { dir: 'in', type: m.type, turn: m.turn_id, audioTime: clock() } : undefined;
+              if (entry) window.__wire.push(entry);
+              const r = fn.call(this, e);
+              if (entry) entry.activeAfter = window.__favVoice ? window.__favVoice.stats().activeSources : undefined;
+              return r;
+            });
+          }
+          get onmessage() {
+            return super.onmessage;
+          }
+          send(d) {
+            const m = parse(d);
+            if (m) window.__wire.push({ dir: 'out', type: m.type, turn: m.turn_id, audioTime: clock() });
+            return super.send(d);
+          }
+        };
+      })();`,
+  });
+}
+
+export function readWire(page: Page): Promise<WireEntry[]> {
+  return page.evaluate('window.__wire') as Promise<WireEntry[]>;
+}

@@ -21,7 +21,7 @@ import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { FakePipeline, WsClient, type Received } from '../gateway/helpers.js';
 import { startBackend, type Backend } from '../supervisor/helpers.js';
-import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
+import { chromiumMissing, launchChromium, readCspViolations, readWire, recordWire, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, syllableTone, toS16, type FakeMic } from './voice-audio.js';
 
 const skipReason = chromiumMissing() ?? fliteMissing();
@@ -61,6 +61,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     browser = await launchChromium({ fakeMic: mic.file });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     problems = await watchPage(page);
+    await recordWire(page);
   }, 120_000);
 
   afterAll(async () => {
@@ -109,7 +110,6 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
       { type: 'reply_done', session_id: S, turn_id: turn, task_id: turn, text: 'Hello from the pipeline.' },
       { type: 'audio_end', session_id: S, turn_id: turn, task_id: turn, chunks: 1 },
     ];
-    const sentAt = Date.now();
     await pipe.deliver(...events);
 
     await page.locator(`[data-testid="entry"][data-role="assistant"][data-turn="${turn}"][data-final="true"]`, { hasText: 'Hello from the pipeline.' }).waitFor({ timeout: 5000 });
@@ -118,7 +118,10 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await expect(page.locator('[data-testid="entry"][data-role="user"]').count()).resolves.toBe(1);
 
     const [done] = await pipe.waitOn<TurnEvent>(Channels.events, 1, (m) => m.kind === 'playback_done' && m.turn_id === turn, 5000);
-    expect(Date.now() - sentAt).toBeGreaterThan(550); // not before the 0.6 s of audio had played
+    // Not before the 0.6 s of audio had played, by the page's audio clock.
+    const end = Math.max(...((await page.evaluate('window.__favVoice.stats()')) as { log: { turnId: string; end: number }[] }).log.filter((e) => e.turnId === turn).map((e) => e.end));
+    const sent = (await readWire(page)).find((w) => w.dir === 'out' && w.type === 'playback_done' && w.turn === turn)!;
+    expect(sent.audioTime).toBeGreaterThanOrEqual(end);
     expect(done).toMatchObject({ kind: 'playback_done', session_id: S, turn_id: turn, task_id: turn });
     const s = (await page.evaluate('window.__favVoice.stats()')) as { chunks: number; mouthMax: number; session: { protocolErrors: number } };
     expect(s.chunks).toBe(1);
