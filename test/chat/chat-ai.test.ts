@@ -199,10 +199,13 @@ describe('chat-ai: a streamed reply', () => {
     ai.setOptions({ reply: (msgs) => `Answer to ${String(msgs.at(-1)!.content)}. Done now.`, firstTokenDelayMs: 300 });
     const a = context('alpha', { session_id: 'sess-a' });
     const b = context('beta', { session_id: 'sess-b' });
-    const t0 = performance.now();
+    const before = ai.requests.length;
     await Promise.all([say(a), say(b)]);
     const [ea, eb] = await Promise.all([ended(a.turn_id), ended(b.turn_id)]);
-    expect(performance.now() - t0).toBeLessThan(550); // not 2 x 300 ms
+    // Side by side: each LLM request arrived before the other one ended (one after the other would not).
+    const [ra, rb] = ai.requests.slice(before);
+    expect(ra!.receivedAt).toBeLessThan(rb!.endedAt!);
+    expect(rb!.receivedAt).toBeLessThan(ra!.endedAt!);
     expect(ea.text).toBe('Answer to alpha. Done now.');
     expect(eb.text).toBe('Answer to beta. Done now.');
   });
@@ -261,14 +264,14 @@ describe('chat-ai: cancellation', () => {
     const late = context('late', { marks: { turn_start: c.marks.turn_start! + 1 } });
     const count = ai.requests.length;
     await say(late);
-    await sleep(300);
-    expect(ai.requests.length).toBe(count);
-    expect(responses(late.turn_id)).toEqual([]);
-    // A new turn after the stop runs.
+    // A new turn after the stop runs; it was handed over after the late one, so by its end the late
+    // one was handled: dropped, with no LLM request.
     ai.setOptions({ reply: 'Fresh start.', tokenIntervalMs: 0 });
     const fresh = context('again');
     await say(fresh);
     expect((await ended(fresh.turn_id)).status).toBe('done');
+    expect(ai.requests.length).toBe(count + 1);
+    expect(responses(late.turn_id)).toEqual([]);
   });
 
   it('a cancel that arrives before the context drops the turn', async () => {
@@ -277,8 +280,12 @@ describe('chat-ai: cancellation', () => {
     await sleep(50);
     const count = ai.requests.length;
     await say(c);
-    await sleep(300);
-    expect(ai.requests.length).toBe(count);
+    // A turn handed over after it ends first: by then the cancelled one was handled, with no LLM request.
+    ai.setOptions({ reply: 'After.', tokenIntervalMs: 0 });
+    const after = context('after');
+    await say(after);
+    expect((await ended(after.turn_id)).status).toBe('done');
+    expect(ai.requests.length).toBe(count + 1);
     expect(responses(c.turn_id)).toEqual([]);
   });
 
