@@ -391,17 +391,12 @@ describe.skipIf(skipReason !== undefined)(`conversation panel in Chromium${skipR
   });
 
   it('a refused token is said plainly and not retried', async () => {
-    const other = await startStandIn({ rendererDir, token: TOKEN, refuseWith: 4401 });
-    try {
-      const p = await browser!.newPage();
-      await p.goto(`${other.url}/?token=wrong-token&session=${SESSION}`);
-      await p.locator('[data-testid="session-connection"][data-state="refused"]').waitFor({ timeout: 5000 });
-      await expect(p.locator('[data-testid="voice-alert"]', { hasText: 'refused the studio token' }).count()).resolves.toBe(1);
-      await expect(p.locator('[data-testid="mic-button"]').isDisabled()).resolves.toBe(true);
-      await p.close();
-    } finally {
-      await other.close();
-    }
+    const p = await browser!.newPage();
+    await p.goto(`${stand.url}/?token=wrong-token&session=${SESSION}`);
+    await p.locator('[data-testid="session-connection"][data-state="refused"]').waitFor({ timeout: 5000 });
+    await expect(p.locator('[data-testid="voice-alert"]', { hasText: 'refused the studio token' }).count()).resolves.toBe(1);
+    await expect(p.locator('[data-testid="mic-button"]').isDisabled()).resolves.toBe(true);
+    await p.close();
   });
 
   it("takes the token from the Electron preload (window.fav), joins the default 'studio' session, and says when there is no token", async () => {
