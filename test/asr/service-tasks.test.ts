@@ -4,7 +4,7 @@
  * stops, and a start-up failure that names its fix. Live microphone streams: service-mic.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeProcessHost } from '../../src/main/supervisor/index.js';
+import { Worker } from '../helpers/worker.js';
 import { Channels, Queues, type ControlEvent } from '../../src/shared/bus.js';
 import type { UserInput } from '../../src/shared/voice.js';
 import { publishSettings, sleep } from '../dialog/harness.js';
@@ -84,10 +84,9 @@ describe('asr service start-up failure', () => {
     const redis = await client(bus.url);
     try {
       await publishSettings(redis, { asr: { engine: 'sherpa-onnx', sherpa: { modelsBaseUrl: 'http://127.0.0.1:9/asr-models' } } });
-      const proc = new NodeProcessHost().spawn({ service: 'asr', instanceId: 'asr@test#fail', args: ['--redis', bus.url], env: { FAV_LOG_LEVEL: 'fatal' } });
-      let stderr = '';
-      proc.onStderr((c) => (stderr += c));
-      const code = await new Promise<number | null>((r) => proc.onExit((c) => r(c)));
+      const worker = await Worker.spawn('asr', bus.url, { instanceId: 'asr@test#fail', env: { FAV_LOG_LEVEL: 'fatal' } });
+      const code = await worker.exited;
+      const stderr = worker.stderr;
       expect(code).toBe(1);
       expect(stderr).toMatch(/asr: initialisation failed: sherpa-onnx model sense-voice is not downloaded and the download failed: .*set asr\.sherpa\.modelsBaseUrl, or download http:\/\/127\.0\.0\.1:9\/asr-models\/\S+\.tar\.bz2 and unpack it into \S+/);
       // One line, no stack trace.

@@ -28,7 +28,7 @@ function fav(args: string[], env: NodeJS.ProcessEnv = {}): LongRunning {
 
 /** Status events of one instance, parsed. */
 function statusOf(rec: Recorder, instance: string): StatusEvent[] {
-  return rec.on(Channels.status).flatMap((m) => {
+  return rec.msgs(Channels.status).flatMap((m) => {
     const ev = StatusEvent.safeParse(m);
     return ev.success && ev.data.instance === instance ? [ev.data] : [];
   });

@@ -183,7 +183,7 @@ export class FakePipeline {
   async waitOn<T = Json>(channel: string, n: number, pred: (m: Json) => boolean = () => true, timeoutMs = 5000): Promise<T[]> {
     return waitFor(
       () => {
-        const got = this.rec.on(channel).filter(pred);
+        const got = this.rec.msgs(channel).filter(pred);
         return got.length >= n ? (got as T[]) : undefined;
       },
       `${n} message(s) on ${channel}`,

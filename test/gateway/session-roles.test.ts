@@ -100,7 +100,7 @@ describe(`session roles on ${KIND}`, () => {
     st.send({ type: 'mic_start' });
     const mic = await rig.pipe.waitOn(Channels.mic, 1, (m) => m.session_id === s);
     expect(mic.map((m: Json) => m.kind)).toEqual(['start']); // the overlay's mic_start and PCM never went out
-    expect(rig.pipe.rec.on(Channels.control).filter((m: Json) => m.session_id === s)).toHaveLength(1);
+    expect(rig.pipe.rec.msgs(Channels.control).filter((m: Json) => m.session_id === s)).toHaveLength(1);
     expect(await rig.pipe.inputsLeft()).toBe(0);
     // Still connected and fed.
     await rig.pipe.deliver({ type: 'reply_delta', session_id: s, turn_id: 'u', task_id: 'u', text: 'still here' });
@@ -122,7 +122,7 @@ describe(`session roles on ${KIND}`, () => {
     st.send({ type: 'playback_done', turn_id: 'p-2' });
     const [done] = await rig.pipe.waitOn(Channels.events, 1, (m) => m.session_id === s);
     expect(done).toMatchObject({ kind: 'playback_done', turn_id: 'p-2' });
-    expect(rig.pipe.rec.on(Channels.events).filter((m: Json) => m.session_id === s)).toHaveLength(1);
+    expect(rig.pipe.rec.msgs(Channels.events).filter((m: Json) => m.session_id === s)).toHaveLength(1);
     for (const c of [st, second, ov]) c.close();
   });
 

@@ -23,7 +23,7 @@ function onPath(bin: string): boolean {
 export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
   { name: 'redis-server', present: () => onPath('redis-server'), install: 'redis-server' },
   { name: 'redis-benchmark', present: () => onPath('redis-benchmark'), install: 'redis-tools' },
-  { name: 'chromium', present: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'), install: 'chromium' },
+  { name: 'chromium', present: () => existsSync(process.env.FAV_CHROMIUM ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'), install: 'chromium' },
   { name: 'xvfb-run', present: () => onPath('xvfb-run'), install: 'xvfb' },
   { name: 'pocketsphinx', present: () => onPath('pocketsphinx_continuous'), install: 'pocketsphinx' },
   { name: 'pocketsphinx en-us model', present: () => existsSync('/usr/share/pocketsphinx/model/en-us'), install: 'pocketsphinx-en-us' },

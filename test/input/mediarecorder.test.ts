@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio, freeDecoders, normaliseAudio, sniffAudio } from '../../src/workers/audio/decode.js';
-import { chromiumMissing, launchChromium } from '../renderer/chromium.js';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { FIXTURES, bestCorrelation, rmsFrames, sourceSpeech } from './audio-helpers.js';
 
 interface Recording {

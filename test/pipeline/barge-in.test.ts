@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels, Queues, SERVICE_NAMES } from '../../src/shared/bus.js';
 import { startStudio, type Studio } from '../../src/main/app.js';
 import { loadConfig } from '../../src/main/config/load-config.js';
+import { BusRecorder } from '../helpers/bus-recorder.js';
 import { startOpenAiServer, tokenize, type OpenAiServer, type RecordedRequest } from '../helpers/openai-server.js';
 import { HAVE_FLITE, HAVE_POCKETSPHINX, StudioClient, speech16k, wordErrors, type Ev } from './helpers.js';
 
@@ -46,34 +47,12 @@ type Chat = { messages: Array<{ role: string; content: string }>; stream?: boole
 const lastUser = (r: RecordedRequest) => (r.body as Chat | undefined)?.messages?.filter((m) => m.role === 'user').at(-1)?.content ?? '';
 const isChatStream = (r: RecordedRequest) => r.path.endsWith('/chat/completions') && (r.body as Chat | undefined)?.stream === true;
 
-/** Bus messages as this process receives them, with the receive time. */
-class BusTap {
-  readonly seen: Array<{ channel: string; at: number; msg: Record<string, unknown> }> = [];
-  private constructor(private readonly sub: Redis) {}
-  static async open(url: string, patterns: string[]): Promise<BusTap> {
-    const sub = new Redis(url, { lazyConnect: true });
-    await sub.connect();
-    const tap = new BusTap(sub);
-    sub.on('pmessage', (_p: string, channel: string, message: string) => tap.seen.push({ channel, at: Date.now(), msg: JSON.parse(message) as Record<string, unknown> }));
-    await sub.psubscribe(...patterns);
-    return tap;
-  }
-  where(channel: string | ((c: string) => boolean), pred: (m: Record<string, unknown>) => boolean = () => true) {
-    const ch = typeof channel === 'string' ? (c: string) => c === channel : channel;
-    return this.seen.filter((s) => ch(s.channel) && pred(s.msg));
-  }
-  async close(): Promise<void> {
-    await this.sub.quit().catch(() => undefined);
-    this.sub.disconnect();
-  }
-}
-
 const after = (c: StudioClient, e: Ev) => c.events.slice(c.events.indexOf(e) + 1);
 
 describe.skipIf(skipReason !== '')(`barge-in and stop through the studio${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let ai: OpenAiServer;
   let studio: Studio;
-  let tap: BusTap;
+  let tap: BusRecorder;
   let redis: Redis;
   let dataDir: string;
   const clients: StudioClient[] = [];
@@ -105,35 +84,42 @@ describe.skipIf(skipReason !== '')(`barge-in and stop through the studio${skipRe
     expect(req.aborted).toBe(true);
     expect(req.completed).toBe(false);
     expect(req.chunksSent).toBeLessThan(STORY_PIECES.length);
-    // Wait a little for anything late, then: nothing of the turn after the stop but its turn_end.
-    await new Promise((r) => setTimeout(r, 800));
+    // chat-ai said it was cancelled (memory keeps the partial reply as such); its sentences come before that.
+    await tap.waitFor(() => tap.on(Channels.aiResponses, (m) => m.turn_id === turn && m.kind === 'cancelled')[0], 'chat-ai cancelled', 10_000);
+    expect(tap.on(Channels.aiResponses, (m) => m.turn_id === turn && m.kind === 'cancelled')).toHaveLength(1);
+    const sentencesToTts = tap.on(Channels.aiResponses, (m) => m.turn_id === turn && m.kind === 'sentence').length;
+    return { stop, end, sentencesToTts };
+  };
+
+  /**
+   * Once the session's next turn has ended (its messages come through the same services after any
+   * late one of the stopped turn): nothing of the stopped turn after its stop but its turn_end.
+   */
+  const expectNothingLate = async (c: StudioClient, turn: string, stop: Ev, nextTurn: string) => {
     const late = after(c, stop).filter((e) => 'turn_id' in e && e.turn_id === turn && e.type !== 'turn_end');
     // turn_state included: a 'speaking' dialog-engine published on audio_start before it saw the stop
     // used to reach clients after the gateway's stop (two publishers, no order between them).
     expect(late.map((e) => (e.type === 'turn_state' ? `turn_state ${e.state}` : e.type))).toEqual([]);
-    const lastState = c.of('turn_state').at(-1)!;
-    expect(lastState.turn_id === turn ? lastState.state : 'off the turn').toBe('off the turn');
     expect(c.of('audio_end', (e) => e.turn_id === turn)).toEqual([]);
     expect(c.of('reply_done', (e) => e.turn_id === turn)).toEqual([]);
-    // tts spoke fewer sentences than the story has, published no end, and stopped publishing at the cancel.
-    const chunks = tap.where(Channels.taskResponse(turn));
+    // tts spoke fewer sentences than the story has, published no end, and stopped publishing at the
+    // cancel: no chunk of the turn once tts had moved on to the next turn.
+    const chunks = tap.on(Channels.taskResponse(turn));
     const spoken = new Set(chunks.filter((m) => m.msg.kind === 'audio').map((m) => m.msg.index as number));
     expect(spoken.size).toBeGreaterThan(0);
     expect(spoken.size).toBeLessThan(STORY_SENTENCES);
     expect(chunks.filter((m) => m.msg.kind === 'end')).toEqual([]);
-    expect(tap.where(Channels.events, (m) => m.turn_id === turn && m.kind === 'tts_done')).toEqual([]);
-    const lateChunks = chunks.filter((m) => m.at > stop.at + 500);
+    expect(tap.on(Channels.events, (m) => m.turn_id === turn && m.kind === 'tts_done')).toEqual([]);
+    const nextFirst = tap.all.findIndex((r) => r.channel === Channels.taskResponse(nextTurn));
+    expect(nextFirst).toBeGreaterThanOrEqual(0);
+    const lateChunks = tap.all.slice(nextFirst).filter((r) => r.channel === Channels.taskResponse(turn));
     expect(lateChunks.map((m) => `${String(m.msg.kind)} ${String(m.msg.index)}`)).toEqual([]);
-    // chat-ai said it was cancelled (memory keeps the partial reply as such).
-    expect(tap.where(Channels.aiResponses, (m) => m.turn_id === turn && m.kind === 'cancelled')).toHaveLength(1);
-    const sentencesToTts = tap.where(Channels.aiResponses, (m) => m.turn_id === turn && m.kind === 'sentence').length;
     // Sentences of the turn that waited in tts's queue were taken off it (acked and skipped), not left there.
     const queued = (await redis.lrange(Queues.ttsRequests, 0, -1)).filter((raw) => (JSON.parse(raw) as { turn_id: string }).turn_id === turn);
     expect(queued).toEqual([]);
-    return { stop, end, spoken: spoken.size, sentencesToTts };
+    return { spoken: spoken.size };
   };
 
-  /** A short typed turn on the same session works normally after the stop. */
   const expectNextTurnWorks = async (c: StudioClient, text: string) => {
     const since = c.events.length;
     c.send({ type: 'text', text });
@@ -143,6 +129,7 @@ describe.skipIf(skipReason !== '')(`barge-in and stop through the studio${skipRe
     expect(end.reason).toBe('done');
     expect(c.of('audio', (a) => a.turn_id === done.turn_id).length).toBeGreaterThan(0);
     expect(c.protocolErrors).toEqual([]);
+    return done.turn_id;
   };
 
   beforeAll(async () => {
@@ -165,7 +152,7 @@ describe.skipIf(skipReason !== '')(`barge-in and stop through the studio${skipRe
     );
     studio = await startStudio({ config });
     redis = new Redis(studio.busUrl);
-    tap = await BusTap.open(studio.busUrl, ['task_response:*', Channels.aiResponses, Channels.events, Channels.control]);
+    tap = await BusRecorder.open(studio.busUrl, ['task_response:*', Channels.aiResponses, Channels.events, Channels.control]);
   }, 120_000);
 
   afterAll(async () => {
@@ -196,16 +183,15 @@ describe.skipIf(skipReason !== '')(`barge-in and stop through the studio${skipRe
 
     // Latency: from the first voiced sample's send time, and from the VAD's speech_start on the bus, to the client's stop.
     const onsetAt = micStart + (onsetSample / 16000) * 1000;
-    const speechStart = tap.where(Channels.events, (m) => m.session_id === 'barge-1' && m.kind === 'speech_start')[0];
+    const speechStart = tap.on(Channels.events, (m) => m.session_id === 'barge-1' && m.kind === 'speech_start')[0];
     expect(speechStart, 'speech_start on fav:events').toBeDefined();
-    const cancel = tap.where(Channels.control, (m) => m.turn_id === turn && m.action === 'cancel')[0];
+    const cancel = tap.on(Channels.control, (m) => m.turn_id === turn && m.action === 'cancel')[0];
     expect(cancel?.msg.reason).toBe('barge-in');
+    // The latency figures are printed; their targets are checked by npm run bench:pipeline.
     console.log(
       `barge-in: voice onset -> speech_start ${speechStart!.at - onsetAt} ms, speech_start (bus) -> stop (client) ${stop.at - speechStart!.at} ms, ` +
-        `onset -> stop ${stop.at - onsetAt} ms; LLM request aborted after ${req.chunksSent} of ${STORY_PIECES.length} chunks; ` +
-        `chat-ai sent ${r.sentencesToTts} sentences to tts, ${r.spoken} were spoken (of ${STORY_SENTENCES})`,
+        `onset -> stop ${stop.at - onsetAt} ms; LLM request aborted after ${req.chunksSent} of ${STORY_PIECES.length} chunks; chat-ai sent ${r.sentencesToTts} sentences to tts`,
     );
-    expect(stop.at - speechStart!.at).toBeLessThan(500);
 
     // The utterance is the next turn: its transcript, a reply, audio, done.
     const transcript = await c.waitFor('transcript', (e) => e.final && e.turn_id !== turn, 30_000);
@@ -215,6 +201,7 @@ describe.skipIf(skipReason !== '')(`barge-in and stop through the studio${skipRe
     const end = await c.waitFor('turn_end', (e) => e.turn_id === transcript.turn_id, 30_000);
     expect(end.reason).toBe('done');
     expect(c.of('audio', (a) => a.turn_id === transcript.turn_id).length).toBeGreaterThan(0);
+    await expectNothingLate(c, turn, stop, transcript.turn_id);
     // The LLM heard the words and the interrupted story stays in the conversation.
     const next = ai.requests.filter(isChatStream).at(-1)!;
     expect(wordErrors(UTTERANCE, lastUser(next)).errors).toBeLessThanOrEqual(2);
@@ -227,11 +214,11 @@ describe.skipIf(skipReason !== '')(`barge-in and stop through the studio${skipRe
     const sentAt = Date.now();
     c.send({ type: 'stop' });
     const r = await expectStopped(c, turn, req);
-    console.log(`stop button: command -> stop event ${r.stop.at - sentAt} ms; chat-ai sent ${r.sentencesToTts} sentences to tts, ${r.spoken} were spoken (of ${STORY_SENTENCES})`);
-    expect(r.stop.at - sentAt).toBeLessThan(500);
+    const next = await expectNextTurnWorks(c, 'thanks, that is enough');
+    const { spoken } = await expectNothingLate(c, turn, r.stop, next);
+    console.log(`stop button: command -> stop event ${r.stop.at - sentAt} ms; chat-ai sent ${r.sentencesToTts} sentences to tts, ${spoken} were spoken (of ${STORY_SENTENCES})`);
     // The stop came right after the first audio: sentences already handed to tts were dropped unspoken.
-    expect(r.sentencesToTts).toBeGreaterThan(r.spoken);
-    await expectNextTurnWorks(c, 'thanks, that is enough');
+    expect(r.sentencesToTts).toBeGreaterThan(spoken);
   }, 60_000);
 
   it('POST /control/stop stops the session turn the same way', async () => {
@@ -250,17 +237,17 @@ describe.skipIf(skipReason !== '')(`barge-in and stop through the studio${skipRe
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true });
     const r = await expectStopped(c, turn, req);
-    const ctl = tap.where(Channels.control, (m) => m.session_id === 'control-stop')[0]!;
-    console.log(
-      `POST /control/stop: request -> ControlEvent on the bus ${ctl.at - sentAt} ms, -> HTTP answer ${respondedAt - sentAt} ms, -> stop event ${r.stop.at - sentAt} ms ` +
-        `(the gateway shares this test's event loop); chat-ai sent ${r.sentencesToTts} sentences to tts, ${r.spoken} were spoken (of ${STORY_SENTENCES})`,
-    );
-    expect(r.stop.at - sentAt).toBeLessThan(500);
-    expect(r.sentencesToTts).toBeGreaterThan(r.spoken);
+    const ctl = tap.on(Channels.control, (m) => m.session_id === 'control-stop')[0]!;
     const otherEnd = await other.waitFor('turn_end', () => true, 30_000);
     expect(otherEnd.reason).toBe('done');
     expect(other.of('stop')).toEqual([]);
-    await expectNextTurnWorks(c, 'ok, next please');
+    const next = await expectNextTurnWorks(c, 'ok, next please');
+    const { spoken } = await expectNothingLate(c, turn, r.stop, next);
+    console.log(
+      `POST /control/stop: request -> ControlEvent on the bus ${ctl.at - sentAt} ms, -> HTTP answer ${respondedAt - sentAt} ms, -> stop event ${r.stop.at - sentAt} ms ` +
+        `(the gateway shares this test's event loop); chat-ai sent ${r.sentencesToTts} sentences to tts, ${spoken} were spoken (of ${STORY_SENTENCES})`,
+    );
+    expect(r.sentencesToTts).toBeGreaterThan(spoken);
     // Everything is still up.
     expect(studio.supervisor.status().map((s) => [s.name, s.state])).toEqual(SERVICE_NAMES.map((n) => [n, 'ready']));
   }, 60_000);

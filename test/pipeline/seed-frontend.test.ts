@@ -16,7 +16,7 @@ import { startOpenAiServer, type ChatMessageIn, type OpenAiServer } from '../hel
 import { WsClient } from '../gateway/helpers.js';
 import { freePort } from '../helpers/redis-server.js';
 import { waitFor } from '../supervisor/helpers.js';
-import { chromiumMissing, launchChromium } from '../renderer/chromium.js';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { HAVE_FLITE, HAVE_POCKETSPHINX } from './helpers.js';
 import { serveSeedClient, type SeedTurnResult } from './seed-client-page.js';
 

@@ -16,7 +16,7 @@ import {
   readCspViolations,
   watchPage,
   type PageProblems,
-} from './chromium.js';
+} from '../helpers/chromium.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 
 const skipReason = chromiumMissing();

@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels } from '../../src/shared/bus.js';
 import type { ClientEvent, MicFrame, TurnEvent } from '../../src/shared/voice.js';
@@ -21,7 +21,7 @@ import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { FakePipeline, WsClient, type Received } from '../gateway/helpers.js';
 import { startBackend, type Backend } from '../supervisor/helpers.js';
-import { CHROMIUM_PATH, chromiumMissing, readCspViolations, watchPage, type PageProblems } from './chromium.js';
+import { chromiumMissing, launchChromium, readCspViolations, readWire, recordWire, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, syllableTone, toS16, type FakeMic } from './voice-audio.js';
 
 const skipReason = chromiumMissing() ?? fliteMissing();
@@ -58,24 +58,10 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
       { host: '127.0.0.1', port: 0 },
     );
     pipe = await FakePipeline.start(backend.url);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-        '--autoplay-policy=no-user-gesture-required',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${mic.file}%noloop`,
-      ],
-    });
+    browser = await launchChromium({ fakeMic: mic.file });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     problems = await watchPage(page);
+    await recordWire(page);
   }, 120_000);
 
   afterAll(async () => {
@@ -124,7 +110,6 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
       { type: 'reply_done', session_id: S, turn_id: turn, task_id: turn, text: 'Hello from the pipeline.' },
       { type: 'audio_end', session_id: S, turn_id: turn, task_id: turn, chunks: 1 },
     ];
-    const sentAt = Date.now();
     await pipe.deliver(...events);
 
     await page.locator(`[data-testid="entry"][data-role="assistant"][data-turn="${turn}"][data-final="true"]`, { hasText: 'Hello from the pipeline.' }).waitFor({ timeout: 5000 });
@@ -133,7 +118,10 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await expect(page.locator('[data-testid="entry"][data-role="user"]').count()).resolves.toBe(1);
 
     const [done] = await pipe.waitOn<TurnEvent>(Channels.events, 1, (m) => m.kind === 'playback_done' && m.turn_id === turn, 5000);
-    expect(Date.now() - sentAt).toBeGreaterThan(550); // not before the 0.6 s of audio had played
+    // Not before the 0.6 s of audio had played, by the page's audio clock.
+    const end = Math.max(...((await page.evaluate('window.__favVoice.stats()')) as { log: { turnId: string; end: number }[] }).log.filter((e) => e.turnId === turn).map((e) => e.end));
+    const sent = (await readWire(page)).find((w) => w.dir === 'out' && w.type === 'playback_done' && w.turn === turn)!;
+    expect(sent.audioTime).toBeGreaterThanOrEqual(end);
     expect(done).toMatchObject({ kind: 'playback_done', session_id: S, turn_id: turn, task_id: turn });
     const s = (await page.evaluate('window.__favVoice.stats()')) as { chunks: number; mouthMax: number; session: { protocolErrors: number } };
     expect(s.chunks).toBe(1);
@@ -146,7 +134,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await page.locator('[data-testid="mic-button"][data-mic="on"]').waitFor({ timeout: 5000 });
     await sleep(mic.leadSeconds * 1000 + (mic.speech16k.length / 16000) * 1000 + 600);
     await page.locator('[data-testid="mic-button"]').click();
-    const frames = await pipe.waitOn<MicFrame>(Channels.mic, 1, (m) => m.kind === 'end', 5000).then(() => pipe.rec.on(Channels.mic) as MicFrame[]);
+    const frames = await pipe.waitOn<MicFrame>(Channels.mic, 1, (m) => m.kind === 'end', 5000).then(() => pipe.rec.msgs(Channels.mic) as MicFrame[]);
     expect(frames[0]).toMatchObject({ session_id: S, kind: 'start', seq: 0 });
     expect(frames.at(-1)!.kind).toBe('end');
     const audio = frames.slice(1, -1);
@@ -213,7 +201,7 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await input.fill('after ov2');
     await input.press('Enter');
     expect((await pipe.nextInput()).text).toBe('after ov2');
-    expect(pipe.rec.on(Channels.events).filter((m) => (m as TurnEvent).kind === 'playback_done' && (m as TurnEvent).turn_id === 'ov2')).toEqual([]);
+    expect(pipe.rec.msgs(Channels.events).filter((m) => (m as TurnEvent).kind === 'playback_done' && (m as TurnEvent).turn_id === 'ov2')).toEqual([]);
     expect((await stats()).chunks).toBe(before.chunks + 1);
 
     // "Play here": the audio is back in the page (the overlay is told), and so is its playback_done.

@@ -2,12 +2,19 @@
  * A stand-in for the gateway's side of the studio page, for browser tests of the conversation
  * panel: serves the BUILT renderer (out/renderer) over http://127.0.0.1, answers the status polls
  * (/health, /api/services), and speaks the session socket protocol (`WS /api/session?token&session`)
- * like the real gateway: it records every frame the page sends, in order (JSON commands checked
- * against the SessionCommand schema, binary mic frames as bytes), and sends whatever ClientEvents a
- * test scripts (an `audio` event as JSON metadata followed by one binary PCM frame).
+ * like the real gateway (a wrong token: the socket is closed with 4401): it records every frame the
+ * page sends, in order (JSON commands checked against the SessionCommand schema, binary mic frames
+ * as bytes), and sends whatever ClientEvents a test scripts (an `audio` event as JSON metadata
+ * followed by one binary PCM frame).
+ * Why not the real gateway (test/renderer/voice-gateway.test.ts runs the page against it): these
+ * tests feed the page what the gateway never sends (binary frames without metadata, a socket
+ * dropped by a restart while upgrades are refused) and check the page's raw frames (exact commands,
+ * 640-byte mic frames and their order around mic_start/mic_stop), which the gateway turns into bus
+ * messages.
  */
-import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import fastifyStatic from '@fastify/static';
+import Fastify from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -21,8 +28,6 @@ export type Received =
 export interface StandInOptions {
   rendererDir: string;
   token: string;
-  /** How a wrong token is answered: an HTTP 401 to the upgrade, or an accepted socket closed with this code. */
-  refuseWith?: 'http-401' | number;
 }
 
 export interface StandIn {
@@ -30,7 +35,6 @@ export interface StandIn {
   readonly log: Received[];
   /** Session ids of the connections made so far, in order. */
   readonly connections: string[];
-  readonly open: number;
   /** While true, upgrades are answered 503 (the core is "down"). */
   refuseUpgrades: boolean;
   send(event: ClientEvent): void;
@@ -44,32 +48,6 @@ export interface StandIn {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-};
-
-async function serveFile(root: string, urlPath: string, res: ServerResponse): Promise<void> {
-  const rel = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath);
-  const file = path.resolve(root, '.' + rel);
-  if (!file.startsWith(root + path.sep)) {
-    res.writeHead(403).end();
-    return;
-  }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-    res.end(body);
-  } catch {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-  }
-}
-
 export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
   const root = path.resolve(opts.rendererDir);
   const log: Received[] = [];
@@ -77,24 +55,16 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
   const clients = new Set<WebSocket>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
 
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', bus: { kind: 'embedded' } }));
-    } else if (url.pathname === '/api/services') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ services: [] }));
-    } else {
-      void serveFile(root, url.pathname, res);
-    }
-  });
+  const app = Fastify();
+  await app.register(fastifyStatic, { root, cacheControl: false });
+  app.get('/health', async () => ({ status: 'ok', bus: { kind: 'embedded' } }));
+  app.get('/api/services', async () => ({ services: [] }));
+  const server = app.server;
 
   const api: StandIn = {
     url: '',
     log,
     connections,
-    get open() {
-      return clients.size;
-    },
     refuseUpgrades: false,
     send(event) {
       for (const ws of clients) ws.send(JSON.stringify(event));
@@ -127,7 +97,7 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
       for (const ws of clients) ws.terminate();
       wss.close();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
     },
   };
 
@@ -138,11 +108,9 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
     };
     if (url.pathname !== '/api/session') return reject('404 Not Found');
     if (api.refuseUpgrades) return reject('503 Service Unavailable');
-    const tokenOk = url.searchParams.get('token') === opts.token;
-    if (!tokenOk && (opts.refuseWith ?? 'http-401') === 'http-401') return reject('401 Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (!tokenOk) {
-        ws.close(opts.refuseWith as number, 'unauthorized');
+      if (url.searchParams.get('token') !== opts.token) {
+        ws.close(4401, 'unauthorized');
         return;
       }
       const conn = connections.length;
@@ -169,7 +137,7 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await app.listen({ host: '127.0.0.1', port: 0 });
   (api as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return api;
 }

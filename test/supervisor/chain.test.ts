@@ -82,25 +82,25 @@ describe.each(BACKENDS)('supervisor with all services (%s)', (kind) => {
     const channel = Channels.taskResponse(t.task_id);
     const mine = (m: Record<string, unknown>) => m.task_id === t.task_id;
     // tts: audio chunks of both sentences, then the end marker.
-    const end = await waitFor(() => (rec.on(channel) as Array<Record<string, unknown>>).find((m) => m.kind === 'end'), 'tts end marker', 60_000);
-    const audio = (rec.on(channel) as Array<Record<string, unknown>>).filter((m) => m.kind === 'audio');
+    const end = await waitFor(() => (rec.msgs(channel) as Array<Record<string, unknown>>).find((m) => m.kind === 'end'), 'tts end marker', 60_000);
+    const audio = (rec.msgs(channel) as Array<Record<string, unknown>>).filter((m) => m.kind === 'audio');
     expect(audio.length).toBeGreaterThanOrEqual(2);
     expect(new Set(audio.map((a) => a.index))).toEqual(new Set([0, 1]));
     expect(end).toMatchObject({ session_id: 'sess-chain', turn_id: t.turn_id, index: 2 });
     expect(Number(end.audio_ms)).toBeGreaterThan(500);
     // memory gave chat-ai the context with the user's text; the LLM got the persona and the text.
-    const ctx = rec.on(Channels.memoryUpdates).find((m) => mine(m as Record<string, unknown>)) as { text: string; messages: Array<{ content: string }> };
+    const ctx = rec.msgs(Channels.memoryUpdates).find((m) => mine(m as Record<string, unknown>)) as { text: string; messages: Array<{ content: string }> };
     expect(ctx.text).toBe('hello chain');
     const body = ai.requests.find((r) => r.path.endsWith('/chat/completions'))!.body as { messages: Array<{ role: string; content: string }> };
     expect(body.messages[0]!.role).toBe('system');
     expect(body.messages.at(-1)).toMatchObject({ role: 'user', content: 'hello chain' });
     // chat-ai: the emotion tag is an event, not spoken; the reply is done with two sentences.
-    const done = await waitFor(() => rec.on(Channels.aiResponses).find((m) => mine(m as Record<string, unknown>) && (m as { kind: string }).kind === 'done'), 'reply done');
+    const done = await waitFor(() => rec.msgs(Channels.aiResponses).find((m) => mine(m as Record<string, unknown>) && (m as { kind: string }).kind === 'done'), 'reply done');
     expect(done).toMatchObject({ text: 'Hello from the chain. Nice to meet you!', sentences: 2 });
     expect(rec.count(Channels.events, (m) => mine(m) && m.kind === 'emotion' && m.emotion === 'joy')).toBe(1);
     // output-handler delivered the turn in order to clients.
     await waitFor(() => rec.count(Channels.deliver, (m) => mine(m) && m.type === 'audio_end') === 1, 'audio_end delivered');
-    const delivered = (rec.on(Channels.deliver) as Array<Record<string, unknown>>).filter(mine);
+    const delivered = (rec.msgs(Channels.deliver) as Array<Record<string, unknown>>).filter(mine);
     const seqs = delivered.filter((d) => d.type === 'audio').map((d) => d.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i));
     expect(delivered.some((d) => d.type === 'reply_done' && d.text === 'Hello from the chain. Nice to meet you!')).toBe(true);

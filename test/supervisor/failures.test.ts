@@ -3,26 +3,11 @@
  * stderr lines), stop timeout (SIGKILL for a worker that ignores SIGTERM), the unknown-service
  * usage error of main.ts, and a worker that cannot reach the bus.
  */
-import { fork } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels, RUN_KEY, SERVICE_NAMES, StatusEvent, WorkerExitCode } from '../../src/shared/bus.js';
 import { NodeProcessHost, StartError, Supervisor, defaultManifest } from '../../src/main/supervisor/index.js';
-import { BACKENDS, ROOT, Recorder, client, freePortUrl, isAlive, startBackend, tempDataDir, waitFor, type Backend } from './helpers.js';
-
-function runMain(args: string[], env: Record<string, string> = {}, onStderr: (all: string) => void = () => {}): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = fork(join(ROOT, 'src/workers/main.ts'), args, {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d) => onStderr((stderr += d)));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
+import { runWorkerMain } from '../helpers/worker.js';
+import { BACKENDS, Recorder, client, freePortUrl, isAlive, startBackend, tempDataDir, waitFor, type Backend } from './helpers.js';
 
 describe.each(BACKENDS)('supervisor failure handling (%s)', (kind) => {
   let bus: Backend;
@@ -120,14 +105,14 @@ describe.each(BACKENDS)('supervisor failure handling (%s)', (kind) => {
 
 describe('worker entry (main.ts)', () => {
   it('rejects an unknown service with the list of names and exit code 2', async () => {
-    const r = await runMain(['nope']);
+    const r = await runWorkerMain(['nope']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown service "nope"');
     for (const n of SERVICE_NAMES) expect(r.stderr).toContain(n);
   }, 60_000);
 
   it('rejects a bad option with usage and exit code 2', async () => {
-    const r = await runMain(['asr', '--redis']);
+    const r = await runWorkerMain(['asr', '--redis']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--redis needs a value/);
     expect(r.stderr).toMatch(/usage: main\.ts NAME/);
@@ -135,7 +120,7 @@ describe('worker entry (main.ts)', () => {
 
   it('exits 1 with a clear message when the bus is unreachable, without printing the password', async () => {
     const url = await freePortUrl('s3cret-pass');
-    const r = await runMain(['asr', '--redis', url], { FAV_REDIS_URL: '' });
+    const r = await runWorkerMain(['asr', '--redis', url], { FAV_REDIS_URL: '' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/initialisation failed/);
     expect(r.stderr).not.toContain('s3cret-pass');
@@ -155,7 +140,7 @@ describe.each(BACKENDS)('a worker of one run of the core on a bus serving anothe
     const redis = await client(bus.url);
     await redis.set(RUN_KEY, 'run-B');
     redis.disconnect();
-    const r = await runMain(['tts', '--redis', bus.url, '--instance', 'tts@old#0'], { FAV_RUN_ID: 'run-A' });
+    const r = await runWorkerMain(['tts', '--redis', bus.url, '--instance', 'tts@old#0'], { FAV_RUN_ID: 'run-A' });
     expect(r.code).toBe(WorkerExitCode.runChanged);
     expect(r.stderr).toMatch(/the bus now serves another run of the studio \(run-B, joined run-A\)/);
   }, 60_000);
@@ -166,11 +151,11 @@ describe.each(BACKENDS)('a worker of one run of the core on a bus serving anothe
     try {
       await redis.set(RUN_KEY, 'run-A');
       const ready = () =>
-        rec.on(Channels.status).some((m) => {
+        rec.msgs(Channels.status).some((m) => {
           const ev = StatusEvent.safeParse(m);
           return ev.success && ev.data.instance === 'tts@old#1' && ev.data.state === 'ready';
         });
-      const exited = runMain(['tts', '--redis', bus.url, '--instance', 'tts@old#1'], { FAV_RUN_ID: 'run-A', FAV_HEARTBEAT_MS: '200' });
+      const exited = runWorkerMain(['tts', '--redis', bus.url, '--instance', 'tts@old#1'], { FAV_RUN_ID: 'run-A', FAV_HEARTBEAT_MS: '200' });
       await waitFor(ready, 'the worker ready in its run', 60_000);
       await redis.set(RUN_KEY, 'run-B');
       const r = await exited;

@@ -77,33 +77,8 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Subscribes (pattern) and records every message per channel. */
-export class Recorder {
-  readonly messages: Array<{ channel: string; message: string }> = [];
-  private constructor(private readonly sub: Redis) {}
-
-  static async open(url: string, patterns: string[]): Promise<Recorder> {
-    const sub = new Redis(url, { lazyConnect: true });
-    await sub.connect();
-    const rec = new Recorder(sub);
-    sub.on('pmessage', (_p: string, channel: string, message: string) => rec.messages.push({ channel, message }));
-    await sub.psubscribe(...patterns);
-    return rec;
-  }
-
-  on(channel: string): unknown[] {
-    return this.messages.filter((m) => m.channel === channel).map((m) => JSON.parse(m.message) as unknown);
-  }
-
-  count(channel: string, pred: (msg: Record<string, unknown>) => boolean = () => true): number {
-    return (this.on(channel) as Array<Record<string, unknown>>).filter(pred).length;
-  }
-
-  async close(): Promise<void> {
-    await this.sub.quit().catch(() => undefined);
-    this.sub.disconnect();
-  }
-}
+/** The shared bus recorder (test/helpers/bus-recorder.ts) under the name these suites use. */
+export { BusRecorder as Recorder } from '../helpers/bus-recorder.js';
 
 export async function client(url: string): Promise<Redis> {
   const r = new Redis(url, { lazyConnect: true });

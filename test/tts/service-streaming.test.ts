@@ -60,31 +60,32 @@ describe('tts worker with a streaming engine (OpenAI-compatible stand-in, redis-
     ai.setOptions({ speechChunkBytes: 4800, speechChunkIntervalMs: 40 });
     const turn = newTurn();
     const text = 'A sentence long enough to stream for a couple of seconds, so that it can be cut off in the middle by the test.';
-    const t0 = performance.now();
+    const t0 = nowMs();
     await pushRequests(redis, [ttsRequest(turn, 0, text), ttsRequest(turn, 1, 'Never spoken.', true)]);
     await rec.until(() => rec.of(turn.turn_id).length >= 4, 'four chunks');
     const firstMs = rec.of(turn.turn_id)[0]!.at - t0;
-    const cancelAt = performance.now();
+    const cancelAt = nowMs();
     await cancel(redis, turn.session_id, turn.turn_id);
     const cancelWall = Date.now();
     const req = await ai.waitFor((r) => r.body?.input === text && r.aborted, 5000);
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing is published once the worker heard the cancel: the worker logs how many chunks it had
+    // published, exactly that many arrive, and the next turn's end (published after them) proves no more came.
+    await expect.poll(() => logRecords(worker).find((r) => r.msg === 'tts: sentence cancelled' && r.turn_id === turn.turn_id)).toBeDefined();
+    const cancelled = logRecords(worker).find((r) => r.msg === 'tts: sentence cancelled' && r.turn_id === turn.turn_id)!;
+    const later = newTurn(turn.session_id);
+    await pushRequests(redis, [ttsRequest(later, 0, 'Later.', true)]);
+    await rec.until(() => rec.of(later.turn_id).find((c) => c.msg.kind === 'end'), 'the later turn end');
     const mine = rec.of(turn.turn_id);
     const after = mine.filter((c) => c.at > cancelAt);
     const lateMs = after.length ? after.at(-1)!.at - cancelAt : 0;
-    // Nothing is published once the worker heard the cancel: every chunk that arrived was counted
-    // before the abort (the worker logs how many it had published).
-    await expect.poll(() => logRecords(worker).find((r) => r.msg === 'tts: sentence cancelled' && r.turn_id === turn.turn_id)).toBeDefined();
-    const cancelled = logRecords(worker).find((r) => r.msg === 'tts: sentence cancelled' && r.turn_id === turn.turn_id)!;
     expect(mine.length).toBe(cancelled.chunks);
-    expect(lateMs).toBeLessThan(500); // chunks already on the wire when the cancel was published; the figure printed is the measurement
     expect(mine.every((c) => c.msg.kind === 'audio' && c.msg.index === 0 && !c.msg.final)).toBe(true);
     expect(req.completed).toBe(false);
     expect(ai.requests.some((r) => r.body?.input === 'Never spoken.')).toBe(false);
     const aborted = logRecords(worker).find((r) => r.msg === 'tts: sentence in flight aborted' && r.turn_id === turn.turn_id);
     expect(aborted).toMatchObject({ index: 0 });
     console.info(`tts worker (openai stand-in): cancel published -> aborted in the worker: ${(aborted!.time as number) - cancelWall} ms (ms clock; heard after ${aborted!.heard_ms} ms, engine stop ${aborted!.abort_ms} ms)`);
-    console.info(`tts worker (openai stand-in): first chunk ${firstMs.toFixed(1)} ms after LPUSH; after cancel ${after.length} chunk(s), last ${lateMs.toFixed(2)} ms after the cancel; HTTP request closed ${(req.endedAt! - cancelAt).toFixed(1)} ms after it`);
+    console.info(`tts worker (openai stand-in): first chunk ${firstMs.toFixed(1)} ms after LPUSH; after cancel ${after.length} chunk(s), last ${lateMs.toFixed(2)} ms after the cancel; HTTP request closed ${(req.endedAt! + performance.timeOrigin - cancelAt).toFixed(1)} ms after it`);
     ai.setOptions({ speechChunkBytes: undefined, speechChunkIntervalMs: undefined });
   });
 

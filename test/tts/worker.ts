@@ -1,16 +1,15 @@
 /**
- * Runs the real tts worker process (src/workers/main.ts through tsx) against a bus, with settings
- * published under fav:config, and records what it publishes with arrival times.
+ * Runs the real tts worker process (test/helpers/worker.ts) against a bus, with settings published
+ * under fav:config, and records what it publishes with arrival times (test/helpers/bus-recorder.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { CONFIG_KEY, Channels, Queues, TASK_RESPONSE_PATTERN, newEventId } from '../../src/shared/bus.js';
 import { ConfigSchema, type ConfigInput } from '../../src/shared/config.js';
 import { nowMs, type TtsChunk, type TtsRequest, type TurnEvent } from '../../src/shared/voice.js';
-import { ROOT } from '../supervisor/helpers.js';
+import { BusRecorder as SharedRecorder } from '../helpers/bus-recorder.js';
+import { Worker } from '../helpers/worker.js';
 
 export interface Received<T> {
   at: number;
@@ -18,25 +17,22 @@ export interface Received<T> {
   msg: T;
 }
 
-/** Everything on task_response:* and fav:events, in arrival order, with performance.now() times. */
-export class BusRecorder {
-  readonly chunks: Array<Received<TtsChunk>> = [];
-  readonly events: Array<Received<TurnEvent>> = [];
-  private waiters = new Set<() => void>();
-  private constructor(private readonly sub: Redis) {}
-
-  static async open(url: string): Promise<BusRecorder> {
+/** The shared recorder on task_response:* and fav:events, with tts views of what it holds. */
+export class BusRecorder extends SharedRecorder {
+  static override async open(url: string, patterns = [TASK_RESPONSE_PATTERN, Channels.events]): Promise<BusRecorder> {
     const sub = new Redis(url, { lazyConnect: true });
     await sub.connect();
     const rec = new BusRecorder(sub);
-    sub.on('pmessage', (_p: string, channel: string, message: string) => {
-      const at = performance.now();
-      if (channel === Channels.events) rec.events.push({ at, channel, msg: JSON.parse(message) as TurnEvent });
-      else rec.chunks.push({ at, channel, msg: JSON.parse(message) as TtsChunk });
-      for (const w of rec.waiters) w();
-    });
-    await sub.psubscribe(TASK_RESPONSE_PATTERN, Channels.events);
+    await sub.psubscribe(...patterns);
     return rec;
+  }
+
+  get chunks(): Array<Received<TtsChunk>> {
+    return this.all.filter((r) => r.channel !== Channels.events) as unknown as Array<Received<TtsChunk>>;
+  }
+
+  get events(): Array<Received<TurnEvent>> {
+    return this.on(Channels.events) as unknown as Array<Received<TurnEvent>>;
   }
 
   of(turnId: string): Array<Received<TtsChunk>> {
@@ -49,78 +45,19 @@ export class BusRecorder {
 
   /** Resolves when pred holds (checked on every message), rejects after timeoutMs. */
   until<T>(pred: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const v = pred();
-        if (!v) return false;
-        cleanup();
-        resolve(v);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      if (!check()) this.waiters.add(check);
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.sub.quit().catch(() => undefined);
-    this.sub.disconnect();
+    return this.waitFor(pred, what, timeoutMs);
   }
 }
 
-export interface TtsWorker {
-  child: ChildProcess;
-  output(): string;
-  ready: Promise<void>;
-  exited: Promise<number | null>;
-  stop(): Promise<number | null>;
-}
+export type TtsWorker = Worker;
 
-/** Publishes the settings and starts `main.ts tts`; `ready` resolves on its 'ready' log line. */
-export async function startTtsWorker(url: string, tts: ConfigInput['tts'], env: NodeJS.ProcessEnv = {}): Promise<TtsWorker> {
+/** Publishes the settings and starts the tts worker; its `ready` resolves on its ready status. */
+export async function startTtsWorker(url: string, tts: ConfigInput['tts'], env: Record<string, string> = {}): Promise<TtsWorker> {
   const redis = new Redis(url);
   await redis.set(CONFIG_KEY, JSON.stringify(ConfigSchema.parse({ dataDir: join(tmpdir(), 'fav-tts-test'), tts })));
   redis.disconnect();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'workers', 'main.ts'), 'tts', '--redis', url, '--instance', `tts-test-${randomUUID().slice(0, 8)}`], {
-    cwd: ROOT,
-    env: { ...process.env, FAV_LOG_LEVEL: 'debug', FAV_BLOCK_SECONDS: '0.2', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d;
-      if (/"msg":"ready"/.test(out)) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`tts worker exited (${code}) before ready:\n${out.slice(-3000)}`)));
-  });
-  ready.catch(() => undefined);
-  return {
-    child,
-    output: () => out,
-    ready,
-    exited,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
-  };
+  return Worker.spawn('tts', url, { env: { FAV_LOG_LEVEL: 'debug', FAV_BLOCK_SECONDS: '0.2', ...env }, graceMs: 8000 });
 }
-
 
 /** A TtsRequest as chat-ai sends it. */
 export function ttsRequest(turn: { session_id: string; turn_id: string; task_id?: string; turn_start?: number }, index: number, text: string, last = false): TtsRequest {

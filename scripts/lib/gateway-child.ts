@@ -1,6 +1,6 @@
 /**
  * A gateway with its voice endpoints in a process of its own (for latency measurements that must
- * not share an event loop with the test's clients). Usage: node --import tsx gateway-child.ts BUS_URL
+ * not share an event loop with the test's clients). Usage: node --import tsx scripts/lib/gateway-child.ts BUS_URL
  * Prints one JSON line {url, token} when listening; answers each stdin line `cpu` with a JSON line
  * {cpu_us} (its CPU time so far, user + system); runs until killed.
  */
