@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests live beside the code (src/**/*.test.ts) and, for cross-layer integration, under test/.
+// Unit tests live beside the code (src/**/*.test.ts); tests across processes or layers under test/,
+// mirroring src/ (test/workers/<service>, test/main/<part>, test/renderer, test/pipeline).
 // Integration tests start real processes (redis-server, workers); they run in forks, not threads,
 // so a crashed child cannot take the runner down with it.
 export default defineConfig({

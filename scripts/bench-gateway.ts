@@ -17,8 +17,8 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { Channels } from '../src/shared/bus.js';
 import { nowMs } from '../src/shared/voice.js';
-import { audioEvent, pcm, sleep, WsClient } from '../test/gateway/helpers.js';
-import { ROOT, startBackend } from '../test/supervisor/helpers.js';
+import { audioEvent, pcm, sleep, WsClient } from '../test/main/gateway/helpers.js';
+import { ROOT, startBackend } from '../test/main/supervisor/helpers.js';
 
 const N = 300;
 const pct = (xs: number[], p: number) => {

@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { ClientEvent, nowMs, type Marks } from '../src/shared/voice.js';
 import { floatToS16 } from '../src/workers/audio/pcm.js';
-import { say, wordErrors } from '../test/asr/speech.js';
+import { say, wordErrors } from '../test/workers/asr/speech.js';
 import { startOpenAiServer, type OpenAiServer } from '../test/helpers/openai-server.js';
 import { startRedisServer, type RedisServerHandle } from '../test/helpers/redis-server.js';
 

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { NodeProcessHost } from '../../src/main/supervisor/index.js';
 import type { HostedProcess } from '../../src/main/supervisor/process-host.js';
 import { Channels, StatusEvent } from '../../src/shared/bus.js';
-import { ROOT } from '../supervisor/helpers.js';
+import { ROOT } from '../main/supervisor/helpers.js';
 
 /** The sources under test, never a possibly stale bundle in out/. */
 const ENTRY = join(ROOT, 'src', 'workers', 'main.ts');

@@ -22,7 +22,7 @@ import { startStudio, type Studio } from '../../src/main/app.js';
 import { loadConfig } from '../../src/main/config/load-config.js';
 import { encodeWav } from '../../src/workers/audio/pcm.js';
 import { startOpenAiServer, type OpenAiServer, type OpenAiServerOptions, type RecordedRequest } from '../helpers/openai-server.js';
-import { isAlive } from '../supervisor/helpers.js';
+import { isAlive } from '../main/supervisor/helpers.js';
 import { HAVE_FLITE, HAVE_POCKETSPHINX, StudioClient, speechWav, wordErrors } from './helpers.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'audio');

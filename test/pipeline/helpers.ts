@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
 import { ClientEvent } from '../../src/shared/voice.js';
 import { encodeWav, floatToS16 } from '../../src/workers/audio/pcm.js';
-import { say, wordErrors } from '../asr/speech.js';
+import { say, wordErrors } from '../workers/asr/speech.js';
 
 function onPath(cmd: string): boolean {
   try {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/redis-server.js';
 import { startFav, type LongRunning } from '../helpers/fav-cli.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
-import { WsClient } from '../gateway/helpers.js';
+import { WsClient } from '../main/gateway/helpers.js';
 import { HAVE_FLITE, HAVE_POCKETSPHINX, StudioClient, speechWav, wordErrors } from './helpers.js';
 
 const SENTENCES = [

@@ -19,8 +19,8 @@ import { Channels } from '../../src/shared/bus.js';
 import type { ClientEvent, MicFrame, TurnEvent } from '../../src/shared/voice.js';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
-import { FakePipeline, WsClient, type Received } from '../gateway/helpers.js';
-import { startBackend, type Backend } from '../supervisor/helpers.js';
+import { FakePipeline, WsClient, type Received } from '../main/gateway/helpers.js';
+import { startBackend, type Backend } from '../main/supervisor/helpers.js';
 import { chromiumMissing, launchChromium, readCspViolations, readWire, recordWire, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, syllableTone, toS16, type FakeMic } from './voice-audio.js';
 

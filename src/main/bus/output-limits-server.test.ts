@@ -2,7 +2,7 @@
  * client-output-buffer-limit on a real bus over real sockets: a subscriber that stops reading is
  * closed at the pubsub hard limit (the bus holds no more than that for it) or after the soft limit's
  * seconds, timed with an injected clock; everyone else keeps working. The same hard-limit scenario
- * runs against redis-server in test/bus/conformance/output-limits.test.ts.
+ * runs against redis-server in test/main/bus/conformance/output-limits.test.ts.
  */
 import net from 'node:net';
 import { Redis } from 'ioredis';

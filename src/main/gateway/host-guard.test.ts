@@ -2,7 +2,7 @@ import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { extraAllowedHosts, hostnameOf, isLoopbackHostname } from './host-guard.js';
 
-// The rules of the Host check; test/gateway/host-guard.test.ts drives them over real HTTP.
+// The rules of the Host check; test/main/gateway/host-guard.test.ts drives them over real HTTP.
 describe('host guard rules', () => {
   it('reads the hostname of a Host header as a browser would have written it', () => {
     expect(hostnameOf('LocalHost:8000')).toBe('localhost');

@@ -8,7 +8,7 @@ import { startGateway, type Gateway } from './server.js';
 import type { LogRecordView, ServiceView } from './types.js';
 
 // The gateway alone over real HTTP and WebSockets, with in-process sources standing in for the
-// supervisor and log hub (the full core is exercised in test/app/).
+// supervisor and log hub (the full core is exercised in test/main/app/).
 const services: Array<ServiceView & Record<string, unknown>> = [
   { name: 'asr', state: 'ready', restarts: 0 },
   { name: 'tts', state: 'starting', restarts: 1 },

@@ -19,7 +19,7 @@ export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
 export const INSTALL_HINT = 'apt install pocketsphinx pocketsphinx-en-us';
 
 /**
- * Decoder flags, chosen with test/asr/bench-pocketsphinx.ts over 48 flite utterances (12 sentences,
+ * Decoder flags, chosen with test/workers/asr/bench-pocketsphinx.ts over 48 flite utterances (12 sentences,
  * 4 voices, 372 words), decoder CPU per second of audio / word error rate:
  *   defaults 0.224 / 3.8%; -maxhmmpf 5000 0.206 / 3.8%; 3000 0.178 / 4.3%; 2000 0.146 / 4.3%;
  *   1500 0.141 / 5.9%; 1000 0.119 / 8.1%; -topn 2 0.300 / 5.6%; -fwdflat no 7.3%; -ds 2 5.1%;

@@ -1,6 +1,6 @@
 /**
  * Edge cases of the turn state machine, with the engine's I/O recorded in memory and fake timers
- * (the worker-level behaviour on a real bus is in test/dialog).
+ * (the worker-level behaviour on a real bus is in test/workers/dialog-engine).
  */
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';

@@ -10,7 +10,7 @@
  *   FAV_BLOCK_SECONDS        block timeout of BLMOVE / XREADGROUP polls (default 0.5)
  *   FAV_STREAM_CLAIM_IDLE_MS stream entries idle this long in a dead consumer are claimed (default 30000)
  *   FAV_LOG_LEVEL            pino level (default info)
- * Test-only knobs (no effect unless set; used by test/supervisor to provoke failures):
+ * Test-only knobs (no effect unless set; used by test/main/supervisor to provoke failures):
  *   FAV_TEST_TASK_DELAY_MS   each queue/stream job waits this long (abortably) before its handler,
  *                            so a test can kill the worker mid-task
  *   FAV_TEST_CRASH_AT_START  =1: write a line to stderr and exit 3 before connecting (crash loop)

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { singletonKey } from '../../../src/shared/bus.js';
 import { SingletonClaim, singletonRefusal } from '../../../src/workers/runtime/singleton-claim.js';
-import { BACKENDS, client, startBackend, waitFor, type Backend } from '../../supervisor/helpers.js';
+import { BACKENDS, client, startBackend, waitFor, type Backend } from '../../main/supervisor/helpers.js';
 
 describe.each(BACKENDS)('SingletonClaim (%s)', (kind) => {
   let bus: Backend;

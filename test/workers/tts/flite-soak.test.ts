@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FliteEngine } from '../../../src/workers/tts/engines/flite.js';
-import { collect } from '../../tts/helpers.js';
+import { collect } from './helpers.js';
 
 const TEXTS = ['Hello there, this is a test of the speech engine.', 'Yes.', 'What would you like to talk about today? I can tell you a story.', 'Okay!'];
 /** Where each cancel lands: before the thread is asked, during instantiation or synthesis, or after the audio. */
