@@ -213,6 +213,11 @@ export const ConfigSchema = z.object({
       maxDurationS: z.number().positive().default(60),
       /** Longest accepted text, characters. */
       maxTextChars: z.number().int().positive().default(4000),
+      /**
+       * Bytes all unfinished seed `/ws/input` uploads may hold together; an upload beyond is refused.
+       * Unset: 4 x maxBytes.
+       */
+      maxPendingUploadBytes: z.number().int().positive().optional(),
     })
     .prefault({}),
 });

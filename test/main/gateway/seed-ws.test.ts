@@ -234,6 +234,40 @@ describe.each(BACKENDS)('seed WebSocket protocol on %s', (kind) => {
     stopped.c.close();
   });
 
+  it('answers a merged input with the reply of the turn it was folded into', async () => {
+    const upload = async (text: string) => {
+      const x = await input('?session=merge-1');
+      chunk(x.c, 'text', 0, Buffer.from(text));
+      x.c.send({ action: 'upload_complete' });
+      await x.c.text();
+      await x.c.json();
+      await rig.pipe.nextInput();
+      return x;
+    };
+    const a = await upload('first');
+    const b = await upload('second');
+    const outA = await WsClient.open(`${rig.rig.ws}/ws/output/${a.taskId}`);
+    const outB = await WsClient.open(`${rig.rig.ws}/ws/output/${b.taskId}`);
+    const s = 'merge-1';
+    await rig.pipe.deliver(
+      { type: 'turn_end', session_id: s, turn_id: b.taskId, task_id: b.taskId, reason: 'merged', merged_into: a.taskId },
+      { type: 'reply_done', session_id: s, turn_id: a.taskId, task_id: a.taskId, text: 'Both answered.' },
+      audioEvent(s, a.taskId, 0, pcm(100)),
+      { type: 'audio_end', session_id: s, turn_id: a.taskId, task_id: a.taskId, chunks: 1 },
+      { type: 'turn_end', session_id: s, turn_id: a.taskId, task_id: a.taskId, reason: 'done' },
+    );
+    for (const [out, id] of [[outA, a.taskId], [outB, b.taskId]] as const) {
+      const { frames, code } = await untilClosed(out);
+      expect(code).toBe(1000);
+      const r = assemble(frames, id);
+      expect(r.success).toMatchObject({ status: 'success', task_id: id, content: 'Both answered.', audio_present: true });
+      expect(parseWav(r.wav!).pcm.equals(pcm(100))).toBe(true);
+      expect(r.tail).toEqual([{ type: 'audio_complete', task_id: id }]);
+    }
+    a.c.close();
+    b.c.close();
+  });
+
   it('stops a task in a named session by its task id, and only that turn', async () => {
     const { c, taskId } = await input('?session=shared-1');
     const res = await fetch(`${rig.rig.gateway.url}/control/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionId: taskId }) });

@@ -8,8 +8,11 @@ export type VoiceLog = (level: VoiceLogLevel, msg: string, fields?: Record<strin
 export interface VoiceOptions {
   /** The bus URL, password included (the gateway opens two connections: commands and fav:deliver). */
   busUrl: string;
-  /** Input limits (settings `input`): upload bytes and typed text characters. */
-  input: { maxBytes: number; maxTextChars: number };
+  /**
+   * Input limits (settings `input`): upload bytes, typed text characters, and the bytes all
+   * unfinished `/ws/input` uploads may hold together.
+   */
+  input: { maxBytes: number; maxTextChars: number; maxPendingUploadBytes?: number };
   /** How long `POST /api/asr` waits for the transcript and reply before answering 504, ms. */
   asrTimeoutMs?: number;
   /** How long a seed task keeps its output for a `/ws/output/{task_id}` socket that has not come, ms. */
@@ -18,7 +21,10 @@ export interface VoiceOptions {
   seedBufferBytes?: number;
   /** Seed tasks waiting at once (input sockets open or outputs unclaimed); more are refused. */
   maxSeedTasks?: number;
-  /** Bytes held by unfinished `/ws/input` uploads of all sockets together (default 4 x input.maxBytes). */
+  /**
+   * Bytes held by unfinished `/ws/input` uploads of all sockets together (default: settings
+   * input.maxPendingUploadBytes, else 4 x input.maxBytes).
+   */
   maxPendingUploadBytes?: number;
   /** Most chunks one `/ws/input` upload may have. */
   maxChunks?: number;
@@ -42,7 +48,7 @@ export function resolveVoiceOptions(o: VoiceOptions): ResolvedVoiceOptions {
     seedTaskTtlMs: o.seedTaskTtlMs ?? 5 * 60_000,
     seedBufferBytes: o.seedBufferBytes ?? 32 * 1024 * 1024,
     maxSeedTasks: o.maxSeedTasks ?? 1000,
-    maxPendingUploadBytes: o.maxPendingUploadBytes ?? 4 * o.input.maxBytes,
+    maxPendingUploadBytes: o.maxPendingUploadBytes ?? o.input.maxPendingUploadBytes ?? 4 * o.input.maxBytes,
     maxChunks: o.maxChunks ?? 10_000,
     maxSocketBufferBytes: o.maxSocketBufferBytes ?? 4 * 1024 * 1024,
     maxMicFrameBytes: o.maxMicFrameBytes ?? 32_000,

@@ -9,7 +9,8 @@
  * then the server closes the socket (1000). The client resets its audio state on `success`, so
  * nothing of the audio may come before it: the seed sent whole files, after the text.
  * A failed, refused or stopped task gets {"status":"error","task_id","error"} and the close.
- * Complete: reply_done and audio_end both seen, or turn_end, or a stop. Results wait for a late
+ * Complete: reply_done and audio_end both seen, or turn_end, or a stop. A turn that ended `merged`
+ * (its input folded into a waiting turn, dialog.typedPolicy `merge`) answers with that turn's reply. Results wait for a late
  * output socket until the TTL (the seed's 5 minutes); the PCM kept per task is bounded.
  */
 import type { WebSocket } from 'ws';
@@ -155,6 +156,12 @@ export class SeedTaskStore {
       case 'stop':
         return this.complete(task, [this.errorFrame(task, `the turn was stopped (${e.reason})`)]);
       case 'turn_end':
+        if (e.reason === 'merged' && e.merged_into && e.merged_into !== task.id && task.reply === undefined) {
+          // This input was folded into a waiting turn that answers it too: wait for that turn's reply.
+          task.unroute();
+          task.unroute = this.router.onTask(e.merged_into, (next) => this.onEvent(task, next));
+          return;
+        }
         if (e.reason === 'cancelled') return this.complete(task, [this.errorFrame(task, 'the turn was cancelled')]);
         if (task.reply !== undefined || task.errors.length === 0) return this.succeed(task);
         return this.complete(task, [this.errorFrame(task, task.errors.join('; '))]);
