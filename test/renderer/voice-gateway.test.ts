@@ -159,6 +159,15 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
   it('beside an overlay: the page plays the audio; the overlay can take it (the page says so) and "play here" takes it back', async () => {
     type Stats = { chunks: number; audio: boolean; playbackDone: string[]; timingFrames: number };
     const stats = () => page.evaluate('window.__favVoice.stats()') as Promise<Stats>;
+    // Polled from here: page.waitForFunction compiles its predicate in the page, which the studio's CSP
+    // (no 'unsafe-eval') refuses, while page.evaluate goes through the devtools protocol.
+    const until = async (cond: () => Promise<boolean>, what: string) => {
+      for (let i = 0; i < 500; i++) {
+        if (await cond()) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`timed out waiting until ${what}`);
+    };
     const rate = 24000;
     const chunk = (turn: string) => {
       const tone = syllableTone(0.2, rate, 1);
@@ -193,10 +202,10 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await pipe.deliver(...chunk('ov2'));
     expect((await untilType(overlay, 'audio_end')).map((m) => m.json?.type ?? 'binary')).toEqual(['audio', 'binary', 'audio_end']);
     // The page's mouth follows the overlay's voice from the chunk's timing.
-    await page.waitForFunction('window.__favVoice.stats().timingFrames > 2', undefined, { timeout: 5000 });
+    await until(async () => (await stats()).timingFrames > 2, 'the page took the overlay audio timing');
     // The page's player saw the turn end (it had nothing to play), yet no playback_done left the page:
     // text typed after it arrives, and nothing of ov2 came before it on the same socket.
-    await page.waitForFunction("window.__favVoice.stats().playbackDone.includes('ov2')", undefined, { timeout: 5000 });
+    await until(async () => (await stats()).playbackDone.includes('ov2'), "the page's player saw ov2 end");
     const input = page.locator('[data-testid="text-input"] input');
     await input.fill('after ov2');
     await input.press('Enter');
