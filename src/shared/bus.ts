@@ -32,7 +32,8 @@ export const SERVICE_SCALE: Record<ServiceName, ServiceScale> = {
   asr: 'shared',
   memory: 'singleton',
   'long-term-memory': 'singleton',
-  'chat-ai': 'shared',
+  // Reads its contexts from memory_updates (pub/sub): a second instance would answer every turn twice.
+  'chat-ai': 'singleton',
   tts: 'shared',
   'output-handler': 'singleton',
   'dialog-engine': 'singleton',

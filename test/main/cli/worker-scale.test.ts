@@ -50,6 +50,11 @@ describe('fav worker beside fav serve', () => {
     expect(code).toBe(WorkerExitCode.singletonTaken);
     expect(second.output()).toMatch(/output-handler is a singleton service and output-handler@\S+#0 already runs it on this bus/);
     expect(second.output()).toMatch(/Stop that instance first/);
+    // chat-ai too: its contexts come over pub/sub, so a second one would answer every turn twice.
+    const chat = fav(['worker', 'chat-ai', '--redis', url]);
+    await chat.waitFor(/already runs it on this bus/, 60_000);
+    expect(await new Promise<number | null>((r) => (chat.child.exitCode !== null ? r(chat.child.exitCode) : chat.child.once('exit', r)))).toBe(WorkerExitCode.singletonTaken);
+    expect(chat.output()).toMatch(/chat-ai is a singleton service and chat-ai@\S+#0 already runs it on this bus/);
 
     const rec = await Recorder.open(url, [Channels.status]);
     try {
