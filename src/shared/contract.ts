@@ -97,7 +97,7 @@ export const Bus = {
     consumers: ['asr', 'chat-ai', 'tts', 'output-handler', 'dialog-engine'],
   }),
   deliver: topic({ kind: 'channel', name: Channels.deliver, schema: ClientEvent, producers: ['output-handler'], consumers: ['gateway'] }),
-  status: topic({ kind: 'channel', name: Channels.status, schema: StatusEvent, producers: ALL, consumers: ['supervisor', 'gateway'] }),
+  status: topic({ kind: 'channel', name: Channels.status, schema: StatusEvent, producers: ALL, consumers: ['supervisor', 'gateway', 'dialog-engine'] }),
 } as const;
 
 export type BusTopic = (typeof Bus)[keyof typeof Bus];

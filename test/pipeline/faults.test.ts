@@ -371,4 +371,37 @@ describe.skipIf(skipReason !== '')(`faults through the studio${skipReason ? ` (s
     expect(allReady()).toEqual(READY);
     await expectRemembered(c, text);
   }, 90_000);
+  // chat-ai holds the LLM stream of a turn, output-handler its ordering and delivery, both in memory
+  // only: killed mid-reply, the turn is lost. It must end (error worker_lost) as soon as the service
+  // is back, not at the 60 s watchdog; nothing is delivered twice; the next turn answers.
+  it.each(['chat-ai', 'output-handler'] as const)('%s killed mid-reply: the turn ends with worker_lost once it is back, nothing twice, the next turn answers', async (name) => {
+    const c = await open(`kill-${name}`);
+    ai.setOptions({ tokensPerSecond: 10 }); // still streaming when the service dies
+    const text = `tell me a long story, ${name}`;
+    const before = studio.supervisor.status().find((s) => s.name === name)!;
+    const pid = before.instances[0]!.pid!;
+    let turn: string;
+    try {
+      turn = await typed(c, text);
+      await c.waitFor('reply_delta', (e) => e.turn_id === turn, 30_000);
+      process.kill(pid, 'SIGKILL');
+    } finally {
+      ai.setOptions({ tokensPerSecond: llmDefaults.tokensPerSecond });
+    }
+    const end = await c.waitFor('turn_end', (e) => e.turn_id === turn, 30_000);
+    const svc = studio.supervisor.status().find((s) => s.name === name)!;
+    expect(svc.restarts).toBeGreaterThan(before.restarts);
+    expect(isAlive(pid)).toBe(false);
+    expect(end.reason).toBe('error');
+    const errs = c.of('error', (e) => e.turn_id === turn);
+    // Ended by the service's return (its own message), not by the watchdog ("No progress on this turn ...").
+    expect(errs.find((e) => e.code === ErrorCodes.workerLost)?.message).toContain(`${name} restarted in the middle of this reply`);
+    for (const e of errs) expectReadable(e.message);
+    const audio = c.of('audio', (e) => e.turn_id === turn);
+    expect(new Set(audio.map((a) => `${a.index}:${a.chunk}`)).size).toBe(audio.length); // no chunk twice
+    expect(c.of('turn_end', (e) => e.turn_id === turn)).toHaveLength(1);
+    await c.waitFor('turn_state', (e) => e.state === 'idle', 10_000);
+    expect(allReady()).toEqual(READY);
+    await expectRemembered(c, text);
+  }, 90_000);
 });

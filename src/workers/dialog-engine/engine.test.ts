@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { newEventId, type ControlEvent } from '../../shared/bus.js';
+import { newEventId, type ControlEvent, type StatusEvent } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
 import type { InputSource, TurnEvent, UserInput } from '../../shared/voice.js';
 import { DialogEngine } from './engine.js';
@@ -105,6 +105,35 @@ describe('DialogEngine', () => {
     expect(engine.snapshot('s')!.state).toBe('speaking');
     vi.advanceTimersByTime(1);
     expect(engine.snapshot('s')!.state).toBe('idle');
+  });
+
+  it('a turn holder (chat-ai, output-handler) ready again ends the turns that started before it: error worker_lost, cancel, turn_end error, the next input runs', async () => {
+    const status = (service: string, state: 'ready' | 'starting' | 'heartbeat'): StatusEvent => ({ service, instance: `${service}@h#0`, pid: 1, state, ts: Date.now() });
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    const b = input('typed', 'b');
+    await engine.onInput(b); // waits behind a
+    vi.advanceTimersByTime(10);
+    // Services that recover their work from queues, and other lifecycle states, end nothing.
+    engine.onServiceStatus(status('tts', 'ready'));
+    engine.onServiceStatus(status('chat-ai', 'starting'));
+    engine.onServiceStatus(status('chat-ai', 'heartbeat'));
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: a.turn_id });
+    engine.onServiceStatus(status('chat-ai', 'ready'));
+    expect(out.find((o) => o.msg.kind === 'error')?.msg).toMatchObject({ turn_id: a.turn_id, stage: 'dialog', code: 'worker_lost', message: expect.stringContaining('chat-ai restarted') });
+    expect(story()).toEqual([`push:${a.turn_id}`, 'turn_state:thinking', 'error:worker_lost', `cancel:${a.turn_id}`, 'turn_end:error', `push:${b.turn_id}`, 'turn_state:thinking']);
+    // The waiting input b runs as the next turn.
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: b.turn_id });
+    // A ready published before b started (an old event arriving late) leaves b alone.
+    engine.onServiceStatus({ ...status('output-handler', 'ready'), ts: Date.now() - 1 });
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: b.turn_id });
+    vi.advanceTimersByTime(5);
+    engine.onServiceStatus(status('output-handler', 'ready'));
+    expect(engine.snapshot('s')!.state).toBe('idle');
+    expect(out.filter((o) => o.msg.kind === 'turn_end').map((o) => [o.msg.turn_id, o.msg.reason])).toEqual([
+      [a.turn_id, 'error'],
+      [b.turn_id, 'error'],
+    ]);
   });
 
   it('events of other turns do not move the active one', async () => {

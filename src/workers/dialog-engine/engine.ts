@@ -18,9 +18,13 @@
  *   error (terminal)      llm / memory / input / asr for the active turn -> turn_end error.
  *   control cancel/stop   end the active turn cancelled; stop also clears the waiting inputs.
  *   watchdog              no progress for watchdogMs -> error worker_lost, turn_end error.
+ *   status ready of a     a new process of a service that holds a turn's state in memory only
+ *   turn-holding service  (chat-ai, output-handler) came up: the turns that started before it
+ *                         lost their reply -> error worker_lost, turn_end error, within seconds of
+ *                         the crash instead of at the watchdog.
  * A turn that ended makes the session idle and starts the next waiting input.
  */
-import { newEventId, type ControlEvent } from '../../shared/bus.js';
+import { newEventId, type ControlEvent, type ServiceName, type StatusEvent } from '../../shared/bus.js';
 import { Bus, type Payload } from '../../shared/contract.js';
 import { ErrorCodes, nowMs, type Body, type Marks, type Stage, type TurnEvent, type TurnState, type UserInput } from '../../shared/voice.js';
 import { TurnLedger, type Logger } from '../runtime/index.js';
@@ -35,12 +39,21 @@ export interface DialogIo {
   log: Logger;
 }
 
+/**
+ * Services whose part of a turn lives only in their memory: when one of them restarts, the turns in
+ * flight lost it (chat-ai's LLM stream, output-handler's ordering and client delivery). The others
+ * recover theirs from reliable queues (asr, tts, memory, input-handler) or are best-effort (recall).
+ */
+const TURN_HOLDERS: ReadonlySet<ServiceName> = new Set<ServiceName>(['chat-ai', 'output-handler']);
+
 /** Error stages after which the turn cannot go on (tts errors skip one sentence only). */
 const TERMINAL_STAGES: ReadonlySet<Stage> = new Set<Stage>(['llm', 'memory', 'input', 'asr']);
 
 interface ActiveTurn {
   input: UserInput;
   marks: Marks;
+  /** Epoch ms (Date.now, the clock of StatusEvent.ts) when the turn started here. */
+  startedAt: number;
   audioStartAt?: number;
   watchdog?: NodeJS.Timeout;
   endTimer?: NodeJS.Timeout;
@@ -187,6 +200,28 @@ export class DialogEngine {
   // ---------------------------------------------------------------------------------------------
   // Control (fav:control): the gateway's stop button, our own barge-in cancels coming back.
 
+  /** A service's lifecycle event (fav:status): a restarted turn holder ends the turns it lost. */
+  onServiceStatus(ev: StatusEvent): void {
+    if (ev.state !== 'ready' || !TURN_HOLDERS.has(ev.service as ServiceName)) return;
+    for (const s of this.sessions.values()) {
+      const t = s.active;
+      if (!t || t.startedAt >= ev.ts) continue;
+      this.io.log.warn({ session_id: s.id, turn_id: t.input.turn_id, service: ev.service, instance: ev.instance }, 'a service restarted during the turn: ending it');
+      this.io.publish(
+        Bus.events,
+        this.event(s.id, t.input, t.marks, {
+          kind: 'error',
+          stage: 'dialog',
+          code: ErrorCodes.workerLost,
+          message: `${ev.service} restarted in the middle of this reply (it had stopped unexpectedly), so the reply was lost. Send it again; if it keeps happening, check ${ev.service}'s log.`,
+        }),
+      );
+      const cancel: ControlEvent = { action: 'cancel', session_id: s.id, turn_id: t.input.turn_id, ts: Date.now(), reason: `${ev.service} restarted` };
+      this.io.publish(Bus.control, cancel);
+      this.finish(s, 'error');
+    }
+  }
+
   onControl(ev: ControlEvent): void {
     this.ledger.onControl(ev);
     const s = this.sessions.get(ev.session_id) ?? (ev.action === 'stop' ? this.session(ev.session_id) : undefined);
@@ -238,7 +273,7 @@ export class DialogEngine {
       text: input.text,
       ...(input.author ? { author: input.author } : {}),
     };
-    const t: ActiveTurn = { input, marks: { ...marks } };
+    const t: ActiveTurn = { input, marks: { ...marks }, startedAt: Date.now() };
     s.active = t;
     // The turn first (the critical path), then the state for the UI.
     const pushed = this.io.push(Bus.userInput, turn);

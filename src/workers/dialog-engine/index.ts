@@ -5,6 +5,8 @@
  *                                           it was queued/merged/dropped by policy
  *   channel `fav:events` (TurnEvent)         concurrent: handled the moment it arrives (barge-in)
  *   channel `fav:control` (ControlEvent)     concurrent: stop/cancel act at once
+ *   channel `fav:status` (StatusEvent)       concurrent: a restarted chat-ai / output-handler ends
+ *                                           the turns that were in flight
  * All three call the engine synchronously, so its per-session state changes in arrival order; what
  * it publishes goes out in that order on the command connection. Waiting inputs live in memory: a
  * restart of this service forgets them (the turn in flight is not lost: it is on user_input_queue).
@@ -44,6 +46,7 @@ const service: ServiceDefinition = {
     queueInput({ topic: Bus.dialogInputs, handle: (input) => engine!.onInput(input) }),
     channelInput({ topic: Bus.events, concurrent: true, handle: async (ev) => engine!.onEvent(ev) }),
     channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => engine!.onControl(ev) }),
+    channelInput({ topic: Bus.status, concurrent: true, handle: async (ev) => engine!.onServiceStatus(ev) }),
   ],
   dispose() {
     engine?.dispose();
