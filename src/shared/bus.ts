@@ -178,6 +178,11 @@ export type ControlEvent = z.infer<typeof ControlEvent>;
  * here has outlived its own core and leaves (see src/workers/runtime/run-guard.ts).
  */
 export const RUN_KEY = 'fav:run';
+/**
+ * The dialog engine's turns in flight: a hash session_id -> the turn's UserInput (JSON). A restarted
+ * dialog engine ends the turns it finds here (error worker_lost), so none waits forever.
+ */
+export const DIALOG_ACTIVE_KEY = 'fav:dialog:active';
 /** The claim of a singleton's one live instance: its instance id, SET NX PX, refreshed with the heartbeat. */
 export const singletonKey = (service: ServiceName) => `fav:singleton:${service}`;
 /** Exit codes of a worker process, read by the supervisor and `fav worker`. */

@@ -36,6 +36,8 @@ import { admit, policyFor, type Waiting } from './waiting.js';
 export interface DialogIo {
   publish<T extends PublishTopic>(topic: T, msg: Payload<T>): void;
   push<T extends QueueTopic>(topic: T, msg: Payload<T>): Promise<void>;
+  /** Keeps the session's turn in flight where a restarted engine finds it (undefined: none). */
+  track?(sessionId: string, turn: UserInput | undefined): void;
   log: Logger;
 }
 
@@ -200,6 +202,30 @@ export class DialogEngine {
   // ---------------------------------------------------------------------------------------------
   // Control (fav:control): the gateway's stop button, our own barge-in cancels coming back.
 
+  /**
+   * At start: turns a previous process of this engine had in flight (it was killed). Their state is
+   * gone, so they end now (error worker_lost, cancel, turn_end error) instead of never.
+   */
+  recover(lost: readonly UserInput[]): void {
+    for (const input of lost) {
+      this.io.log.warn({ session_id: input.session_id, turn_id: input.turn_id }, 'a turn of the previous dialog engine: ending it');
+      this.io.publish(
+        Bus.events,
+        this.event(input.session_id, input, input.marks, {
+          kind: 'error',
+          stage: 'dialog',
+          code: ErrorCodes.workerLost,
+          message: 'dialog-engine restarted in the middle of this reply (it had stopped unexpectedly), so the turn was ended. Send it again; if it keeps happening, check dialog-engine\'s log.',
+        }),
+      );
+      const cancel: ControlEvent = { action: 'cancel', session_id: input.session_id, turn_id: input.turn_id, ts: Date.now(), reason: 'dialog-engine restarted' };
+      this.io.publish(Bus.control, cancel);
+      this.ledger.end(input.turn_id);
+      this.io.publish(Bus.events, this.event(input.session_id, input, input.marks, { kind: 'turn_end', reason: 'error' }));
+      this.io.publish(Bus.events, this.event(input.session_id, undefined, {}, { kind: 'turn_state', state: 'idle' }));
+    }
+  }
+
   /** A service's lifecycle event (fav:status): a restarted turn holder ends the turns it lost. */
   onServiceStatus(ev: StatusEvent): void {
     if (ev.state !== 'ready' || !TURN_HOLDERS.has(ev.service as ServiceName)) return;
@@ -275,6 +301,7 @@ export class DialogEngine {
     };
     const t: ActiveTurn = { input, marks: { ...marks }, startedAt: Date.now() };
     s.active = t;
+    this.io.track?.(s.id, input);
     // The turn first (the critical path), then the state for the UI.
     const pushed = this.io.push(Bus.userInput, turn);
     this.setState(s, 'thinking');
@@ -302,6 +329,7 @@ export class DialogEngine {
     if (!t) return;
     this.clearTurnTimers(t);
     s.active = undefined;
+    this.io.track?.(s.id, undefined);
     this.ledger.end(t.input.turn_id);
     this.io.publish(Bus.events, this.event(s.id, t.input, t.marks, { kind: 'turn_end', reason }));
     this.io.log.info({ session_id: s.id, turn_id: t.input.turn_id, reason }, 'turn ended');

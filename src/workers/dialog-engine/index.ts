@@ -9,14 +9,33 @@
  *                                           the turns that were in flight
  * All three call the engine synchronously, so its per-session state changes in arrival order; what
  * it publishes goes out in that order on the command connection. Waiting inputs live in memory: a
- * restart of this service forgets them (the turn in flight is not lost: it is on user_input_queue).
+ * restart of this service forgets them. The turn in flight of each session is kept in a bus hash
+ * (DIALOG_ACTIVE_KEY): a restarted engine ends those turns (worker_lost) instead of leaving them open.
  */
+import { DIALOG_ACTIVE_KEY } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
+import { UserInput } from '../../shared/voice.js';
 import { channelInput, publish, push, queueInput, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { DialogEngine } from './engine.js';
 import { knobsOf } from './knobs.js';
 
 let engine: DialogEngine | undefined;
+
+/** Turns kept for a restarted engine expire after this (no turn lasts an hour). */
+const TRACK_TTL_MS = 3_600_000;
+
+/** The turns a previous process had in flight, taken off the bus (read and cleared at once). */
+async function takeLostTurns(ctx: WorkerContext): Promise<UserInput[]> {
+  const [[, raw]] = (await ctx.redis.multi().hgetall(DIALOG_ACTIVE_KEY).del(DIALOG_ACTIVE_KEY).exec()) as [[Error | null, Record<string, string>]];
+  return Object.values(raw ?? {}).flatMap((json) => {
+    try {
+      const parsed = UserInput.safeParse(JSON.parse(json));
+      return parsed.success ? [parsed.data] : [];
+    } catch {
+      return [];
+    }
+  });
+}
 
 function createEngine(ctx: WorkerContext): DialogEngine {
   const knobs = knobsOf(ctx.settings.dialog);
@@ -31,6 +50,10 @@ function createEngine(ctx: WorkerContext): DialogEngine {
       async push(topic, msg) {
         await push(redis, topic, msg);
       },
+      track(sessionId, turn) {
+        const write = turn ? redis.multi().hset(DIALOG_ACTIVE_KEY, sessionId, JSON.stringify(turn)).pexpire(DIALOG_ACTIVE_KEY, TRACK_TTL_MS) : redis.multi().hdel(DIALOG_ACTIVE_KEY, sessionId);
+        write.exec().catch((e: Error) => log.warn({ session_id: sessionId, err: e.message }, 'could not keep the turn in flight on the bus'));
+      },
     },
     ctx.settings.dialog,
     knobs,
@@ -39,8 +62,9 @@ function createEngine(ctx: WorkerContext): DialogEngine {
 
 const service: ServiceDefinition = {
   name: 'dialog-engine',
-  init(ctx) {
+  async init(ctx) {
     engine = createEngine(ctx);
+    engine.recover(await takeLostTurns(ctx));
   },
   inputs: [
     queueInput({ topic: Bus.dialogInputs, handle: (input) => engine!.onInput(input) }),
