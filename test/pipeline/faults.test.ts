@@ -406,4 +406,33 @@ describe.skipIf(skipReason !== '')(`faults through the studio${skipReason ? ` (s
     expect(allReady()).toEqual(READY);
     await expectRemembered(c, text);
   }, 90_000);
+  // The services that keep a turn's work on reliable queues and streams: killed mid-reply, the turn
+  // goes on (or ends with an error), nothing twice, the service comes back, the next turn answers
+  // with the message in its history (memory stores the reply from its queue after the restart).
+  it.each(['input-handler', 'asr', 'memory', 'long-term-memory'] as const)('%s killed mid-reply: the turn ends once, nothing twice, the service is back, the next turn answers', async (name) => {
+    const c = await open(`kill-${name}`);
+    ai.setOptions({ tokensPerSecond: 10 });
+    const text = `tell me another story, ${name}`;
+    const before = studio.supervisor.status().find((s) => s.name === name)!;
+    const pid = before.instances[0]!.pid!;
+    let turn: string;
+    try {
+      turn = await typed(c, text);
+      await c.waitFor('reply_delta', (e) => e.turn_id === turn, 30_000);
+      process.kill(pid, 'SIGKILL');
+    } finally {
+      ai.setOptions({ tokensPerSecond: llmDefaults.tokensPerSecond });
+    }
+    const end = await c.waitFor('turn_end', (e) => e.turn_id === turn, 30_000);
+    expect(['done', 'error']).toContain(end.reason);
+    for (const e of c.of('error', (x) => x.turn_id === turn)) expectReadable(e.message);
+    const audio = c.of('audio', (e) => e.turn_id === turn);
+    expect(new Set(audio.map((a) => `${a.index}:${a.chunk}`)).size).toBe(audio.length);
+    expect(c.of('turn_end', (e) => e.turn_id === turn)).toHaveLength(1);
+    for (let i = 0; i < 600 && JSON.stringify(allReady()) !== JSON.stringify(READY); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(allReady()).toEqual(READY);
+    expect(studio.supervisor.status().find((s) => s.name === name)!.restarts).toBeGreaterThan(before.restarts);
+    expect(isAlive(pid)).toBe(false);
+    await expectRemembered(c, text);
+  }, 90_000);
 });
