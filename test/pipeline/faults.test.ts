@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_NAMES } from '../../src/shared/bus.js';
-import { ErrorCodes } from '../../src/shared/voice.js';
+import { SERVICE_NAMES, type ServiceName } from '../../src/shared/bus.js';
+import { ErrorCodes, type ClientEvent } from '../../src/shared/voice.js';
 import { startStudio, type Studio } from '../../src/main/app.js';
 import { loadConfig } from '../../src/main/config/load-config.js';
 import { encodeWav } from '../../src/workers/audio/pcm.js';
@@ -371,13 +371,14 @@ describe.skipIf(skipReason !== '')(`faults through the studio${skipReason ? ` (s
     expect(allReady()).toEqual(READY);
     await expectRemembered(c, text);
   }, 90_000);
-  // chat-ai holds the LLM stream of a turn, output-handler its ordering and delivery, dialog-engine
-  // its state: killed mid-reply, the turn is lost. It must end (error worker_lost) as soon as the
-  // service is back, not at the watchdog; nothing is delivered twice; the next turn answers.
-  it.each(['chat-ai', 'output-handler', 'dialog-engine'] as const)('%s killed mid-reply: the turn ends with worker_lost once it is back, nothing twice, the next turn answers', async (name) => {
+  /**
+   * Kills `name` while a typed turn is mid-reply; waits for that turn's end. Then checks what every
+   * case shares: one turn_end, no audio chunk twice, the service back (new pid, all ready), and the
+   * next turn answering with the message in its history. Returns the end and the turn's errors.
+   */
+  const killMidReply = async (name: ServiceName, text: string, check: (end: Extract<ClientEvent, { type: 'turn_end' }>, errs: Extract<ClientEvent, { type: 'error' }>[]) => void) => {
     const c = await open(`kill-${name}`);
     ai.setOptions({ tokensPerSecond: 10 }); // still streaming when the service dies
-    const text = `tell me a long story, ${name}`;
     const before = studio.supervisor.status().find((s) => s.name === name)!;
     const pid = before.instances[0]!.pid!;
     let turn: string;
@@ -389,50 +390,35 @@ describe.skipIf(skipReason !== '')(`faults through the studio${skipReason ? ` (s
       ai.setOptions({ tokensPerSecond: llmDefaults.tokensPerSecond });
     }
     const end = await c.waitFor('turn_end', (e) => e.turn_id === turn, 30_000);
-    const svc = studio.supervisor.status().find((s) => s.name === name)!;
-    expect(svc.restarts).toBeGreaterThan(before.restarts);
-    expect(isAlive(pid)).toBe(false);
-    expect(end.reason).toBe('error');
     const errs = c.of('error', (e) => e.turn_id === turn);
-    // Ended by the service's return (its own message), not by the watchdog ("No progress on this turn ...").
-    expect(errs.find((e) => e.code === ErrorCodes.workerLost)?.message).toContain(`${name} restarted in the middle of this reply`);
+    check(end, errs);
     for (const e of errs) expectReadable(e.message);
     const audio = c.of('audio', (e) => e.turn_id === turn);
     expect(new Set(audio.map((a) => `${a.index}:${a.chunk}`)).size).toBe(audio.length); // no chunk twice
     expect(c.of('turn_end', (e) => e.turn_id === turn)).toHaveLength(1);
-    await c.waitFor('turn_state', (e) => e.state === 'idle', 10_000);
     // A restarted dialog-engine ends its lost turns while it starts, before it says it is ready.
-    for (let i = 0; i < 600 && JSON.stringify(allReady()) !== JSON.stringify(READY); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(allReady()).toEqual(READY);
-    await expectRemembered(c, text);
-  }, 90_000);
-  // The services that keep a turn's work on reliable queues and streams: killed mid-reply, the turn
-  // goes on (or ends with an error), nothing twice, the service comes back, the next turn answers
-  // with the message in its history (memory stores the reply from its queue after the restart).
-  it.each(['input-handler', 'asr', 'memory', 'long-term-memory'] as const)('%s killed mid-reply: the turn ends once, nothing twice, the service is back, the next turn answers', async (name) => {
-    const c = await open(`kill-${name}`);
-    ai.setOptions({ tokensPerSecond: 10 });
-    const text = `tell me another story, ${name}`;
-    const before = studio.supervisor.status().find((s) => s.name === name)!;
-    const pid = before.instances[0]!.pid!;
-    let turn: string;
-    try {
-      turn = await typed(c, text);
-      await c.waitFor('reply_delta', (e) => e.turn_id === turn, 30_000);
-      process.kill(pid, 'SIGKILL');
-    } finally {
-      ai.setOptions({ tokensPerSecond: llmDefaults.tokensPerSecond });
-    }
-    const end = await c.waitFor('turn_end', (e) => e.turn_id === turn, 30_000);
-    expect(['done', 'error']).toContain(end.reason);
-    for (const e of c.of('error', (x) => x.turn_id === turn)) expectReadable(e.message);
-    const audio = c.of('audio', (e) => e.turn_id === turn);
-    expect(new Set(audio.map((a) => `${a.index}:${a.chunk}`)).size).toBe(audio.length);
-    expect(c.of('turn_end', (e) => e.turn_id === turn)).toHaveLength(1);
     for (let i = 0; i < 600 && JSON.stringify(allReady()) !== JSON.stringify(READY); i++) await new Promise((r) => setTimeout(r, 50));
     expect(allReady()).toEqual(READY);
     expect(studio.supervisor.status().find((s) => s.name === name)!.restarts).toBeGreaterThan(before.restarts);
     expect(isAlive(pid)).toBe(false);
     await expectRemembered(c, text);
+  };
+
+  // chat-ai holds the LLM stream of a turn, output-handler its ordering and delivery, dialog-engine
+  // its state: killed mid-reply, the turn is lost. It must end (error worker_lost) as soon as the
+  // service is back, not at the watchdog; nothing is delivered twice; the next turn answers.
+  it.each(['chat-ai', 'output-handler', 'dialog-engine'] as const)('%s killed mid-reply: the turn ends with worker_lost once it is back, nothing twice, the next turn answers', async (name) => {
+    await killMidReply(name, `tell me a long story, ${name}`, (end, errs) => {
+      expect(end.reason).toBe('error');
+      // Ended by the service's return (its own message), not by the watchdog ("No progress on this turn ...").
+      expect(errs.find((e) => e.code === ErrorCodes.workerLost)?.message).toContain(`${name} restarted in the middle of this reply`);
+    });
+  }, 90_000);
+
+  // The services that keep a turn's work on reliable queues and streams: killed mid-reply, the turn
+  // goes on (or ends with an error), nothing twice, the service comes back, the next turn answers
+  // with the message in its history (memory stores the reply from its queue after the restart).
+  it.each(['input-handler', 'asr', 'memory', 'long-term-memory'] as const)('%s killed mid-reply: the turn ends once, nothing twice, the service is back, the next turn answers', async (name) => {
+    await killMidReply(name, `tell me another story, ${name}`, (end) => expect(['done', 'error']).toContain(end.reason));
   }, 90_000);
 });
