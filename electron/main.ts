@@ -71,19 +71,18 @@ async function start(): Promise<void> {
   showStudio();
 }
 
-/** Stops the core, waiting first for one that is still starting (a failed start left nothing). */
-async function stopCore(): Promise<void> {
-  const core = studio ?? (await starting?.catch(() => undefined));
-  studio = undefined;
-  await core?.stop();
-}
-
 /** Reverse of start(); every step runs even when an earlier one fails. */
 async function stop(): Promise<void> {
   ipcMain.removeHandler(IpcChannels.getToken);
   tray?.destroy();
   tray = undefined;
   for (const win of [streamWindow, studioWindow]) if (win && !win.isDestroyed()) win.destroy();
+  // A core still starting is waited for first (its start is bounded by each service's ready
+  // timeout); the stop timeout then covers the stop alone, so a slow start on a busy machine does
+  // not eat the time its workers need to end cleanly.
+  const core = studio ?? (await starting?.catch(() => undefined));
+  studio = undefined;
+  if (!core) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
@@ -92,7 +91,7 @@ async function stop(): Promise<void> {
     }, STOP_TIMEOUT_MS);
   });
   try {
-    await Promise.race([stopCore(), timeout]);
+    await Promise.race([core.stop(), timeout]);
   } catch (err) {
     console.error('[fav] stopping the core failed:', err);
   } finally {

@@ -99,7 +99,7 @@ function stoppedBeforeExit(shell: Shell): void {
   const forks = shell.events.filter((e) => e.type === 'utility-fork');
   for (const f of forks) {
     const at = shell.events.findIndex((e) => e.type === 'utility-exit' && e.pid === f.pid);
-    expect(at, `worker ${String(f.pid)} did not exit before the app`).toBeGreaterThan(-1);
+    expect(at, `worker ${String(f.pid)} did not exit before the app; shell output:\n${shell.output}`).toBeGreaterThan(-1);
     expect(at).toBeLessThan(exitAt);
     expect(shell.events[at]).toMatchObject({ code: 0 });
   }
