@@ -29,6 +29,20 @@ export const StudioPaths = {
   seedOutput: '/ws/output/:taskId',
   asr: '/api/asr',
   controlStop: '/control/stop',
+  /** GET: the model list (no token on loopback, the overlay reads it); POST a .zip (token): import. */
+  models: '/api/models',
+  /** PUT {id} (token): the model the studio and the overlay show. */
+  modelSelected: '/api/models/selected',
+  /** DELETE (token): an imported model. */
+  model: '/api/models/:id',
+  /** PUT ModelSettings (token): emotion map, position and scale of one model. */
+  modelSettings: '/api/models/:id/settings',
+  /** Static files of imported models: /models/<id>/<path>. Built-in ones live under /live2d/models/. */
+  modelFiles: '/models/',
+  /** The OBS browser source: the avatar alone on a transparent page (view role, no token on loopback). */
+  overlay: '/overlay',
+  /** The OBS subtitles layer. */
+  subtitles: '/overlay/subtitles',
 } as const;
 
 /** IPC channels between the preload and electron/main.ts (ipcRenderer.invoke -> ipcMain.handle). */
