@@ -32,8 +32,8 @@ export const SERVICE_SCALE: Record<ServiceName, ServiceScale> = {
   asr: 'shared',
   memory: 'singleton',
   'long-term-memory': 'singleton',
-  // Reads its contexts from memory_updates (pub/sub): a second instance would answer every turn twice.
-  'chat-ai': 'singleton',
+  // Takes its contexts from a queue (fav:chat:contexts), several turns at once per instance.
+  'chat-ai': 'shared',
   tts: 'shared',
   'output-handler': 'singleton',
   'dialog-engine': 'singleton',
@@ -55,6 +55,12 @@ export const Queues = {
    * the seed's memory service still consumes user_input_queue, now fed by the turn arbiter.
    */
   dialogInputs: 'fav:dialog:inputs',
+  /**
+   * Added: memory -> chat-ai, one `MemoryContext` per turn (the reply to write). A queue, so that a
+   * context is never lost to a chat-ai that is restarting and never answered twice by two instances;
+   * memory_updates still carries a copy for the seed's tools.
+   */
+  chatContexts: 'fav:chat:contexts',
   /** Added: chat-ai -> memory, one `ReplyFinal` per turn (the reply to remember). */
   replies: 'fav:memory:replies',
 } as const;
@@ -64,7 +70,7 @@ export type QueueName = (typeof Queues)[keyof typeof Queues];
 export const Channels = {
   /** asr's final transcripts, kept for the seed's tools (the pipeline itself reads fav:dialog:inputs). */
   asrResults: 'asr_results',
-  /** memory -> chat-ai */
+  /** memory's contexts, kept as the seed's mirror (chat-ai takes them from fav:chat:contexts). */
   memoryUpdates: 'memory_updates',
   /** chat-ai -> output-handler, studio */
   aiResponses: 'ai_responses',
@@ -183,6 +189,14 @@ export const RUN_KEY = 'fav:run';
  * dialog engine ends the turns it finds here (error worker_lost), so none waits forever.
  */
 export const DIALOG_ACTIVE_KEY = 'fav:dialog:active';
+
+/**
+ * chat-ai's mark of a turn it has started (`running`) or finished (`ended`), kept for an hour. A
+ * context taken again from the queue after its instance died (its own restart, or the reaper) is
+ * run only when no mark exists; `running` means the reply was cut mid-way (it is ended with an
+ * error rather than spoken twice), `ended` that it is done (dropped).
+ */
+export const chatTurnKey = (turnId: string): string => `fav:chat:turn:${turnId}`;
 /** The claim of a singleton's one live instance: its instance id, SET NX PX, refreshed with the heartbeat. */
 export const singletonKey = (service: ServiceName) => `fav:singleton:${service}`;
 /** Exit codes of a worker process, read by the supervisor and `fav worker`. */

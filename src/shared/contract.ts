@@ -59,7 +59,9 @@ export const Bus = {
   asrResults: topic({ kind: 'channel', name: Channels.asrResults, schema: AsrResult, producers: ['asr'], consumers: [] }),
   dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr'], consumers: ['dialog-engine'] }),
   userInput: topic({ kind: 'queue', name: Queues.userInput, schema: UserInput, producers: ['dialog-engine'], consumers: ['memory'] }),
-  memoryUpdates: topic({ kind: 'channel', name: Channels.memoryUpdates, schema: MemoryContext, producers: ['memory'], consumers: ['chat-ai'] }),
+  chatContexts: topic({ kind: 'queue', name: Queues.chatContexts, schema: MemoryContext, producers: ['memory'], consumers: ['chat-ai'] }),
+  /** The seed's copy of every context: nothing of ours reads it. */
+  memoryUpdates: topic({ kind: 'channel', name: Channels.memoryUpdates, schema: MemoryContext, producers: ['memory'], consumers: [] }),
   ltmRecall: topic({ kind: 'channel', name: Channels.ltmRecall, schema: RecallRequest, producers: ['memory'], consumers: ['long-term-memory'] }),
   ltmRecallReply: topic({
     kind: 'reply',

@@ -1,6 +1,11 @@
 /**
- * chat-ai: streams the LLM's reply for each MemoryContext (memory_updates) and hands it on sentence
- * by sentence (see turn.ts for what a turn publishes and how it ends).
+ * chat-ai: streams the LLM's reply for each MemoryContext (the fav:chat:contexts queue) and hands it
+ * on sentence by sentence (see turn.ts for what a turn publishes and how it ends).
+ *
+ * Scaling: a shared service. Each context is taken by one instance (a reliable queue), and an
+ * instance runs up to MAX_TURNS turns at once. A context taken again after its instance died
+ * (requeued by its restart or by the supervisor's reaper) is run only when its turn had not started;
+ * a turn cut mid-reply is ended with an error instead of being spoken twice (chatTurnKey).
  *
  * Concurrency: turns of different sessions run side by side; a session has one turn at a time, and a
  * newer turn of the session cancels the older one. Cancellation (fav:control, handled as it arrives):
@@ -8,12 +13,17 @@
  * session's turn that started before the event, and drops contexts of the session that started
  * before it when they arrive later (the runtime's TurnLedger).
  */
-import type { ControlEvent } from '../../shared/bus.js';
+import { chatTurnKey, type ControlEvent } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
 import { ErrorCodes, type MemoryContext } from '../../shared/voice.js';
-import { TurnLedger, channelInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { TurnLedger, channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { createLlm, probeLlm, type Llm } from './llm.js';
 import { Turn } from './turn.js';
+
+/** Turns one instance runs at once (each is mostly waiting on its LLM stream). */
+const MAX_TURNS = 32;
+/** How long a turn's started/ended mark is kept: far longer than any reply. */
+const TURN_MARK_MS = 3_600_000;
 
 export class ChatAi {
   private readonly active = new Map<string, Turn>();
@@ -31,8 +41,21 @@ export class ChatAi {
     }
     const prev = this.active.get(msg.session_id);
     if (prev?.turnId === msg.turn_id) return; // the same context twice
+    const { redis, log } = this.ctx;
+    const key = chatTurnKey(msg.turn_id);
+    if ((await redis.set(key, 'running', 'PX', TURN_MARK_MS, 'NX')) === null) {
+      // Taken before, by an instance that is gone: finished (drop it), or cut mid-reply (end it).
+      if ((await redis.get(key)) === 'running') {
+        new Turn(msg, { redis, log, llm: this.llm }).lost({
+          code: ErrorCodes.workerLost,
+          message: 'chat-ai restarted in the middle of this reply (it had stopped unexpectedly), so the reply was ended. Send it again; if it keeps happening, check chat-ai\'s log.',
+        });
+        await redis.set(key, 'ended', 'PX', TURN_MARK_MS);
+      } else log.info({ turn: msg.turn_id, session: msg.session_id }, 'context of a finished turn taken again: dropped');
+      return;
+    }
     prev?.cancel('a newer turn of the session started');
-    const turn = new Turn(msg, { redis: this.ctx.redis, log: this.ctx.log, llm: this.llm });
+    const turn = new Turn(msg, { redis, log, llm: this.llm });
     this.active.set(msg.session_id, turn);
     const onStop = () => turn.fail({ code: ErrorCodes.workerLost, message: 'chat-ai stopped in the middle of the reply' });
     job.signal.addEventListener('abort', onStop, { once: true });
@@ -41,6 +64,7 @@ export class ChatAi {
     } finally {
       job.signal.removeEventListener('abort', onStop);
       if (this.active.get(msg.session_id) === turn) this.active.delete(msg.session_id);
+      await redis.set(key, 'ended', 'PX', TURN_MARK_MS).catch((e: Error) => log.warn({ turn: msg.turn_id, err: e.message }, 'could not mark the turn ended'));
     }
   }
 
@@ -62,10 +86,10 @@ const definition: ServiceDefinition = {
     void probeLlm(llm, ctx.log);
   },
   inputs: [
-    channelInput({
-      topic: Bus.memoryUpdates,
+    queueInput({
+      topic: Bus.chatContexts,
       // Each context starts its turn at once: a slow reply of one session must not hold up another.
-      concurrent: true,
+      concurrency: MAX_TURNS,
       handle: (msg, job) => service!.onContext(msg, job),
     }),
     channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => service!.onControl(ev) }),

@@ -154,6 +154,21 @@ export class Turn {
     this.deps.log.warn({ turn: this.turnId, session: this.ctx.session_id, code: f.code, sentences: this.sentences }, f.message);
   }
 
+  /**
+   * Ends a turn that an earlier chat-ai instance started and lost mid-reply: the error event and a
+   * ReplyFinal error, nothing for tts (the sentences it was given are the dead instance's; their
+   * audio is dropped when the dialog engine ends the turn on this error).
+   */
+  lost(f: LlmFailure): void {
+    if (this.state !== 'running') return;
+    this.state = 'failed';
+    const p = this.deps.redis.pipeline();
+    publish(p, Bus.events, this.event({ kind: 'error', stage: 'llm', code: f.code, message: f.message }));
+    push(p, Bus.replies, { ...this.final('error'), code: f.code });
+    this.exec(p);
+    this.deps.log.warn({ turn: this.turnId, session: this.ctx.session_id, code: f.code }, f.message);
+  }
+
   private stop(): void {
     clearTimeout(this.timer);
     this.ac.abort();

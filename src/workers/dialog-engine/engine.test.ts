@@ -107,20 +107,22 @@ describe('DialogEngine', () => {
     expect(engine.snapshot('s')!.state).toBe('idle');
   });
 
-  it('a turn holder (chat-ai, output-handler) ready again ends the turns that started before it: error worker_lost, cancel, turn_end error, the next input runs', async () => {
+  it('a turn holder (output-handler) ready again ends the turns that started before it: error worker_lost, cancel, turn_end error, the next input runs', async () => {
     const status = (service: string, state: 'ready' | 'starting' | 'heartbeat'): StatusEvent => ({ service, instance: `${service}@h#0`, pid: 1, state, ts: Date.now() });
     const a = input('typed', 'a');
     await engine.onInput(a);
     const b = input('typed', 'b');
     await engine.onInput(b); // waits behind a
     vi.advanceTimersByTime(10);
-    // Services that recover their work from queues, and other lifecycle states, end nothing.
+    // Services that recover their work from queues (chat-ai included: it ends a turn it lost
+    // itself, see chat-ai's index), and other lifecycle states, end nothing.
     engine.onServiceStatus(status('tts', 'ready'));
-    engine.onServiceStatus(status('chat-ai', 'starting'));
-    engine.onServiceStatus(status('chat-ai', 'heartbeat'));
-    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: a.turn_id });
     engine.onServiceStatus(status('chat-ai', 'ready'));
-    expect(out.find((o) => o.msg.kind === 'error')?.msg).toMatchObject({ turn_id: a.turn_id, stage: 'dialog', code: 'worker_lost', message: expect.stringContaining('chat-ai restarted') });
+    engine.onServiceStatus(status('output-handler', 'starting'));
+    engine.onServiceStatus(status('output-handler', 'heartbeat'));
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: a.turn_id });
+    engine.onServiceStatus(status('output-handler', 'ready'));
+    expect(out.find((o) => o.msg.kind === 'error')?.msg).toMatchObject({ turn_id: a.turn_id, stage: 'dialog', code: 'worker_lost', message: expect.stringContaining('output-handler restarted') });
     expect(story()).toEqual([`push:${a.turn_id}`, 'turn_state:thinking', 'error:worker_lost', `cancel:${a.turn_id}`, 'turn_end:error', `push:${b.turn_id}`, 'turn_state:thinking']);
     // The waiting input b runs as the next turn.
     expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: b.turn_id });

@@ -43,10 +43,11 @@ export interface DialogIo {
 
 /**
  * Services whose part of a turn lives only in their memory: when one of them restarts, the turns in
- * flight lost it (chat-ai's LLM stream, output-handler's ordering and client delivery). The others
- * recover theirs from reliable queues (asr, tts, memory, input-handler) or are best-effort (recall).
+ * flight lost it (output-handler's ordering and client delivery). The others recover theirs from
+ * reliable queues (asr, tts, memory, input-handler; chat-ai ends a turn it finds cut mid-reply when
+ * its context comes back from the queue) or are best-effort (recall).
  */
-const TURN_HOLDERS: ReadonlySet<ServiceName> = new Set<ServiceName>(['chat-ai', 'output-handler']);
+const TURN_HOLDERS: ReadonlySet<ServiceName> = new Set<ServiceName>(['output-handler']);
 
 /** Error stages after which the turn cannot go on (tts errors skip one sentence only). */
 const TERMINAL_STAGES: ReadonlySet<Stage> = new Set<Stage>(['llm', 'memory', 'input', 'asr']);

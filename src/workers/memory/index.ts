@@ -24,7 +24,7 @@
 import { Bus } from '../../shared/contract.js';
 import { follow, nowMs, type ChatMessage, type LtmWrite, type MemoryContext, type ReplyFinal, type TurnEvent, type UserInput } from '../../shared/voice.js';
 import type { RecallOutcome } from './recall-client.js';
-import { channelInput, publish, queueInput, xadd, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { channelInput, publish, push, queueInput, xadd, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { RecallClient } from './recall-client.js';
 import { MemoryStore, renderContent, type HistoryWindow } from './store.js';
 import { Summariser } from './summariser.js';
@@ -154,6 +154,7 @@ async function handleTurn(turn: UserInput, job: JobContext): Promise<void> {
   const write: LtmWrite = { session_id: turn.session_id, turn_id: turn.turn_id, text: own, kind: 'user', ts: Date.now() };
   const ownMs = performance.now() - afterRecall + storeMs;
   await Promise.all([
+    push(redis, Bus.chatContexts, ctx),
     publish(redis, Bus.memoryUpdates, ctx),
     xadd(redis, Bus.ltmWrites, write),
   ]);

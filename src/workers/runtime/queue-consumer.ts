@@ -13,6 +13,8 @@
  * would otherwise be redelivered forever). A job aborted by shutdown goes back to the queue.
  * Blocking commands run on their own connection; BLMOVE polls with a short timeout so a stop
  * never has to cut a blocked command (which could lose the reply of a move already done).
+ * With `concurrency` N > 1 the loop takes a task whenever fewer than N run, so one instance holds up
+ * to N tasks in its processing list at once (each acked on its own completion).
  */
 import type { Redis } from 'ioredis';
 import { consumersKey, deadLetterList, processingList } from '../../shared/bus.js';
@@ -33,6 +35,9 @@ export class QueueConsumer implements Consumer {
   private readonly processing: string;
   private stopping = false;
   private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Resolves the loop's wait for a free slot. */
+  private slotFreed: (() => void) | undefined;
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -72,8 +77,22 @@ export class QueueConsumer implements Consumer {
         continue;
       }
       // A task taken while stop was requested is still ours: it is handled (drained) below.
-      if (raw !== null) await this.handleOne(raw);
+      if (raw === null) continue;
+      const limit = this.input.concurrency ?? 1;
+      if (limit <= 1) {
+        await this.handleOne(raw);
+        continue;
+      }
+      const job: Promise<void> = this.handleOne(raw)
+        .catch((e: Error) => log.error({ queue, err: e.message }, 'task handling failed'))
+        .finally(() => {
+          this.inFlight.delete(job);
+          this.slotFreed?.();
+        });
+      this.inFlight.add(job);
+      while (this.inFlight.size >= limit) await new Promise<void>((resolve) => (this.slotFreed = resolve));
     }
+    await Promise.all(this.inFlight);
   }
 
   private async handleOne(raw: string): Promise<void> {

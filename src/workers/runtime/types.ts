@@ -37,6 +37,11 @@ export interface QueueInput<S extends z.ZodType = z.ZodType> {
   kind: 'queue';
   queue: string;
   schema: S;
+  /**
+   * Tasks handled at once by one instance (default 1). Above 1, the consumer takes the next task
+   * while fewer than this many run; each is still acked only when its handler completes.
+   */
+  concurrency?: number;
   handle(msg: z.infer<S>, job: JobContext): Promise<void>;
 }
 
@@ -80,8 +85,8 @@ export interface ServiceDefinition {
  * Inputs are declared by naming a topic of the contract table (src/shared/contract.ts): the schema
  * comes from the table and the handler sees the topic's message type.
  */
-export function queueInput<T extends Topic<'queue'>>(i: { topic: T; handle(msg: Payload<T>, job: JobContext): Promise<void> }): QueueInput {
-  return { kind: 'queue', queue: i.topic.name, schema: i.topic.schema, handle: i.handle };
+export function queueInput<T extends Topic<'queue'>>(i: { topic: T; concurrency?: number; handle(msg: Payload<T>, job: JobContext): Promise<void> }): QueueInput {
+  return { kind: 'queue', queue: i.topic.name, schema: i.topic.schema, concurrency: i.concurrency, handle: i.handle };
 }
 
 export function channelInput<T extends Topic<'channel' | 'pattern'>>(i: {

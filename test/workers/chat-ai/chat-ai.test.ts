@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_KEY, Channels, Queues, type ControlEvent, newEventId } from '../../../src/shared/bus.js';
+import { CONFIG_KEY, Channels, Queues, chatTurnKey, type ControlEvent, newEventId } from '../../../src/shared/bus.js';
 import { ConfigSchema } from '../../../src/shared/config.js';
 import { nowMs, type AiResponse, type MemoryContext, type ReplyFinal, type TtsRequest, type TurnEvent } from '../../../src/shared/voice.js';
 import { startOpenAiServer, type OpenAiServer, type OpenAiServerOptions } from '../../helpers/openai-server.js';
@@ -87,7 +87,7 @@ function context(text: string, extra: Partial<MemoryContext> = {}): MemoryContex
     ...extra,
   };
 }
-const say = (c: MemoryContext) => cmd.publish(Channels.memoryUpdates, JSON.stringify(c));
+const say = (c: MemoryContext) => cmd.lpush(Queues.chatContexts, JSON.stringify(c));
 const control = (ev: Partial<ControlEvent> & { session_id: string }) => cmd.publish(Channels.control, JSON.stringify({ action: 'cancel', ts: Date.now(), ...ev }));
 const responses = (turn: string) => (rec.msgs(Channels.aiResponses) as AiResponse[]).filter((m) => m.turn_id === turn);
 const events = (turn: string) => (rec.msgs(Channels.events) as TurnEvent[]).filter((m) => m.turn_id === turn);
@@ -208,6 +208,53 @@ describe('chat-ai: a streamed reply', () => {
     expect(rb!.receivedAt).toBeLessThan(ra!.endedAt!);
     expect(ea.text).toBe('Answer to alpha. Done now.');
     expect(eb.text).toBe('Answer to beta. Done now.');
+  });
+});
+
+describe('chat-ai: a context taken again from the queue (its instance died)', () => {
+  it('a turn that was cut mid-reply ends with worker_lost, without asking the LLM or speaking again', async () => {
+    const c = context('cut off');
+    await cmd.set(chatTurnKey(c.turn_id), 'running');
+    const before = ai.requests.length;
+    await say(c);
+    const end = await ended(c.turn_id);
+    expect(end).toMatchObject({ status: 'error', code: 'worker_lost' });
+    expect(events(c.turn_id).filter((e) => e.kind === 'error')).toEqual([
+      expect.objectContaining({ stage: 'llm', code: 'worker_lost', message: expect.stringMatching(/chat-ai restarted in the middle of this reply/) }),
+    ]);
+    expect(await cmd.get(chatTurnKey(c.turn_id))).toBe('ended');
+    // A later turn proves the queue moved on: by then the cut one had no LLM request, no speech.
+    const next = context('next one');
+    await say(next);
+    expect((await ended(next.turn_id)).status).toBe('done');
+    expect(ai.requests.slice(before)).toHaveLength(1);
+    expect(await tts(c.turn_id)).toEqual([]);
+    expect(responses(c.turn_id)).toEqual([]);
+  });
+
+  it('a finished turn is dropped', async () => {
+    const c = context('already answered');
+    await cmd.set(chatTurnKey(c.turn_id), 'ended');
+    await say(c);
+    const next = context('and now?');
+    await say(next);
+    expect((await ended(next.turn_id)).status).toBe('done');
+    expect(await final(c.turn_id)).toBeUndefined();
+    expect(events(c.turn_id)).toEqual([]);
+  });
+
+  it('a finished turn leaves its mark, so the same context again is not answered twice', async () => {
+    const c = context('once only');
+    await say(c);
+    expect((await ended(c.turn_id)).status).toBe('done');
+    expect(await cmd.get(chatTurnKey(c.turn_id))).toBe('ended');
+    const before = ai.requests.length;
+    await say(c);
+    const next = context('after the repeat');
+    await say(next);
+    expect((await ended(next.turn_id)).status).toBe('done');
+    expect(ai.requests.length - before).toBe(1);
+    expect(responses(c.turn_id).filter((r) => r.kind === 'done')).toHaveLength(1);
   });
 });
 
