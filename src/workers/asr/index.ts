@@ -9,7 +9,7 @@
  *   channel `fav:control`           'stop' and turn cancels drop the AsrTasks of what they stop;
  *                                   a turn-less cancel is a barge-in caused by new speech, which
  *                                   must still be recognised, so it changes nothing here
- * The engine (settings.asr.engine) and the Silero VAD load in init: a missing engine or model fails
+ * The engine (settings.asr.engine) and the Silero VAD load in create: a missing engine or model fails
  * the start with a message that says how to fix it (the supervisor shows it).
  */
 import type { StatusEvent } from '../../shared/bus.js';
@@ -29,9 +29,7 @@ interface State {
   mic: MicSessions;
   cancels: TurnCancels;
 }
-let state: State | undefined;
-
-async function init(ctx: WorkerContext): Promise<void> {
+async function load(ctx: WorkerContext): Promise<State> {
   let vad: SileroVad;
   try {
     vad = await SileroVad.load();
@@ -57,11 +55,10 @@ async function init(ctx: WorkerContext): Promise<void> {
   await engine.init();
   ctx.log.info({ engine: engine.name, initMs: Math.round(performance.now() - t0), vad: ctx.settings.asr.vad }, 'asr engine ready');
   const mic = new MicSessions({ redis: ctx.redis, log: ctx.log, instanceId: ctx.instanceId, vad, engine, settings: ctx.settings });
-  state = { engine, vad, mic, cancels: new TurnCancels() };
+  return { engine, vad, mic, cancels: new TurnCancels() };
 }
 
-async function handleTask(task: AsrTask, job: JobContext): Promise<void> {
-  const s = state!;
+async function handleTask(s: State, task: AsrTask, job: JobContext): Promise<void> {
   const marks = { ...task.marks };
   const result = (text: string, extra: Partial<AsrResult> = {}): AsrResult => ({
     ...follow(task, { ...marks, transcript: nowMs() }),
@@ -106,26 +103,27 @@ async function handleTask(task: AsrTask, job: JobContext): Promise<void> {
 
 const service: ServiceDefinition = {
   name: 'asr',
-  init,
-  inputs: [
-    queueInput({ topic: Bus.asrTasks, handle: handleTask }),
-    channelInput({ topic: Bus.mic, concurrent: true, handle: (frame) => state!.mic.handle(frame) }),
-    channelInput({
-      topic: Bus.control,
-      concurrent: true,
-      handle: async (ev, job) => {
-        const aborted = state!.cancels.onControl(ev);
-        if (aborted > 0) job.log.info({ session: ev.session_id, turn_id: ev.turn_id, action: ev.action, aborted }, 'asr tasks stopped');
+  async create(ctx) {
+    const s = await load(ctx);
+    return {
+      inputs: [
+        queueInput({ topic: Bus.asrTasks, handle: (task, job) => handleTask(s, task, job) }),
+        channelInput({ topic: Bus.mic, concurrent: true, handle: (frame) => s.mic.handle(frame) }),
+        channelInput({
+          topic: Bus.control,
+          concurrent: true,
+          handle: async (ev, job) => {
+            const aborted = s.cancels.onControl(ev);
+            if (aborted > 0) job.log.info({ session: ev.session_id, turn_id: ev.turn_id, action: ev.action, aborted }, 'asr tasks stopped');
+          },
+        }),
+      ],
+      async dispose() {
+        await s.mic.close();
+        await s.engine.dispose();
+        await s.vad.dispose();
       },
-    }),
-  ],
-  async dispose() {
-    const s = state;
-    state = undefined;
-    if (!s) return;
-    await s.mic.close();
-    await s.engine.dispose();
-    await s.vad.dispose();
+    };
   },
 };
 export default service;

@@ -75,24 +75,24 @@ export class ChatAi {
   }
 }
 
-let service: ChatAi | undefined;
-
 const definition: ServiceDefinition = {
   name: 'chat-ai',
-  init(ctx) {
+  create(ctx) {
     const llm = createLlm(ctx.settings, ctx.log);
-    service = new ChatAi(ctx, llm);
+    const service = new ChatAi(ctx, llm);
     ctx.log.info({ baseUrl: llm.baseUrl, model: llm.model, preset: llm.preset }, 'llm endpoint');
     void probeLlm(llm, ctx.log);
+    return {
+      inputs: [
+        queueInput({
+          topic: Bus.chatContexts,
+          // Each context starts its turn at once: a slow reply of one session must not hold up another.
+          concurrency: MAX_TURNS,
+          handle: (msg, job) => service.onContext(msg, job),
+        }),
+        channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => service.onControl(ev) }),
+      ],
+    };
   },
-  inputs: [
-    queueInput({
-      topic: Bus.chatContexts,
-      // Each context starts its turn at once: a slow reply of one session must not hold up another.
-      concurrency: MAX_TURNS,
-      handle: (msg, job) => service!.onContext(msg, job),
-    }),
-    channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => service!.onControl(ev) }),
-  ],
 };
 export default definition;

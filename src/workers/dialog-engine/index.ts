@@ -19,8 +19,6 @@ import { channelInput, publish, push, queueInput, type ServiceDefinition, type W
 import { DialogEngine } from './engine.js';
 import { knobsOf } from './knobs.js';
 
-let engine: DialogEngine | undefined;
-
 /** Turns kept for a restarted engine expire after this (no turn lasts an hour). */
 const TRACK_TTL_MS = 3_600_000;
 
@@ -62,19 +60,18 @@ function createEngine(ctx: WorkerContext): DialogEngine {
 
 const service: ServiceDefinition = {
   name: 'dialog-engine',
-  async init(ctx) {
-    engine = createEngine(ctx);
+  async create(ctx) {
+    const engine = createEngine(ctx);
     engine.recover(await takeLostTurns(ctx));
-  },
-  inputs: [
-    queueInput({ topic: Bus.dialogInputs, handle: (input) => engine!.onInput(input) }),
-    channelInput({ topic: Bus.events, concurrent: true, handle: async (ev) => engine!.onEvent(ev) }),
-    channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => engine!.onControl(ev) }),
-    channelInput({ topic: Bus.status, concurrent: true, handle: async (ev) => engine!.onServiceStatus(ev) }),
-  ],
-  dispose() {
-    engine?.dispose();
-    engine = undefined;
+    return {
+      inputs: [
+        queueInput({ topic: Bus.dialogInputs, handle: (input) => engine.onInput(input) }),
+        channelInput({ topic: Bus.events, concurrent: true, handle: async (ev) => engine.onEvent(ev) }),
+        channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => engine.onControl(ev) }),
+        channelInput({ topic: Bus.status, concurrent: true, handle: async (ev) => engine.onServiceStatus(ev) }),
+      ],
+      dispose: () => engine.dispose(),
+    };
   },
 };
 export default service;

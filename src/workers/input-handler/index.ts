@@ -107,10 +107,7 @@ async function onInput(task: InputTask, job: JobContext): Promise<void> {
 
 const service: ServiceDefinition = {
   name: 'input-handler',
-  inputs: [
-    queueInput({ topic: Bus.input, handle: onInput }),
-  ],
-  async init(ctx) {
+  async create(ctx) {
     // Loaded up front so the first upload does not wait; a failure here must not keep the text
     // path down: decoding retries lazily and a failing upload gets its error event.
     const t0 = performance.now();
@@ -120,9 +117,10 @@ const service: ServiceDefinition = {
     } catch (e) {
       ctx.log.warn({ err: (e as Error).message }, 'audio decoders could not be loaded now; will retry on the first upload');
     }
-  },
-  async dispose() {
-    await freeDecoders();
+    return {
+      inputs: [queueInput({ topic: Bus.input, handle: onInput })],
+      dispose: () => freeDecoders(),
+    };
   },
 };
 export default service;

@@ -34,23 +34,16 @@ function embeddingSettings(settings: Config): { model: string; baseUrl: string; 
 /** A recall request this old is dropped unanswered (memory waits tens of ms, not seconds). */
 export const STALE_REQUEST_MS = 5000;
 
-let store: LongTermStore | undefined;
-
-function need(): LongTermStore {
-  if (!store) throw new Error('long-term-memory is not initialised');
-  return store;
-}
-
-async function handleWrite(write: LtmWrite, job: JobContext, entryId: string): Promise<void> {
-  const r = await need().remember(write);
+async function handleWrite(store: LongTermStore, write: LtmWrite, job: JobContext, entryId: string): Promise<void> {
+  const r = await store.remember(write);
   job.log.debug({ entryId, session_id: write.session_id, kind: write.kind, outcome: r.outcome }, 'long-term write');
 }
 
-async function handleRecall(req: RecallRequest, job: JobContext): Promise<Omit<RecallReply, 'request_id'>> {
+async function handleRecall(store: LongTermStore, req: RecallRequest, job: JobContext): Promise<Omit<RecallReply, 'request_id'>> {
   const started = performance.now();
   let items: RecallReply['items'] = [];
   try {
-    items = await need().recall({ query: req.query, k: req.k, session_id: req.session_id });
+    items = await store.recall({ query: req.query, k: req.k, session_id: req.session_id });
   } catch (e) {
     // Answer anyway (empty): the requester then goes on at once instead of waiting out its timeout.
     job.log.error({ request_id: req.request_id, err: (e as Error).message }, 'recall failed');
@@ -60,10 +53,11 @@ async function handleRecall(req: RecallRequest, job: JobContext): Promise<Omit<R
 
 const service: ServiceDefinition = {
   name: 'long-term-memory',
-  init(ctx: WorkerContext) {
+  create(ctx: WorkerContext) {
     const fts = FtsLongTermStore.open(ctx.settings.dataDir, ctx.log);
     if (fts.salvage) ctx.notify(fts.salvage.message);
     const emb = embeddingSettings(ctx.settings);
+    let store: LongTermStore;
     if (emb) {
       // Leave memory's deadline room for the keyword part, the cosine pass and the reply.
       const queryBudgetMs = Math.max(5, ctx.settings.memory.recallTimeoutMs - 10);
@@ -74,15 +68,13 @@ const service: ServiceDefinition = {
       store = fts;
     }
     ctx.log.info({ file: FtsLongTermStore.file(ctx.settings.dataDir), backend: store.kind, memories: fts.size(), movedAside: fts.movedAside }, 'long-term store open');
+    return {
+      inputs: [
+        streamInput({ topic: Bus.ltmWrites, group: streamGroup('long-term-memory'), handle: (w, job, id) => handleWrite(store, w, job, id) }),
+        serveRequests({ topic: Bus.ltmRecall, reply: Bus.ltmRecallReply, handle: (req, job) => handleRecall(store, req, job), staleMs: STALE_REQUEST_MS }),
+      ],
+      dispose: () => store.close(),
+    };
   },
-  async dispose() {
-    const s = store;
-    store = undefined;
-    await s?.close();
-  },
-  inputs: [
-    streamInput({ topic: Bus.ltmWrites, group: streamGroup('long-term-memory'), handle: handleWrite }),
-    serveRequests({ topic: Bus.ltmRecall, reply: Bus.ltmRecallReply, handle: handleRecall, staleMs: STALE_REQUEST_MS }),
-  ],
 };
 export default service;

@@ -34,12 +34,8 @@ interface State {
   store: MemoryStore;
   summariser: Summariser;
   recall: RecallClient;
-}
-let state: State | undefined;
-
-function need(): State {
-  if (!state) throw new Error('memory service is not initialised');
-  return state;
+  /** Recalls started from transcripts, by turn id (bounded; an unused one is dropped after 10 s). */
+  prefetched: Map<string, { text: string; outcome: Promise<RecallOutcome>; at: number }>;
 }
 
 /** Recalled texts that the window already carries add nothing: dropped. */
@@ -70,14 +66,13 @@ function fitRecalls(win: HistoryWindow, recalled: string[], budget: number): { m
   return { messages, recalled: kept };
 }
 
-/** Recalls started from transcripts, by turn id (bounded; an unused one is dropped after 10 s). */
-const prefetched = new Map<string, { text: string; outcome: Promise<RecallOutcome>; at: number }>();
 const PREFETCH_MAX = 64;
 const PREFETCH_TTL_MS = 10_000;
 
-function handleEvent(r: TurnEvent, job: JobContext): Promise<void> {
+function handleEvent(state: State, r: TurnEvent, job: JobContext): Promise<void> {
   const { recallK, recallTimeoutMs } = job.settings.memory;
-  if (r.kind !== 'transcript' || !r.final || !state || r.text.trim() === '' || recallK <= 0 || recallTimeoutMs <= 0) return Promise.resolve();
+  if (r.kind !== 'transcript' || !r.final || r.text.trim() === '' || recallK <= 0 || recallTimeoutMs <= 0) return Promise.resolve();
+  const { prefetched } = state;
   const now = Date.now();
   for (const [id, p] of prefetched) if (prefetched.size >= PREFETCH_MAX || now - p.at > PREFETCH_TTL_MS) prefetched.delete(id);
   // The turn may take longer than the recall's own deadline to arrive: give the prefetch room.
@@ -87,7 +82,8 @@ function handleEvent(r: TurnEvent, job: JobContext): Promise<void> {
 }
 
 /** The turn's recall: the prefetched one when the text is the same, else a new request. */
-async function recallFor(turn: UserInput, recall: RecallClient, k: number, timeoutMs: number): Promise<RecallOutcome & { prefetched?: boolean }> {
+async function recallFor(state: State, turn: UserInput, k: number, timeoutMs: number): Promise<RecallOutcome & { prefetched?: boolean }> {
+  const { prefetched, recall } = state;
   const p = prefetched.get(turn.turn_id);
   prefetched.delete(turn.turn_id);
   if (p && p.text === turn.text) {
@@ -101,8 +97,8 @@ async function recallFor(turn: UserInput, recall: RecallClient, k: number, timeo
   return recall.recall({ session_id: turn.session_id, query: turn.text, k, ts: Date.now() }, timeoutMs);
 }
 
-async function handleTurn(turn: UserInput, job: JobContext): Promise<void> {
-  const { store, recall } = need();
+async function handleTurn(state: State, turn: UserInput, job: JobContext): Promise<void> {
+  const { store } = state;
   const { settings, redis, log } = job;
   const started = performance.now();
   const pos = turn.marks.turn_start ?? turn.ts;
@@ -121,7 +117,7 @@ async function handleTurn(turn: UserInput, job: JobContext): Promise<void> {
   const { recallK, recallTimeoutMs, maxContextTokens } = settings.memory;
   const outcome =
     recallK > 0 && recallTimeoutMs > 0
-      ? await recallFor(turn, recall, recallK, recallTimeoutMs)
+      ? await recallFor(state, turn, recallK, recallTimeoutMs)
       : { items: [], status: 'skipped' as const, waited_ms: 0 };
   const afterRecall = performance.now();
 
@@ -173,8 +169,8 @@ async function handleTurn(turn: UserInput, job: JobContext): Promise<void> {
   );
 }
 
-async function handleReply(msg: ReplyFinal, job: JobContext): Promise<void> {
-  const { store, summariser } = need();
+async function handleReply(state: State, msg: ReplyFinal, job: JobContext): Promise<void> {
+  const { store, summariser } = state;
   if (msg.status === 'done' || msg.status === 'cancelled') {
     const status = msg.status === 'done' ? 'complete' : 'cancelled';
     try {
@@ -193,7 +189,7 @@ async function handleReply(msg: ReplyFinal, job: JobContext): Promise<void> {
 
 const service: ServiceDefinition = {
   name: 'memory',
-  async init(ctx: WorkerContext) {
+  async create(ctx: WorkerContext) {
     const store = MemoryStore.open(ctx.settings.dataDir, ctx.log);
     if (store.salvage) ctx.notify(store.salvage.message);
     // Windows are at most maxContextTokens: keep twice that in memory per active session.
@@ -206,21 +202,20 @@ const service: ServiceDefinition = {
       await recall.close();
       throw e;
     }
-    state = { store, recall, summariser: new Summariser(store, ctx.settings, ctx.log) };
+    const state: State = { store, recall, summariser: new Summariser(store, ctx.settings, ctx.log), prefetched: new Map() };
     ctx.log.info({ file: MemoryStore.file(ctx.settings.dataDir), movedAside: store.movedAside }, 'memory store open');
+    return {
+      inputs: [
+        queueInput({ topic: Bus.userInput, handle: (turn, job) => handleTurn(state, turn, job) }),
+        queueInput({ topic: Bus.replies, handle: (msg, job) => handleReply(state, msg, job) }),
+        channelInput({ topic: Bus.events, concurrent: true, handle: (ev, job) => handleEvent(state, ev, job) }),
+      ],
+      async dispose() {
+        await state.summariser.dispose();
+        await state.recall.close();
+        state.store.close();
+      },
+    };
   },
-  async dispose() {
-    if (!state) return;
-    const s = state;
-    state = undefined;
-    await s.summariser.dispose();
-    await s.recall.close();
-    s.store.close();
-  },
-  inputs: [
-    queueInput({ topic: Bus.userInput, handle: handleTurn }),
-    queueInput({ topic: Bus.replies, handle: handleReply }),
-    channelInput({ topic: Bus.events, concurrent: true, handle: handleEvent }),
-  ],
 };
 export default service;

@@ -11,15 +11,13 @@ import { Bus } from '../../shared/contract.js';
 import { channelInput, publish, type ServiceDefinition } from '../runtime/index.js';
 import { OutputHandler } from './delivery.js';
 
-let handler: OutputHandler | undefined;
-
 const service: ServiceDefinition = {
   name: 'output-handler',
-  init(ctx) {
+  create(ctx) {
     const knobs = ctx.settings.output;
     const { redis, log } = ctx;
     log.info({ knobs }, 'output handler settings');
-    handler = new OutputHandler(
+    const handler = new OutputHandler(
       {
         log,
         deliver(ev) {
@@ -28,16 +26,15 @@ const service: ServiceDefinition = {
       },
       knobs,
     );
-  },
-  inputs: [
-    channelInput({ topic: Bus.aiResponses, concurrent: true, handle: async (r) => handler!.onReply(r) }),
-    channelInput({ topic: Bus.taskResponse, concurrent: true, handle: async (c) => handler!.onChunk(c) }),
-    channelInput({ topic: Bus.events, concurrent: true, handle: async (ev) => handler!.onEvent(ev) }),
-    channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => handler!.onControl(ev) }),
-  ],
-  dispose() {
-    handler?.dispose();
-    handler = undefined;
+    return {
+      inputs: [
+        channelInput({ topic: Bus.aiResponses, concurrent: true, handle: async (r) => handler.onReply(r) }),
+        channelInput({ topic: Bus.taskResponse, concurrent: true, handle: async (c) => handler.onChunk(c) }),
+        channelInput({ topic: Bus.events, concurrent: true, handle: async (ev) => handler.onEvent(ev) }),
+        channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => handler.onControl(ev) }),
+      ],
+      dispose: () => handler.dispose(),
+    };
   },
 };
 export default service;

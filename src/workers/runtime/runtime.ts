@@ -1,7 +1,8 @@
 /**
  * The fixed life of every worker process:
- *   initialise (connect, init) -> ready (input opened, 'ready' published) -> serve (heartbeats)
- *   -> stop requested -> 'stopping' -> drain the job in flight -> dispose -> 'stopped' -> exit 0.
+ *   initialise (connect, load settings, create the service) -> ready (inputs opened, 'ready'
+ *   published) -> serve (heartbeats) -> stop requested -> 'stopping' -> drain the jobs in flight
+ *   -> dispose -> 'stopped' -> exit 0.
  * Three bus connections: commands, blocking reads (BLMOVE / XREADGROUP BLOCK), subscriptions —
  * a blocked or subscribed connection cannot run other commands.
  */
@@ -20,7 +21,7 @@ import { QueueConsumer } from './queue-consumer.js';
 import { LeaveError, Membership } from './membership.js';
 import { cutOff, guardReconnects } from './run-guard.js';
 import { StreamConsumer } from './stream-consumer.js';
-import { checkInputs, type Consumer, type ServiceDefinition, type WorkerContext } from './types.js';
+import { checkInputs, type Consumer, type ServiceDefinition, type ServiceInstance, type WorkerContext } from './types.js';
 
 /** Exit codes of a worker process. */
 export const ExitCode = WorkerExitCode;
@@ -52,17 +53,16 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     process.stderr.write(`${def.name}: FAV_TEST_CRASH_AT_START is set: simulated crash at start\n`);
     return ExitCode.testCrash;
   }
-  checkInputs(def);
   const log = createWorkerLogger(def.name, config.instanceId, config.logLevel);
   const connect = (role: string) => createBusClient(config.redisUrl, { service: def.name, instance: config.instanceId, role, log });
   const cmd = connect('cmd');
   const sub = connect('sub');
-  // One blocking connection per queue or stream input: a blocked connection serves one command.
-  const blockingConns = def.inputs.filter((i) => i.kind !== 'channel').map((_, n) => connect(`blocking${n}`));
-  const all = [cmd, sub, ...blockingConns];
+  // Blocking connections join once the service says what it consumes (one per queue or stream).
+  const all = [cmd, sub];
   let notice: string | undefined;
   // Never reconnect once the parent is gone: the next run's bus may be listening there by then.
-  guardReconnects(all, parentAliveCheck());
+  const parentAlive = parentAliveCheck();
+  guardReconnects(all, parentAlive);
   const membership = new Membership(cmd, def.name, config.instanceId, config.heartbeatTtlMs, process.env.FAV_RUN_ID);
   let exitCode: number = ExitCode.ok;
   const ctx: WorkerContext = {
@@ -78,6 +78,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   };
 
   const consumers: Consumer[] = [];
+  let service: ServiceInstance | undefined;
   const handled = () => consumers.reduce((n, c) => n + c.handled, 0);
   let heartbeat: NodeJS.Timeout | undefined;
   let stopReason: { reason: StopReason; detail: string } | undefined;
@@ -146,18 +147,37 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     const { settings, source } = await loadSettings(cmd);
     ctx.settings = settings;
     log.info({ settings: source }, 'settings loaded');
-    await def.init?.(ctx);
-    let b = 0;
-    for (const input of def.inputs) {
+    service = await def.create(ctx);
+    checkInputs({ name: def.name, inputs: service.inputs });
+    // One blocking connection per queue or stream input: a blocked connection serves one command.
+    const blockingConns: Redis[] = [];
+    const blocking = () => {
+      const r = connect(`blocking${blockingConns.length}`);
+      guardReconnects([r], parentAlive);
+      all.push(r);
+      blockingConns.push(r);
+      return r;
+    };
+    for (const input of service.inputs) {
       consumers.push(
         input.kind === 'queue'
-          ? new QueueConsumer(ctx, blockingConns[b++]!, input)
+          ? new QueueConsumer(ctx, blocking(), input)
           : input.kind === 'stream'
-            ? new StreamConsumer(ctx, blockingConns[b++]!, input)
+            ? new StreamConsumer(ctx, blocking(), input)
             : new ChannelConsumer(ctx, sub, input),
       );
     }
+    await Promise.all(blockingConns.map(connectBus));
     for (const c of consumers) await c.open();
+  };
+  const dispose = async () => {
+    const s = service;
+    service = undefined;
+    try {
+      await s?.dispose?.();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'dispose failed');
+    }
   };
   const stopConsumers = (drainMs: number) => Promise.all(consumers.map((c) => c.stop(drainMs)));
   try {
@@ -179,6 +199,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
       log.info({ reason: stopReason.reason }, 'stopped during initialisation');
       unwatch();
       await stopConsumers(0);
+      await dispose();
       await closeAll();
       return ExitCode.ok;
     }
@@ -188,6 +209,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     unwatch();
     if (e instanceof LeaveError && e.reason === 'run-changed') cutOff(all);
     else await withTimeout(publish('error', (e as Error).message), 500);
+    await dispose();
     await closeAll();
     return leaving ? e.code : ExitCode.failed;
   }
@@ -210,11 +232,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   // Leaving: the job in flight is aborted (requeued if the bus is still there, else recovered by
   // the slot's next incarnation or the reaper).
   await stopConsumers(leaving ? 0 : config.drainMs);
-  try {
-    await def.dispose?.(ctx);
-  } catch (e) {
-    log.error({ err: (e as Error).message }, 'dispose failed');
-  }
+  await dispose();
   if (talk()) {
     await withTimeout(cmd.del(heartbeatKey(config.instanceId)), 1000).catch(() => undefined);
     await withTimeout(membership.release(), 1000).catch(() => undefined);

@@ -71,14 +71,23 @@ export interface StreamInput<S extends z.ZodType = z.ZodType> {
 
 export type ServiceInputSpec = QueueInput | ChannelInput | StreamInput;
 
-export interface ServiceDefinition {
-  name: ServiceName;
+/** One running service: what it consumes and how it lets go of what it holds. */
+export interface ServiceInstance {
   /** What the service consumes; each queue or stream gets its own blocking connection. */
   inputs: ServiceInputSpec[];
-  /** Runs before the input is opened (load models, open files). */
-  init?(ctx: WorkerContext): Promise<void> | void;
-  /** Runs after the input is drained and closed. */
-  dispose?(ctx: WorkerContext): Promise<void> | void;
+  /** Runs after the inputs are drained and closed (close files, free models). */
+  dispose?(): Promise<void> | void;
+}
+
+/**
+ * A service: its name, and how to build one from the worker's context (settings loaded, bus
+ * connected). Everything the service holds lives in what `create` returns, never in module state,
+ * so two instances in one process (tests) or a re-created one do not share anything.
+ */
+export interface ServiceDefinition {
+  name: ServiceName;
+  /** Loads models, opens files; throws to fail the start with that message. */
+  create(ctx: WorkerContext): Promise<ServiceInstance> | ServiceInstance;
 }
 
 /**
@@ -115,7 +124,7 @@ function inputNames(inputs: readonly ServiceInputSpec[]): string[] {
  * Throws when a definition's inputs are not what the contract table says the service consumes:
  * the supervisor reaps and the docs describe the table, so the two must not drift apart.
  */
-export function checkInputs(def: Pick<ServiceDefinition, 'name' | 'inputs'>): void {
+export function checkInputs(def: { name: ServiceName; inputs: readonly ServiceInputSpec[] }): void {
   const declared = inputNames(def.inputs).sort();
   const expected = serviceInputs(def.name)
     .map((i) => `${i.kind} ${i.name}`)

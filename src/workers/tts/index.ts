@@ -8,30 +8,25 @@
  */
 import { Bus } from '../../shared/contract.js';
 import { channelInput, queueInput, type ServiceDefinition } from '../runtime/index.js';
-import { createEngine, defaultVoice, type TtsEngine } from './engine.js';
+import { createEngine, defaultVoice } from './engine.js';
 import { TtsSpeaker } from './speaker.js';
-
-let engine: TtsEngine | undefined;
-let speaker: TtsSpeaker | undefined;
 
 const service: ServiceDefinition = {
   name: 'tts',
-  async init(ctx) {
+  async create(ctx) {
     const { tts } = ctx.settings;
     const started = performance.now();
-    engine = await createEngine(ctx.settings);
+    const engine = await createEngine(ctx.settings);
     await engine.init();
-    speaker = new TtsSpeaker({ engine, redis: ctx.redis, log: ctx.log, tts });
+    const speaker = new TtsSpeaker({ engine, redis: ctx.redis, log: ctx.log, tts });
     ctx.log.info({ engine: engine.name, voice: defaultVoice(tts), rate: tts.rate, init_ms: Math.round(performance.now() - started) }, 'tts engine ready');
-  },
-  inputs: [
-    queueInput({ topic: Bus.ttsRequests, handle: (req, job) => speaker!.handleRequest(req, job.signal) }),
-    channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => speaker!.handleControl(ev) }),
-  ],
-  async dispose() {
-    await engine?.dispose();
-    engine = undefined;
-    speaker = undefined;
+    return {
+      inputs: [
+        queueInput({ topic: Bus.ttsRequests, handle: (req, job) => speaker.handleRequest(req, job.signal) }),
+        channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => speaker.handleControl(ev) }),
+      ],
+      dispose: () => engine.dispose(),
+    };
   },
 };
 export default service;
