@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BusServer, startBus } from './index.js';
-import { cmd, RawConn } from './test-util.js';
+import { cmd, RawConn } from '../../../test/main/bus/lib/raw-conn.js';
 
 let bus: BusServer;
 const cleanup: Array<() => unknown> = [];
@@ -41,7 +41,7 @@ describe('bus protocol handling', () => {
   it('writes all replies of one read with one write', async () => {
     const c = await raw();
     const writes: number[] = [];
-    c.sock.on('data', (d) => writes.push(d.length));
+    c.socket.on('data', (d) => writes.push(d.length));
     c.write(cmd('PING').repeat(500));
     await c.until((o) => o.length >= 500 * 7);
     // One socket write from the server usually arrives as one chunk on loopback.
@@ -217,7 +217,7 @@ describe('bus limits, auth and snapshot', () => {
     const r = redis();
     await r.set('blob', Buffer.alloc(512 * 1024, 1));
     const c = await raw();
-    c.sock.pause(); // a client that does not read
+    c.socket.pause(); // a client that does not read
     c.write(cmd('GET', 'blob').repeat(400)); // ~200 MB of replies if fully produced
     await new Promise((res) => setTimeout(res, 300));
     const client = [...bus.core.clients.values()].find((x) => x.parser.pending > 0);

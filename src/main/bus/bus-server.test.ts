@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBus, type BusServer } from './index.js';
-import { cmd, RawConn } from './test-util.js';
+import { cmd, RawConn } from '../../../test/main/bus/lib/raw-conn.js';
 
 let bus: BusServer;
 const conns: Array<{ close(): void } | Redis> = [];

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBus, type BusServer } from './index.js';
-import { cmd, RawConn } from './test-util.js';
+import { cmd, RawConn } from '../../../test/main/bus/lib/raw-conn.js';
 
 const WARNING = 'Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis.';
 const cleanup: Array<() => unknown> = [];

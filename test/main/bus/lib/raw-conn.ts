@@ -115,7 +115,47 @@ export class RawConn {
     return data;
   }
 
+  /** Waits until everything received so far (latin1) satisfies pred, or the socket closes; returns it. */
+  async until(pred: (out: string) => boolean, ms = 3000): Promise<string> {
+    const deadline = Date.now() + ms;
+    while (!pred(this.buf.toString('latin1'))) {
+      const left = deadline - Date.now();
+      if (this.closed) break;
+      if (left <= 0) throw new Error(`timeout; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 500))}`);
+      await this.waitForData(left);
+    }
+    return this.buf.toString('latin1');
+  }
+
+  /** Sends raw bytes and waits for exactly `expected` (byte for byte), then clears the buffer. */
+  async expect(send: string, expected: string): Promise<void> {
+    this.write(Buffer.from(send, 'latin1'));
+    const got = await this.until((o) => o.length >= expected.length);
+    this.buf = Buffer.alloc(0);
+    if (got !== expected) throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+  }
+
+  /** Everything received so far (latin1), clearing the buffer. */
+  take(): string {
+    const data = this.buf.toString('latin1');
+    this.buf = Buffer.alloc(0);
+    return data;
+  }
+
+  /** Resolves with what was received once the server has closed the socket. */
+  waitClosed(ms = 3000): Promise<string> {
+    return this.until(() => this.closed, ms);
+  }
+
+  /** The underlying socket (to destroy it mid-command, or watch its events). */
+  get socket(): net.Socket {
+    return this.sock;
+  }
+
   close(): void {
     this.sock.destroy();
   }
 }
+
+/** One command as RESP multibulk bytes (latin1), for writing by hand next to other raw bytes. */
+export const cmd = (...args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('')}`;
