@@ -185,8 +185,9 @@ export type ControlEvent = z.infer<typeof ControlEvent>;
  */
 export const RUN_KEY = 'fav:run';
 /**
- * The dialog engine's turns in flight: a hash session_id -> the turn's UserInput (JSON). A restarted
- * dialog engine ends the turns it finds here (error worker_lost), so none waits forever.
+ * What the dialog engine must not lose if it is killed: a hash session_id -> JSON `{ active?, waiting }`
+ * (the turn in flight and the inputs waiting behind it, as UserInputs). A restarted dialog engine ends
+ * the turns it finds here (error worker_lost), so none waits forever, and takes the waiting inputs in again.
  */
 export const DIALOG_ACTIVE_KEY = 'fav:dialog:active';
 

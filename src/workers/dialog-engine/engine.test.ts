@@ -138,34 +138,6 @@ describe('DialogEngine', () => {
     ]);
   });
 
-  it('keeps the turn in flight for a restarted engine, which ends the turns it finds (worker_lost, cancel, turn_end error, idle)', async () => {
-    const tracked = new Map<string, UserInput>();
-    const io = {
-      log: pino({ level: 'silent' }),
-      publish: (to: { name: string }, msg: unknown) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
-      push: async (to: { name: string }, msg: unknown) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
-      track: (session: string, turn: UserInput | undefined) => void (turn ? tracked.set(session, turn) : tracked.delete(session)),
-    };
-    const first = new DialogEngine(io, dialog, knobs);
-    const a = input('typed', 'a');
-    await first.onInput(a);
-    expect([...tracked.values()].map((t) => t.turn_id)).toEqual([a.turn_id]);
-    first.onEvent(ev('tts_done', a.turn_id, { audio_ms: 0, sentences: 0 }));
-    expect(tracked.size).toBe(0);
-    const b = input('typed', 'b');
-    await first.onInput(b);
-    first.dispose(); // killed: b is still in flight
-    out = [];
-    const second = new DialogEngine(io, dialog, knobs);
-    second.recover([...tracked.values()]);
-    expect(story()).toEqual(['error:worker_lost', `cancel:${b.turn_id}`, 'turn_end:error', 'turn_state:idle']);
-    expect(out.find((o) => o.msg.kind === 'error')!.msg.message).toContain('dialog-engine restarted');
-    // A late event of the lost turn does not start anything.
-    second.onEvent(ev('audio_start', b.turn_id));
-    expect(second.snapshot('s')?.active).toBeUndefined();
-    second.dispose();
-  });
-
   it('events of other turns do not move the active one', async () => {
     const a = input('typed', 'a');
     await engine.onInput(a);

@@ -33,11 +33,17 @@ import type { DialogKnobs, DialogSettings } from './knobs.js';
 import { admit, policyFor, type Waiting } from './waiting.js';
 
 /** How the engine talks to the bus. Both keep call order. */
+/** What a restarted engine needs of a session: its turn in flight and the inputs waiting behind it. */
+export interface KeptSession {
+  active?: UserInput;
+  waiting: UserInput[];
+}
+
 export interface DialogIo {
   publish<T extends PublishTopic>(topic: T, msg: Payload<T>): void;
   push<T extends QueueTopic>(topic: T, msg: Payload<T>): Promise<void>;
   /** Keeps the session's turn in flight where a restarted engine finds it (undefined: none). */
-  track?(sessionId: string, turn: UserInput | undefined): void;
+  track?(sessionId: string, kept: KeptSession | undefined): void;
   log: Logger;
 }
 
@@ -119,6 +125,7 @@ export class DialogEngine {
     // Its own turn never starts: end it now, so whoever waits on it (a seed task, /api/asr) is answered.
     if (merged) this.io.publish(Bus.events, this.event(s.id, input, input.marks, { kind: 'turn_end', reason: 'merged', merged_into: into }));
     for (const old of evicted) this.busy(s, old, `Too many inputs waiting (maxQueue ${this.settings.maxQueue}); the oldest ${old.source} input was dropped.`);
+    this.keep(s);
     this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source, policy, merged, waiting: s.waiting.length }, 'input waits');
     return Promise.resolve();
   }
@@ -204,11 +211,13 @@ export class DialogEngine {
   // Control (fav:control): the gateway's stop button, our own barge-in cancels coming back.
 
   /**
-   * At start: turns a previous process of this engine had in flight (it was killed). Their state is
-   * gone, so they end now (error worker_lost, cancel, turn_end error) instead of never.
+   * At start: what a previous process of this engine kept (it was killed). The turns it had in
+   * flight lost their state, so they end now (error worker_lost, cancel, turn_end error) instead of
+   * never; the inputs that were waiting behind them are taken in again, in order, so none is lost.
    */
-  recover(lost: readonly UserInput[]): void {
-    for (const input of lost) {
+  async recover(lost: readonly KeptSession[]): Promise<void> {
+    for (const { active: input } of lost) {
+      if (!input) continue;
       this.io.log.warn({ session_id: input.session_id, turn_id: input.turn_id }, 'a turn of the previous dialog engine: ending it');
       this.io.publish(
         Bus.events,
@@ -224,6 +233,10 @@ export class DialogEngine {
       this.ledger.end(input.turn_id);
       this.io.publish(Bus.events, this.event(input.session_id, input, input.marks, { kind: 'turn_end', reason: 'error' }));
       this.io.publish(Bus.events, this.event(input.session_id, undefined, {}, { kind: 'turn_state', state: 'idle' }));
+    }
+    for (const { waiting } of lost) {
+      if (waiting.length > 0) this.io.log.warn({ session_id: waiting[0]!.session_id, waiting: waiting.length }, 'inputs that waited under the previous dialog engine: taken in again');
+      for (const input of waiting) await this.onInput(input);
     }
   }
 
@@ -255,6 +268,7 @@ export class DialogEngine {
     if (!s) return;
     if (ev.action === 'stop') {
       for (const w of s.waiting.splice(0)) this.endUnstarted(s, w.input, 'cleared by stop');
+      this.keep(s);
     }
     if (ev.turn_id) {
       if (s.active?.input.turn_id === ev.turn_id) {
@@ -262,7 +276,10 @@ export class DialogEngine {
         return;
       }
       const i = s.waiting.findIndex((w) => w.input.turn_id === ev.turn_id);
-      if (i >= 0) this.endUnstarted(s, s.waiting.splice(i, 1)[0]!.input, 'cancelled while waiting');
+      if (i >= 0) {
+        this.endUnstarted(s, s.waiting.splice(i, 1)[0]!.input, 'cancelled while waiting');
+        this.keep(s);
+      }
       return;
     }
     if (s.active) this.finish(s, 'cancelled');
@@ -302,7 +319,7 @@ export class DialogEngine {
     };
     const t: ActiveTurn = { input, marks: { ...marks }, startedAt: Date.now() };
     s.active = t;
-    this.io.track?.(s.id, input);
+    this.keep(s);
     // The turn first (the critical path), then the state for the UI.
     const pushed = this.io.push(Bus.userInput, turn);
     this.setState(s, 'thinking');
@@ -330,7 +347,7 @@ export class DialogEngine {
     if (!t) return;
     this.clearTurnTimers(t);
     s.active = undefined;
-    this.io.track?.(s.id, undefined);
+    this.keep(s);
     this.ledger.end(t.input.turn_id);
     this.io.publish(Bus.events, this.event(s.id, t.input, t.marks, { kind: 'turn_end', reason }));
     this.io.log.info({ session_id: s.id, turn_id: t.input.turn_id, reason }, 'turn ended');
@@ -409,6 +426,12 @@ export class DialogEngine {
   }
 
   /** An input refused by policy or bound: a busy error the client can show. */
+  /** Hands the session's turn in flight and waiting inputs to io.track (kept for a restarted engine). */
+  private keep(s: Session): void {
+    if (!this.io.track) return;
+    this.io.track(s.id, s.active || s.waiting.length > 0 ? { ...(s.active ? { active: s.active.input } : {}), waiting: s.waiting.map((w) => w.input) } : undefined);
+  }
+
   private busy(s: Session, input: UserInput, message: string): void {
     this.io.publish(Bus.events, this.event(s.id, input, input.marks, { kind: 'error', stage: 'dialog', code: ErrorCodes.busy, message }));
     this.io.log.info({ session_id: s.id, turn_id: input.turn_id, source: input.source }, 'input dropped: busy');

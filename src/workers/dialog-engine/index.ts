@@ -14,25 +14,39 @@
  */
 import { DIALOG_ACTIVE_KEY } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
+import { z } from 'zod';
 import { UserInput } from '../../shared/voice.js';
 import { channelInput, publish, push, queueInput, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
-import { DialogEngine } from './engine.js';
+import { DialogEngine, type KeptSession } from './engine.js';
 import { knobsOf } from './knobs.js';
 
 /** Turns kept for a restarted engine expire after this (no turn lasts an hour). */
 const TRACK_TTL_MS = 3_600_000;
 
-/** The turns a previous process had in flight, taken off the bus (read and cleared at once). */
-async function takeLostTurns(ctx: WorkerContext): Promise<UserInput[]> {
+/** What a previous process kept per session (its turn in flight, its waiting inputs), taken off the bus at once. */
+async function takeLostSessions(ctx: WorkerContext): Promise<KeptSession[]> {
   const [[, raw]] = (await ctx.redis.multi().hgetall(DIALOG_ACTIVE_KEY).del(DIALOG_ACTIVE_KEY).exec()) as [[Error | null, Record<string, string>]];
-  return Object.values(raw ?? {}).flatMap((json) => {
-    try {
-      const parsed = UserInput.safeParse(JSON.parse(json));
-      return parsed.success ? [parsed.data] : [];
-    } catch {
-      return [];
-    }
+  return Object.entries(raw ?? {}).flatMap(([sessionId, json]) => {
+    const kept = parseKept(json);
+    if (!kept) ctx.log.warn({ session_id: sessionId }, 'unreadable state of the previous dialog engine: dropped');
+    return kept ? [kept] : [];
   });
+}
+
+const Kept = z.object({ active: UserInput.optional(), waiting: z.array(UserInput) });
+
+/** A kept session; a bare UserInput is the active turn as an older engine kept it. */
+export function parseKept(json: string): KeptSession | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const kept = Kept.safeParse(value);
+  if (kept.success) return kept.data;
+  const turn = UserInput.safeParse(value);
+  return turn.success ? { active: turn.data, waiting: [] } : undefined;
 }
 
 function createEngine(ctx: WorkerContext): DialogEngine {
@@ -48,8 +62,8 @@ function createEngine(ctx: WorkerContext): DialogEngine {
       async push(topic, msg) {
         await push(redis, topic, msg);
       },
-      track(sessionId, turn) {
-        const write = turn ? redis.multi().hset(DIALOG_ACTIVE_KEY, sessionId, JSON.stringify(turn)).pexpire(DIALOG_ACTIVE_KEY, TRACK_TTL_MS) : redis.multi().hdel(DIALOG_ACTIVE_KEY, sessionId);
+      track(sessionId, kept) {
+        const write = kept ? redis.multi().hset(DIALOG_ACTIVE_KEY, sessionId, JSON.stringify(kept)).pexpire(DIALOG_ACTIVE_KEY, TRACK_TTL_MS) : redis.multi().hdel(DIALOG_ACTIVE_KEY, sessionId);
         write.exec().catch((e: Error) => log.warn({ session_id: sessionId, err: e.message }, 'could not keep the turn in flight on the bus'));
       },
     },
@@ -62,7 +76,7 @@ const service: ServiceDefinition = {
   name: 'dialog-engine',
   async create(ctx) {
     const engine = createEngine(ctx);
-    engine.recover(await takeLostTurns(ctx));
+    await engine.recover(await takeLostSessions(ctx));
     return {
       inputs: [
         queueInput({ topic: Bus.dialogInputs, handle: (input) => engine.onInput(input) }),
