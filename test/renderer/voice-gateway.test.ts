@@ -20,7 +20,7 @@ import type { ClientEvent, MicFrame, TurnEvent } from '../../src/shared/voice.js
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { FakePipeline, WsClient, type Received } from '../main/gateway/helpers.js';
-import { startBackend, type Backend } from '../main/supervisor/helpers.js';
+import { startBackend, waitFor, type Backend } from '../main/supervisor/helpers.js';
 import { chromiumMissing, launchChromium, readCspViolations, readWire, recordWire, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, syllableTone, toS16, type FakeMic } from './voice-audio.js';
 
@@ -37,7 +37,6 @@ let browser: Browser | undefined;
 let page: Page;
 let problems: PageProblems;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skipReason !== undefined)(`conversation panel with the real gateway${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   beforeAll(async () => {
@@ -132,7 +131,10 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
   it('the mic reaches fav:mic as start, 20 ms audio frames carrying the speech, and end', async () => {
     await page.locator('[data-testid="mic-button"]').click();
     await page.locator('[data-testid="mic-button"][data-mic="on"]').waitFor({ timeout: 5000 });
-    await sleep(mic.leadSeconds * 1000 + (mic.speech16k.length / 16000) * 1000 + 600);
+    // Until the frames on the bus cover the lead-in, the speech and 0.3 s after it (a loaded machine
+    // may capture slower than real time, so count the audio, not the clock).
+    const wanted = Math.ceil(((mic.leadSeconds + mic.speech16k.length / 16000 + 0.3) * 1000) / 20);
+    await waitFor(() => ((pipe.rec.msgs(Channels.mic) as MicFrame[]).filter((f) => f.kind === 'audio').length >= wanted ? true : undefined), 'the mic frames covering the speech', 30_000);
     await page.locator('[data-testid="mic-button"]').click();
     const frames = await pipe.waitOn<MicFrame>(Channels.mic, 1, (m) => m.kind === 'end', 5000).then(() => pipe.rec.msgs(Channels.mic) as MicFrame[]);
     expect(frames[0]).toMatchObject({ session_id: S, kind: 'start', seq: 0 });
