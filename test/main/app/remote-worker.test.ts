@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Channels, Queues, StatusEvent, newEventId } from '../../../src/shared/bus.js';
+import { Channels, Queues, StatusEvent, newEventId, processingList } from '../../../src/shared/bus.js';
 import type { AsrTask } from '../../../src/shared/voice.js';
 import { startFav, type LongRunning } from '../../helpers/fav-cli.js';
 import { freePort, startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
@@ -65,7 +65,14 @@ it('a remote worker joins the bus and shares the queue: every task handled once'
   }
   const until = Date.now() + 30_000;
   while (results.length < ids.length && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 500)); // a duplicate would show up here
+  // Nothing queued or in flight on either worker: no duplicate can come after this.
+  const inFlight = async () => {
+    const lists = await cmd.keys(`${processingList(Queues.asrTasks, '')}*`);
+    let n = await cmd.llen(Queues.asrTasks);
+    for (const l of lists) n += await cmd.llen(l);
+    return n;
+  };
+  for (let left = 300; (await inFlight()) > 0 && left > 0; left--) await new Promise((r) => setTimeout(r, 100));
   expect(results.slice().sort()).toEqual(ids.slice().sort());
 
   // The remote worker logged the tasks it did; the studio's own asr did the rest.

@@ -11,7 +11,7 @@ import { Queues, consumersKey, processingList, newEventId } from '../../../src/s
 import type { InputTask } from '../../../src/shared/voice.js';
 import { NodeProcessHost, Supervisor, defaultManifest, type ServiceStatus } from '../../../src/main/supervisor/index.js';
 import { randomUUID } from 'node:crypto';
-import { BACKENDS, client, isAlive, sleep, startBackend, tempDataDir, waitFor, type Backend } from './helpers.js';
+import { BACKENDS, client, isAlive, startBackend, tempDataDir, waitFor, type Backend } from './helpers.js';
 
 function task(text: string): InputTask {
   const id = randomUUID();
@@ -75,7 +75,8 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
     const tasks = Array.from({ length: 8 }, (_, i) => task(`share ${i}`));
     for (const t of tasks) await redis.lpush(Queues.input, JSON.stringify(t));
     await waitFor(async () => (await Promise.all(tasks.map((t) => resultsFor(t.task_id)))).every((n) => n >= 1), 'all 8 results', 30_000);
-    await sleep(DELAY_MS + 300);
+    // Nothing queued or in flight any more: no second result can come after this.
+    await waitFor(async () => (await redis.llen(Queues.input)) === 0 && (await processingTotal()) === 0, 'queue and processing lists empty');
     for (const t of tasks) expect(await resultsFor(t.task_id), t.task_id).toBe(1);
     // Both processes did part of the work (heartbeats carry the handled counts).
     await waitFor(() => handler().instances.every((i) => i.handled > 0) && handler().handled === 8, 'handled counts of both instances');
@@ -91,7 +92,7 @@ describe.each(BACKENDS)('reliable queue under failures (%s)', (kind) => {
     const restartsBefore = handler().restarts;
     process.kill(owner.pid!, 'SIGKILL');
     await waitFor(async () => (await resultsFor(t.task_id)) >= 1, 'redelivered result', 60_000);
-    await sleep(DELAY_MS + 500);
+    await waitFor(async () => (await redis.llen(Queues.input)) === 0 && (await processingTotal()) === 0, 'queue and processing lists empty');
     expect(await resultsFor(t.task_id)).toBe(1);
     const slot = handler().instances.find((i) => i.instanceId === owner.instanceId)!;
     expect(slot.pid).not.toBe(owner.pid);
