@@ -26,13 +26,19 @@ const questionEl = box.querySelector<HTMLElement>('.question')!;
 const sentenceEl = box.querySelector<HTMLElement>('.sentence')!;
 applyStyle(box, options);
 
-const history: SubtitleView[] = [];
+/** What was shown when, and when the events that decide it arrived (page clock, ms), for the debug view. */
+const history: { view: SubtitleView; at: number }[] = [];
+const events: { type: string; turn?: string; at: number }[] = [];
+const keep = <T>(list: T[], item: T) => {
+  list.push(item);
+  if (list.length > 200) list.shift();
+};
+
 function render(view: SubtitleView): void {
   questionEl.textContent = view.question ?? '';
   sentenceEl.textContent = view.sentence ?? '';
   box.dataset.turn = view.turnId ?? '';
-  history.push(view);
-  if (history.length > 100) history.shift();
+  keep(history, { view, at: performance.now() });
 }
 
 const state = new SubtitleState(
@@ -42,12 +48,17 @@ const state = new SubtitleState(
 );
 
 const session = startView(false);
-session.subscribe({ onEvent: (ev) => state.handle(ev) });
+session.subscribe({
+  onEvent(ev) {
+    if (ev.type !== 'reply_delta') keep(events, { type: ev.type, turn: 'turn_id' in ev ? ev.turn_id : undefined, at: performance.now() });
+    state.handle(ev);
+  },
+});
 
 exposeDebug('__favSubtitles', {
   options,
   problems,
-  stats: () => ({ connection: session.connection.value, view: state.view, history: history.slice() }),
+  stats: () => ({ connection: session.connection.value, view: state.view, history: history.slice(), events: events.slice() }),
 });
 
 showProblems(problems);
