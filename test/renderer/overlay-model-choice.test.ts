@@ -43,3 +43,10 @@ describe('fetchModelList', () => {
     await expect(fetchModelList(answer(200, { models: 'x' }))).rejects.toThrow('GET /api/models answered an unexpected shape');
   });
 });
+
+describe('chooseModel fallback', () => {
+  it("no list: the avatar module's built-in model when it gives one", () => {
+    const mapped: ModelInfo = { ...BUILTIN_SHIZUKU, emotionMap: { joy: { expression: 'f04' } } };
+    expect(chooseModel(undefined, { scale: 2 }, mapped).model).toEqual({ ...mapped, transform: { x: 0, y: 0, scale: 2 } });
+  });
+});

@@ -29,6 +29,13 @@ export interface OverlayAvatar {
 
 interface AvatarModule {
   createAvatar(host: HTMLElement, opts: OverlayAvatarOptions): OverlayAvatar;
+  /** The built-in model with its emotion map, for a gateway without a model list. */
+  BUILTIN_SHIZUKU?: ModelInfo;
+}
+
+export interface MountedAvatar {
+  avatar: OverlayAvatar;
+  builtin?: ModelInfo;
 }
 
 const found = import.meta.glob<AvatarModule>('../avatar/index.ts');
@@ -51,7 +58,7 @@ function loadScript(src: string): Promise<void> {
 export const hasAvatarModule = Object.keys(found).length > 0;
 
 /** The avatar drawn into `host`, or undefined (logged) when this build has no avatar module. */
-export async function mountAvatar(host: HTMLElement, opts: OverlayAvatarOptions): Promise<OverlayAvatar | undefined> {
+export async function mountAvatar(host: HTMLElement, opts: OverlayAvatarOptions): Promise<MountedAvatar | undefined> {
   const load = Object.values(found)[0];
   if (!load) {
     opts.log?.('this build has no avatar module (src/renderer/avatar): the overlay draws nothing');
@@ -59,5 +66,5 @@ export async function mountAvatar(host: HTMLElement, opts: OverlayAvatarOptions)
   }
   for (const core of CUBISM_CORES) await loadScript(core);
   const mod = await load();
-  return mod.createAvatar(host, opts);
+  return { avatar: mod.createAvatar(host, opts), builtin: mod.BUILTIN_SHIZUKU };
 }

@@ -8,7 +8,10 @@ import { ModelListResponse, type ModelInfo } from '../../shared/models.js';
 import { StudioPaths } from '../../shared/renderer-api.js';
 import type { OverlayOptions } from './options.js';
 
-/** The built-in Cubism 2 sample (copied from npm at build time to /live2d/models/shizuku/). */
+/**
+ * The built-in Cubism 2 sample (copied from npm at build time to /live2d/models/shizuku/), for
+ * when neither the gateway nor the avatar module (its own copy, with an emotion map) names one.
+ */
 export const BUILTIN_SHIZUKU: ModelInfo = {
   id: 'shizuku',
   name: 'Shizuku',
@@ -30,7 +33,11 @@ export interface ModelChoice {
 }
 
 /** Picks from a model list; pure, so the rule is tested without a gateway. */
-export function chooseModel(list: ModelListResponse | undefined, options: Pick<OverlayOptions, 'model' | 'scale' | 'x' | 'y'>): ModelChoice {
+export function chooseModel(
+  list: ModelListResponse | undefined,
+  options: Pick<OverlayOptions, 'model' | 'scale' | 'x' | 'y'>,
+  builtin: ModelInfo = BUILTIN_SHIZUKU,
+): ModelChoice {
   let problem: string | undefined;
   let model: ModelInfo | undefined;
   if (list) {
@@ -40,7 +47,7 @@ export function chooseModel(list: ModelListResponse | undefined, options: Pick<O
     }
     model ??= list.models.find((m) => m.id === list.selected) ?? list.models[0];
   }
-  model ??= BUILTIN_SHIZUKU;
+  model ??= builtin;
   const transform = {
     x: options.x ?? model.transform.x,
     y: options.y ?? model.transform.y,

@@ -65,20 +65,21 @@ exposeDebug('__favOverlay', {
 /** Mounts the avatar and loads the model; resolves with problems found on the way. */
 async function start(): Promise<string[]> {
   const host = document.getElementById('stage')!;
-  avatar = await mountAvatar(host, {
+  const mounted = await mountAvatar(host, {
     fpsCap: options.fps,
     followPointer: options.follow,
     interactive: false,
     background: options.background,
     log: say,
   });
-  if (!avatar) return [];
+  if (!mounted) return [];
+  avatar = mounted.avatar;
   avatar.setMouthSource(() => ({ open: player.mouth.value }));
   const list = await fetchModelList().catch((err: Error) => {
     say(`${err.message}: showing the built-in model`);
     return undefined;
   });
-  const choice = chooseModel(list, options);
+  const choice = chooseModel(list, options, mounted.builtin);
   await avatar.load(choice.model);
   modelId = choice.model.id;
   return choice.problem ? [choice.problem] : [];
