@@ -272,6 +272,21 @@ describe.skipIf(skipReason !== undefined)(`OBS overlay pages with the real gatew
     const ended = st.events.find((e) => e.type === 'turn_end' && e.turn === turn)!;
     expect(cleared.view).toEqual({});
     expect(cleared.at - ended.at).toBeGreaterThanOrEqual(FADE - 1);
+
+    // A stop: the sentence still to come never shows, and the text clears `fade` ms after the stop.
+    const cut = 'sub2';
+    await pipe.deliver(audioChunk(cut, 0, 'This one is cut short.', 1.0), audioChunk(cut, 1, 'Never heard.', 0.5));
+    await sentence.filter({ hasText: 'This one is cut short.' }).waitFor({ timeout: 5000 });
+    await pipe.deliver({ type: 'stop', session_id: S, turn_id: cut, task_id: cut, reason: 'user' });
+    await until(async () => (await page.locator('#subtitles').getAttribute('data-turn')) === '', 'the subtitles cleared after the stop', 10_000);
+    // The next reply shows (the positive signal that anything of the stopped turn would have come before it).
+    const next = 'sub3';
+    await pipe.deliver(audioChunk(next, 0, 'Next reply.', 0.2));
+    await sentence.filter({ hasText: 'Next reply.' }).waitFor({ timeout: 5000 });
+    const after = await subtitleStats(page);
+    expect(after.history.map((h) => h.view.sentence ?? null).slice(4)).toEqual(['This one is cut short.', null, 'Next reply.']);
+    const stopped = after.events.find((e) => e.type === 'stop' && e.turn === cut)!;
+    expect(after.history[5]!.at - stopped.at).toBeGreaterThanOrEqual(FADE - 1);
     await done(page);
   });
 

@@ -74,7 +74,10 @@ async function start(): Promise<string[]> {
   });
   if (!mounted) return [];
   avatar = mounted.avatar;
-  avatar.setMouthSource(() => ({ open: player.mouth.value }));
+  // The store's mouthShape (the level at the play position, shaped by visemes) where it has one;
+  // otherwise its mouth level, which follows the audio or the timing alike.
+  const shape = (player as { mouthShape?: () => { open: number; form?: number } }).mouthShape;
+  avatar.setMouthSource(shape ?? (() => ({ open: player.mouth.value })));
   const list = await fetchModelList().catch((err: Error) => {
     say(`${err.message}: showing the built-in model`);
     return undefined;
