@@ -241,7 +241,7 @@ describe.skipIf(skipReason !== undefined)(`OBS overlay pages with the real gatew
 
   it('/overlay/subtitles: the sentence shows with its audio and clears `fade` ms after the turn ended; the question above it', async () => {
     const FADE = 700;
-    const page = await open(`/overlay/subtitles?session=${S}&fade=${FADE}&question=1&size=40&color=FFEE00&outline=102030`, 'overlay-subtitles', { width: 1000, height: 300 });
+    const page = await open(`/overlay/subtitles?session=${S}&fade=${FADE}&question=1&size=40&color=FFEE00&outline=102030&align=left&max_lines=2`, 'overlay-subtitles', { width: 1000, height: 300 });
     await until(async () => (await subtitleStats(page)).connection === 'open', 'the subtitles socket open');
     const turn = 'sub1';
     await pipe.deliver(
@@ -255,8 +255,12 @@ describe.skipIf(skipReason !== undefined)(`OBS overlay pages with the real gatew
     const sentence = page.locator('[data-testid="sentence"]');
     await sentence.filter({ hasText: 'I am Shizuku.' }).waitFor({ timeout: 5000 });
     await expect(page.locator('[data-testid="question"]').textContent()).resolves.toBe('What is your name?');
-    const style = (await page.evaluate(`(() => { const s = getComputedStyle(document.querySelector('[data-testid="sentence"]')); return [s.color, s.fontSize, s.textShadow.includes('rgb(16, 32, 48)')]; })()`)) as unknown[];
-    expect(style).toEqual(['rgb(255, 238, 0)', '40px', true]);
+    const style = (await page.evaluate(
+      `(() => { const s = getComputedStyle(document.querySelector('[data-testid="sentence"]'));
+        const box = document.getElementById('subtitles').getBoundingClientRect();
+        return [s.color, s.fontSize, s.textShadow.includes('rgb(16, 32, 48)'), s.textAlign, s.webkitLineClamp, box.bottom === innerHeight]; })()`,
+    )) as unknown[];
+    expect(style).toEqual(['rgb(255, 238, 0)', '40px', true, 'left', '2', true]);
     await shot(page, 'overlay-subtitles');
     await sentence.filter({ hasText: 'Nice to meet you.' }).waitFor({ timeout: 5000 });
     await pipe.deliver({ type: 'turn_end', session_id: S, turn_id: turn, task_id: turn, reason: 'done' });
