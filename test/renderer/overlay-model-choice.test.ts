@@ -38,6 +38,17 @@ describe('fetchModelList', () => {
     await expect(fetchModelList(answer(200, { models: [], selected: '' }))).resolves.toBeUndefined();
   });
 
+  it('sends the token when the page has one', async () => {
+    const seen: (string | null)[] = [];
+    const spy = (async (_url: string, init: RequestInit) => {
+      seen.push(new Headers(init.headers).get('authorization'));
+      return new Response(JSON.stringify(list));
+    }) as unknown as typeof fetch;
+    await fetchModelList(spy);
+    await fetchModelList(spy, 'tok');
+    expect(seen).toEqual([null, 'Bearer tok']);
+  });
+
   it('an error status or a wrong shape is an error naming the endpoint', async () => {
     await expect(fetchModelList(answer(500, {}))).rejects.toThrow('GET /api/models answered 500');
     await expect(fetchModelList(answer(200, { models: 'x' }))).rejects.toThrow('GET /api/models answered an unexpected shape');

@@ -57,8 +57,10 @@ export function chooseModel(
 }
 
 /** The model list from the gateway, or undefined when it has none (404) or answers nonsense. */
-export async function fetchModelList(fetchFn: typeof fetch = fetch): Promise<ModelListResponse | undefined> {
-  const res = await fetchFn(StudioPaths.models, { headers: { accept: 'application/json' } });
+export async function fetchModelList(fetchFn: typeof fetch = fetch, token?: string): Promise<ModelListResponse | undefined> {
+  // The token, when the page has one (an overlay on another machine), since only loopback needs none.
+  const headers: Record<string, string> = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const res = await fetchFn(StudioPaths.models, { headers });
   if (res.status === 404) return undefined;
   if (!res.ok) throw new Error(`GET ${StudioPaths.models} answered ${res.status}`);
   const parsed = ModelListResponse.safeParse(await res.json());

@@ -7,6 +7,7 @@
  */
 import '../zod-jitless.js';
 import { usePlayer } from '../stores/player.js';
+import { getToken } from '../voice/token.js';
 import { mountAvatar, hasAvatarModule, type OverlayAvatar } from './avatar-mount.js';
 import { chooseModel, fetchModelList } from './model-choice.js';
 import { parseOverlayOptions } from './options.js';
@@ -78,7 +79,7 @@ async function start(): Promise<string[]> {
   // otherwise its mouth level, which follows the audio or the timing alike.
   const shape = (player as { mouthShape?: () => { open: number; form?: number } }).mouthShape;
   avatar.setMouthSource(shape ?? (() => ({ open: player.mouth.value })));
-  const list = await fetchModelList().catch((err: Error) => {
+  const list = await fetchModelList(fetch, await getToken()).catch((err: Error) => {
     say(`${err.message}: showing the built-in model`);
     return undefined;
   });
