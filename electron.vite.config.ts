@@ -85,7 +85,14 @@ export default defineConfig({
       target: CHROME_TARGET,
       outDir: at('out/renderer'),
       minify: true,
-      rolldownOptions: { input: { index: at('src/renderer/index.html') } },
+      rolldownOptions: {
+        input: {
+          index: at('src/renderer/index.html'),
+          // The OBS pages, served at /overlay and /overlay/subtitles.
+          overlay: at('src/renderer/overlay.html'),
+          subtitles: at('src/renderer/subtitles.html'),
+        },
+      },
     },
   },
 });

@@ -12,7 +12,7 @@ import iconPath from '../resources/icon.png?asset';
 import { installSessionSecurity } from './security.js';
 import { createTray } from './tray.js';
 import { UtilityProcessHost } from './utility-host.js';
-import { createStreamWindow, createStudioWindow, type WindowContext } from './windows.js';
+import { createStreamWindow, createStudioWindow, setClickThrough, setStreamChroma, type StreamWindowOptions, type WindowContext } from './windows.js';
 
 /** The core gets this long to stop its workers and bus before the app quits anyway. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -24,6 +24,8 @@ let tray: Tray | undefined;
 let studioWindow: BrowserWindow | undefined;
 let streamWindow: BrowserWindow | undefined;
 let windowContext: WindowContext | undefined;
+/** The stream window's settings from the tray, kept for the next window when it is closed. */
+const streamOptions: StreamWindowOptions = { chroma: 'transparent', clickThrough: false };
 let shutdown: 'running' | 'stopping' | 'done' = 'running';
 
 function showStudio(): void {
@@ -41,7 +43,7 @@ function showStudio(): void {
 function showStream(): void {
   if (!windowContext) return;
   if (!streamWindow || streamWindow.isDestroyed()) {
-    streamWindow = createStreamWindow(windowContext);
+    streamWindow = createStreamWindow(windowContext, streamOptions);
     streamWindow.on('closed', () => (streamWindow = undefined));
   } else streamWindow.show();
 }
@@ -67,7 +69,23 @@ async function start(): Promise<void> {
   });
 
   windowContext = { gatewayUrl: gatewayOrigin, preloadPath: join(here, '../preload/index.cjs'), iconPath };
-  tray = createTray(iconPath, { showStudio, showStream, quit: () => app.quit() });
+  tray = createTray(
+    iconPath,
+    {
+      showStudio,
+      showStream,
+      setClickThrough(on) {
+        streamOptions.clickThrough = on;
+        if (streamWindow && !streamWindow.isDestroyed()) setClickThrough(streamWindow, on);
+      },
+      setChroma(chroma) {
+        streamOptions.chroma = chroma;
+        if (streamWindow && !streamWindow.isDestroyed() && windowContext) setStreamChroma(streamWindow, windowContext, chroma);
+      },
+      quit: () => app.quit(),
+    },
+    streamOptions,
+  );
   showStudio();
 }
 

@@ -48,11 +48,27 @@ export function createStudioWindow(ctx: WindowContext): BrowserWindow {
   return win;
 }
 
+/** The stream window's background: transparent, or a key colour for OBS setups that capture black. */
+export type StreamChroma = 'transparent' | 'green' | 'magenta';
+export const STREAM_CHROMAS: readonly StreamChroma[] = ['transparent', 'green', 'magenta'];
+
+/** The overlay page the stream window shows (the OBS browser source's page, with its `bg=` option). */
+export function streamUrl(gatewayUrl: string, chroma: StreamChroma): string {
+  return chroma === 'transparent' ? `${gatewayUrl}/overlay` : `${gatewayUrl}/overlay?bg=${chroma}`;
+}
+
+export interface StreamWindowOptions {
+  chroma: StreamChroma;
+  /** Clicks go through to the windows below (the tray turns it back off). */
+  clickThrough: boolean;
+}
+
 /**
- * The stream ("pet") window: transparent and frameless, for OBS window capture, showing only the
- * avatar and captions. It loads the overlay route, which the renderer adds later.
+ * The stream ("pet") window, for OBS window capture: the overlay page (the avatar alone) in a
+ * frameless, transparent window kept above the others. Some capture setups see a transparent
+ * window as black: the tray's chroma option then reloads the page with a key colour.
  */
-export function createStreamWindow(ctx: WindowContext): BrowserWindow {
+export function createStreamWindow(ctx: WindowContext, opts: StreamWindowOptions): BrowserWindow {
   const win = new BrowserWindow({
     width: 600,
     height: 800,
@@ -64,10 +80,22 @@ export function createStreamWindow(ctx: WindowContext): BrowserWindow {
     backgroundColor: '#00000000',
     hasShadow: false,
     resizable: true,
+    alwaysOnTop: true,
     skipTaskbar: false,
     webPreferences: webPreferences(ctx),
   });
+  setClickThrough(win, opts.clickThrough);
   win.once('ready-to-show', () => win.show());
-  void win.loadURL(`${ctx.gatewayUrl}/overlay`);
+  void win.loadURL(streamUrl(ctx.gatewayUrl, opts.chroma));
   return win;
+}
+
+/** `forward`: the page still sees the pointer move (eyes may follow it) while clicks pass through. */
+export function setClickThrough(win: BrowserWindow, on: boolean): void {
+  win.setIgnoreMouseEvents(on, on ? { forward: true } : undefined);
+}
+
+/** Shows the page again with another background (the window itself stays transparent). */
+export function setStreamChroma(win: BrowserWindow, ctx: WindowContext, chroma: StreamChroma): void {
+  void win.loadURL(streamUrl(ctx.gatewayUrl, chroma));
 }

@@ -77,6 +77,17 @@ class Shell {
   }
 }
 
+/** Polls `pick` (the stand-in reports asynchronously) until it gives something. */
+async function until<T>(pick: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = pick();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting for the shell');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const shells: Shell[] = [];
 function startShell(env?: Record<string, string>): Shell {
   const shell = new Shell(mkdtempSync(path.join(os.tmpdir(), 'fav-shell-')), env);
@@ -183,7 +194,31 @@ describe('the Electron shell (built main bundle, electron stand-in)', () => {
       error: expect.stringMatching(/not allowed/),
     });
 
-    // Quit: the first request is held until the core has stopped, then the app quits; once.
+    // The stream window from the tray: frameless, transparent, on top, showing the overlay page the
+    // gateway really serves; the tray's chroma option reloads it with bg=, click-through toggles.
+    await shell.ask({ type: 'tray-click', label: 'Show Stream Window' });
+    const stream = await until(() => shell.events.find((e) => e.type === 'window-created' && e.title === 'Free-Agent-Vtuber Stream'));
+    expect(stream).toMatchObject({ transparent: true, frame: false, alwaysOnTop: true, webPreferences: { sandbox: true, contextIsolation: true } });
+    const loads = () => shell.events.filter((e) => e.type === 'window-loaded').map((e) => [e.url, e.status]);
+    await until(() => loads().some(([url]) => url === `${gateway}/overlay`));
+    await shell.ask({ type: 'tray-click', label: 'Green (#00FF00)' });
+    await until(() => loads().some(([url]) => url === `${gateway}/overlay?bg=green`));
+    expect(loads()).toEqual([
+      [`${gateway}/`, 200],
+      [`${gateway}/overlay`, 200],
+      [`${gateway}/overlay?bg=green`, 200],
+    ]);
+    await expect(shell.ask({ type: 'tray-click', label: 'Click-through' })).resolves.toEqual({ checked: true });
+    await shell.ask({ type: 'tray-click', label: 'Click-through' });
+    const ignores = shell.events.filter((e) => e.type === 'ignore-mouse-events').map((e) => [e.ignore, e.forward]);
+    // false at creation, then on (pointer still forwarded to the page) and off again.
+    expect(ignores).toEqual([
+      [false, false],
+      [true, true],
+      [false, false],
+    ]);
+
+        // Quit: the first request is held until the core has stopped, then the app quits; once.
     await shell.ask({ type: 'quit' });
     await expect(shell.exited).resolves.toBe(0);
     const quits = shell.events.filter((e) => e.type === 'quit-requested');

@@ -15,6 +15,7 @@ import type { HealthBody } from '../../shared/studio-status.js';
 import { requireToken, tokenFromRequest, tokensEqual } from './auth.js';
 import { ConnectionRegistry } from './connections.js';
 import { hostGuard } from './host-guard.js';
+import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
 import { statusPage } from './status-page.js';
 import type { GatewayDeps } from './types.js';
 import { voicePlugin } from './voice/index.js';
@@ -136,8 +137,9 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections));
 
   const rendererDir = deps.rendererDir;
+  registerOverlayRoutes(app, rendererDir, deps.token);
   if (rendererDir && existsSync(path.join(rendererDir, 'index.html'))) {
-    app.register(fastifyStatic, { root: rendererDir, prefix: StudioPaths.page, index: ['index.html'] });
+    app.register(fastifyStatic, { root: rendererDir, prefix: StudioPaths.page, index: ['index.html'], allowedPath: (p) => !isOverlayFile(p) });
   } else {
     app.get(StudioPaths.page, async (_req, reply) => reply.type('text/html; charset=utf-8').send(statusPage(deps, rendererDir)));
   }

@@ -29,12 +29,22 @@ export class BrowserWindow extends EventEmitter {
     this.webContents = new FakeWebContents();
     windows.push(this);
     app.emit('web-contents-created', {}, this.webContents);
-    report({ type: 'window-created', title: options.title, webPreferences: options.webPreferences, transparent: !!options.transparent, frame: options.frame !== false });
+    report({
+      type: 'window-created',
+      title: options.title,
+      webPreferences: options.webPreferences,
+      transparent: !!options.transparent,
+      frame: options.frame !== false,
+      alwaysOnTop: !!options.alwaysOnTop,
+    });
   }
   async loadURL(url) {
     const res = await fetch(url);
     report({ type: 'window-loaded', url, status: res.status, csp: res.headers.get('content-security-policy') });
     this.emit('ready-to-show');
+  }
+  setIgnoreMouseEvents(ignore, options) {
+    report({ type: 'ignore-mouse-events', title: this.options.title, ignore, forward: !!options?.forward });
   }
   show() {}
   focus() {}
@@ -116,12 +126,15 @@ export const shell = { openExternal: async (url) => report({ type: 'open-externa
 export const dialog = { showErrorBox: (title, message) => report({ type: 'error-box', title, message }) };
 export const Menu = { buildFromTemplate: (template) => ({ template }) };
 export const nativeImage = { createFromPath: (path) => ({ path, resize: () => ({ path }) }) };
+let trayMenu;
 export class Tray {
   constructor() {
     report({ type: 'tray-created' });
   }
   setToolTip() {}
-  setContextMenu() {}
+  setContextMenu(menu) {
+    trayMenu = menu;
+  }
   on() {}
   destroy() {
     report({ type: 'tray-destroyed' });
@@ -146,6 +159,23 @@ async function answer(msg) {
       let prevented = false;
       windows[0].webContents.emit('will-navigate', { preventDefault: () => (prevented = true) }, msg.url);
       return prevented;
+    }
+    case 'tray-click': {
+      // Like Electron: a checkbox flips and a radio item becomes checked before its click handler runs.
+      const find = (items) => {
+        for (const item of items ?? []) {
+          if (item.label === msg.label) return item;
+          const inner = find(item.submenu);
+          if (inner) return inner;
+        }
+        return undefined;
+      };
+      const item = find(trayMenu?.template);
+      if (!item) throw new Error(`no tray menu item '${msg.label}'`);
+      if (item.type === 'checkbox') item.checked = !item.checked;
+      if (item.type === 'radio') item.checked = true;
+      item.click?.(item);
+      return { checked: item.checked };
     }
     case 'window-open':
       return windows[0].webContents.windowOpenHandler({ url: msg.url });
