@@ -1,15 +1,16 @@
 /**
- * Edge cases of the turn state machine, with the engine's I/O recorded in memory and fake timers
- * (the worker-level behaviour on a real bus is in test/workers/dialog-engine).
+ * The rules of the turn state machine (turns, barge-in, input policy, timers) and its edge cases,
+ * with the engine's I/O recorded in memory and fake timers (the worker process on the embedded bus
+ * has a smoke test in test/workers/dialog-engine).
  */
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newEventId, type ControlEvent, type StatusEvent } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
-import type { InputSource, TurnEvent, UserInput } from '../../shared/voice.js';
+import { nowMs, type InputSource, type Marks, type TurnEvent, type UserInput } from '../../shared/voice.js';
 import { DialogEngine } from './engine.js';
 import { ConfigSchema } from '../../shared/config.js';
-import { DEFAULT_KNOBS, knobsOf } from './knobs.js';
+import { DEFAULT_KNOBS, knobsOf, type DialogSettings } from './knobs.js';
 
 const knobs = { ...DEFAULT_KNOBS, watchdogMs: 10_000, noiseMs: 500, listenMaxMs: 3000, playbackMarginMs: 100, maxSessions: 3 };
 const dialog = { bargeIn: true, typedPolicy: 'queue', chatPolicy: 'merge', maxQueue: 5 } as const;
@@ -37,18 +38,25 @@ const story = () =>
     .filter((o) => o.to !== Bus.events.name || ['turn_state', 'turn_end', 'error'].includes(o.msg.kind as string))
     .map((o) => (o.to === Bus.userInput.name ? `push:${o.msg.turn_id as string}` : o.to === Bus.control.name ? `cancel:${o.msg.turn_id as string}` : `${o.msg.kind as string}:${(o.msg.state ?? o.msg.reason ?? o.msg.code) as string}`));
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  out = [];
-  engine = new DialogEngine(
+/** An engine whose I/O goes to `out`, under other settings than the default ones. */
+const engineWith = (settings: DialogSettings): DialogEngine =>
+  new DialogEngine(
     {
       log: pino({ level: 'silent' }),
       publish: (to, msg) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
       push: async (to, msg) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
     },
-    dialog,
+    settings,
     knobs,
   );
+/** What the engine put on a destination, e.g. the turns pushed to user_input_queue. */
+const sent = (to: { name: string }, pred: (m: Record<string, unknown>) => boolean = () => true) => out.filter((o) => o.to === to.name && pred(o.msg)).map((o) => o.msg);
+const ended = (turnId: string) => sent(Bus.events, (m) => m.kind === 'turn_end' && m.turn_id === turnId);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  out = [];
+  engine = engineWith(dialog);
 });
 afterEach(() => {
   engine.dispose();
@@ -171,15 +179,7 @@ describe('DialogEngine', () => {
   });
 
   it('a typed input merged into a waiting one ends its own turn at once (merged, naming the turn), and the merged turn runs', async () => {
-    const merging = new DialogEngine(
-      {
-        log: pino({ level: 'silent' }),
-        publish: (to, msg) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
-        push: async (to, msg) => void out.push({ to: to.name, msg: msg as Record<string, unknown> }),
-      },
-      { ...dialog, typedPolicy: 'merge' },
-      knobs,
-    );
+    const merging = engineWith({ ...dialog, typedPolicy: 'merge' });
     try {
       const a = input('typed', 'first');
       const b = input('typed', 'second', { task_id: 'seed-task-b', marks: { input: 5 } });
@@ -225,5 +225,218 @@ describe('DialogEngine', () => {
     const settings = ConfigSchema.parse({ dataDir: '/d', dialog: { watchdogMs: 1234 } });
     expect(knobsOf(settings.dialog)).toMatchObject({ watchdogMs: 1234, noiseMs: 5000 });
     expect(ConfigSchema.safeParse({ dataDir: '/d', dialog: { noiseMs: 'soon' } }).success).toBe(false);
+  });
+});
+
+describe('DialogEngine: turns, barge-in and the input policy', () => {
+  it('runs a turn: UserTurn on user_input_queue, thinking -> speaking -> turn_end done when the audio has played (+ margin) -> idle', async () => {
+    const i = input('typed', 'tell me a joke', { marks: { input: nowMs() } });
+    await engine.onInput(i);
+    const [pushed] = sent(Bus.userInput);
+    expect(pushed).toMatchObject({ session_id: 's', turn_id: i.turn_id, task_id: i.task_id, parent_id: i.event_id, source: 'typed', text: 'tell me a joke' });
+    const marks = pushed!.marks as Marks;
+    expect(marks.turn_start).toBeGreaterThanOrEqual(marks.input!);
+    engine.onEvent(ev('audio_start', i.turn_id));
+    vi.advanceTimersByTime(100);
+    engine.onEvent(ev('tts_done', i.turn_id, { audio_ms: 400, sentences: 2 }));
+    // 400 ms of audio from audio_start + 100 ms of margin: not before 500 ms.
+    vi.advanceTimersByTime(399);
+    expect(story()).toEqual([`push:${i.turn_id}`, 'turn_state:thinking', 'turn_state:speaking']);
+    vi.advanceTimersByTime(1);
+    expect(story()).toEqual([`push:${i.turn_id}`, 'turn_state:thinking', 'turn_state:speaking', 'turn_end:done', 'turn_state:idle']);
+    expect(ended(i.turn_id)[0]).toMatchObject({ task_id: i.task_id, reason: 'done', source: 'typed', marks: { turn_start: marks.turn_start } });
+  });
+
+  it('ends the turn at once when a client reports playback_done, even with audio time left', async () => {
+    const i = input('typed', 'a');
+    await engine.onInput(i);
+    engine.onEvent(ev('audio_start', i.turn_id));
+    engine.onEvent(ev('tts_done', i.turn_id, { audio_ms: 60_000, sentences: 1 }));
+    engine.onEvent(ev('playback_done', i.turn_id));
+    expect(story().slice(-2)).toEqual(['turn_end:done', 'turn_state:idle']);
+    // The audio timer it replaced does not end the turn a second time.
+    vi.advanceTimersByTime(61_000);
+    expect(ended(i.turn_id)).toHaveLength(1);
+  });
+
+  it.each(['thinking', 'speaking'] as const)('barge-in while %s: speech_start cancels the turn (ControlEvent before turn_end), then listening; speech_end and no transcript is noise -> idle after noiseMs', async (st) => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    if (st === 'speaking') engine.onEvent(ev('audio_start', a.turn_id));
+    expect(engine.snapshot('s')!.state).toBe(st);
+    out = [];
+    engine.onEvent(ev('speech_start'));
+    expect(sent(Bus.control)).toEqual([expect.objectContaining({ action: 'cancel', session_id: 's', turn_id: a.turn_id, reason: 'barge-in' })]);
+    expect(ended(a.turn_id)[0]!.reason).toBe('cancelled');
+    expect(story()).toEqual([`cancel:${a.turn_id}`, 'turn_end:cancelled', 'turn_state:listening']);
+    engine.onEvent(ev('speech_end', '-', { audio_ms: 500 }));
+    vi.advanceTimersByTime(knobs.noiseMs - 1);
+    expect(engine.snapshot('s')!.state).toBe('listening');
+    vi.advanceTimersByTime(1);
+    expect(story()).toEqual([`cancel:${a.turn_id}`, 'turn_end:cancelled', 'turn_state:listening', 'turn_state:idle']);
+  });
+
+  it('a mic utterance after barge-in starts the next turn from listening, and the noise timer leaves it alone', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    engine.onEvent(ev('speech_start'));
+    engine.onEvent(ev('speech_end', '-', { audio_ms: 500 }));
+    const m = input('mic', 'what about now');
+    await engine.onInput(m);
+    vi.advanceTimersByTime(knobs.noiseMs * 2);
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: m.turn_id });
+    expect(story()).toEqual([`push:${a.turn_id}`, 'turn_state:thinking', `cancel:${a.turn_id}`, 'turn_end:cancelled', 'turn_state:listening', `push:${m.turn_id}`, 'turn_state:thinking']);
+  });
+
+  it('typed input while a turn runs waits (queue policy) and starts when the turn ends, with no idle in between', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    const b = input('typed', 'second question');
+    await engine.onInput(b);
+    expect(engine.snapshot('s')).toMatchObject({ active: a.turn_id, waiting: ['second question'] });
+    expect(sent(Bus.userInput).map((m) => m.turn_id)).toEqual([a.turn_id]);
+    engine.onEvent(ev('playback_done', a.turn_id));
+    expect(story()).toEqual([`push:${a.turn_id}`, 'turn_state:thinking', 'turn_end:done', `push:${b.turn_id}`, 'turn_state:thinking']);
+  });
+
+  it('chat messages while busy merge into one input (merge policy), one line per author; the others never start', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    const c1 = input('chat', 'hi', { author: 'alice' });
+    const c2 = input('chat', 'hello', { author: 'bob' });
+    const c3 = input('chat', 'yo', { author: 'carol' });
+    for (const c of [c1, c2, c3]) await engine.onInput(c);
+    for (const c of [c2, c3]) expect(ended(c.turn_id)).toEqual([expect.objectContaining({ reason: 'merged', merged_into: c1.turn_id })]);
+    engine.onEvent(ev('playback_done', a.turn_id));
+    engine.onEvent(ev('playback_done', c1.turn_id));
+    expect(engine.snapshot('s')!.state).toBe('idle');
+    expect(sent(Bus.userInput).map((m) => [m.turn_id, m.source, m.text])).toEqual([
+      [a.turn_id, 'typed', 'a'],
+      [c1.turn_id, 'chat', 'alice: hi\nbob: hello\ncarol: yo'],
+    ]);
+  });
+
+  it('bounds the waiting inputs (maxQueue 3): the oldest chat goes first, then the oldest input, each reported busy; the rest run in order', async () => {
+    const e = engineWith({ ...dialog, maxQueue: 3 });
+    try {
+      const a = input('typed', 'a');
+      await e.onInput(a);
+      const [t1, c1, t2, t3, t4] = [input('typed', 'one'), input('chat', 'chat one', { author: 'dan' }), input('typed', 'two'), input('typed', 'three'), input('typed', 'four')];
+      for (const i of [t1, c1, t2, t3]) await e.onInput(i);
+      const busy = () => sent(Bus.events, (m) => m.kind === 'error');
+      expect(busy()).toEqual([expect.objectContaining({ turn_id: c1.turn_id, stage: 'dialog', code: 'busy', message: expect.stringMatching(/maxQueue 3/) })]);
+      await e.onInput(t4);
+      expect(busy().map((m) => [m.turn_id, m.code])).toEqual([
+        [c1.turn_id, 'busy'],
+        [t1.turn_id, 'busy'],
+      ]);
+      for (const t of [a, t2, t3, t4]) e.onEvent(ev('playback_done', t.turn_id));
+      expect(e.snapshot('s')!.state).toBe('idle');
+      expect(sent(Bus.userInput).map((m) => m.turn_id)).toEqual([a.turn_id, t2.turn_id, t3.turn_id, t4.turn_id]);
+    } finally {
+      e.dispose();
+    }
+  });
+
+  it('mic input wins over queued typed input: it cancels the active turn and runs first; the typed one runs after it', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    const waiting = input('typed', 'queued typed');
+    await engine.onInput(waiting);
+    const m = input('mic', 'stop and listen');
+    await engine.onInput(m);
+    expect(sent(Bus.control)).toEqual([expect.objectContaining({ action: 'cancel', turn_id: a.turn_id, reason: 'mic-input' })]);
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: m.turn_id, waiting: ['queued typed'] });
+    engine.onEvent(ev('playback_done', m.turn_id));
+    expect(story()).toEqual([
+      `push:${a.turn_id}`,
+      'turn_state:thinking',
+      `cancel:${a.turn_id}`,
+      'turn_end:cancelled',
+      `push:${m.turn_id}`,
+      'turn_state:thinking',
+      'turn_end:done',
+      `push:${waiting.turn_id}`,
+      'turn_state:thinking',
+    ]);
+  });
+
+  it('stop ends the active turn cancelled and clears the waiting inputs (each ended); a later input runs', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    const w1 = input('typed', 'w1');
+    const w2 = input('chat', 'w2', { author: 'eve' });
+    await engine.onInput(w1);
+    await engine.onInput(w2);
+    engine.onControl({ action: 'stop', session_id: 's', ts: Date.now() });
+    expect(ended(a.turn_id)).toEqual([expect.objectContaining({ reason: 'cancelled' })]);
+    for (const w of [w1, w2]) expect(ended(w.turn_id)).toEqual([expect.objectContaining({ reason: 'cancelled', message: 'cleared by stop' })]);
+    expect(engine.snapshot('s')).toMatchObject({ state: 'idle', waiting: [] });
+    vi.advanceTimersByTime(5);
+    const later = input('typed', 'after stop', { marks: { input: Date.now() } });
+    await engine.onInput(later);
+    expect(sent(Bus.userInput).map((m) => m.turn_id)).toEqual([a.turn_id, later.turn_id]);
+  });
+
+  it('a cancel for a waiting input ends it; a cancel for a turn not seen yet drops its input on arrival', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    const w = input('typed', 'never mind');
+    await engine.onInput(w);
+    engine.onControl({ action: 'cancel', session_id: 's', turn_id: w.turn_id, ts: Date.now() });
+    expect(ended(w.turn_id)).toEqual([expect.objectContaining({ reason: 'cancelled', message: 'cancelled while waiting' })]);
+    expect(engine.snapshot('s')).toMatchObject({ active: a.turn_id, waiting: [] });
+    const early = input('typed', 'cancelled upstream');
+    engine.onControl({ action: 'cancel', session_id: 's', turn_id: early.turn_id, ts: Date.now() });
+    engine.onEvent(ev('playback_done', a.turn_id));
+    expect(engine.snapshot('s')!.state).toBe('idle');
+    const before = out.length;
+    await engine.onInput(early);
+    expect(out.slice(before)).toEqual([]);
+    expect(sent(Bus.userInput).map((m) => m.turn_id)).toEqual([a.turn_id]);
+  });
+
+  it.each(['llm', 'memory', 'input', 'asr'] as const)('a terminal error (%s) ends the turn with error; a tts error before it does not', async (stage) => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    engine.onEvent(ev('error', a.turn_id, { stage: 'tts', code: 'tts_failed', message: 'sentence 2 failed' }));
+    expect(engine.snapshot('s')).toMatchObject({ state: 'thinking', active: a.turn_id });
+    engine.onEvent(ev('error', a.turn_id, { stage, code: 'failed', message: `${stage} failed` }));
+    expect(story()).toEqual([`push:${a.turn_id}`, 'turn_state:thinking', 'turn_end:error', 'turn_state:idle']);
+  });
+
+  it('watchdog: a turn with no progress for watchdogMs ends with worker_lost, cancel, turn_end error; progress events keep it alive', async () => {
+    const a = input('typed', 'a');
+    await engine.onInput(a);
+    vi.advanceTimersByTime(knobs.watchdogMs - 1);
+    engine.onEvent(ev('emotion', a.turn_id, { emotion: 'joy' }));
+    vi.advanceTimersByTime(knobs.watchdogMs - 1);
+    engine.onEvent(ev('audio_start', a.turn_id));
+    vi.advanceTimersByTime(knobs.watchdogMs - 1);
+    expect(story()).toEqual([`push:${a.turn_id}`, 'turn_state:thinking', 'turn_state:speaking']);
+    vi.advanceTimersByTime(1);
+    expect(story()).toEqual([`push:${a.turn_id}`, 'turn_state:thinking', 'turn_state:speaking', 'error:worker_lost', `cancel:${a.turn_id}`, 'turn_end:error', 'turn_state:idle']);
+    expect(sent(Bus.events, (m) => m.kind === 'error')[0]).toMatchObject({ turn_id: a.turn_id, stage: 'dialog', message: expect.stringMatching(/No progress on this turn for 10 s/) });
+    expect(sent(Bus.control)[0]).toMatchObject({ turn_id: a.turn_id, reason: 'watchdog' });
+  });
+
+  it('drops and does not barge in when the settings say so (typedPolicy drop, bargeIn off)', async () => {
+    const e = engineWith({ bargeIn: false, typedPolicy: 'drop', chatPolicy: 'queue', maxQueue: 5 });
+    try {
+      const a = input('typed', 'a');
+      await e.onInput(a);
+      const t = input('typed', 'dropped please');
+      await e.onInput(t);
+      expect(sent(Bus.events, (m) => m.kind === 'error')).toEqual([expect.objectContaining({ turn_id: t.turn_id, stage: 'dialog', code: 'busy', message: expect.stringMatching(/typedPolicy: drop/) })]);
+      const before = out.length;
+      e.onEvent(ev('speech_start'));
+      expect(out.slice(before)).toEqual([]);
+      expect(e.snapshot('s')).toMatchObject({ state: 'thinking', active: a.turn_id, waiting: [] });
+      e.onEvent(ev('playback_done', a.turn_id));
+      expect(e.snapshot('s')!.state).toBe('idle');
+      expect(sent(Bus.userInput).map((m) => m.turn_id)).toEqual([a.turn_id]);
+    } finally {
+      e.dispose();
+    }
   });
 });

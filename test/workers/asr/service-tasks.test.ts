@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '../../helpers/worker.js';
 import { Channels, Queues, type ControlEvent } from '../../../src/shared/bus.js';
 import type { UserInput } from '../../../src/shared/voice.js';
-import { publishSettings, sleep } from '../dialog-engine/harness.js';
+import { publishSettings } from '../dialog-engine/harness.js';
 import { BACKENDS, client, startBackend } from '../../main/supervisor/helpers.js';
 import { AsrRig, installed, makeTask } from './service-harness.js';
 import { SENTENCES, concat, mostlyHeard, say, silence, wordErrors } from './speech.js';
@@ -58,11 +58,11 @@ describe.skipIf(!installed).each(BACKENDS)('asr service: tasks (%s)', (kind) => 
   it('a cancelled turn is skipped, a stop drops the session\'s older tasks; other work goes on', async () => {
     const cancelled = makeTask('s-ctl', say(SENTENCES[1], 'slt'));
     await rig.redis.publish(Channels.control, JSON.stringify({ action: 'cancel', session_id: 's-ctl', turn_id: cancelled.turn_id, ts: Date.now() } satisfies ControlEvent));
-    const old = makeTask('s-stop', say(SENTENCES[3], 'slt'));
-    await sleep(5);
-    await rig.redis.publish(Channels.control, JSON.stringify({ action: 'stop', session_id: 's-stop', ts: Date.now() } satisfies ControlEvent));
-    await sleep(5);
-    const after = makeTask('s-stop', say(SENTENCES[4], 'slt'));
+    // The stop's time lies between the two tasks' starts, set here rather than waited for.
+    const stopAt = Date.now();
+    const old = makeTask('s-stop', say(SENTENCES[3], 'slt'), { marks: { input: stopAt - 1 } });
+    await rig.redis.publish(Channels.control, JSON.stringify({ action: 'stop', session_id: 's-stop', ts: stopAt } satisfies ControlEvent));
+    const after = makeTask('s-stop', say(SENTENCES[4], 'slt'), { marks: { input: stopAt + 1 } });
     const other = makeTask('s-other', say(SENTENCES[6], 'slt'));
     for (const t of [cancelled, old, after, other]) await rig.push(t);
     const [ra, ro] = await Promise.all([rig.resultOf(after.turn_id), rig.resultOf(other.turn_id)]);

@@ -12,7 +12,7 @@ import { ConfigSchema } from '../../../src/shared/config.js';
 import { nowMs, type AiResponse, type MemoryContext, type ReplyFinal, type TtsRequest, type TurnEvent } from '../../../src/shared/voice.js';
 import { startOpenAiServer, type OpenAiServer, type OpenAiServerOptions } from '../../helpers/openai-server.js';
 import { startWorker, type Worker } from '../../helpers/worker.js';
-import { Recorder, client, sleep, startBackend, tempDataDir, waitFor, type Backend } from '../../main/supervisor/helpers.js';
+import { Recorder, client, startBackend, tempDataDir, waitFor, type Backend } from '../../main/supervisor/helpers.js';
 
 const FIRST_TOKEN_TIMEOUT_MS = 1500;
 const IDLE_TIMEOUT_MS = 700;
@@ -222,7 +222,8 @@ describe('chat-ai: a context taken again from the queue (its instance died)', ()
     expect(events(c.turn_id).filter((e) => e.kind === 'error')).toEqual([
       expect.objectContaining({ stage: 'llm', code: 'worker_lost', message: expect.stringMatching(/chat-ai restarted in the middle of this reply/) }),
     ]);
-    expect(await cmd.get(chatTurnKey(c.turn_id))).toBe('ended');
+    // Marked ended right after the ReplyFinal, on the same connection.
+    await waitFor(async () => (await cmd.get(chatTurnKey(c.turn_id))) === 'ended', `${c.turn_id} marked ended`, 5000, 5);
     // A later turn proves the queue moved on: by then the cut one had no LLM request, no speech.
     const next = context('next one');
     await say(next);
@@ -284,7 +285,9 @@ describe('chat-ai: cancellation', () => {
         replyMs.push(end.ts - w0);
       }
       const n = (await tts(c.turn_id)).length;
-      await sleep(round === 0 ? 300 : 100);
+      // The turn's mark turns 'ended' once its stream loop has returned, on the connection that
+      // pushes its TtsRequests: whatever the turn pushed is on the queue by then.
+      await waitFor(async () => (await cmd.get(chatTurnKey(c.turn_id))) === 'ended', `the end of ${c.turn_id}'s stream loop`, 5000, 5);
       const reqs = await tts(c.turn_id);
       expect(reqs.length).toBe(n);
       expect(reqs.some((r) => r.last)).toBe(false);
@@ -322,9 +325,17 @@ describe('chat-ai: cancellation', () => {
   });
 
   it('a cancel that arrives before the context drops the turn', async () => {
+    // A running turn of another session whose cancel follows c's on fav:control: once it is
+    // cancelled, chat-ai has handled c's cancel (it handles control events in arrival order).
+    ai.setOptions({ reply: LONG, tokenIntervalMs: 40 });
+    const marker = context('marker', { session_id: 'sess-marker' });
+    const before = ai.requests.length;
+    await say(marker);
+    await ai.waitFor((r) => ai.requests.indexOf(r) >= before && r.chunksSent > 1, 3000);
     const c = context('never');
     await control({ session_id: c.session_id, turn_id: c.turn_id });
-    await sleep(50);
+    await control({ session_id: marker.session_id, turn_id: marker.turn_id });
+    expect((await ended(marker.turn_id)).status).toBe('cancelled');
     const count = ai.requests.length;
     await say(c);
     // A turn handed over after it ends first: by then the cancelled one was handled, with no LLM request.
