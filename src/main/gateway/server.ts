@@ -15,6 +15,7 @@ import type { HealthBody } from '../../shared/studio-status.js';
 import { requireToken, tokenFromRequest, tokensEqual } from './auth.js';
 import { ConnectionRegistry } from './connections.js';
 import { hostGuard } from './host-guard.js';
+import { modelsPlugin } from './models-routes.js';
 import { statusPage } from './status-page.js';
 import type { GatewayDeps } from './types.js';
 import { voicePlugin } from './voice/index.js';
@@ -134,6 +135,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   });
 
   if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections));
+  if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
 
   const rendererDir = deps.rendererDir;
   if (rendererDir && existsSync(path.join(rendererDir, 'index.html'))) {

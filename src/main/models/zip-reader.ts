@@ -93,7 +93,8 @@ function checkName(raw: string): string | { problem: string } {
   return name;
 }
 
-const mib = (n: number) => (n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`);
+/** Bytes as people read them in a message (KiB under a MiB). */
+export const formatBytes = (n: number): string => (n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`);
 
 /** The zip's files (folders and macOS resource forks dropped), path -> bytes. Throws ModelImportFailure. */
 export function readModelZip(zip: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Map<string, Uint8Array> {
@@ -124,7 +125,7 @@ export function readModelZip(zip: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LI
   if (problems.length > 0) throw new ModelImportFailure('the zip holds paths that may not be unpacked', problems);
   if (total > limits.maxUnzippedBytes) {
     throw new ModelImportFailure('the zip is too large once unzipped', [
-      { file: '(upload)', message: `unzips to ${mib(total)}, more than the ${mib(limits.maxUnzippedBytes)} a model may take` },
+      { file: '(upload)', message: `unzips to ${formatBytes(total)}, more than the ${formatBytes(limits.maxUnzippedBytes)} a model may take` },
     ]);
   }
   let raw: Record<string, Uint8Array>;
