@@ -129,6 +129,12 @@ export function modelsPlugin(opts: ModelsRoutesOptions, token: string) {
       decorateReply: false,
       dotfiles: 'deny',
       index: false,
+      // A model zip is someone else's content on the studio's origin: whatever it holds (an .html
+      // with scripts) is never run as a page of that origin, nor sniffed into one.
+      setHeaders: (reply) => {
+        reply.header('content-security-policy', "default-src 'none'; sandbox");
+        reply.header('x-content-type-options', 'nosniff');
+      },
       allowedPath: (pathname) => {
         try {
           return library.isImported(decodeURIComponent(pathname.split('/').filter(Boolean)[0] ?? ''));

@@ -123,6 +123,23 @@ describe('model routes', () => {
     expect(dataFiles()).toEqual(before.files);
   });
 
+  it('an upload without the token is refused before its body is read (401, not 413)', async () => {
+    const res = await upload(new Uint8Array(200 * 1024), {});
+    expect(res.status).toBe(401);
+  });
+
+  it('files of a model are served sandboxed: an .html in a model zip never runs as a studio page', async () => {
+    const zip = cubism3Zip({ name: 'sneaky', edit: () => {} }, 'sneaky/');
+    const { unzipSync, zipSync } = await import('fflate');
+    const withPage = zipSync({ ...unzipSync(zip), 'sneaky/page.html': new TextEncoder().encode('<script>fetch("/api/models")</script>') });
+    expect((await upload(withPage)).status).toBe(201);
+    const page = await fetch(gateway.url + '/models/sneaky/page.html');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await fetch(gateway.url + StudioPaths.model.replace(':id', 'sneaky'), { method: 'DELETE', headers: auth })).status).toBe(200);
+  });
+
   it('an upload over the size limit answers 413, a wrong content type 415', async () => {
     const big = await upload(new Uint8Array(65 * 1024));
     expect(big.status).toBe(413);
