@@ -3,7 +3,7 @@
  * entries of an uploaded zip held in memory (validated before anything is written). Paths are
  * relative to the model's root, with forward slashes.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export interface ModelFiles {
@@ -11,6 +11,8 @@ export interface ModelFiles {
   list(): string[];
   /** The bytes of a file, or undefined when there is none. */
   read(rel: string): Buffer | undefined;
+  /** The first `n` bytes (fewer for a shorter file), or undefined when there is none: textures and motions are only checked, not read. */
+  head(rel: string, n: number): Buffer | undefined;
 }
 
 /** A model folder on disk. Symbolic links are not followed (an imported model never has one). */
@@ -40,6 +42,20 @@ export function folderFiles(root: string, maxFiles = 20_000): ModelFiles {
         return undefined;
       }
     },
+    head(rel, n) {
+      const file = path.join(root, ...rel.split('/'));
+      let fd: number | undefined;
+      try {
+        if (!statSync(file).isFile()) return undefined;
+        fd = openSync(file, 'r');
+        const buf = Buffer.alloc(n);
+        return buf.subarray(0, readSync(fd, buf, 0, n, 0));
+      } catch {
+        return undefined;
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+    },
   };
 }
 
@@ -51,6 +67,10 @@ export function memoryFiles(entries: ReadonlyMap<string, Uint8Array>, prefix = '
     read(rel) {
       const data = entries.get(prefix + rel);
       return data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : undefined;
+    },
+    head(rel, n) {
+      const data = entries.get(prefix + rel);
+      return data ? Buffer.from(data.buffer, data.byteOffset, Math.min(n, data.byteLength)) : undefined;
     },
   };
 }

@@ -81,11 +81,11 @@ class Checker {
     return rel;
   }
 
-  /** The bytes of a referenced file, or a problem naming it as missing. */
-  bytes(value: unknown, what: string): { rel: string; data: Buffer } | undefined {
+  /** The bytes of a referenced file (its first `head` bytes when given), or a problem naming it as missing. */
+  bytes(value: unknown, what: string, head?: number): { rel: string; data: Buffer } | undefined {
     const rel = this.ref(value, what);
     if (!rel) return undefined;
-    const data = this.files.read(rel);
+    const data = head === undefined ? this.files.read(rel) : this.files.head(rel, head);
     if (!data) {
       this.problem(rel, missingMessage(this.files, rel, what));
       return undefined;
@@ -99,7 +99,7 @@ class Checker {
   }
 
   texture(value: unknown, index: number): void {
-    const got = this.bytes(value, `texture ${index}`);
+    const got = this.bytes(value, `texture ${index}`, 16);
     if (got && !IMAGE_MAGIC.some(([, is]) => is(got.data))) {
       this.problem(got.rel, `texture ${index} is not a PNG, JPEG or WebP image: export the textures again from the Cubism Editor`);
     }
@@ -119,7 +119,7 @@ class Checker {
         continue;
       }
       list.forEach((m, i) => {
-        if (isRecord(m)) this.bytes(m[fileKey], `motion ${i} of group '${group}'`);
+        if (isRecord(m)) this.bytes(m[fileKey], `motion ${i} of group '${group}'`, 0);
         else this.problem(this.modelFile, `motion ${i} of group '${group}': expected an object with a ${fileKey}`);
       });
       out[group] = list.length;
@@ -177,9 +177,14 @@ function cubism3Params(json: Record<string, unknown>): ParamDelta[] {
   return out;
 }
 
-function checkMoc(c: Checker, value: unknown, generation: 2 | 3): 2 | 3 | 4 | 5 | undefined {
+/** The Cubism generation of the moc the model file names (undefined with a problem recorded), and its bytes. */
+function checkMoc(c: Checker, value: unknown, generation: 2 | 3): { cubism?: 2 | 3 | 4 | 5; data?: Buffer } {
   const moc = c.bytes(value, 'its moc');
-  if (!moc) return undefined;
+  if (!moc) return {};
+  return { cubism: mocGeneration(c, moc, generation), data: moc.data };
+}
+
+function mocGeneration(c: Checker, moc: { rel: string; data: Buffer }, generation: 2 | 3): 2 | 3 | 4 | 5 | undefined {
   const kind = mocKind(moc.data);
   if (generation === 2) {
     if (kind.kind === 'moc2') return 2;
@@ -243,9 +248,7 @@ export function scanModel(files: ModelFiles, modelFile = findModelFile(files)): 
       c.problem(modelFile, 'has no FileReferences: not a Cubism 3+ model file');
       return { ok: false, problems: c.problems };
     }
-    cubism = checkMoc(c, refs.Moc, 3);
-    const mocRel = resolveRef(c.dir, typeof refs.Moc === 'string' ? refs.Moc : '');
-    mocBytes = mocRel ? files.read(mocRel) : undefined;
+    ({ cubism, data: mocBytes } = checkMoc(c, refs.Moc, 3));
     if (!Array.isArray(refs.Textures) || refs.Textures.length === 0) c.problem(modelFile, 'FileReferences.Textures: the model names no texture');
     else refs.Textures.forEach((t, i) => c.texture(t, i));
     expressions = expressionsOf(c, refs.Expressions, { name: 'Name', file: 'File' }, cubism3Params);
@@ -259,9 +262,7 @@ export function scanModel(files: ModelFiles, modelFile = findModelFile(files)): 
       if (g.Name === 'LipSync' || g.Name === 'EyeBlink') named.push(...ids);
     }
   } else {
-    cubism = checkMoc(c, json.model, 2);
-    const mocRel = resolveRef(c.dir, typeof json.model === 'string' ? json.model : '');
-    mocBytes = mocRel ? files.read(mocRel) : undefined;
+    ({ cubism, data: mocBytes } = checkMoc(c, json.model, 2));
     if (!Array.isArray(json.textures) || json.textures.length === 0) c.problem(modelFile, 'textures: the model names no texture');
     else json.textures.forEach((t, i) => c.texture(t, i));
     expressions = expressionsOf(c, json.expressions, { name: 'name', file: 'file' }, cubism2Params);
