@@ -18,7 +18,7 @@ import vuetify from 'vite-plugin-vuetify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { ModelLibrary } from '../../src/main/models/index.js';
-import { ModelListResponse } from '../../src/shared/models.js';
+import { ModelListResponse, type ModelSettings } from '../../src/shared/models.js';
 import { chromiumMissing, launchChromium, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { copyShizuku, cubism3Zip, tempDir } from '../main/models/fixtures.js';
 
@@ -31,6 +31,8 @@ let gateway: Gateway;
 let browser: Browser | undefined;
 let page: Page;
 let problems: PageProblems;
+/** Every settings save the library was asked for. */
+const saved: Array<[string, ModelSettings]> = [];
 
 async function list(): Promise<ModelListResponse> {
   return ModelListResponse.parse(await (await fetch(gateway.url + '/api/models')).json());
@@ -47,6 +49,11 @@ describe.skipIf(skipReason)('model panel in Chromium', () => {
     mkdirSync(builtinDir);
     copyShizuku(path.join(builtinDir, 'shizuku'));
     const library = new ModelLibrary({ builtinDir, dataDir: path.join(root, 'data') });
+    const save = library.saveSettings.bind(library);
+    library.saveSettings = (id, settings) => {
+      saved.push([id, settings]);
+      return save(id, settings);
+    };
     gateway = await startGateway(
       {
         version: '0.0.0-test',
@@ -134,6 +141,15 @@ describe.skipIf(skipReason)('model panel in Chromium', () => {
     await expect.poll(async () => (await list()).models.find((m) => m.id === 'natori')?.emotionMap.thinking).toEqual({ motion: { group: 'TapBody' } });
     // Saved: nothing left to save.
     await expect.poll(() => saveButton.isDisabled()).toBe(true);
+  });
+
+  it('a dragged avatar saves its transform once it rests (the last position wins)', async () => {
+    await page.evaluate(`(() => {
+      for (let i = 1; i <= 20; i++) globalThis.__models.saveTransform('natori', { x: i / 100, y: 0, scale: 1 });
+    })()`);
+    await expect.poll(async () => (await list()).models.find((m) => m.id === 'natori')?.transform).toEqual({ x: 0.2, y: 0, scale: 1 });
+    // The gateway handles them in order: without the wait for rest, all twenty would have been saved by now.
+    expect(saved.filter(([id, s]) => id === 'natori' && s.transform)).toEqual([['natori', { transform: { x: 0.2, y: 0, scale: 1 } }]]);
   });
 
   it('deletes an imported model; a built-in one has no delete button', async () => {

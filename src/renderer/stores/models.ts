@@ -3,9 +3,12 @@
  * (GET /api/models needs no token), and the calls that change them with the studio token (import,
  * select, settings, delete). Answers are parsed at this edge with the shared schemas; a refused
  * import keeps its problems, file by file, for the panel to show, and changes nothing else.
+ *
+ * A model's object is replaced when its settings are saved (emotion map, transform): a page that
+ * loads the avatar from `current` should watch the id (`selected`) and the url, not the object.
  */
 import { computed, readonly, ref, shallowRef } from 'vue';
-import { ModelImportError, ModelInfo, ModelListResponse, type ModelSettings } from '../../shared/models.js';
+import { ModelImportError, ModelInfo, ModelListResponse, type ModelSettings, type ModelTransform } from '../../shared/models.js';
 import { StudioPaths } from '../../shared/renderer-api.js';
 import { getToken } from '../voice/token.js';
 import { uploadBody, type Upload } from './model-upload.js';
@@ -50,6 +53,9 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
 
 const idPath = (template: string, id: string) => template.replace(':id', encodeURIComponent(id));
 
+/** A drag or a wheel turn moves the model many times a second: its position is saved once it rests. */
+const TRANSFORM_SAVE_DELAY_MS = 400;
+
 function createModelsStore() {
   const models = shallowRef<ModelInfo[]>([]);
   const selected = ref('');
@@ -60,6 +66,8 @@ function createModelsStore() {
   const importError = shallowRef<{ error: string; problems: ModelImportError['problems'] }>();
   const importing = ref(false);
   const current = computed(() => models.value.find((m) => m.id === selected.value));
+
+  const transformTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   function apply(list: ModelListResponse): void {
     models.value = list.models;
@@ -78,6 +86,14 @@ function createModelsStore() {
     }
   }
 
+  const saveSettings = (id: string, settings: ModelSettings) =>
+    guarded(async () => {
+      const body = await call(idPath(StudioPaths.modelSettings, id), { method: 'PUT', token: true, headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) });
+      const info = parse(ModelInfo, body, 'model');
+      models.value = models.value.map((m) => (m.id === info.id ? info : m));
+      return info;
+    });
+
   return {
     models: readonly(models),
     selected: readonly(selected),
@@ -95,13 +111,20 @@ function createModelsStore() {
         apply(parse(ModelListResponse, body, 'model list'));
       }),
 
-    saveSettings: (id: string, settings: ModelSettings) =>
-      guarded(async () => {
-        const body = await call(idPath(StudioPaths.modelSettings, id), { method: 'PUT', token: true, headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) });
-        const info = parse(ModelInfo, body, 'model');
-        models.value = models.value.map((m) => (m.id === info.id ? info : m));
-        return info;
-      }),
+    /** The avatar moved or scaled: kept here at once, saved when it has rested for a moment. */
+    saveTransform(id: string, transform: ModelTransform): void {
+      models.value = models.value.map((m) => (m.id === id ? { ...m, transform } : m));
+      clearTimeout(transformTimers.get(id));
+      transformTimers.set(
+        id,
+        setTimeout(() => {
+          transformTimers.delete(id);
+          void saveSettings(id, { transform });
+        }, TRANSFORM_SAVE_DELAY_MS),
+      );
+    },
+
+    saveSettings,
 
     remove: (id: string) =>
       guarded(async () => {
