@@ -29,6 +29,17 @@ describe('readModelZip', () => {
     expect(new TextDecoder().decode([...files.values()][0])).toBe('{}');
   });
 
+  it('a zip that understates its sizes inflates no more than it declared (the limit holds even when it lies)', () => {
+    const zip = zipSync({ 'm/a.bin': new Uint8Array(5_000_000) }, { level: 9 });
+    const view = new DataView(zip.buffer);
+    for (let o = 0; o + 4 <= zip.length; o++) {
+      if (view.getUint32(o, true) === 0x04034b50) view.setUint32(o + 22, 1000, true);
+      if (view.getUint32(o, true) === 0x02014b50) view.setUint32(o + 24, 1000, true);
+    }
+    const files = readModelZip(zip, { maxUnzippedBytes: 2000, maxFiles: 10 });
+    expect(files.get('m/a.bin')?.length).toBe(1000);
+  });
+
   it('names every refused entry at once', () => {
     const zip = zipSync({ '../a': bytes('x'), '/b': bytes('x'), 'ok/c': bytes('x') });
     try {
