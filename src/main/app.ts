@@ -15,6 +15,7 @@ import { loadConfig, redactConfig, redactUrl } from './config/load-config.js';
 import { loadOrCreateToken } from './gateway/auth.js';
 import { startGateway } from './gateway/server.js';
 import { LogHub } from './logging/index.js';
+import { ModelLibrary } from './models/index.js';
 import { portFree } from './net-util.js';
 import { PACKAGE_VERSION, RENDERER_DIR } from './paths.js';
 import { NodeProcessHost, Supervisor, type Manifest } from './supervisor/index.js';
@@ -142,6 +143,10 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
       ping.disconnect();
     });
     const token = process.env.FAV_TOKEN || loadOrCreateToken(config.dataDir);
+    const rendererDir = opts.rendererDir ?? RENDERER_DIR;
+    const modelLog = (level: 'info' | 'warn', msg: string) => void logs.note('models', level, msg);
+    // Built-in models are copied next to the renderer at build time; imported ones live in the data dir.
+    const library = new ModelLibrary({ builtinDir: path.join(rendererDir, 'live2d', 'models'), dataDir: config.dataDir, log: modelLog });
     const gateway = await startGateway(
       {
         version: PACKAGE_VERSION,
@@ -153,7 +158,8 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
           url: redactUrl(busUrl),
           ping: async () => (await Promise.race([ping.ping(), new Promise((r) => setTimeout(r, 1000, 'timeout'))])) === 'PONG',
         },
-        rendererDir: opts.rendererDir ?? RENDERER_DIR,
+        rendererDir,
+        models: { library, log: modelLog },
         config: () => redactConfig(config),
         voice: {
           busUrl,

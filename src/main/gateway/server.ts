@@ -16,6 +16,7 @@ import { requireToken, tokenFromRequest, tokensEqual } from './auth.js';
 import { ConnectionRegistry } from './connections.js';
 import { hostGuard } from './host-guard.js';
 import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
+import { modelsPlugin } from './models-routes.js';
 import { statusPage } from './status-page.js';
 import type { GatewayDeps } from './types.js';
 import { voicePlugin } from './voice/index.js';
@@ -135,6 +136,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   });
 
   if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections));
+  if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
 
   const rendererDir = deps.rendererDir;
   registerOverlayRoutes(app, rendererDir, deps.token);

@@ -2,6 +2,7 @@
  * What the gateway needs from the rest of the core. Kept as narrow interfaces so the gateway can be
  * tested with the real supervisor or alone, and so it never reaches into their internals.
  */
+import type { ModelsRoutesOptions } from './models-routes.js';
 import type { VoiceOptions } from './voice/options.js';
 
 export interface ServiceView {
@@ -47,4 +48,6 @@ export interface GatewayDeps {
   config?: () => unknown;
   /** The voice endpoints (seed /ws/input, /ws/output, /api/asr, /control/stop; studio /api/session). Absent: not served. */
   voice?: VoiceOptions;
+  /** The Live2D model library (/api/models, /models/<id>/...). Absent: not served. */
+  models?: ModelsRoutesOptions;
 }
