@@ -12,6 +12,10 @@
  *     after playback ends and after a stop
  *   - an emotion event applies the mapped expression (its parameters move); an unmapped tag logs
  *     that it did nothing and the expression stays
+ *   - the head turns toward the pointer; the wheel scales the model
+ *   - no frames while the page is hidden, frames again when shown
+ *   - a model that fails to load rejects with an AvatarLoadError naming it, the previous model
+ *     stays drawn; another model (haru, Cubism 2) replaces it
  *   - no CSP violations, console errors or page errors
  * Screenshots: test-results/avatar-studio.png (page) and test-results/avatar-canvas.png (the
  * canvas alone, with alpha).
@@ -272,6 +276,69 @@ describe.skipIf(skipReason !== undefined)(`the avatar in the studio${skipReason 
     await until(async () => ((await param(SPARKLE)) ?? 0) > 0.9, 10_000, 'the joy expression (f04) to make the eyes sparkle');
     await until(async () => ((await param(GLOOM)) === 0 ? true : undefined), 10_000, 'the sad expression gone');
     await page.screenshot({ path: path.join(RESULTS, 'avatar-studio-joy.png') });
+  });
+
+  it('eyes and head follow the pointer; the wheel scales the model', { timeout: 60_000 }, async () => {
+    await page.evaluate(`window.__favAvatar.debug.watch.add('PARAM_ANGLE_X')`);
+    const box = (await page.locator('[data-testid="avatar-canvas"]').boundingBox())!;
+    const angle = () => param('PARAM_ANGLE_X').then((v) => v ?? 0);
+    // The head turns by up to 30 (the breathing sway adds at most ~7.5).
+    await page.mouse.move(5, box.y + box.height / 3);
+    await until(async () => (await angle()) < -15, 10_000, 'the head turned toward the pointer on the left');
+    await page.mouse.move(1395, box.y + box.height / 3);
+    await until(async () => (await angle()) > 15, 10_000, 'the head turned toward the pointer on the right');
+
+    const width = async () => ((await page.evaluate('window.__favAvatar.debug.bounds()')) as { width: number }).width;
+    const before = await width();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -300);
+    const grown = await until(async () => {
+      const w = await width();
+      return w > before * 1.2 ? w : undefined;
+    }, 5000, 'the model scaled up by the wheel');
+    expect(grown / before).toBeCloseTo(Math.exp(0.3), 1);
+    await page.mouse.wheel(0, 300);
+    await until(async () => Math.abs((await width()) - before) < 1, 5000, 'the model back at its size');
+  });
+
+  it('stops rendering while the page is hidden, and resumes when it is shown', { timeout: 60_000 }, async () => {
+    const setHidden = (hidden: boolean) =>
+      page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }), document.dispatchEvent(new Event('visibilitychange'))`);
+    await setHidden(true);
+    expect(await page.evaluate('window.__favAvatar.debug.running()')).toBe(false);
+    expect(await page.evaluate('window.__favAvatar.debug.fpsLimit')).toBe(0);
+    await setHidden(false);
+    expect(await page.evaluate('window.__favAvatar.debug.running()')).toBe(true);
+    const at = await frames();
+    await until(async () => (await frames()) > at + 3, 10_000, 'frames again once shown');
+  });
+
+  it('a model that fails to load is rejected by name and the previous one stays; another model loads', { timeout: 90_000 }, async () => {
+    const errorsBefore = problems.consoleErrors.length;
+    const broken = (await page.evaluate(`window.__favAvatar
+      .load({ ...window.__favAvatar.model, id: 'broken', name: 'Broken', url: '/live2d/models/broken/missing.model.json' })
+      .then(() => 'loaded', (e) => ({ name: e.name, message: e.message }))`)) as { name: string; message: string } | string;
+    expect(broken).toMatchObject({ name: 'AvatarLoadError' });
+    expect((broken as { message: string }).message).toMatch(/"Broken" \(\/live2d\/models\/broken\/missing\.model\.json\) did not load/);
+    expect(await page.evaluate('window.__favAvatar.model.id')).toBe('shizuku');
+    // Chromium logs the missing file's 404; that is the only console error the failed load may add.
+    const added = problems.consoleErrors.splice(errorsBefore);
+    expect(added.every((m) => m === 'Failed to load resource: the server responded with a status of 404 (Not Found)')).toBe(true);
+    const at = await frames();
+    await until(async () => (await frames()) > at + 3, 10_000, 'frames after the failed load');
+    const px = (await page.evaluate(CANVAS_PIXELS)) as CanvasPixels;
+    expect(px.insideDrawn / px.inside).toBeGreaterThan(0.2);
+
+    // The other built-in sample (Cubism 2) replaces it.
+    await page.evaluate(`window.__favAvatar.load({ ...window.__favAvatar.model, id: 'haru', name: 'Haru', url: '/live2d/models/haru/haru01.model.json',
+      expressions: [], motions: { idle: 1 }, emotionMap: {} })`);
+    expect(await page.evaluate('window.__favAvatar.model.id')).toBe('haru');
+    const f = await frames();
+    await until(async () => (await frames()) > f + 3, 20_000, 'frames of the new model');
+    const haru = (await page.evaluate(CANVAS_PIXELS)) as CanvasPixels;
+    writeFileSync(path.join(RESULTS, 'avatar-haru.png'), Buffer.from(haru.png.split(',')[1]!, 'base64'));
+    expect(haru.insideDrawn / haru.inside).toBeGreaterThan(0.2);
+    expect(haru.outsideDrawn).toBe(0);
   });
 
   it('ran without CSP violations, console errors or page errors', async () => {

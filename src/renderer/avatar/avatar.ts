@@ -81,6 +81,8 @@ export interface AvatarDebug {
   watch: Set<string>;
   /** The mouth parameters in use. */
   mouthIds: { open: string; form?: string };
+  /** Whether the render loop runs (false while the page is hidden). */
+  running(): boolean;
   /** The model's bounds in CSS pixels of the canvas. */
   bounds(): { x: number; y: number; width: number; height: number } | undefined;
   canvas: HTMLCanvasElement | undefined;
@@ -190,6 +192,9 @@ export function createAvatar(host: HTMLElement, opts: AvatarOptions = {}): Avata
             applyFps();
           }),
       );
+    },
+    running() {
+      return app.ticker?.started ?? false;
     },
     bounds() {
       if (!current) return undefined;
