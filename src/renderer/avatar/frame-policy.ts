@@ -15,7 +15,7 @@ export interface FramePolicyOptions {
   idleAfterMs: number;
 }
 
-export const DEFAULT_FRAME_POLICY: FramePolicyOptions = { cap: 60, idleFps: 20, idleAfterMs: 4000 };
+export const DEFAULT_FRAME_POLICY: FramePolicyOptions = { cap: 60, idleFps: 15, idleAfterMs: 4000 };
 
 /** Caps outside this range are clamped (a typo must not stop the avatar or spin the GPU). */
 export const MIN_FPS = 5;
