@@ -7,8 +7,10 @@
  * with the Cubism cores and the model from the renderer build (out/renderer/live2d). Phases:
  *   speaking   the mouth driven every frame (no idle throttle), cap 60: fps, ms per frame, and
  *              Chromium's CPU per frame (every process of the browser: renderer + GPU/SwiftShader)
+ *   cap 30     the same at the 30 fps setting
  *   uncapped   the same with the cap at 240: the most this machine draws
  *   idle 30    cap 30, nothing moving (the idle throttle engaged): fps and CPU per second
+ *   hidden     the page reports itself hidden: no frames; Chromium's baseline CPU
  * CPU comes from /proc (utime + stime) of the Chromium processes under this one. On a shared
  * 2-core machine compare phases within one run. Target: >= 30 fps while speaking at 600x800.
  * Reports; a MISS is not a failure. BENCH_SECONDS sets each phase's length (default 8).
@@ -121,6 +123,7 @@ interface Phase {
   name: string;
   fps: number;
   msPerFrame: number;
+  frames: number;
   cpuMsPerFrame: number;
   cpuPercent: number;
   mainMsPerFrame: number;
@@ -145,6 +148,7 @@ async function measure(name: string): Promise<Phase> {
     name,
     fps: Math.round((n / wall) * 10000) / 10,
     msPerFrame: n > 0 ? Math.round((wall / n) * 10) / 10 : Number.NaN,
+    frames: n,
     cpuMsPerFrame: n > 0 ? Math.round(((c1 - c0) / n) * 10) / 10 : Number.NaN,
     cpuPercent: Math.round(((c1 - c0) / wall) * 1000) / 10,
     mainMsPerFrame: n > 0 ? Math.round(((m1.task - m0.task) / n) * 10) / 10 : Number.NaN,
@@ -158,6 +162,9 @@ const results: Phase[] = [];
 await page.evaluate(`window.__bench.avatar.setMouthSource(() => ({ open: (Math.sin(performance.now() / 90) + 1) / 2 }))`);
 await sleep(2000);
 results.push(await measure('speaking, cap 60'));
+await page.evaluate('window.__bench.avatar.setFpsCap(30)');
+await sleep(1000);
+results.push(await measure('speaking, cap 30'));
 await page.evaluate('window.__bench.avatar.setFpsCap(240)');
 await sleep(1000);
 results.push(await measure('speaking, uncapped (240)'));
@@ -166,6 +173,9 @@ await page.evaluate('window.__bench.avatar.setMouthSource(undefined), window.__b
 const idleSince = Date.now();
 while ((await page.evaluate('window.__bench.avatar.debug.fpsLimit')) === 30 && Date.now() - idleSince < 15_000) await sleep(250);
 results.push(await measure('idle, cap 30 (throttled)'));
+// Hidden: no frames at all; what Chromium costs with the avatar stopped (the baseline).
+await page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }), document.dispatchEvent(new Event('visibilitychange'))`);
+results.push(await measure('hidden (stopped)'));
 
 await browser.close();
 await app.close();

@@ -13,7 +13,8 @@
  *    and head follow the pointer anywhere on the page when `followPointer`.
  *  - Drag to move and wheel to scale when `interactive`, reported through onTransformChange.
  *  - Frugal: pixi's ticker runs at the fps cap, stops while the page is hidden, and drops to the
- *    idle rate when nothing has moved for a while (frame-policy.ts). Motion sounds are off: the
+ *    idle rate when nothing has moved for a while (frame-policy.ts); below 60 fps a timer drives
+ *    it instead of requestAnimationFrame; software WebGL renders at a lower resolution. Motion sounds are off: the
  *    voice is the TTS audio the page plays.
  *  - A model that fails to load rejects with an AvatarLoadError; the previous model stays.
  *
@@ -81,6 +82,8 @@ export interface AvatarDebug {
   watch: Set<string>;
   /** The mouth parameters in use. */
   mouthIds: { open: string; form?: string };
+  /** The WebGL renderer's name (software ones render at a lower resolution). */
+  renderer: string;
   /** Whether the render loop runs (false while the page is hidden). */
   running(): boolean;
   /** The model's bounds in CSS pixels of the canvas. */
@@ -142,6 +145,10 @@ function mouthIds(info: ModelInfo, model: Live2DModel): { open: string; form?: s
 /** Log lines and mouth samples kept in the debug view. */
 const MAX_LOG = 50;
 const MAX_TRACE = 1000;
+/** From this rate up the loop runs on requestAnimationFrame; below it on a timer (applyFps). */
+const RAF_FPS = 60;
+/** Render scale under software WebGL (see softwareFallback). */
+const SOFTWARE_RESOLUTION = 0.75;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e) ?? String(e));
 
@@ -164,14 +171,17 @@ export function createAvatar(host: HTMLElement, opts: AvatarOptions = {}): Avata
   let mouthSource: (() => MouthShape | undefined) | undefined;
   let loadSeq = 0;
   let lastMouthWrite = 0;
+  /** Drives the ticker below RAF_FPS (see applyFps). */
+  let timer: ReturnType<typeof setInterval> | undefined;
   const cleanups: (() => void)[] = [];
 
   const debug: AvatarDebug = {
     frames: 0,
     log: logLines,
-    fpsLimit: policy.cap,
+    fpsLimit: -1,
     params: {},
     mouthTrace: [],
+    renderer: '',
     watch: new Set(),
     mouthIds: { open: '' },
     canvas: undefined,
@@ -194,7 +204,7 @@ export function createAvatar(host: HTMLElement, opts: AvatarOptions = {}): Avata
       );
     },
     running() {
-      return app.ticker?.started ?? false;
+      return (app.ticker?.started ?? false) || timer !== undefined;
     },
     bounds() {
       if (!current) return undefined;
@@ -221,6 +231,7 @@ export function createAvatar(host: HTMLElement, opts: AvatarOptions = {}): Avata
       canvas.dataset.testid = 'avatar-canvas';
       host.appendChild(canvas);
       debug.canvas = canvas;
+      softwareFallback();
       app.ticker.maxFPS = policy.cap;
       app.ticker.add(onTick);
       app.renderer.on('resize', place);
@@ -243,30 +254,60 @@ export function createAvatar(host: HTMLElement, opts: AvatarOptions = {}): Avata
       },
     );
 
+  /**
+   * With software WebGL (SwiftShader when the GPU is blocklisted or absent, Mesa's llvmpipe) the
+   * cost is filling pixels: render at SOFTWARE_RESOLUTION of the CSS size and let the compositor
+   * scale it up (about 2x the frame rate at 0.5, npm run bench:render). A GPU is left alone.
+   */
+  function softwareFallback(): void {
+    const gl = (app.renderer as unknown as { gl?: WebGLRenderingContext }).gl;
+    if (!gl) return;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+    debug.renderer = name;
+    if (!/swiftshader|llvmpipe|softpipe|software/i.test(name)) return;
+    app.renderer.resolution = Math.min(app.renderer.resolution, SOFTWARE_RESOLUTION);
+    log(`software WebGL (${name}): rendering at ${app.renderer.resolution}x resolution`);
+  }
+
   function listen(target: EventTarget, type: string, fn: EventListener, options?: AddEventListenerOptions): void {
     target.addEventListener(type, fn, options);
     cleanups.push(() => target.removeEventListener(type, fn, options));
   }
 
-  /** Sets the ticker to the policy's rate; stops it while hidden (no frames, no model updates). */
+  /**
+   * Sets the loop to the policy's rate. At 60 fps and up the ticker runs on requestAnimationFrame
+   * (vsync-aligned, pixi's maxFPS caps it). Below that a timer drives it: a rAF loop that skips
+   * frames still wakes the page and its compositor at the display rate, which in software WebGL
+   * costs nearly as much as drawing (npm run bench:render). Hidden: neither runs.
+   */
   function applyFps(): void {
     if (destroyed || !app.ticker) return;
     const fps = policy.fps(document.hidden);
+    if (fps === debug.fpsLimit && (fps === 0 || app.ticker.started || timer !== undefined)) return;
     debug.fpsLimit = fps;
+    clearInterval(timer);
+    timer = undefined;
     if (fps === 0) {
       app.ticker.stop();
       return;
     }
-    if (app.ticker.maxFPS !== fps) app.ticker.maxFPS = fps;
-    if (!app.ticker.started) app.ticker.start();
+    if (fps >= RAF_FPS) {
+      app.ticker.maxFPS = fps;
+      if (!app.ticker.started) app.ticker.start();
+      return;
+    }
+    app.ticker.stop();
+    app.ticker.maxFPS = 0;
+    app.ticker.lastTime = performance.now();
+    timer = setInterval(() => app.ticker.update(performance.now()), 1000 / fps);
   }
 
   function onTick(ticker: Ticker): void {
     debug.frames++;
     if (current) current.model.update(ticker.deltaMS);
     if (!smoother.settled) policy.activity();
-    const fps = policy.fps(document.hidden);
-    if (fps !== debug.fpsLimit) applyFps();
+    if (policy.fps(document.hidden) !== debug.fpsLimit) applyFps();
   }
 
   /** Runs inside the model's update, after motions, expressions, physics and pose. */
@@ -470,6 +511,8 @@ export function createAvatar(host: HTMLElement, opts: AvatarOptions = {}): Avata
     destroy() {
       if (destroyed) return;
       destroyed = true;
+      clearInterval(timer);
+      timer = undefined;
       if (page.__favAvatar === avatar) delete page.__favAvatar;
       for (const off of cleanups.splice(0)) off();
       void ready.then(() => {
