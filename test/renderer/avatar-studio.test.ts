@@ -12,6 +12,7 @@
  *     after playback ends and after a stop
  *   - an emotion event applies the mapped expression (its parameters move); an unmapped tag logs
  *     that it did nothing and the expression stays
+ *   - TTS visemes shape the mouth form while their sentence plays (U: rounded), then it rests
  *   - the head turns toward the pointer; the wheel scales the model
  *   - no frames while the page is hidden, frames again when shown
  *   - a model that fails to load rejects with an AvatarLoadError naming it, the previous model
@@ -276,6 +277,23 @@ describe.skipIf(skipReason !== undefined)(`the avatar in the studio${skipReason 
     await until(async () => ((await param(SPARKLE)) ?? 0) > 0.9, 10_000, 'the joy expression (f04) to make the eyes sparkle');
     await until(async () => ((await param(GLOOM)) === 0 ? true : undefined), 10_000, 'the sad expression gone');
     await page.screenshot({ path: path.join(RESULTS, 'avatar-studio-joy.png') });
+  });
+
+  it('shapes the mouth with the TTS visemes: rounded for U, back to the model\'s own form after', { timeout: 60_000 }, async () => {
+    const FORM = 'PARAM_MOUTH_FORM';
+    const turn = 'turn-visemes';
+    const rate = 24000;
+    const tone = unevenTone(3, rate, [0.15, 0.15, 0.15]);
+    const form = () => param(FORM).then((v) => v ?? Number.NaN);
+    // shizuku's mouth form rests at a smile (1); silence keeps it there.
+    await until(async () => ((await form()) > 0.5 ? true : undefined), 10_000, "the model's own smiling mouth form");
+    const ev = audioEvent(turn, 0, tone, rate) as Extract<ClientEvent, { type: 'audio' }>;
+    await pipe.deliver(
+      { ...ev, visemes: [{ t_ms: 0, v: 'sil' }, { t_ms: 300, v: 'U' }, { t_ms: 2700, v: 'sil' }] },
+      { type: 'audio_end', session_id: S, turn_id: turn, task_id: turn, chunks: 1 },
+    );
+    await until(async () => ((await form()) < -0.3 ? true : undefined), 10_000, 'the rounded mouth of the U viseme');
+    await until(async () => ((await form()) > 0.5 ? true : undefined), 10_000, 'the smile back after the sentence');
   });
 
   it('eyes and head follow the pointer; the wheel scales the model', { timeout: 60_000 }, async () => {
