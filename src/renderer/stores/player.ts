@@ -9,6 +9,8 @@
  * the mouth follows the `audio_timing` of each chunk instead (mouth-timeline.ts).
  */
 import { readonly, ref, shallowRef } from 'vue';
+import { mouthOpenFromLevel, type MouthShape } from '../avatar/mouth.js';
+import { shapeMouth, VisemeTrack } from '../avatar/visemes.js';
 import { MouthTimeline } from '../voice/mouth-timeline.js';
 import { Player } from '../voice/player.js';
 import { useSession, type SessionStore } from './session.js';
@@ -46,6 +48,9 @@ function createPlayerStore(session: SessionStore) {
 
   // The audio plays in another window: the mouth follows its timing instead (mouth-timeline.ts).
   const timeline = new MouthTimeline();
+  // Visemes on each clock: the player's context time, and this page's clock for the timeline.
+  const heardVisemes = new VisemeTrack();
+  const timedVisemes = new VisemeTrack();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const seconds = () => performance.now() / 1000;
   const tick = () => {
@@ -61,22 +66,28 @@ function createPlayerStore(session: SessionStore) {
   const unsubscribe = session.subscribe({
     onEvent(ev) {
       if (ev.type === 'audio_timing') {
-        timeline.add(ev, seconds());
+        const span = timeline.add(ev, seconds());
+        if (span) timedVisemes.add(ev.turn_id, ev.index, ev.chunk, span.start, span.end, ev.visemes);
         timer ??= setTimeout(tick, 0);
         return;
       }
       if (ev.type === 'stop') {
         player.stop(ev.turn_id);
         timeline.stop(ev.turn_id);
+        heardVisemes.stop(ev.turn_id);
+        timedVisemes.stop(ev.turn_id);
       } else if (ev.type === 'audio_end') player.audioEnd(ev.turn_id);
       else if (ev.type === 'turn_end') player.turnEnd(ev.turn_id);
       else if (ev.type === 'session_role') {
         if (ev.audio) timeline.stop();
         else player.stop();
+        heardVisemes.stop();
+        timedVisemes.stop();
       }
     },
     onAudio(meta, pcm) {
-      player.enqueue(meta, pcm);
+      const span = player.enqueue(meta, pcm);
+      if (span) heardVisemes.add(meta.turn_id, meta.index, meta.chunk, span.start, span.end, meta.visemes);
     },
   });
 
@@ -84,8 +95,32 @@ function createPlayerStore(session: SessionStore) {
   document.addEventListener('pointerdown', onGesture, true);
   document.addEventListener('keydown', onGesture, true);
 
+  /**
+   * The mouth for the avatar, read once per rendered frame: the envelope of the audio being heard
+   * now (or of the audio playing in another window, from its timing), as an opening, shaped by
+   * the viseme at that moment where there is one.
+   */
+  function mouthShape(): MouthShape {
+    const ctx = player.context;
+    if (ctx) {
+      const level = player.mouthNow();
+      if (level > 0) {
+        const t = player.playingTime(ctx);
+        heardVisemes.prune(t);
+        return shapeMouth(mouthOpenFromLevel(level), heardVisemes.visemeAt(t));
+      }
+    }
+    if (timeline.busy) {
+      const t = seconds();
+      timedVisemes.prune(t);
+      return shapeMouth(mouthOpenFromLevel(timeline.valueAt(t)), timedVisemes.visemeAt(t));
+    }
+    return { open: 0 };
+  }
+
   return {
     player,
+    mouthShape,
     mouth: readonly(mouth),
     audioBlocked: readonly(audioBlocked),
     debug,
@@ -95,6 +130,8 @@ function createPlayerStore(session: SessionStore) {
     stop(turnId?: string): void {
       player.stop(turnId);
       timeline.stop(turnId);
+      heardVisemes.stop(turnId);
+      timedVisemes.stop(turnId);
     },
     dispose(): void {
       unsubscribe();

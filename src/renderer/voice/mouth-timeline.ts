@@ -39,13 +39,14 @@ export class MouthTimeline {
   private endTime = 0;
   private readonly stopped = new Set<string>();
 
-  /** Adds a chunk's timing that arrived at `now`. */
-  add(timing: AudioTimingEvent, now: number): void {
-    if (this.stopped.has(timing.turn_id)) return;
+  /** Adds a chunk's timing that arrived at `now`; returns when it plays (undefined: its turn was stopped). */
+  add(timing: AudioTimingEvent, now: number): { start: number; end: number } | undefined {
+    if (this.stopped.has(timing.turn_id)) return undefined;
     const start = this.endTime < now + 0.005 ? now + LEAD_S : this.endTime;
     const end = start + timing.duration_ms / 1000;
     this.spans.push({ turnId: timing.turn_id, start, end, envelope: timing.envelope, frameMs: timing.envelope_frame_ms });
     this.endTime = end;
+    return { start, end };
   }
 
   /** Forgets a turn's chunks (all chunks without a turn): the mouth closes at once. */

@@ -111,13 +111,14 @@ export class Player {
     }
   }
 
-  enqueue(meta: AudioEvent, pcm: ArrayBuffer): void {
+  /** Schedules a chunk; returns when it will play (context seconds), or undefined when dropped. */
+  enqueue(meta: AudioEvent, pcm: ArrayBuffer): { start: number; end: number } | undefined {
     if (this.forgotten.has(meta.turn_id)) {
       this.stats.dropped++;
-      return;
+      return undefined;
     }
     const samples = pcm.byteLength >> 1;
-    if (samples === 0) return;
+    if (samples === 0) return undefined;
     const ctx = this.ensureContext();
     const buffer = ctx.createBuffer(1, samples, meta.sample_rate);
     const out = buffer.getChannelData(0);
@@ -150,6 +151,7 @@ export class Player {
     this.stats.log.push({ turnId: meta.turn_id, start, end });
     if (this.stats.log.length > MAX_LOG) this.stats.log.shift();
     if (!this.timer) this.timer = setTimeout(this.tick, 0);
+    return { start, end };
   }
 
   /** The turn's audio_end: every chunk it will get has arrived. */
