@@ -30,7 +30,7 @@ import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { mouthOpenFromLevel } from '../../src/renderer/avatar/mouth.js';
 import { envelopeAt } from '../../src/renderer/voice/mouth-timeline.js';
 import { ensureBuilt, repoRoot, rendererDir } from '../electron/built-app.js';
-import { FakePipeline } from '../main/gateway/helpers.js';
+import { FakePipeline, testGatewayDeps } from '../main/gateway/helpers.js';
 import { startBackend, type Backend } from '../main/supervisor/helpers.js';
 import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { envelopeOf, toS16 } from './voice-audio.js';
@@ -163,15 +163,12 @@ describe.skipIf(skipReason !== undefined)(`the avatar in the studio${skipReason 
     await ensureBuilt();
     backend = await startBackend('embedded');
     gateway = await startGateway(
-      {
-        version: '0.0.0-test',
+      testGatewayDeps({
         token: TOKEN,
-        services: { status: () => [], restart: async () => {} },
-        logs: { tail: () => [], subscribe: () => () => {} },
         bus: { kind: 'embedded', url: backend.url, ping: async () => true },
         rendererDir,
         voice: { busUrl: backend.url, input: { maxBytes: 1 << 20, maxTextChars: 4000 } },
-      },
+      }),
       { host: '127.0.0.1', port: 0 },
     );
     pipe = await FakePipeline.start(backend.url);

@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RENDERER_CSP } from '../../src/shared/renderer-api.js';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
+import { testGatewayDeps } from '../main/gateway/helpers.js';
 import type { GatewayDeps, ServiceView } from '../../src/main/gateway/types.js';
 import {
   chromiumMissing,
@@ -35,14 +36,12 @@ let page: Page;
 let problems: PageProblems;
 
 function deps(): GatewayDeps {
-  return {
-    version: '0.0.0-test',
+  return testGatewayDeps({
     token: 'test-token',
     services: { status: () => services, restart: async () => {} },
-    logs: { tail: () => [], subscribe: () => () => {} },
     bus: { kind: 'external', url: 'redis://127.0.0.1:6390', ping: async () => true },
     rendererDir,
-  };
+  });
 }
 
 const stateOf = (name: string) => page.locator(`[data-service="${name}"] [data-testid="state"]`);

@@ -19,7 +19,7 @@ import { Channels } from '../../src/shared/bus.js';
 import type { ClientEvent, MicFrame, TurnEvent } from '../../src/shared/voice.js';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
-import { FakePipeline, WsClient, type Received } from '../main/gateway/helpers.js';
+import { FakePipeline, WsClient, type Received, testGatewayDeps } from '../main/gateway/helpers.js';
 import { startBackend, waitFor, type Backend } from '../main/supervisor/helpers.js';
 import { chromiumMissing, launchChromium, readCspViolations, readWire, recordWire, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, syllableTone, toS16, type FakeMic } from './voice-audio.js';
@@ -45,15 +45,12 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await ensureBuilt();
     backend = await startBackend('embedded');
     gateway = await startGateway(
-      {
-        version: '0.0.0-test',
+      testGatewayDeps({
         token: TOKEN,
-        services: { status: () => [], restart: async () => {} },
-        logs: { tail: () => [], subscribe: () => () => {} },
         bus: { kind: 'embedded', url: backend.url, ping: async () => true },
         rendererDir,
         voice: { busUrl: backend.url, input: { maxBytes: 1 << 20, maxTextChars: 4000 } },
-      },
+      }),
       { host: '127.0.0.1', port: 0 },
     );
     pipe = await FakePipeline.start(backend.url);

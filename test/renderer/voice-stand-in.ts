@@ -1,7 +1,7 @@
 /**
  * A stand-in for the gateway's side of the studio page, for browser tests of the conversation
  * panel: serves the BUILT renderer (out/renderer) over http://127.0.0.1, answers the status polls
- * (/health, /api/services), and speaks the session socket protocol (`WS /api/session?token&session`)
+ * (/health, /api/services, an empty /api/models: the avatar shows its built-in model), and speaks the session socket protocol (`WS /api/session?token&session`)
  * like the real gateway (a wrong token: the socket is closed with 4401): it records every frame the
  * page sends, in order (JSON commands checked against the SessionCommand schema, binary mic frames
  * as bytes), and sends whatever ClientEvents a test scripts (an `audio` event as JSON metadata
@@ -59,6 +59,7 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
   await app.register(fastifyStatic, { root, cacheControl: false });
   app.get('/health', async () => ({ status: 'ok', bus: { kind: 'embedded' } }));
   app.get('/api/services', async () => ({ services: [] }));
+  app.get('/api/models', async () => ({ models: [], selected: '' }));
   const server = app.server;
 
   const api: StandIn = {

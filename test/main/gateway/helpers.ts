@@ -10,11 +10,38 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { Channels, Queues } from '../../../src/shared/bus.js';
 import type { ClientEvent, InputTask } from '../../../src/shared/voice.js';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startGateway, type Gateway } from '../../../src/main/gateway/server.js';
+import type { GatewayDeps } from '../../../src/main/gateway/types.js';
+import { ModelLibrary } from '../../../src/main/models/index.js';
 import type { VoiceOptions } from '../../../src/main/gateway/voice/index.js';
 import { Recorder, startBackend, waitFor, type Backend } from '../supervisor/helpers.js';
 
 export { BACKENDS, waitFor, sleep } from '../supervisor/helpers.js';
+
+/**
+ * What every test gateway needs and no test looks at (version, an empty services table and log
+ * hub, a bus that answers pings), plus the model routes as startStudio sets them up: the renderer's
+ * built-in models (when `rendererDir` is given) and a fresh data dir for imports. Override any part.
+ */
+export function testGatewayDeps(overrides: Partial<GatewayDeps> & { token: string }): GatewayDeps {
+  const { rendererDir } = overrides;
+  return {
+    version: '0.0.0-test',
+    services: { status: () => [], restart: async () => {} },
+    logs: { tail: () => [], subscribe: () => () => {} },
+    bus: { kind: 'external', url: 'redis://test', ping: async () => true },
+    models: {
+      library: new ModelLibrary({
+        ...(rendererDir ? { builtinDir: path.join(rendererDir, 'live2d', 'models') } : {}),
+        dataDir: mkdtempSync(path.join(os.tmpdir(), 'fav-test-models-')),
+      }),
+    },
+    ...overrides,
+  };
+}
 
 export interface VoiceRig {
   backend: Backend;
