@@ -7,6 +7,8 @@
 import { join } from 'node:path';
 import { app, dialog, ipcMain, session, type BrowserWindow, type Tray } from 'electron';
 import { startStudio, type Studio } from '../src/main/app.js';
+import { chooseWorkerRuntime, findSystemNode, nativeAddonProblem } from '../src/main/native-abi.js';
+import { NodeProcessHost } from '../src/main/supervisor/index.js';
 import { IpcChannels } from '../src/shared/renderer-api.js';
 import iconPath from '../resources/icon.png?asset';
 import { installSessionSecurity } from './security.js';
@@ -50,8 +52,15 @@ function showStream(): void {
 
 async function start(): Promise<void> {
   const here = import.meta.dirname; // out/main
+  const workerPath = join(here, 'worker.js');
+  const appRoot = join(here, '../..');
+  // Native addons built for the system's Node (npm install) do not load in Electron's runtime:
+  // then the services run under that Node rather than crash (see src/main/native-abi.ts).
+  const runtime = chooseWorkerRuntime(nativeAddonProblem(import.meta.url), () => findSystemNode(appRoot));
+  if ('reason' in runtime) console.warn(`[fav] ${runtime.reason}`);
+  if ('warning' in runtime) console.error(`[fav] ${runtime.warning}`);
   starting = startStudio({
-    host: new UtilityProcessHost({ workerPath: join(here, 'worker.js') }),
+    host: runtime.kind === 'node' ? new NodeProcessHost({ entry: workerPath, execPath: runtime.execPath, cwd: appRoot }) : new UtilityProcessHost({ workerPath }),
     rendererDir: join(here, '../renderer'),
     dataDir: process.env.FAV_DATA_DIR ?? app.getPath('userData'),
   });

@@ -17,6 +17,8 @@ export interface NodeProcessHostOptions {
   execArgv?: string[];
   /** Working directory of workers; default the package root (where `tsx` resolves). */
   cwd?: string;
+  /** The Node binary that runs the workers; default this process's own. */
+  execPath?: string;
 }
 
 class NodeHostedProcess implements HostedProcess {
@@ -70,8 +72,10 @@ export class NodeProcessHost implements ProcessHost {
   readonly entry: string;
   private readonly execArgv: string[];
   private readonly cwd: string;
+  private readonly execPath: string | undefined;
 
   constructor(opts: NodeProcessHostOptions = {}) {
+    this.execPath = opts.execPath;
     const root = opts.cwd ?? PACKAGE_ROOT;
     this.entry = opts.entry ?? resolveWorkerEntry(root);
     this.execArgv = opts.execArgv ?? (this.entry.endsWith('.ts') ? ['--import', 'tsx'] : []);
@@ -82,6 +86,7 @@ export class NodeProcessHost implements ProcessHost {
     const child = fork(this.entry, [spec.service, '--instance', spec.instanceId, ...spec.args], {
       cwd: this.cwd,
       execArgv: this.execArgv,
+      ...(this.execPath ? { execPath: this.execPath } : {}),
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: false,
