@@ -194,7 +194,7 @@ const service: ServiceDefinition = {
     if (store.salvage) ctx.notify(store.salvage.message);
     // Windows are at most maxContextTokens: keep twice that in memory per active session.
     store.setCacheTokens(Math.max(4000, 2 * ctx.settings.memory.maxContextTokens));
-    const recall = new RecallClient(ctx.config.redisUrl, ctx.instanceId, ctx.redis, ctx.log);
+    const recall = new RecallClient(ctx.connect('recall-sub'), ctx.instanceId, ctx.redis, ctx.log);
     try {
       await recall.open();
     } catch (e) {

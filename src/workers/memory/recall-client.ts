@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { Channels } from '../../shared/bus.js';
 import { RecallReply, type RecallRequest } from '../../shared/voice.js';
-import { Requester, connectBus, createBusClient, withTimeout, type Logger } from '../runtime/index.js';
+import { Requester, connectBus, withTimeout, type Logger } from '../runtime/index.js';
 
 export interface RecallOutcome {
   items: RecallReply['items'];
@@ -21,8 +21,9 @@ export class RecallClient {
   private readonly sub: Redis;
   private readonly requester: Requester;
 
-  constructor(redisUrl: string, instanceId: string, cmd: Redis, log: Logger) {
-    this.sub = createBusClient(redisUrl, { service: 'memory', instance: instanceId, role: 'recall-sub', log });
+  /** `sub`: a connection of its own (not yet connected), subscribed for the replies. */
+  constructor(sub: Redis, instanceId: string, cmd: Redis, log: Logger) {
+    this.sub = sub;
     this.requester = new Requester({ sub: this.sub, pub: cmd, instance: instanceId, log });
   }
 

@@ -63,6 +63,12 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   // Never reconnect once the parent is gone: the next run's bus may be listening there by then.
   const parentAlive = parentAliveCheck();
   guardReconnects(all, parentAlive);
+  const extraConnection = (role: string): Redis => {
+    const r = connect(role);
+    guardReconnects([r], parentAlive);
+    all.push(r);
+    return r;
+  };
   const membership = new Membership(cmd, def.name, config.instanceId, config.heartbeatTtlMs, process.env.FAV_RUN_ID);
   let exitCode: number = ExitCode.ok;
   const ctx: WorkerContext = {
@@ -75,6 +81,7 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     notify: (text) => {
       notice = text;
     },
+    connect: (role) => extraConnection(role),
   };
 
   const consumers: Consumer[] = [];
@@ -148,13 +155,17 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
     ctx.settings = settings;
     log.info({ settings: source }, 'settings loaded');
     service = await def.create(ctx);
+    // A stop that came while the service was being built (the race below has given up on us): no
+    // new connection may open now, it could reach the next run's bus at the same address.
+    if (stopReason) {
+      await dispose();
+      throw new Error(`stop requested during initialisation (${stopReason.detail})`);
+    }
     checkInputs({ name: def.name, inputs: service.inputs });
     // One blocking connection per queue or stream input: a blocked connection serves one command.
     const blockingConns: Redis[] = [];
     const blocking = () => {
-      const r = connect(`blocking${blockingConns.length}`);
-      guardReconnects([r], parentAlive);
-      all.push(r);
+      const r = extraConnection(`blocking${blockingConns.length}`);
       blockingConns.push(r);
       return r;
     };
@@ -182,7 +193,10 @@ export async function runWorker(def: ServiceDefinition, config: WorkerConfig): P
   const stopConsumers = (drainMs: number) => Promise.all(consumers.map((c) => c.stop(drainMs)));
   try {
     log.info({ redis: maskUrl(config.redisUrl), heartbeatMs: config.heartbeatMs }, 'starting');
-    await Promise.race([initialise(), stopDuringInit]);
+    const init = initialise();
+    // Once a stop has won the race, init's own end (an error included) is nobody's to report.
+    init.catch(() => undefined);
+    await Promise.race([init, stopDuringInit]);
     await beat();
     await publish('ready', notice);
     for (const c of consumers) c.serve();

@@ -26,6 +26,12 @@ export interface WorkerContext {
    * events, which the supervisor shows in /health and the studio.
    */
   notify(notice: string | undefined): void;
+  /**
+   * Another bus connection (not yet connected) for a service that needs one of its own (a
+   * subscriber for replies): it never reconnects once the worker's core is gone, and is closed with
+   * the worker's own.
+   */
+  connect(role: string): Redis;
 }
 
 /** Per job: the worker context plus an AbortSignal that fires when the job must give up. */

@@ -2,7 +2,7 @@
  * The asr service's live microphone path as a real worker process on a real bus (redis-server and
  * the embedded bus): 20 ms frames of flite speech and silence sent in real time; the order and
  * timing of speech_start / speech_end / transcript, two utterances in one stream, and a session
- * claimed by another asr instance until it is released.
+ * claimed by another asr instance.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,28 +81,23 @@ describe.skipIf(!installed).each(BACKENDS)('asr service: live mic (%s)', (kind) 
   }, 60_000);
 
 
-  it('leaves a mic session claimed by another instance alone, and takes it once the claim is released', async () => {
+  it('leaves a mic session claimed by another instance alone', async () => {
     const session = `mic-other-${randomUUID().slice(0, 6)}`;
     await rig.redis.set(ownerKey(session), 'asr@elsewhere#1', 'PX', 60_000);
     const sentAt = await rig.stream(session, concat(silence(300), say(SENTENCES[11], 'slt'), silence(800)));
     await rig.end(session, sentAt.length + 1);
     expect(await rig.redis.get(ownerKey(session))).toBe('asr@elsewhere#1');
-    // The other instance releases it; the session's next stream is ours. Its frames are handled in
-    // order behind the first stream's, and its results in utterance order: had the first utterance
-    // been heard here, its events and result would come first.
-    const from = rig.tap.mark;
-    await rig.redis.del(ownerKey(session));
-    const sent = await rig.stream(session, concat(silence(300), say(SENTENCES[2], 'slt'), silence(800)));
-    expect(await rig.redis.get(ownerKey(session))).toBe(rig.worker.instanceId);
-    await rig.end(session, sent.length + 1);
-    const result = await rig.tap.next(Channels.asrResults, (m) => m.session_id === session, 30_000);
-    await rig.tap.next(Channels.events, (m) => m.session_id === session && m.kind === 'transcript' && m.final === true, 10_000);
-    const evs = rig.events(session);
-    expect(evs.filter((e) => e.msg.kind !== 'transcript' || e.msg.final).map((e) => e.msg.kind)).toEqual(['speech_start', 'speech_end', 'transcript']);
-    expect(rig.tap.all.indexOf(evs[0]!)).toBeGreaterThanOrEqual(from);
-    expect(result.msg.turn_id).toBe(evs[1]!.msg.turn_id);
+    // A session of our own streamed after it: the mic frames are handled in the order they were
+    // published, so once its result is here, every frame of the claimed session was seen too.
+    const mine = `mic-mine-${randomUUID().slice(0, 6)}`;
+    const sent = await rig.stream(mine, concat(silence(300), say(SENTENCES[2], 'slt'), silence(800)));
+    expect(await rig.redis.get(ownerKey(mine))).toBe(rig.worker.instanceId);
+    await rig.end(mine, sent.length + 1);
+    await rig.tap.next(Channels.asrResults, (m) => m.session_id === mine, 30_000);
+    expect(rig.events(session)).toEqual([]);
+    expect(rig.tap.on(Channels.asrResults, (m) => m.session_id === session)).toEqual([]);
+    expect(await rig.redis.get(ownerKey(session))).toBe('asr@elsewhere#1');
     // Our own claim is released at the end of a stream.
-    await waitCount(async () => ((await rig.redis.get(ownerKey(session))) === null ? [1] : []), 1, 5000);
-    expect(rig.tap.on(Channels.asrResults, (m) => m.session_id === session)).toHaveLength(1);
+    await waitCount(async () => ((await rig.redis.get(ownerKey(mine))) === null ? [1] : []), 1, 5000);
   }, 60_000);
 });
