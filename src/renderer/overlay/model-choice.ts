@@ -6,25 +6,11 @@
  */
 import { ModelListResponse, type ModelInfo } from '../../shared/models.js';
 import { StudioPaths } from '../../shared/renderer-api.js';
+import { BUILTIN_SHIZUKU } from '../avatar/builtin-models.js';
 import type { OverlayOptions } from './options.js';
 
-/**
- * The built-in Cubism 2 sample (copied from npm at build time to /live2d/models/shizuku/), for
- * when neither the gateway nor the avatar module (its own copy, with an emotion map) names one.
- */
-export const BUILTIN_SHIZUKU: ModelInfo = {
-  id: 'shizuku',
-  name: 'Shizuku',
-  source: 'builtin',
-  cubism: 2,
-  url: '/live2d/models/shizuku/shizuku.model.json',
-  expressions: ['f01', 'f02', 'f03', 'f04'],
-  motions: { idle: 3, tap_body: 3, pinch_in: 3, pinch_out: 3, shake: 3, flick_head: 3 },
-  parameters: ['PARAM_MOUTH_OPEN_Y', 'PARAM_MOUTH_FORM'],
-  mouth: { open: 'PARAM_MOUTH_OPEN_Y', form: 'PARAM_MOUTH_FORM' },
-  emotionMap: {},
-  transform: { x: 0, y: 0, scale: 1 },
-};
+/** The built-in Cubism 2 sample (with its emotion map), for when the gateway names no model. */
+export { BUILTIN_SHIZUKU };
 
 export interface ModelChoice {
   model: ModelInfo;
