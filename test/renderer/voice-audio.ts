@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { encodeWav, envelope, parseWav, resample, s16ToFloat } from '../../src/workers/audio/pcm.js';
-import { ENVELOPE_FRAME_MS } from '../../src/shared/voice.js';
+import { ENVELOPE_FRAME_MS, type ClientEvent } from '../../src/shared/voice.js';
 
 export const FLITE = '/usr/bin/flite';
 
@@ -98,4 +98,23 @@ export function toS16(samples: Float32Array): Buffer {
   const out = Buffer.alloc(samples.length * 2);
   for (let i = 0; i < samples.length; i++) out.writeInt16LE(Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767), i * 2);
   return out;
+}
+
+/** One reply audio chunk of `samples` as output-handler delivers it (metadata with the PCM inline). */
+export function audioChunkEvent(session: string, turn: string, seq: number, samples: Float32Array, rate: number): Extract<ClientEvent, { type: 'audio' }> {
+  return {
+    type: 'audio',
+    session_id: session,
+    turn_id: turn,
+    task_id: turn,
+    seq,
+    index: 0,
+    chunk: seq,
+    format: 'pcm_s16le',
+    sample_rate: rate,
+    envelope: envelopeOf(samples, rate),
+    envelope_frame_ms: 20,
+    visemes: [],
+    pcm_b64: toS16(samples).toString('base64'),
+  };
 }

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientEvent } from '../../src/shared/voice.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { chromiumMissing, launchChromium, readCspViolations, readWire, recordWire, watchPage, type PageProblems, type WireEntry } from '../helpers/chromium.js';
-import { bestAlignment, envelopeOf, fliteMissing, makeFakeMic, pcmBytesToFloat, syllableTone, toS16, type FakeMic } from './voice-audio.js';
+import { audioChunkEvent, bestAlignment, envelopeOf, fliteMissing, makeFakeMic, pcmBytesToFloat, syllableTone, type FakeMic } from './voice-audio.js';
 import { startStandIn, type StandIn } from './voice-stand-in.js';
 
 const skipReason = chromiumMissing() ?? fliteMissing();
@@ -74,23 +74,8 @@ async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: num
 
 /** Sends one audio chunk (metadata + PCM) of a tone with its envelope, like output-handler does. */
 function sendChunk(turn: string, seq: number, samples: Float32Array, rate: number): void {
-  stand.sendAudio(
-    {
-      type: 'audio',
-      session_id: S,
-      turn_id: turn,
-      task_id: turn,
-      seq,
-      index: 0,
-      chunk: seq,
-      format: 'pcm_s16le',
-      sample_rate: rate,
-      envelope: envelopeOf(samples, rate),
-      envelope_frame_ms: 20,
-      visemes: [],
-    },
-    toS16(samples),
-  );
+  const { pcm_b64, ...meta } = audioChunkEvent(S, turn, seq, samples, rate);
+  stand.sendAudio(meta, Buffer.from(pcm_b64!, 'base64'));
 }
 
 const ev = (e: ClientEvent) => stand.send(e);
