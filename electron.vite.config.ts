@@ -72,11 +72,12 @@ const LIVE2D_COPIES: readonly { from: string; to: string }[] = [
 /**
  * Modules of the avatar's render engine: pixi.js and its dependencies, the Live2D engine, and the
  * avatar module's own .ts files (pages import it on demand) except its DOM-free mouth and viseme
- * logic, which the player store imports statically. Dependencies are not pulled in after them
+ * logic, which the player store imports statically, and the built-in model's description, which
+ * the overlay's model choice imports statically. Dependencies are not pulled in after them
  * (a page entry that shares one, like vue, must not load the engine).
  */
 const AVATAR_ENGINE =
-  /node_modules[\\/](pixi\.js|@pixi|untitled-pixi-live2d-engine|eventemitter3|earcut|@xmldom|gifuct-js|js-binary-schema-parser|ismobilejs|parse-svg-path|tiny-lru)[\\/]|src[\\/]renderer[\\/]avatar[\\/](?!mouth\.ts|visemes\.ts)[\w-]+\.ts$/;
+  /node_modules[\\/](pixi\.js|@pixi|untitled-pixi-live2d-engine|eventemitter3|earcut|@xmldom|gifuct-js|js-binary-schema-parser|ismobilejs|parse-svg-path|tiny-lru)[\\/]|src[\\/]renderer[\\/]avatar[\\/](?!mouth\.ts|visemes\.ts|builtin-models\.ts)[\w-]+\.ts$/;
 
 function copyLive2d(outDir: string): Plugin {
   return {
