@@ -19,6 +19,7 @@ import { defineConfig } from 'electron-vite';
 import type { Plugin } from 'vite';
 import vue from '@vitejs/plugin-vue';
 import vuetify from 'vite-plugin-vuetify';
+import VueI18nPlugin from '@intlify/unplugin-vue-i18n/vite';
 import { RENDERER_CSP } from './src/shared/renderer-api.js';
 
 const root = import.meta.dirname;
@@ -121,11 +122,20 @@ export default defineConfig({
   },
   renderer: {
     root: at('src/renderer'),
-    plugins: [injectCsp(), vue(), vuetify({ autoImport: true }), copyLive2d(at('out/renderer'))],
+    plugins: [
+      injectCsp(),
+      vue(),
+      vuetify({ autoImport: true }),
+      // Catalogues are compiled at build time (no message compiler, nothing evaluated under the CSP).
+      VueI18nPlugin({ include: [at('src/renderer/i18n/locales/**')], runtimeOnly: true, compositionOnly: true, fullInstall: false, strictMessage: true }),
+      copyLive2d(at('out/renderer')),
+    ],
     build: {
       target: CHROME_TARGET,
       outDir: at('out/renderer'),
       minify: true,
+      // Fonts stay files: an inlined data: URL is blocked by the CSP (font-src falls back to 'self').
+      assetsInlineLimit: (file: string) => (/\.(woff2?|ttf|otf)$/.test(file) ? false : undefined),
       rolldownOptions: {
         input: {
           index: at('src/renderer/index.html'),

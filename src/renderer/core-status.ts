@@ -4,7 +4,7 @@
  * so a slow core never piles up requests. Responses are parsed at this edge; a core that answers
  * with something unexpected is reported as such rather than rendered half-way.
  */
-import { onBeforeUnmount, onMounted, readonly, ref, type Ref } from 'vue';
+import { onBeforeUnmount, onMounted, readonly, ref, type InjectionKey, type Ref } from 'vue';
 import { StudioPaths } from '../shared/renderer-api.js';
 import { HealthResponseSchema, ServicesResponseSchema, type BusKind, type ServiceStatus } from '../shared/studio-status.js';
 
@@ -19,6 +19,9 @@ export interface CoreStatus {
   services: Readonly<Ref<readonly ServiceStatus[]>>;
   lastUpdate: Readonly<Ref<Date | undefined>>;
 }
+
+/** The app's one poller, provided by App.vue to its pages (one poll loop however many pages read it). */
+export const CORE_STATUS: InjectionKey<CoreStatus> = Symbol('core-status');
 
 const REQUEST_TIMEOUT_MS = 1500;
 

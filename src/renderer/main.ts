@@ -7,11 +7,13 @@ import { createApp } from 'vue';
 import { createVuetify } from 'vuetify';
 import { aliases, mdi } from 'vuetify/iconsets/mdi-svg';
 import 'vuetify/styles';
+import '@fontsource/noto-sans-sc/400.css';
 import App from './App.vue';
+import { i18n } from './i18n/index.js';
 
 const vuetify = createVuetify({
   icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
   theme: { defaultTheme: 'dark' },
 });
 
-createApp(App).use(vuetify).mount('#app');
+createApp(App).use(vuetify).use(i18n).mount('#app');

@@ -1,0 +1,93 @@
+/**
+ * The studio's translations (vue-i18n, Composition API). Catalogues are JSON files under
+ * `locales/<locale>/<namespace>.json`, compiled at build time by @intlify/unplugin-vue-i18n; a key is
+ * `<namespace>.<path>`, e.g. `t('settings.llm.title')`. Each area of the studio owns its namespace
+ * file in both languages; `test/renderer/i18n-catalogue.test.ts` holds every locale to the English keys.
+ * The overlay pages and plain modules use `translate()`; components use `useI18n()`.
+ */
+import { createI18n } from 'vue-i18n';
+import { FALLBACK_LOCALE, LOCALES, pickLocale, type Locale } from './locale.js';
+
+export { LOCALES, LOCALE_NAMES, type Locale } from './locale.js';
+
+type Catalogue = Record<string, unknown>;
+
+const files = import.meta.glob<Catalogue>('./locales/*/*.json', { eager: true, import: 'default' });
+
+/** `{ en: { talk: {...}, settings: {...} }, 'zh-CN': {...} }` from the file names. */
+function catalogues(): Record<Locale, Catalogue> {
+  const out = Object.fromEntries(LOCALES.map((l) => [l, {} as Catalogue])) as Record<Locale, Catalogue>;
+  for (const [file, messages] of Object.entries(files)) {
+    const m = /\/locales\/([^/]+)\/([^/]+)\.json$/.exec(file);
+    if (!m || !(LOCALES as readonly string[]).includes(m[1])) continue;
+    out[m[1] as Locale][m[2]] = messages;
+  }
+  return out;
+}
+
+const STORAGE_KEY = 'fav.locale';
+
+function stored(): string | null {
+  try {
+    return window.localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null; // storage disabled (OBS's browser source may run without it)
+  }
+}
+
+/** `?lang=zh-CN` in the address wins (an OBS browser source has no menu to pick from). */
+function fromAddress(): string | null {
+  return new URLSearchParams(window.location.search).get('lang');
+}
+
+const initial = pickLocale(fromAddress() ?? stored(), navigator.languages ?? [navigator.language]);
+
+export const i18n = createI18n({
+  legacy: false,
+  locale: initial,
+  fallbackLocale: FALLBACK_LOCALE,
+  messages: catalogues() as never,
+  missingWarn: import.meta.env.DEV,
+  fallbackWarn: false,
+});
+
+document.documentElement.lang = initial;
+
+/**
+ * The global composer, loosely typed: keys are checked against the catalogues by the catalogue test,
+ * and vue-i18n's key types over runtime-loaded catalogues only make the type checker recurse.
+ */
+const composer = i18n.global as unknown as {
+  locale: { value: string };
+  t(key: string, params?: Record<string, unknown>): string;
+  te(key: string): boolean;
+};
+
+export function currentLocale(): Locale {
+  return composer.locale.value as Locale;
+}
+
+/** Switches the language now and remembers the choice for the next start. */
+export function setLocale(locale: Locale): void {
+  composer.locale.value = locale;
+  document.documentElement.lang = locale;
+  try {
+    window.localStorage.setItem(STORAGE_KEY, locale);
+  } catch {
+    // Not remembered; the switch still applies to this page.
+  }
+}
+
+/** For code outside components (stores, the overlay pages). */
+export function translate(key: string, params?: Record<string, unknown>): string {
+  return params ? composer.t(key, params) : composer.t(key);
+}
+
+/**
+ * A message for an error the core sent with a code: the catalogue's `errors.<code>` when there is one,
+ * else the core's own (English) message, which names the fix.
+ */
+export function errorMessage(code: string | undefined, fallback: string, params?: Record<string, unknown>): string {
+  const key = `errors.${code ?? ''}`;
+  return code && composer.te(key) ? translate(key, params) : fallback;
+}

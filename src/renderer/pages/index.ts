@@ -1,0 +1,35 @@
+/**
+ * The studio's pages, in the order of its navigation. Each is its own chunk, loaded when first shown.
+ * The page shown is `?view=<id>` in the address (a fragment would clash with `#token=`).
+ */
+import { defineAsyncComponent, type Component } from 'vue';
+import { mdiAccountVoice, mdiChartTimelineVariant, mdiCog } from '@mdi/js';
+
+export interface StudioPage {
+  id: string;
+  /** i18n key of the navigation label. */
+  titleKey: string;
+  icon: string;
+  component: Component;
+}
+
+export const PAGES: readonly StudioPage[] = [
+  { id: 'stage', titleKey: 'app.nav.stage', icon: mdiAccountVoice, component: defineAsyncComponent(() => import('./StagePage.vue')) },
+  { id: 'settings', titleKey: 'app.nav.settings', icon: mdiCog, component: defineAsyncComponent(() => import('./SettingsPage.vue')) },
+  { id: 'manager', titleKey: 'app.nav.manager', icon: mdiChartTimelineVariant, component: defineAsyncComponent(() => import('./ManagerPage.vue')) },
+];
+
+export const DEFAULT_PAGE = 'stage';
+
+export function pageFromAddress(search: string): string {
+  const id = new URLSearchParams(search).get('view');
+  return PAGES.some((p) => p.id === id) ? (id as string) : DEFAULT_PAGE;
+}
+
+/** Shows `?view=<id>` in the address bar without a reload (the token and session parameters stay). */
+export function showPageInAddress(id: string): void {
+  const url = new URL(window.location.href);
+  if (id === DEFAULT_PAGE) url.searchParams.delete('view');
+  else url.searchParams.set('view', id);
+  window.history.replaceState(window.history.state, '', url.toString());
+}
