@@ -27,7 +27,10 @@ function catalogues(): Record<Locale, Catalogue> {
 
 const STORAGE_KEY = 'fav.locale';
 
+const inBrowser = typeof window !== 'undefined';
+
 function stored(): string | null {
+  if (!inBrowser) return null;
   try {
     return window.localStorage.getItem(STORAGE_KEY);
   } catch {
@@ -37,10 +40,12 @@ function stored(): string | null {
 
 /** `?lang=zh-CN` in the address wins (an OBS browser source has no menu to pick from). */
 function fromAddress(): string | null {
-  return new URLSearchParams(window.location.search).get('lang');
+  return inBrowser ? new URLSearchParams(window.location.search).get('lang') : null;
 }
 
-const initial = pickLocale(fromAddress() ?? stored(), navigator.languages ?? [navigator.language]);
+// Node (unit tests of the page's logic) has no window; its navigator has no languages before Node 21.
+const systemLanguages = typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language]);
+const initial = pickLocale(fromAddress() ?? stored(), systemLanguages);
 
 export const i18n = createI18n({
   legacy: false,
@@ -51,7 +56,7 @@ export const i18n = createI18n({
   fallbackWarn: false,
 });
 
-document.documentElement.lang = initial;
+if (inBrowser) document.documentElement.lang = initial;
 
 /**
  * The global composer, loosely typed: keys are checked against the catalogues by the catalogue test,
@@ -84,10 +89,12 @@ export function translate(key: string, params?: Record<string, unknown>): string
 }
 
 /**
- * A message for an error the core sent with a code: the catalogue's `errors.<code>` when there is one,
- * else the core's own (English) message, which names the fix.
+ * A message for an error the core sent with a code. In English, the core's own message: it is the
+ * most precise (it names the URL, the limit, the fix). In another language, the catalogue's
+ * `errors.<code>` when there is one (the caller shows the core's words as a detail), else the core's.
  */
 export function errorMessage(code: string | undefined, fallback: string, params?: Record<string, unknown>): string {
   const key = `errors.${code ?? ''}`;
+  if (currentLocale() === FALLBACK_LOCALE) return fallback;
   return code && composer.te(key) ? translate(key, params) : fallback;
 }

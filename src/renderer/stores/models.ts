@@ -10,6 +10,7 @@
 import { computed, readonly, ref, shallowRef } from 'vue';
 import { ModelImportError, ModelInfo, ModelListResponse, type ModelSettings, type ModelTransform } from '../../shared/models.js';
 import { StudioPaths } from '../../shared/renderer-api.js';
+import { translate } from '../i18n/index.js';
 import { getToken } from '../voice/token.js';
 import { uploadBody, type Upload } from './model-upload.js';
 
@@ -28,14 +29,14 @@ async function call(path: string, init: RequestInit & { token?: boolean } = {}):
   headers.set('accept', 'application/json');
   if (init.token) {
     const token = await getToken();
-    if (!token) throw new ModelsApiError('this page has no studio token: open the studio from the app or from the link `fav serve` prints');
+    if (!token) throw new ModelsApiError(translate('models.noToken'));
     headers.set('authorization', `Bearer ${token}`);
   }
   let res: Response;
   try {
     res = await fetch(path, { ...init, headers, cache: 'no-store' });
   } catch {
-    throw new ModelsApiError('the core is not reachable');
+    throw new ModelsApiError(translate('models.unreachable'));
   }
   const body: unknown = await res.json().catch(() => undefined);
   if (res.ok) return body;
@@ -47,7 +48,7 @@ async function call(path: string, init: RequestInit & { token?: boolean } = {}):
 
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, v: unknown, what: string): T {
   const r = schema.safeParse(v);
-  if (!r.success) throw new ModelsApiError(`the core answered an unexpected ${what}`);
+  if (!r.success) throw new ModelsApiError(translate('models.unexpected', { what }));
   return r.data;
 }
 

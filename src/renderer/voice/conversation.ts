@@ -6,6 +6,7 @@
  */
 import type { Emotion, TurnState } from '../../shared/voice.js';
 import type { NonAudioEvent } from './session.js';
+import { errorMessage } from '../i18n/index.js';
 import { STRINGS } from './strings.js';
 
 export interface Entry {
@@ -26,6 +27,8 @@ export interface Alert {
   id: number;
   title: string;
   message: string;
+  /** The core's own (English) words, shown under a translated message. */
+  detail?: string;
   code?: string;
   severity: Severity;
 }
@@ -132,7 +135,8 @@ export function applyEvent(state: ConversationState, ev: NonAudioEvent): void {
       return;
     }
     case 'error': {
-      addAlert(state, { title: STRINGS.errorTitle(ev.stage), message: ev.message, code: ev.code });
+      const message = errorMessage(ev.code, ev.message);
+      addAlert(state, { title: STRINGS.errorTitle(ev.stage), message, detail: message === ev.message ? undefined : ev.message, code: ev.code });
       const reply = ev.turn_id ? replyOf(state, ev.turn_id) : undefined;
       if (reply && !reply.final) reply.status = 'failed';
       return;

@@ -1,62 +1,38 @@
 /**
- * Every user-facing string of the conversation panel, in one place until i18n is set up (a later
- * issue moves these into vue-i18n messages; keep them plain sentences without markup).
+ * The conversation panel's strings, read from the `talk` catalogue (src/renderer/i18n/locales/*\/talk.json)
+ * in the current language each time they are read: a template that reads them re-renders when the
+ * language changes. Messages stored earlier (an alert) keep the language they were made in.
  */
-export const STRINGS = {
-  title: 'Conversation',
-  empty: 'Say something or type a message to start.',
-  you: 'You',
-  avatar: 'Avatar',
-  chat: 'Chat',
-  interrupted: 'interrupted',
-  failed: 'failed',
-  typeHint: 'Type a message and press Enter',
-  send: 'Send',
-  stop: 'Stop',
-  stopHint: 'Stop the current reply',
-  micStart: 'Start talking',
-  micStop: 'Stop talking',
-  micHold: 'Hold to talk',
-  micToggleMode: 'Click to talk',
-  micPushMode: 'Push to talk',
-  micLevel: 'Mic level',
-  micTitle: 'Microphone',
-  offlineTitle: 'Offline',
-  protocolTitle: 'Unexpected message',
-  messageTitle: 'Message not sent',
-  tooLong: (length: number, max: number) => `The message is ${length} characters long; the limit is ${max}.`,
-  mouth: 'Mouth',
-  emotion: 'Emotion',
-  audioBlocked: 'The browser holds back sound until you interact with the page.',
-  enableAudio: 'Enable sound',
-  audioElsewhere: 'The replies play in another window of this session (an overlay or a second studio window).',
-  playHere: 'Play here',
-  states: {
-    idle: 'Idle',
-    listening: 'Listening',
-    thinking: 'Thinking',
-    speaking: 'Speaking',
-  },
-  connection: {
-    connecting: 'Connecting...',
-    open: 'Connected',
-    closed: 'Disconnected',
-    refused: 'Refused by the core',
-    notoken: 'No token',
-  },
-  micDenied:
-    'Microphone access was denied. Allow the microphone for this page (browser site settings, or the system privacy settings on macOS and Windows) and try again.',
-  micNotFound: 'No microphone was found. Connect one, or check that it is enabled in the system settings.',
-  micBusy: 'The microphone could not be opened: another application may be using it.',
-  micInsecure: 'The microphone needs a secure page: open the studio at http://127.0.0.1 or from the app.',
-  micFailed: 'The microphone could not be started',
-  micLost: 'The microphone stopped (unplugged or access revoked). Press the mic button to start again.',
-  noToken:
-    'This page has no studio token, so it cannot talk to the core. Open the link that `fav serve` prints (it carries ?token=...), or use the app.',
-  tokenRefused: 'The core refused the studio token. Open the current link from `fav serve` (the token may have changed).',
-  badSession: 'The core refused this session id: use letters, digits, _ . : - (at most 128), e.g. ?session=studio.',
-  disconnected: (seconds: number) => `Lost the connection to the core; retrying in ${seconds} s.`,
-  notConnected: 'Not connected to the core yet: the message will be sent when the connection is back.',
-  protocolError: 'The core sent a message this page does not understand; it was ignored (is the page older than the core?).',
-  errorTitle: (stage: string) => `Error in ${stage}`,
-} as const;
+import { translate } from '../i18n/index.js';
+
+const t = (key: string, params?: Record<string, unknown>) => translate(`talk.${key}`, params);
+
+/** An object whose properties translate `talk.<prefix><name>` when read. */
+function texts<K extends string>(prefix: string, keys: readonly K[]): Readonly<Record<K, string>> {
+  const out = {} as Record<K, string>;
+  for (const key of keys) Object.defineProperty(out, key, { get: () => t(prefix + key), enumerable: true });
+  return out;
+}
+
+const PLAIN = [
+  'title', 'empty', 'you', 'avatar', 'chat', 'interrupted', 'failed', 'typeHint', 'send', 'stop', 'stopHint',
+  'micStart', 'micStop', 'micHold', 'micToggleMode', 'micPushMode', 'micLevel', 'micTitle', 'offlineTitle',
+  'protocolTitle', 'messageTitle', 'mouth', 'emotion', 'audioBlocked', 'enableAudio', 'audioElsewhere', 'playHere',
+  'micDenied', 'micNotFound', 'micBusy', 'micInsecure', 'micFailed', 'micLost', 'noToken', 'tokenRefused',
+  'badSession', 'notConnected', 'protocolError',
+] as const;
+
+const extras = {
+  states: texts('states.', ['idle', 'listening', 'thinking', 'speaking'] as const),
+  connection: texts('connection.', ['connecting', 'open', 'closed', 'refused', 'notoken'] as const),
+  tooLong: (length: number, max: number) => t('tooLong', { length, max }),
+  disconnected: (seconds: number) => t('disconnected', { seconds }),
+  errorTitle: (stage: string) => t('errorTitle', { stage }),
+  emotionName: (emotion: string) => t(`emotions.${emotion}`),
+  detail: (detail: string) => t('detail', { detail }),
+};
+
+/** Not a spread: that would read each getter once, in the language of the moment. */
+export const STRINGS: Readonly<Record<(typeof PLAIN)[number], string>> & typeof extras = Object.freeze(
+  Object.assign(texts('', PLAIN), extras),
+);
