@@ -34,24 +34,35 @@ export const UNTRANSLATED_TERMS = [
   'OpenRouter', 'sherpa-onnx', 'SenseVoice', 'Whisper', 'Zipformer', 'pocketsphinx', 'flite', 'espeak-ng', 'Edge', 'GPT-SoVITS',
   'Kokoro', 'WebSocket', 'HTTP', 'URL', 'API', 'ASR', 'TTS', 'LLM', 'VAD', 'WAV', 'MP3', 'MP4', 'WebM', 'Ogg', 'Opus',
   'JSON', 'CPU', 'PID', 'ID', 'Stream Deck', 'macOS', 'Windows', 'Linux', 'Electron', 'Chromium', 'Vtuber', 'VTuber',
-  'Enter', 'Esc', 'Space', 'Ctrl', 'Alt', 'Shift', 'GPU', 'WebGL', 'zip', 'ms', 'MB', 'KB', 'GB', 'fps', 'ok',
+  'Noto Sans', 'Enter', 'Esc', 'Space', 'Ctrl', 'Alt', 'Shift', 'GPU', 'WebGL', 'zip', 'ms', 'MB', 'KB', 'GB', 'fps', 'ok',
 ];
 
-/** Text with product names, code spans, URLs, paths, placeholders and punctuation removed. */
+/**
+ * Text with product names, code spans, URLs, paths, placeholders and `key=value` query examples cut
+ * out. Each cut leaves a mark that is neither a letter nor a space, so words on either side of it do
+ * not join into a phrase.
+ */
 export function wordsLeft(text: string): string {
+  const CUT = '\u00a6';
   let s = text
-    .replace(/`[^`]*`/g, ' ')
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\b\w+:\/\/\S+/g, ' ')
-    .replace(/(^|\s)[#?/.][\w./=#?&%-]*/g, ' ')
-    .replace(/\b[\w-]+\.(json|zip|wav|onnx|txt|mjs|js)\b/gi, ' ');
-  for (const term of UNTRANSLATED_TERMS) s = s.split(term).join(' ');
-  return s.replace(/[^A-Za-z]+/g, ' ').trim();
+    .replace(/`[^`]*`/g, CUT)
+    .replace(/\{[^}]*\}(=\S*)?/g, CUT)
+    .replace(/\b\w+:\/\/\S+/g, CUT)
+    .replace(/\b[\w.-]+=[^\s\u3000-\u303f\uff00-\uffef]*/g, CUT)
+    .replace(/(^|\s)[#?/.][\w./=#?&%-]*/g, CUT)
+    .replace(/\b[\w-]+\.(json|zip|wav|onnx|txt|mjs|js)\b/gi, CUT);
+  for (const term of UNTRANSLATED_TERMS) s = s.split(term).join(CUT);
+  return s;
 }
 
-/** A translation that still reads as English: two or more latin words outside the allowed names. */
+/**
+ * A translation that still reads as English: two latin words joined by a space or an ASCII
+ * punctuation mark, or a message that is one latin word. Latin words set apart by Chinese
+ * punctuation (option names listed as `a、b、c`) are names, not prose.
+ */
 export function looksEnglish(text: string): boolean {
-  return /[A-Za-z]{2,}\s+[A-Za-z]{2,}/.test(wordsLeft(text)) || /^[A-Za-z]{3,}$/.test(wordsLeft(text));
+  const s = wordsLeft(text);
+  return /[A-Za-z]{2,}[ ,.;:!?'-]+[A-Za-z]{2,}/.test(s) || /^[^A-Za-z\u3400-\u9fff]*[A-Za-z]{3,}[^A-Za-z\u3400-\u9fff]*$/.test(s);
 }
 
 export interface CatalogueProblem {

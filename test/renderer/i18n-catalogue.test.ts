@@ -31,6 +31,9 @@ describe('the checker', () => {
     expect(looksEnglish('Live2D 模型')).toBe(false);
     expect(looksEnglish('Start talking')).toBe(true);
     expect(looksEnglish('Settings')).toBe(true);
+    // Option names listed with Chinese punctuation are names; joined by spaces they are prose.
+    expect(looksEnglish('请用 transparent、green（#00FF00）或 bg=00B140')).toBe(false);
+    expect(looksEnglish('请用 transparent, green or magenta')).toBe(true);
   });
 
   it('finds English text and static attributes in a template, not bound ones or t() calls', () => {

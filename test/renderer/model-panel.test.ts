@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
+import VueI18nPlugin from '@intlify/unplugin-vue-i18n/vite';
 import vuetify from 'vite-plugin-vuetify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
@@ -23,6 +24,7 @@ import { chromiumMissing, launchChromium, watchPage, type PageProblems } from '.
 import { copyShizuku, cubism3Zip, tempDir } from '../main/models/fixtures.js';
 
 const skipReason = chromiumMissing();
+const LOCALES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/renderer/i18n/locales/**');
 const HARNESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'model-panel-harness');
 const token = randomBytes(24).toString('base64url');
 
@@ -44,7 +46,7 @@ describe.skipIf(skipReason)('model panel in Chromium', () => {
   beforeAll(async () => {
     root = tempDir('fav-model-panel-');
     const out = path.join(root, 'page');
-    await build({ configFile: false, root: HARNESS, logLevel: 'warn', plugins: [vue(), vuetify({ autoImport: true })], build: { outDir: out, emptyOutDir: true, minify: false } });
+    await build({ configFile: false, root: HARNESS, logLevel: 'warn', plugins: [vue(), vuetify({ autoImport: true }), VueI18nPlugin({ include: [LOCALES], runtimeOnly: true, compositionOnly: true, fullInstall: false })], build: { outDir: out, emptyOutDir: true, minify: false } });
     const builtinDir = path.join(root, 'live2d-models');
     mkdirSync(builtinDir);
     copyShizuku(path.join(builtinDir, 'shizuku'));

@@ -44,7 +44,7 @@ describe('overlay options', () => {
       'audio=maybe is not on or off: use audio=1 or audio=0',
       'bg=red is not a background: use transparent, green (#00FF00), magenta (#FF00FF) or a hex colour (bg=%2300B140 or bg=00B140)',
       "model=../etc is not a model id: use the id the studio's model list shows (e.g. model=shizuku)",
-      "unknown option 'zoom': the overlay takes model, scale, x, y, fps, audio, bg, follow and session",
+      "unknown option 'zoom': the overlay takes model, scale, x, y, fps, audio, bg, follow, session and lang",
     ]);
   });
 

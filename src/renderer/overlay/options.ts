@@ -6,6 +6,7 @@
  *
  * No DOM: the page passes `location.search`; tests pass strings.
  */
+import { translate } from '../i18n/index.js';
 
 /** OBS's standard key colours (its Chroma Key filter's presets). */
 export const KEY_COLOURS = { green: '#00FF00', magenta: '#FF00FF' } as const;
@@ -41,7 +42,7 @@ const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export function numberIn(name: string, raw: string, min: number, max: number, problems: string[]): number | undefined {
   const n = raw.trim() === '' ? NaN : Number(raw);
   if (Number.isFinite(n) && n >= min && n <= max) return n;
-  problems.push(`${name}=${raw} is not a number from ${min} to ${max}`);
+  problems.push(translate('overlay.notNumber', { name, raw, min, max }));
   return undefined;
 }
 
@@ -50,7 +51,7 @@ export function flag(name: string, raw: string, problems: string[]): boolean | u
   const v = raw.trim().toLowerCase();
   if (['1', 'true', 'on', 'yes', ''].includes(v)) return true;
   if (['0', 'false', 'off', 'no'].includes(v)) return false;
-  problems.push(`${name}=${raw} is not on or off: use ${name}=1 or ${name}=0`);
+  problems.push(translate('overlay.notFlag', { name, raw }));
   return undefined;
 }
 
@@ -71,7 +72,7 @@ export function parseBackground(raw: string, problems: string[]): OverlayOptions
   if (v in KEY_COLOURS) return KEY_COLOURS[v as keyof typeof KEY_COLOURS];
   const hex = hexColour(v);
   if (hex) return hex;
-  problems.push(`bg=${raw} is not a background: use transparent, green (#00FF00), magenta (#FF00FF) or a hex colour (bg=%2300B140 or bg=00B140)`);
+  problems.push(translate('overlay.notBackground', { raw }));
   return undefined;
 }
 
@@ -84,7 +85,7 @@ export function parseOverlayOptions(search: string): Parsed<OverlayOptions> {
     switch (key) {
       case 'model':
         if (MODEL_ID.test(raw)) options.model = raw;
-        else problems.push(`model=${raw} is not a model id: use the id the studio's model list shows (e.g. model=shizuku)`);
+        else problems.push(translate('overlay.notModel', { raw }));
         break;
       case 'scale':
         options.scale = numberIn('scale', raw, 0.05, 10, problems) ?? options.scale;
@@ -108,9 +109,10 @@ export function parseOverlayOptions(search: string): Parsed<OverlayOptions> {
       // Read by the session store (voice/token.ts), not here.
       case 'session':
       case 'token':
+      case 'lang': // the page's language, read by src/renderer/i18n
         break;
       default:
-        problems.push(`unknown option '${key}': the overlay takes model, scale, x, y, fps, audio, bg, follow and session`);
+        problems.push(translate('overlay.unknownOverlay', { key }));
     }
   }
   return { options, problems };

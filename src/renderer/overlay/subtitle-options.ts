@@ -4,6 +4,7 @@
  * only ever style the text, never inject rules. Bad values are named and replaced by the defaults,
  * as in options.ts.
  */
+import { translate } from '../i18n/index.js';
 import { flag, hexColour, numberIn, type Parsed } from './options.js';
 
 export interface SubtitleOptions {
@@ -44,14 +45,14 @@ const FONT = /^[\p{L}\p{N} ,'"-]{1,100}$/u;
 
 function colour(name: string, raw: string, problems: string[]): `#${string}` | undefined {
   const hex = hexColour(raw);
-  if (!hex) problems.push(`${name}=${raw} is not a hex colour: e.g. ${name}=FFFFFF or ${name}=%23FFFFFF`);
+  if (!hex) problems.push(translate('overlay.notColour', { name, raw }));
   return hex;
 }
 
 function oneOf<T extends string>(name: string, raw: string, values: readonly T[], problems: string[]): T | undefined {
   const v = raw.trim().toLowerCase() as T;
   if (values.includes(v)) return v;
-  problems.push(`${name}=${raw} is not one of ${values.join(', ')}`);
+  problems.push(translate('overlay.notOneOf', { name, raw, values: values.join(', ') }));
   return undefined;
 }
 
@@ -63,7 +64,7 @@ export function parseSubtitleOptions(search: string): Parsed<SubtitleOptions> {
     switch (key) {
       case 'font':
         if (FONT.test(raw.trim())) o.font = raw.trim();
-        else problems.push(`font=${raw} is not a font name: letters, digits, spaces, commas and quotes only (e.g. font=Noto Sans)`);
+        else problems.push(translate('overlay.notFont', { raw }));
         break;
       case 'size':
         o.size = numberIn('size', raw, 8, 300, problems) ?? o.size;
@@ -98,11 +99,10 @@ export function parseSubtitleOptions(search: string): Parsed<SubtitleOptions> {
         break;
       case 'session':
       case 'token':
+      case 'lang': // the page's language, read by src/renderer/i18n
         break;
       default:
-        problems.push(
-          `unknown option '${key}': the subtitles take font, size, color, outline, outline_width, position, align, fade, max_lines, question and session`,
-        );
+        problems.push(translate('overlay.unknownSubtitles', { key }));
     }
   }
   return { options: o, problems };

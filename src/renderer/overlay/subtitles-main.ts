@@ -5,6 +5,8 @@
  * subtitle-state.ts. A read-only view socket; it never takes the audio.
  */
 import '../zod-jitless.js';
+// Replies are often Chinese: the shipped Noto Sans SC draws them where the system has no CJK font.
+import '@fontsource/noto-sans-sc/400.css';
 import { exposeDebug, showProblems, startView } from './page.js';
 import { outlineShadow, parseSubtitleOptions, type SubtitleOptions } from './subtitle-options.js';
 import { SubtitleState, type SubtitleView } from './subtitle-state.js';
@@ -13,7 +15,7 @@ const { options, problems } = parseSubtitleOptions(window.location.search);
 
 function applyStyle(box: HTMLElement, o: SubtitleOptions): void {
   box.dataset.position = o.position;
-  box.style.fontFamily = o.font;
+  box.style.fontFamily = `${o.font}, 'Noto Sans SC'`;
   box.style.fontSize = `${o.size}px`;
   box.style.color = o.color;
   box.style.textAlign = o.align;

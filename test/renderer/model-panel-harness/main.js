@@ -7,6 +7,7 @@ import { aliases, mdi } from 'vuetify/iconsets/mdi-svg';
 import 'vuetify/styles';
 import ModelPanel from '../../../src/renderer/components/ModelPanel.vue';
 import { useModels } from '../../../src/renderer/stores/models.ts';
+import { i18n } from '../../../src/renderer/i18n/index.ts';
 
 globalThis.__previews = [];
 // The store, for what the panel does not do itself (the avatar saves its position through it).
@@ -15,4 +16,5 @@ const vuetify = createVuetify({ icons: { defaultSet: 'mdi', aliases, sets: { mdi
 const preview = (action) => globalThis.__previews.push(action);
 createApp({ render: () => h(VApp, null, () => h(VMain, null, () => h(ModelPanel, { preview }))) })
   .use(vuetify)
+  .use(i18n)
   .mount('#app');
