@@ -12,6 +12,7 @@ import { NodeProcessHost } from '../src/main/supervisor/index.js';
 import { IpcChannels } from '../src/shared/renderer-api.js';
 import iconPath from '../resources/icon.png?asset';
 import { installSessionSecurity } from './security.js';
+import { shellStrings } from './shell-strings.js';
 import { createTray } from './tray.js';
 import { UtilityProcessHost } from './utility-host.js';
 import { createStreamWindow, createStudioWindow, setClickThrough, setStreamChroma, type StreamWindowOptions, type WindowContext } from './windows.js';
@@ -94,6 +95,7 @@ async function start(): Promise<void> {
       quit: () => app.quit(),
     },
     streamOptions,
+    shellStrings(app.getPreferredSystemLanguages()),
   );
   showStudio();
 }
@@ -156,7 +158,7 @@ function main(): void {
     .then(start)
     .catch(async (err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
-      dialog.showErrorBox('Free-Agent-Vtuber Studio could not start', message);
+      dialog.showErrorBox(shellStrings(app.getPreferredSystemLanguages()).startFailed, message);
       await stop();
       app.exit(1);
     });

@@ -3,6 +3,7 @@
  * how the streamer gets a window back or quits.
  */
 import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electron';
+import type { ShellStrings } from './shell-strings.js';
 import { STREAM_CHROMAS, type StreamChroma, type StreamWindowOptions } from './windows.js';
 
 export interface TrayActions {
@@ -15,26 +16,20 @@ export interface TrayActions {
   quit(): void;
 }
 
-const CHROMA_LABELS: Record<StreamChroma, string> = {
-  transparent: 'Transparent',
-  green: 'Green (#00FF00)',
-  magenta: 'Magenta (#FF00FF)',
-};
-
-export function createTray(iconPath: string, actions: TrayActions, stream: StreamWindowOptions): Tray {
+export function createTray(iconPath: string, actions: TrayActions, stream: StreamWindowOptions, text: ShellStrings): Tray {
   const icon = nativeImage.createFromPath(iconPath).resize({ width: 22, height: 22 });
   const tray = new Tray(icon);
-  tray.setToolTip('Free-Agent-Vtuber Studio');
+  tray.setToolTip(text.tooltip);
   tray.setContextMenu(
     Menu.buildFromTemplate([
-      { label: 'Show Studio', click: () => actions.showStudio() },
-      { label: 'Show Stream Window', click: () => actions.showStream() },
-      { label: 'Click-through', type: 'checkbox', checked: stream.clickThrough, click: (item) => actions.setClickThrough(item.checked) },
+      { label: text.showStudio, click: () => actions.showStudio() },
+      { label: text.showStream, click: () => actions.showStream() },
+      { label: text.clickThrough, type: 'checkbox', checked: stream.clickThrough, click: (item) => actions.setClickThrough(item.checked) },
       {
-        label: 'Stream Background',
+        label: text.streamBackground,
         submenu: STREAM_CHROMAS.map(
           (chroma): MenuItemConstructorOptions => ({
-            label: CHROMA_LABELS[chroma],
+            label: text[chroma],
             type: 'radio',
             checked: stream.chroma === chroma,
             click: () => actions.setChroma(chroma),
@@ -42,7 +37,7 @@ export function createTray(iconPath: string, actions: TrayActions, stream: Strea
         ),
       },
       { type: 'separator' },
-      { label: 'Quit', click: () => actions.quit() },
+      { label: text.quit, click: () => actions.quit() },
     ]),
   );
   tray.on('click', () => actions.showStudio());

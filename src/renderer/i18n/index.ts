@@ -1,36 +1,17 @@
 /**
- * The studio's translations (vue-i18n, Composition API). Catalogues are JSON files under
- * `locales/<locale>/<namespace>.json`, compiled at build time by @intlify/unplugin-vue-i18n; a key is
- * `<namespace>.<path>`, e.g. `t('settings.llm.title')`. Each area of the studio owns its namespace
- * file in both languages; `test/renderer/i18n-catalogue.test.ts` holds every locale to the English keys.
- * The overlay pages and plain modules use `translate()`; components use `useI18n()`.
+ * The language of a page: the user's choice (remembered in localStorage), `?lang=` in the address
+ * (an OBS browser source has no menu), else the system's. Importing this module sets it, so each
+ * page entry imports it before anything is shown. Translating itself is in core.ts.
  */
-import { createI18n } from 'vue-i18n';
-import { FALLBACK_LOCALE, LOCALES, pickLocale, type Locale } from './locale.js';
+import { pickLocale, type Locale } from '../../shared/locale.js';
+import { composer } from './core.js';
 
-export { LOCALES, LOCALE_NAMES, type Locale } from './locale.js';
-
-type Catalogue = Record<string, unknown>;
-
-const files = import.meta.glob<Catalogue>('./locales/*/*.json', { eager: true, import: 'default' });
-
-/** `{ en: { talk: {...}, settings: {...} }, 'zh-CN': {...} }` from the file names. */
-function catalogues(): Record<Locale, Catalogue> {
-  const out = Object.fromEntries(LOCALES.map((l) => [l, {} as Catalogue])) as Record<Locale, Catalogue>;
-  for (const [file, messages] of Object.entries(files)) {
-    const m = /\/locales\/([^/]+)\/([^/]+)\.json$/.exec(file);
-    if (!m || !(LOCALES as readonly string[]).includes(m[1])) continue;
-    out[m[1] as Locale][m[2]] = messages;
-  }
-  return out;
-}
+export { LOCALES, LOCALE_NAMES, type Locale } from '../../shared/locale.js';
+export { currentLocale, errorMessage, i18n, translate } from './core.js';
 
 const STORAGE_KEY = 'fav.locale';
 
-const inBrowser = typeof window !== 'undefined';
-
 function stored(): string | null {
-  if (!inBrowser) return null;
   try {
     return window.localStorage.getItem(STORAGE_KEY);
   } catch {
@@ -38,63 +19,19 @@ function stored(): string | null {
   }
 }
 
-/** `?lang=zh-CN` in the address wins (an OBS browser source has no menu to pick from). */
-function fromAddress(): string | null {
-  return inBrowser ? new URLSearchParams(window.location.search).get('lang') : null;
+function apply(locale: Locale): void {
+  composer.locale.value = locale;
+  document.documentElement.lang = locale;
 }
 
-// Node (unit tests of the page's logic) has no window; its navigator has no languages before Node 21.
-const systemLanguages = typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language]);
-const initial = pickLocale(fromAddress() ?? stored(), systemLanguages);
-
-export const i18n = createI18n({
-  legacy: false,
-  locale: initial,
-  fallbackLocale: FALLBACK_LOCALE,
-  messages: catalogues() as never,
-  missingWarn: import.meta.env.DEV,
-  fallbackWarn: false,
-});
-
-if (inBrowser) document.documentElement.lang = initial;
-
-/**
- * The global composer, loosely typed: keys are checked against the catalogues by the catalogue test,
- * and vue-i18n's key types over runtime-loaded catalogues only make the type checker recurse.
- */
-const composer = i18n.global as unknown as {
-  locale: { value: string };
-  t(key: string, params?: Record<string, unknown>): string;
-  te(key: string): boolean;
-};
-
-export function currentLocale(): Locale {
-  return composer.locale.value as Locale;
-}
+apply(pickLocale(new URLSearchParams(window.location.search).get('lang') ?? stored(), navigator.languages ?? [navigator.language]));
 
 /** Switches the language now and remembers the choice for the next start. */
 export function setLocale(locale: Locale): void {
-  composer.locale.value = locale;
-  document.documentElement.lang = locale;
+  apply(locale);
   try {
     window.localStorage.setItem(STORAGE_KEY, locale);
   } catch {
     // Not remembered; the switch still applies to this page.
   }
-}
-
-/** For code outside components (stores, the overlay pages). */
-export function translate(key: string, params?: Record<string, unknown>): string {
-  return params ? composer.t(key, params) : composer.t(key);
-}
-
-/**
- * A message for an error the core sent with a code. In English, the core's own message: it is the
- * most precise (it names the URL, the limit, the fix). In another language, the catalogue's
- * `errors.<code>` when there is one (the caller shows the core's words as a detail), else the core's.
- */
-export function errorMessage(code: string | undefined, fallback: string, params?: Record<string, unknown>): string {
-  const key = `errors.${code ?? ''}`;
-  if (currentLocale() === FALLBACK_LOCALE) return fallback;
-  return code && composer.te(key) ? translate(key, params) : fallback;
 }

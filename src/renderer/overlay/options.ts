@@ -6,7 +6,7 @@
  *
  * No DOM: the page passes `location.search`; tests pass strings.
  */
-import { translate } from '../i18n/index.js';
+import { translate } from '../i18n/core.js';
 
 /** OBS's standard key colours (its Chroma Key filter's presets). */
 export const KEY_COLOURS = { green: '#00FF00', magenta: '#FF00FF' } as const;

@@ -6,6 +6,8 @@
  * plays in the studio and the mouth follows each chunk's timing (the player store does both).
  */
 import '../zod-jitless.js';
+// Sets the page's language (?lang=, else the system's) before the options are read.
+import '../i18n/index.js';
 import { usePlayer } from '../stores/player.js';
 import { getToken } from '../voice/token.js';
 import { mountAvatar, hasAvatarModule, type OverlayAvatar } from './avatar-mount.js';

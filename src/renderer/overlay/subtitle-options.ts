@@ -4,7 +4,7 @@
  * only ever style the text, never inject rules. Bad values are named and replaced by the defaults,
  * as in options.ts.
  */
-import { translate } from '../i18n/index.js';
+import { translate } from '../i18n/core.js';
 import { flag, hexColour, numberIn, type Parsed } from './options.js';
 
 export interface SubtitleOptions {

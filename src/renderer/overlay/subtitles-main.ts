@@ -5,6 +5,8 @@
  * subtitle-state.ts. A read-only view socket; it never takes the audio.
  */
 import '../zod-jitless.js';
+// Sets the page's language (?lang=, else the system's) before the options are read.
+import '../i18n/index.js';
 // Replies are often Chinese: the shipped Noto Sans SC draws them where the system has no CJK font.
 import '@fontsource/noto-sans-sc/400.css';
 import { exposeDebug, showProblems, startView } from './page.js';

@@ -10,7 +10,7 @@
 import { computed, readonly, ref, shallowRef } from 'vue';
 import { ModelImportError, ModelInfo, ModelListResponse, type ModelSettings, type ModelTransform } from '../../shared/models.js';
 import { StudioPaths } from '../../shared/renderer-api.js';
-import { translate } from '../i18n/index.js';
+import { translate } from '../i18n/core.js';
 import { getToken } from '../voice/token.js';
 import { uploadBody, type Upload } from './model-upload.js';
 

@@ -6,7 +6,7 @@
  */
 import type { Emotion, TurnState } from '../../shared/voice.js';
 import type { NonAudioEvent } from './session.js';
-import { errorMessage } from '../i18n/index.js';
+import { errorMessage } from '../i18n/core.js';
 import { STRINGS } from './strings.js';
 
 export interface Entry {

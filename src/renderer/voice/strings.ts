@@ -3,7 +3,7 @@
  * in the current language each time they are read: a template that reads them re-renders when the
  * language changes. Messages stored earlier (an alert) keep the language they were made in.
  */
-import { translate } from '../i18n/index.js';
+import { translate } from '../i18n/core.js';
 
 const t = (key: string, params?: Record<string, unknown>) => translate(`talk.${key}`, params);
 

@@ -72,6 +72,9 @@ class FakeApp extends EventEmitter {
   getPath(name) {
     return `/tmp/fake-electron-${name}`;
   }
+  getPreferredSystemLanguages() {
+    return (process.env.FAKE_ELECTRON_LANGUAGES ?? 'en-US').split(',');
+  }
   quit() {
     this.quitRequests++;
     let prevented = false;

@@ -1,5 +1,5 @@
 /**
- * Which language the studio speaks: the user's choice when they made one, else the system's (the
+ * Which language the studio (and the Electron shell) speaks: the user's choice when they made one, else the system's (the
  * browser's or Electron's `navigator.languages`, which follow the OS). Pure, so it is tested alone.
  */
 export const LOCALES = ['en', 'zh-CN'] as const;
