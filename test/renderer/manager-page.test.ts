@@ -115,6 +115,18 @@ describe.skipIf(skipReason !== undefined)(`manager page in Chromium${skipReason 
     await row('tts').locator('[data-testid="state"][data-state="ready"]').waitFor({ timeout: 10_000 });
   }, 60_000);
 
+  it('stops a service from its row (it shows stopped, no pid) and starts it again', async () => {
+    const before = pidOf('memory');
+    await row('memory').locator('[data-testid="action-stop"]').click();
+    await row('memory').locator('[data-testid="state"][data-state="stopped"]').waitFor({ timeout: 30_000 });
+    await expect(row('memory').locator('[data-testid="pids"]').innerText()).resolves.toBe('-');
+    expect(sup.status().find((s) => s.name === 'memory')!.state).toBe('stopped');
+    await row('memory').locator('[data-testid="action-start"]').click();
+    await row('memory').locator('[data-testid="state"][data-state="ready"]').waitFor({ timeout: 30_000 });
+    await until(async () => (await row('memory').locator('[data-testid="pids"]').innerText()) === String(pidOf('memory')), 10_000, 'the new pid of memory');
+    expect(pidOf('memory')).not.toBe(before);
+  }, 90_000);
+
   it('draws the latency of a turn just spoken, stage by stage, heard included', async () => {
     await page.locator('[data-testid="nav-stage"]').click();
     const input = page.locator('[data-testid="text-input"] input');
