@@ -176,6 +176,8 @@ describe.skipIf(skipReason !== undefined)(`manager page in Chromium${skipReason 
     const widest = drawn.reduce((a, b) => (b[2]! > a[2]! ? b : a));
     const longest = drawn.reduce((a, b) => (b[1]! > a[1]! ? b : a));
     expect(widest[0]).toBe(longest[0]);
+    // The legend names the slow stage (the largest median; with one turn, its longest stage).
+    await expect(page.locator('[data-testid="latency-legend"] [data-slowest="true"]').getAttribute('data-legend')).resolves.toBe(longest[0]);
     // Hovering a bar says its stage and milliseconds.
     await expect(bars.first().locator('title').textContent()).resolves.toBe(`LLM first token: ${Math.round(m.llm_first_token! - m.input!).toLocaleString('en')} ms`);
     await expect(page.locator('[data-testid="latency-legend"] [data-legend]').count()).resolves.toBe(5);

@@ -67,12 +67,17 @@ describe('layoutLatency', () => {
     expect(l.rows[1]!.bars[0]).toMatchObject({ stage: 'llm', x: 110, width: 40 });
     expect(l.ticks).toEqual([0, 400, 800, 1200, 1600, 2000].map((ms) => ({ ms, x: 110 + ms * 0.2 })));
     expect(l.height).toBe(2 * 18 + 6 + 22);
+    // Medians over the turns that have the stage: the LLM is the slow one here.
+    expect(l.medians).toEqual({ asr: 300, llm: 400, sentence: 150, tts: 200, playback: 50 });
+    expect(l.slowest).toBe('llm');
   });
 
   it('has no rows (and a unit scale) when no turn has timings', () => {
     const l = layoutLatency([{ session_id: 's', turn_id: 'x', marks: {} }], { width: 300 });
     expect(l.rows).toEqual([]);
     expect(l.maxMs).toBe(1);
+    expect(l.medians).toEqual({});
+    expect(l.slowest).toBeUndefined();
   });
 
   it('rounds the scale up to 1, 2 or 5 times a power of ten', () => {

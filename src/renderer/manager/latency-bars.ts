@@ -61,6 +61,10 @@ export interface ChartLayout {
   ticks: ChartTick[];
   /** The scale's end (ms at the right edge of the plot). */
   maxMs: number;
+  /** Per stage, the median over the turns that have it (the legend says it; the largest is the slow stage). */
+  medians: Partial<Record<LatencyStageId, number>>;
+  /** The stage with the largest median, if any. */
+  slowest: LatencyStageId | undefined;
   width: number;
   height: number;
   plotLeft: number;
@@ -112,8 +116,18 @@ export function layoutLatency(turns: readonly TurnTiming[], o: ChartOptions): Ch
     total: totals[i]!,
     bars: r.stages.map((s) => ({ ...s, x: round(plotLeft + s.offset * scale), width: round(s.ms * scale) })),
   }));
+  const medians: Partial<Record<LatencyStageId, number>> = {};
+  let slowest: LatencyStageId | undefined;
+  for (const s of LATENCY_STAGES) {
+    const values = staged.flatMap((r) => r.stages.filter((x) => x.stage === s.id).map((x) => x.ms)).sort((a, b) => a - b);
+    if (values.length === 0) continue;
+    const mid = values.length >> 1;
+    const median = values.length % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+    medians[s.id] = median;
+    if (slowest === undefined || median > medians[slowest]!) slowest = s.id;
+  }
   const step = maxMs / 5;
   const ticks: ChartTick[] = Array.from({ length: 6 }, (_, k) => ({ ms: round(k * step), x: round(plotLeft + k * step * scale) }));
   const rowsHeight = rows.length > 0 ? rows.length * (rowHeight + rowGap) - rowGap : 0;
-  return { rows, ticks, maxMs, width: o.width, height: rowsHeight + axisHeight, plotLeft, plotWidth };
+  return { rows, ticks, maxMs, medians, slowest, width: o.width, height: rowsHeight + axisHeight, plotLeft, plotWidth };
 }
