@@ -157,6 +157,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
           kind: busKind,
           url: redactUrl(busUrl),
           ping: async () => (await Promise.race([ping.ping(), new Promise((r) => setTimeout(r, 1000, 'timeout'))])) === 'PONG',
+          reader: ping,
         },
         rendererDir,
         models: { library, log: modelLog },

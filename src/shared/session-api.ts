@@ -25,7 +25,7 @@ export type SessionRole = z.infer<typeof SessionRole>;
 /**
  * Client -> server JSON frames. Binary frames from a control socket are mic PCM (16 kHz s16le
  * mono) between mic_start and mic_stop. A view socket may send only claim_audio, and playback_done
- * while it has the audio.
+ * and heard while it has the audio.
  */
 export const SessionCommand = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text'), text: z.string().min(1), source: z.enum(['typed', 'chat']).default('typed'), author: z.string().optional() }),
@@ -37,6 +37,11 @@ export const SessionCommand = z.discriminatedUnion('type', [
   z.object({ type: z.literal('playback_done'), turn_id: z.string() }),
   /** Make this socket the session's audio socket (answered with a `session_role` notice). */
   z.object({ type: z.literal('claim_audio') }),
+  /**
+   * The audio socket started playing a turn's first audio `ago_ms` ago (the manager's latency chart:
+   * the gateway stamps it with its own clock, so the page's clock never has to agree with the core's).
+   */
+  z.object({ type: z.literal('heard'), turn_id: z.string().min(1), ago_ms: z.number().min(0).max(60_000).default(0) }),
 ]);
 export type SessionCommand = z.infer<typeof SessionCommand>;
 

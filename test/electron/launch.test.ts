@@ -1,6 +1,6 @@
 /**
  * The packaged shell end to end: Playwright's `_electron.launch()` starts the built app (out/), the
- * studio window must show the page the gateway serves with the services, `window.fav` must be the
+ * studio window must show the page the gateway serves, with the services on its manager page, `window.fav` must be the
  * preload's API and nothing more, and quitting must stop the core (the gateway stops answering).
  * Needs the Electron binary, which cannot be downloaded on the project's build machines: the test
  * skips, saying so, when node_modules/electron/dist is absent (`npx install-electron` fetches it).
@@ -59,6 +59,8 @@ describe.skipIf(skipReason !== undefined)(`Electron app${skipReason ? ` (skipped
     await win.waitForLoadState('domcontentloaded');
     expect(win.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     await expect(win.title()).resolves.toBe('Free-Agent-Vtuber Studio');
+    // The services are on the manager page.
+    await win.locator('[data-testid="nav-manager"]').click();
     await win.locator('[data-service]').first().waitFor({ timeout: 30_000 });
     await win.screenshot({ path: '/tmp/studio-electron.png' });
   });

@@ -16,8 +16,10 @@ import { requireToken, tokenFromRequest, tokensEqual } from './auth.js';
 import { ConnectionRegistry } from './connections.js';
 import { hostGuard } from './host-guard.js';
 import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
+import { managerPlugin } from './manager-routes.js';
 import { modelsPlugin } from './models-routes.js';
 import { statusPage } from './status-page.js';
+import { TurnTimings } from './turn-timings.js';
 import type { GatewayDeps } from './types.js';
 import { voicePlugin } from './voice/index.js';
 
@@ -135,7 +137,10 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
     });
   });
 
-  if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections));
+  // The last turns' timing marks: fed by the voice endpoints, read by the manager.
+  const timings = new TurnTimings();
+  if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections, timings));
+  app.register(managerPlugin({ token: deps.token, services: deps.services, timings, bus: deps.bus?.reader }));
   if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
 
   const rendererDir = deps.rendererDir;

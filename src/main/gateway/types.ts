@@ -2,6 +2,7 @@
  * What the gateway needs from the rest of the core. Kept as narrow interfaces so the gateway can be
  * tested with the real supervisor or alone, and so it never reaches into their internals.
  */
+import type { BusReader } from './bus-lengths.js';
 import type { ModelsRoutesOptions } from './models-routes.js';
 import type { VoiceOptions } from './voice/options.js';
 
@@ -18,6 +19,10 @@ export interface ServiceView {
 export interface ServicesSource {
   status(): ServiceView[];
   restart(name: string): Promise<void>;
+  /** Stop one service and keep it stopped (the manager); absent: the manager offers restart only. */
+  stopService?(name: string): Promise<void>;
+  /** Start a service that was stopped or failed. */
+  startService?(name: string): Promise<void>;
 }
 
 export interface LogRecordView {
@@ -34,6 +39,8 @@ export interface BusView {
   /** The bus URL with credentials removed. */
   url: string;
   ping(): Promise<boolean>;
+  /** A core bus connection the manager reads queue and stream lengths over. */
+  reader?: BusReader;
 }
 
 export interface GatewayDeps {

@@ -57,6 +57,8 @@ export class InstanceSlot {
   private restartTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private exitWaiters: Array<() => void> = [];
+  /** A stop in progress (start() waits for it before spawning again). */
+  private stopping: Promise<void> | undefined;
   private settleWaiters: Array<() => void> = [];
 
   constructor(
@@ -233,7 +235,18 @@ export class InstanceSlot {
       this.setState('stopped');
       return;
     }
-    await this.terminate();
+    const gone = (this.stopping ??= this.terminate().finally(() => (this.stopping = undefined)));
+    await gone;
+  }
+
+  /**
+   * Starts a slot that was stopped (or failed) on request: waits for a stop still under way, then
+   * spawns with a fresh crash count; resolves when the process is ready or failed.
+   */
+  async startAgain(): Promise<void> {
+    if (this.stopping) await this.stopping;
+    this.start();
+    await this.settled();
   }
 
   /** Restart now (not counted as a crash); resolves when the new process is ready or failed. */

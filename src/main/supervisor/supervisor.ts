@@ -236,13 +236,38 @@ export class Supervisor extends EventEmitter {
     };
   }
 
-  /** Restarts every instance of a service; resolves when they are ready again (rejects if one failed). */
-  async restart(name: string): Promise<void> {
+  private slotsOf(name: string): InstanceSlot[] {
     const slots = this.slots.get(name as ServiceName);
     if (!slots) throw new Error(`unknown service "${name}"; running: ${[...this.slots.keys()].join(', ')}`);
     if (this.shutdown) throw new Error('supervisor is stopping');
+    return slots;
+  }
+
+  /** Restarts every instance of a service; resolves when they are ready again (rejects if one failed). */
+  async restart(name: string): Promise<void> {
+    const slots = this.slotsOf(name);
     this.note(name, 'info', 'restart requested');
     await Promise.all(slots.map((s) => s.restart()));
+    const st = this.serviceStatus(name as ServiceName);
+    if (st.instances.some((i) => i.state !== 'ready')) throw new StartError([st]);
+  }
+
+  /**
+   * Stops every instance of one service on request and keeps it stopped: its exit is a stop, not a
+   * crash, so nothing restarts it until startService() (or restart()). Tasks it took and did not
+   * finish stay in its processing lists; the reaper puts them back on the queue for the next instance.
+   */
+  async stopService(name: string): Promise<void> {
+    const slots = this.slotsOf(name);
+    this.note(name, 'info', 'stop requested');
+    await Promise.all(slots.map((s) => s.stop()));
+  }
+
+  /** Starts a service stopped on request (or one that failed); resolves when it is ready (rejects if it failed). */
+  async startService(name: string): Promise<void> {
+    const slots = this.slotsOf(name);
+    this.note(name, 'info', 'start requested');
+    await Promise.all(slots.map((s) => s.startAgain()));
     const st = this.serviceStatus(name as ServiceName);
     if (st.instances.some((i) => i.state !== 'ready')) throw new StartError([st]);
   }

@@ -44,6 +44,9 @@ function createPlayerStore(session: SessionStore) {
     onBlocked(blocked) {
       audioBlocked.value = blocked;
     },
+    onHeard(turnId, agoMs) {
+      if (session.audio.value) session.send({ type: 'heard', turn_id: turnId, ago_ms: Math.min(60_000, Math.round(agoMs)) });
+    },
   });
 
   // The audio plays in another window: the mouth follows its timing instead (mouth-timeline.ts).

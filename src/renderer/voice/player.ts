@@ -45,6 +45,11 @@ export interface PlayerCallbacks {
   onMouth(value: number, at: number): void;
   /** The browser keeps audio suspended until the user interacts with the page. */
   onBlocked(blocked: boolean): void;
+  /**
+   * The device started playing a turn's first audio `agoMs` ago (noticed within one mouth update,
+   * ~16 ms): the manager's "heard" mark.
+   */
+  onHeard?(turnId: string, agoMs: number): void;
 }
 
 export interface PlayerStats {
@@ -82,6 +87,8 @@ export class Player {
   private endTime = 0;
   private readonly turns = new Map<string, TurnPlayback>();
   private readonly forgotten = new BoundedSet();
+  /** Turns whose first audio has been reported heard. */
+  private readonly heard = new BoundedSet();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private mouth = 0;
   readonly stats: PlayerStats = { chunks: 0, scheduledSeconds: 0, underruns: 0, dropped: 0, stops: 0, log: [] };
@@ -301,6 +308,7 @@ export class Player {
     const t = this.playingTime(this.ctx);
     // Forget chunks the device has finished playing (rendering ends ~output latency earlier).
     while (this.scheduled.length > 0 && this.scheduled[0]!.ended && this.scheduled[0]!.end <= t) this.scheduled.shift();
+    this.reportHeard(t);
     if (this.scheduled.length === 0) {
       this.setMouth(0, t);
       return;
@@ -308,6 +316,16 @@ export class Player {
     this.setMouth(this.mouthAt(t), t);
     this.timer = setTimeout(this.tick, MOUTH_UPDATE_MS);
   };
+
+  /** The first chunk of each turn the device has reached: heard. */
+  private reportHeard(t: number): void {
+    for (const s of this.scheduled) {
+      if (s.start > t) break;
+      if (this.heard.has(s.turnId)) continue;
+      this.heard.add(s.turnId);
+      this.cb.onHeard?.(s.turnId, Math.max(0, (t - s.start) * 1000));
+    }
+  }
 
   private setMouth(value: number, at = this.ctx?.currentTime ?? 0): void {
     if (value === this.mouth) return;

@@ -66,6 +66,7 @@ export type DeliverListener = (d: Delivered) => void;
 export class DeliveryRouter {
   private readonly sessions = new Map<string, Set<DeliverListener>>();
   private readonly tasks = new Map<string, Set<DeliverListener>>();
+  private readonly watchers = new Set<DeliverListener>();
   private malformedLogged = 0;
 
   constructor(private readonly log: VoiceLog) {}
@@ -76,6 +77,12 @@ export class DeliveryRouter {
 
   onTask(taskId: string, listener: DeliverListener): () => void {
     return add(this.tasks, taskId, listener);
+  }
+
+  /** Every event, whatever its session or task (the gateway's own bookkeeping, e.g. turn timings). */
+  watch(listener: DeliverListener): () => void {
+    this.watchers.add(listener);
+    return () => void this.watchers.delete(listener);
   }
 
   /** Sessions and tasks with listeners (for tests and health views). */
@@ -96,6 +103,7 @@ export class DeliveryRouter {
       return this.malformed('no type or session_id', raw);
     }
     const d = new Delivered(raw, event as ClientEvent);
+    if (this.watchers.size > 0) this.call(this.watchers, d);
     const bySession = this.sessions.get(e.session_id);
     if (bySession) this.call(bySession, d);
     const key = d.taskKey;

@@ -22,7 +22,7 @@ import { controlEvent, newTaskId } from './messages.js';
 import { resolveVoiceOptions, SESSION_ID, type VoiceOptions } from './options.js';
 import { SeedInputConnection, UploadBudget } from './seed-input.js';
 import { SeedTaskStore } from './seed-tasks.js';
-import { SessionHub } from './session-socket.js';
+import { SessionHub, type TurnObserver } from './session-socket.js';
 
 export type { VoiceOptions } from './options.js';
 
@@ -39,13 +39,15 @@ const sessionOf = (req: FastifyRequest, fallback: string): string | undefined =>
   return typeof s === 'string' && SESSION_ID.test(s) ? s : undefined;
 };
 
-export function voicePlugin(options: VoiceOptions, token: string, connections: ConnectionRegistry) {
+/** `turns`: told of every turn_end delivered and every `heard` report (the manager's latency chart). */
+export function voicePlugin(options: VoiceOptions, token: string, connections: ConnectionRegistry, turns?: TurnObserver) {
   return async function voice(app: FastifyInstance): Promise<void> {
     const o = resolveVoiceOptions(options);
     const router = new DeliveryRouter(o.log);
     const bus = await VoiceBus.open(o.busUrl, (raw) => router.dispatch(raw), o.log);
     const seedTasks = new SeedTaskStore(router, o);
-    const sessions = new SessionHub(router, bus, o);
+    const sessions = new SessionHub(router, bus, o, turns);
+    if (turns) router.watch((d) => void (d.event.type === 'turn_end' && turns.turnEnd(d.event)));
     const uploads = new UploadBudget(o.maxPendingUploadBytes);
     app.addHook('onClose', async () => {
       seedTasks.close();

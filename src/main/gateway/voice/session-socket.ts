@@ -3,7 +3,7 @@
  * Roles (src/shared/session-api.ts): a `control` socket sends commands and mic audio; a `view`
  * socket only listens (an overlay); one socket per session, of either role, is the audio socket.
  * Up: JSON `SessionCommand`s (text, mic_start, mic_stop, stop from control sockets; playback_done
- * from the audio socket; claim_audio from any), and from control sockets between mic_start and
+ * and heard from the audio socket; claim_audio from any), and from control sockets between mic_start and
  * mic_stop binary frames of mic PCM (16 kHz s16le mono), each published as it arrives as one
  * `MicFrame` (kind 'audio') on fav:mic, framed by 'start' and 'end', `seq` counting per session from 0
  * at mic start. Passed through rather than re-framed: the client's 20-32 ms frames go on at once.
@@ -17,7 +17,7 @@
  */
 import type { WebSocket } from 'ws';
 import { Channels, Queues } from '../../../shared/bus.js';
-import { ErrorCodes, SessionCommand, type SessionAccess, type SessionRole } from '../../../shared/voice.js';
+import { ErrorCodes, nowMs, SessionCommand, type SessionAccess, type SessionRole } from '../../../shared/voice.js';
 import type { VoiceBus } from './bus-link.js';
 import type { Delivered, DeliveryRouter } from './delivery.js';
 import { controlEvent, gatewayError, GatewayErrorCodes, inputTask, micFrame, newTaskId, playbackDone, roleNotice } from './messages.js';
@@ -40,6 +40,12 @@ interface SessionState {
   audioClaims: SessionClient[];
 }
 
+/** Who keeps the last turns' timings (src/main/gateway/turn-timings.ts). */
+export interface TurnObserver {
+  turnEnd(ev: { session_id: string; turn_id: string; reason?: string; marks?: Record<string, number> }): void;
+  heard(sessionId: string, turnId: string, at: number): void;
+}
+
 export class SessionHub {
   private readonly sessions = new Map<string, SessionState>();
 
@@ -47,6 +53,7 @@ export class SessionHub {
     private readonly router: DeliveryRouter,
     readonly bus: VoiceBus,
     readonly o: ResolvedVoiceOptions,
+    readonly turns?: TurnObserver,
   ) {}
 
   get size(): number {
@@ -164,7 +171,7 @@ class SessionClient {
     const cmd = SessionCommand.safeParse(raw);
     if (!cmd.success) {
       const why = cmd.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ');
-      return this.error(GatewayErrorCodes.badCommand, `invalid command (${why}); expected one of text, mic_start, mic_stop, stop, playback_done, claim_audio`);
+      return this.error(GatewayErrorCodes.badCommand, `invalid command (${why}); expected one of text, mic_start, mic_stop, stop, playback_done, claim_audio, heard`);
     }
     const c = cmd.data;
     const sid = this.state.id;
@@ -173,6 +180,12 @@ class SessionClient {
       if (!this.isAudio) return this.error(GatewayErrorCodes.notAudioSocket, `playback_done ignored: only the session's audio socket reports it (connect with ?audio=1 or send {"type":"claim_audio"})`);
       const taskId = this.state.turnTasks.get(c.turn_id) ?? c.turn_id;
       return this.track(this.hub.bus.publish(Channels.events, playbackDone(sid, c.turn_id, taskId)));
+    }
+    if (c.type === 'heard') {
+      if (!this.isAudio) return this.error(GatewayErrorCodes.notAudioSocket, `heard ignored: only the session's audio socket reports it (connect with ?audio=1 or send {"type":"claim_audio"})`);
+      // Stamped with the core's clock (as every other mark), less how long ago the page heard it.
+      this.hub.turns?.heard(sid, c.turn_id, nowMs() - c.ago_ms);
+      return;
     }
     if (this.role === 'view') return this.readOnly(`'${c.type}'`);
     switch (c.type) {
