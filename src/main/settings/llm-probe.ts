@@ -95,7 +95,7 @@ async function readError(res: Response): Promise<string> {
 async function httpFailure(t: LlmTarget, res: Response, what: 'models' | 'chat'): Promise<ProbeFailure> {
   const message = await readError(res);
   const status = String(res.status);
-  const params = { url: t.baseUrl, status, message, model: t.model, preset: t.preset };
+  const params = { url: t.baseUrl, status, message, model: t.model, preset: t.preset, keyGiven: t.apiKey ? 'yes' : 'no' };
   const said = `HTTP ${status}${message ? `: ${message}` : ''}`;
   if (res.status === 401 || res.status === 403) {
     const fix = t.apiKey ? 'the key was refused: enter a valid API key for this server' : 'this server needs an API key: enter it in the key field';
