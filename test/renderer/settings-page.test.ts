@@ -18,6 +18,9 @@ import { testGatewayDeps } from '../main/gateway/helpers.js';
 import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
+import { freePort, REDIS_SERVER_BIN, startRedisServer } from '../helpers/redis-server.js';
+import { SERVICE_NAMES } from '../../src/shared/bus.js';
+import type { ConfigOverrides } from '../../src/main/config/load-config.js';
 
 const skipReason = chromiumMissing();
 const SHOTS = '/tmp/fav-shots';
@@ -31,19 +34,27 @@ let browser: Browser | undefined;
 let page: Page;
 let problems: PageProblems;
 let port = 0;
+const restarted: string[] = [];
 
 const settingsFile = () => path.join(dataDir, 'settings.json');
 
-async function startCore(): Promise<void> {
+async function startCore(overrides?: ConfigOverrides): Promise<void> {
   gateway = await startGateway(
-    testGatewayDeps({ token: TOKEN, rendererDir, settings: { service: new SettingsService({ dataDir }), llm: { timeoutMs: 3000 } } }),
+    testGatewayDeps({
+      token: TOKEN,
+      rendererDir,
+      services: { status: () => SERVICE_NAMES.map((name) => ({ name, state: 'ready' })), restart: async (name) => void restarted.push(name) },
+      settings: { service: new SettingsService({ dataDir, overrides }), llm: { timeoutMs: 3000 } },
+    }),
     { host: '127.0.0.1', port },
   );
   port = gateway.port;
 }
 
+let opened = 0;
 async function open(lang = 'en'): Promise<void> {
-  await page.goto(`${gateway!.url}/?view=settings&lang=${lang}#token=${TOKEN}`);
+  // A query that differs each time: the same address with only a new #token would not load the page again.
+  await page.goto(`${gateway!.url}/?view=settings&lang=${lang}&n=${++opened}#token=${TOKEN}`);
   await page.locator('[data-testid="settings-page"][data-loaded="yes"]').waitFor({ timeout: 20_000 });
 }
 
@@ -105,18 +116,32 @@ describe.skipIf(skipReason !== undefined)(`settings page in Chromium${skipReason
     expect(onDisk.llm).toMatchObject({ temperature: 1.3, apiKey: 'sk-never-shown', model: 'qwen2.5:7b' });
     // The restart banner names the services that read these settings at start.
     await expect(page.locator('[data-testid="restart-services"]').innerText()).resolves.toMatch(/chat-ai, memory/);
+    await page.locator('[data-testid="restart-now"]').click();
+    await page.locator('[data-testid="restart-done"]').waitFor({ timeout: 10_000 });
+    expect(restarted.sort()).toEqual(['chat-ai', 'memory']);
 
     await page.reload();
     await page.locator('[data-testid="settings-page"][data-loaded="yes"]').waitFor({ timeout: 20_000 });
     await expect(input('persona.name').inputValue()).resolves.toBe('Mio');
     await expect(input('llm.temperature').inputValue()).resolves.toBe('1.3');
 
+    // The core comes back on the same data dir, this time with the studio port fixed by a flag.
     await gateway!.close();
     gateway = undefined;
-    await startCore();
+    await startCore({ env: {}, cli: { port: 8123 } });
     await open();
     await expect(input('persona.name').inputValue()).resolves.toBe('Mio');
     await expect(input('llm.temperature').inputValue()).resolves.toBe('1.3');
+    await expect(input('port').isDisabled()).resolves.toBe(true);
+    await expect(page.locator('[data-field="port"] .v-messages').innerText()).resolves.toMatch(/Fixed by a command-line flag/);
+  });
+
+  it('fills the base URL from the chosen preset', async () => {
+    await page.locator('[data-field="llm.preset"]').click();
+    await page.locator('.v-overlay .v-list-item', { hasText: 'LM Studio' }).click();
+    await expect(input('llm.baseUrl').inputValue()).resolves.toBe('http://127.0.0.1:1234/v1');
+    await page.locator('[data-testid="settings-discard"]').click();
+    await expect(input('llm.baseUrl').inputValue()).resolves.toBe(ai!.url);
   });
 
   it("shows the schema's message for a bad value and saves nothing", async () => {
@@ -153,6 +178,32 @@ describe.skipIf(skipReason !== undefined)(`settings page in Chromium${skipReason
     await expect(failure.locator('[data-testid="probe-error-text"]').innerText()).resolves.toBe(`Cannot reach ${ai!.url}`);
     await expect(failure.locator('[data-testid="probe-fix"]').innerText()).resolves.toBe('start Ollama (ollama serve) or check the URL');
     await page.screenshot({ path: path.join(SHOTS, 'settings-llm-down-en.png'), fullPage: true });
+  });
+
+  it.skipIf(!REDIS_SERVER_BIN)('saves an external Redis URL only after it passed the test, and says the app must restart', async () => {
+    const redis = await startRedisServer();
+    try {
+      await page.locator('[data-testid="bus-external"] input').check();
+      const closed = `redis://127.0.0.1:${await freePort()}`;
+      await fill('redisUrl', closed);
+      await page.locator('[data-testid="bus-needs-test"]').waitFor();
+      await expect(page.locator('[data-testid="settings-save"]').isDisabled()).resolves.toBe(true);
+      await page.locator('[data-testid="bus-test"]').click();
+      const failure = page.locator('[data-testid="bus-test-error"]');
+      await failure.waitFor({ timeout: 10_000 });
+      await expect(failure.locator('[data-testid="probe-fix"]').innerText()).resolves.toBe('start Redis there (redis-server) or check the host and port');
+      await expect(page.locator('[data-testid="settings-save"]').isDisabled()).resolves.toBe(true);
+
+      await fill('redisUrl', redis.url);
+      await page.locator('[data-testid="bus-test"]').click();
+      await page.locator('[data-testid="bus-test-ok"]').waitFor({ timeout: 10_000 });
+      await page.locator('[data-testid="settings-save"]').click();
+      await page.locator('[data-testid="restart-app"]').waitFor({ timeout: 10_000 });
+      await expect(page.locator('[data-testid="restart-app"]').innerText()).resolves.toMatch(/Restart the app to apply: redisUrl/);
+      expect(JSON.parse(readFileSync(settingsFile(), 'utf8')).redisUrl).toBe(redis.url);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('speaks Chinese: labels, the schema message and the fix', async () => {
