@@ -140,8 +140,15 @@ describe.skipIf(skipReason !== undefined)(`settings page in Chromium${skipReason
     await page.locator('[data-field="llm.preset"]').click();
     await page.locator('.v-overlay .v-list-item', { hasText: 'LM Studio' }).click();
     await expect(input('llm.baseUrl').inputValue()).resolves.toBe('http://127.0.0.1:1234/v1');
+    // Nothing listens on LM Studio's port here: the model list says so, with LM Studio's fix.
+    const failure = page.locator('[data-testid="llm-models-error"] [data-testid="probe-fix"]');
+    await failure.waitFor({ timeout: 10_000 });
+    await expect(failure.innerText()).resolves.toMatch(/LM Studio/);
     await page.locator('[data-testid="settings-discard"]').click();
     await expect(input('llm.baseUrl').inputValue()).resolves.toBe(ai!.url);
+    // Back on the stand-in: its list again, and the old failure gone.
+    await page.locator('[data-field="llm.model"]').getByText('2 models on the server').waitFor({ timeout: 10_000 });
+    await expect(page.locator('[data-testid="llm-models-error"]').count()).resolves.toBe(0);
   });
 
   it("shows the schema's message for a bad value and saves nothing", async () => {
