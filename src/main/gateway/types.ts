@@ -4,6 +4,7 @@
  */
 import type { BusReader } from './bus-lengths.js';
 import type { ModelsRoutesOptions } from './models-routes.js';
+import type { SettingsRoutesOptions } from './settings-routes.js';
 import type { VoiceOptions } from './voice/options.js';
 
 export interface ServiceView {
@@ -57,4 +58,6 @@ export interface GatewayDeps {
   voice?: VoiceOptions;
   /** The Live2D model library (/api/models, /models/<id>/...). Absent: not served. */
   models?: ModelsRoutesOptions;
+  /** The settings page's API (/api/settings...). Absent: not served. */
+  settings?: SettingsRoutesOptions;
 }
