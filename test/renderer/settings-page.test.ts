@@ -183,7 +183,7 @@ describe.skipIf(skipReason !== undefined)(`settings page in Chromium${skipReason
     await failure.waitFor({ timeout: 15_000 });
     await expect(failure.getAttribute('data-code')).resolves.toBe('unreachable');
     await expect(failure.locator('[data-testid="probe-error-text"]').innerText()).resolves.toBe(`Cannot reach ${ai!.url}`);
-    await expect(failure.locator('[data-testid="probe-fix"]').innerText()).resolves.toBe('start Ollama (ollama serve) or check the URL');
+    await expect(failure.locator('[data-testid="probe-fix"]').innerText()).resolves.toBe('start Ollama (`ollama serve`) or check the URL');
     await page.screenshot({ path: path.join(SHOTS, 'settings-llm-down-en.png'), fullPage: true });
   });
 
@@ -198,7 +198,7 @@ describe.skipIf(skipReason !== undefined)(`settings page in Chromium${skipReason
       await page.locator('[data-testid="bus-test"]').click();
       const failure = page.locator('[data-testid="bus-test-error"]');
       await failure.waitFor({ timeout: 10_000 });
-      await expect(failure.locator('[data-testid="probe-fix"]').innerText()).resolves.toBe('start Redis there (redis-server) or check the host and port');
+      await expect(failure.locator('[data-testid="probe-fix"]').innerText()).resolves.toBe('start Redis there (`redis-server`) or check the host and port');
       await expect(page.locator('[data-testid="settings-save"]').isDisabled()).resolves.toBe(true);
 
       await fill('redisUrl', redis.url);
@@ -219,7 +219,7 @@ describe.skipIf(skipReason !== undefined)(`settings page in Chromium${skipReason
     await page.locator('[data-testid="llm-test"]').click();
     const fix = page.locator('[data-testid="llm-test-error"] [data-testid="probe-fix"]');
     await fix.waitFor({ timeout: 15_000 });
-    await expect(fix.innerText()).resolves.toBe('请启动 Ollama（ollama serve），或检查地址');
+    await expect(fix.innerText()).resolves.toBe('请启动 Ollama（`ollama serve`），或检查地址');
     await fill('llm.temperature', '5');
     await until('the Chinese temperature message', async () => (await messageOf('llm.temperature').innerText()).includes('数值过大'));
     await page.screenshot({ path: path.join(SHOTS, 'settings-zh-CN.png'), fullPage: true });
