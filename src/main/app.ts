@@ -160,6 +160,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         },
         rendererDir,
         models: { library, log: modelLog },
+        speech: { busUrl },
         config: () => redactConfig(config),
         voice: {
           busUrl,
