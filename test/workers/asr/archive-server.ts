@@ -46,6 +46,11 @@ export class ArchiveServer {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
       return;
     }
+    if (req.method === 'HEAD') {
+      // A size probe: headers only, and the knobs stay for the download.
+      res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' }).end();
+      return;
+    }
     let start = 0;
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (m) {
