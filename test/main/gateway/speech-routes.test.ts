@@ -107,7 +107,10 @@ describe('speech endpoints', () => {
       archives.holdAfter = 100_000;
       const started = await api(`/api/speech/models/${SPEC.name}/download`, { method: 'POST' });
       expect(started.status).toBe(200);
-      const during = await waitFor(async () => ((await model()).progress?.receivedBytes ?? 0) > 0 && (await model()), 'progress');
+      const during = await waitFor(async () => {
+        const m = await model();
+        return (m.progress?.receivedBytes ?? 0) > 0 ? m : undefined;
+      }, 'progress');
       expect(during).toMatchObject({ state: 'downloading', progress: { totalBytes: archive.length } });
 
       const cancel = await api(`/api/speech/models/${SPEC.name}/download`, { method: 'DELETE' });
@@ -117,7 +120,10 @@ describe('speech endpoints', () => {
       archives.release();
 
       await api(`/api/speech/models/${SPEC.name}/download`, { method: 'POST' });
-      const installed = await waitFor(async () => (await model()).state === 'installed' && (await model()), 'installed');
+      const installed = await waitFor(async () => {
+        const m = await model();
+        return m.state === 'installed' ? m : undefined;
+      }, 'installed');
       expect(installed.sizeBytes).toBe(archive.length);
       expect(archives.served.at(-1)).toMatchObject({ range: `bytes=${afterCancel.partialBytes}-`, status: 206 });
 
