@@ -177,6 +177,7 @@ describe.skipIf(skipReason)('speech settings sections in Chromium', () => {
     await page.evaluate(() => (globalThis as unknown as Win).navigator.mediaDevices.dispatchEvent(new Event('devicechange')));
     await until(() => page.locator('[data-testid="mic-notice"]').count(), 'the notice');
     expect(await page.locator('[data-testid="mic-notice"]').innerText()).toContain('was unplugged');
+    expect(await page.locator('[data-testid="mic-device"]').innerText()).toContain('The chosen microphone (not connected)');
     await page.evaluate(() => (globalThis as unknown as Win).localStorage.removeItem('fav.micDeviceId'));
   });
 
@@ -221,6 +222,8 @@ describe.skipIf(skipReason)('speech settings sections in Chromium', () => {
     await until(() => model().count(), 'the model list');
     expect(await page.locator('[data-testid="speech-section"]').innerText()).toContain('语音识别');
     expect(await page.locator('[data-testid="models-section"]').innerText()).toContain('本地语音模型');
+    // The Chinese font's pieces load as the page shows their characters.
+    await page.evaluate(() => (globalThis as unknown as { document: { fonts: { ready: Promise<unknown> } } }).document.fonts.ready.then(() => true));
     await page.screenshot({ path: path.join(SHOTS, 'speech-zh-CN.png'), fullPage: true });
     expect(problems.pageErrors).toEqual([]);
   });
