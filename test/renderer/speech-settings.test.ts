@@ -167,6 +167,21 @@ describe.skipIf(skipReason)('speech settings sections in Chromium', () => {
     expect(stored).toBeTruthy();
     const ids = await page.evaluate(async () => (await (globalThis as unknown as Win).navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput').map((d) => d.deviceId));
     expect(ids).toContain(stored);
+    // The studio's capture (voice/mic.ts) asks for the remembered device.
+    const asked = await page.evaluate(async () => {
+      const w = globalThis as unknown as {
+        navigator: { mediaDevices: { getUserMedia(c: unknown): Promise<unknown> } };
+        __openMic(cb: { onFrame(): void; onEnded(): void }): Promise<{ stop(): Promise<void> }>;
+      };
+      const seen: unknown[] = [];
+      const real = w.navigator.mediaDevices.getUserMedia.bind(w.navigator.mediaDevices);
+      w.navigator.mediaDevices.getUserMedia = (c: unknown) => (seen.push(c), real(c));
+      const mic = await w.__openMic({ onFrame: () => undefined, onEnded: () => undefined });
+      await mic.stop();
+      w.navigator.mediaDevices.getUserMedia = real;
+      return seen;
+    });
+    expect(asked).toEqual([expect.objectContaining({ audio: expect.objectContaining({ deviceId: { ideal: stored } }) })]);
   });
 
   it('explains an unplugged microphone on a device change', async () => {

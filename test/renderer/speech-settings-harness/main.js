@@ -10,6 +10,7 @@ import '@fontsource/noto-sans-sc/400.css';
 import { i18n } from '../../../src/renderer/i18n/index.ts';
 import ModelsSection from '../../../src/renderer/settings/ModelsSection.vue';
 import SpeechSection from '../../../src/renderer/settings/SpeechSection.vue';
+import { openMic } from '../../../src/renderer/voice/mic.ts';
 
 const settings = reactive({
   asr: { engine: 'pocketsphinx', language: '', vad: { minSilenceMs: 300 }, sherpa: { model: 'sense-voice' } },
@@ -17,6 +18,8 @@ const settings = reactive({
 });
 globalThis.__settings = settings;
 globalThis.__patches = [];
+// The studio's own capture, for the test that it opens the device picked here.
+globalThis.__openMic = openMic;
 
 function merge(into, patch) {
   for (const [k, v] of Object.entries(patch)) {
