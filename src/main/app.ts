@@ -178,6 +178,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         models: { library, log: modelLog },
         config: () => redactConfig(settings.current()),
         settings: { service: settings },
+        speech: { busUrl },
         voice: {
           busUrl,
           input: config.input,

@@ -131,4 +131,34 @@ export interface SpeechModelView {
   /** While downloading. */
   progress?: { receivedBytes: number; totalBytes?: number };
   error?: string;
+  /** The model asr.sherpa.model names (deleting it is refused). */
+  active?: boolean;
+  /** Bytes of an interrupted download kept for a resume. */
+  partialBytes?: number;
+  /** With `error`: what to do about it. */
+  fix?: string;
+  /** With `error`: a stable code the page translates (broken, download_failed). */
+  code?: string;
+}
+
+/** GET ttsVoices: each engine's voices and what it needs to run. */
+export interface TtsVoicesView {
+  engines: Array<{
+    engine: string;
+    defaultVoice: string;
+    voices: string[];
+    /** Any other voice name may be typed. */
+    freeText: boolean;
+    /** none: runs here offline; server: its server (URL in the settings); internet: a cloud service. */
+    network: 'none' | 'server' | 'internet';
+    problem?: string;
+  }>;
+}
+
+/** The body of POST ttsPreview. */
+export interface TtsPreviewRequest {
+  engine: string;
+  voice: string;
+  text: string;
+  rate?: number;
 }

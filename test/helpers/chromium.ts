@@ -32,13 +32,15 @@ const FLAGS = [
 export interface LaunchOptions {
   /** A WAV file that Chromium's fake capture device plays once as the microphone (getUserMedia granted). */
   fakeMic?: string;
+  /** More command-line flags (e.g. --deny-permission-prompts: every permission prompt answered "Block"). */
+  args?: string[];
 }
 
 export function launchChromium(opts: LaunchOptions = {}): Promise<Browser> {
   const mic = opts.fakeMic
     ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${opts.fakeMic}%noloop`]
     : [];
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...FLAGS, ...mic] });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...FLAGS, ...mic, ...(opts.args ?? [])] });
 }
 
 export interface PageProblems {

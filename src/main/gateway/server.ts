@@ -19,6 +19,7 @@ import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
 import { managerPlugin } from './manager-routes.js';
 import { modelsPlugin } from './models-routes.js';
 import { settingsPlugin } from './settings-routes.js';
+import { speechPlugin } from './speech-routes.js';
 import { statusPage } from './status-page.js';
 import { TurnTimings } from './turn-timings.js';
 import type { GatewayDeps } from './types.js';
@@ -144,6 +145,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   app.register(managerPlugin({ token: deps.token, services: deps.services, timings, bus: deps.bus?.reader }));
   if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
   if (deps.settings) app.register(settingsPlugin(deps.settings, deps.token, deps.services));
+  if (deps.speech) app.register(speechPlugin(deps.speech, deps.token));
 
   const rendererDir = deps.rendererDir;
   registerOverlayRoutes(app, rendererDir, deps.token);

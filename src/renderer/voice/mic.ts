@@ -7,6 +7,7 @@
  * browser's "mic in use" indicator is honest. A permission prompt happens only on the first start.
  */
 import micWorkletUrl from './mic-worklet.ts?worker&url';
+import { micDeviceConstraint } from './mic-device.js';
 import { MIC_PROCESSOR, type FromWorklet, type ToWorklet } from './mic-protocol.js';
 import { STRINGS } from './strings.js';
 
@@ -67,7 +68,7 @@ export async function openMic(cb: MicCallbacks): Promise<MicHandle> {
   let ctx: AudioContext | undefined;
   try {
     stream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: { ideal: 1 } },
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: { ideal: 1 }, ...micDeviceConstraint() },
       video: false,
     });
     ctx = new AudioContext({ latencyHint: 'interactive' });

@@ -88,9 +88,9 @@ describe('the contract table', () => {
 
   it('refuses a service whose inputs drift from the table, naming what differs and the fix', () => {
     const handle = async () => undefined;
-    const tts = [queueInput({ topic: Bus.ttsRequests, handle }), channelInput({ topic: Bus.control, handle })];
+    const tts = [queueInput({ topic: Bus.ttsRequests, handle }), channelInput({ topic: Bus.control, handle }), channelInput({ topic: Bus.ttsAdmin, handle })];
     expect(() => checkInputs({ name: 'tts', inputs: tts })).not.toThrow();
-    expect(() => checkInputs({ name: 'tts', inputs: [tts[0]!] })).toThrow(/service tts: its inputs differ from the contract table .*; not consumed: channel fav:control: fix the table's consumers or the service's inputs/);
+    expect(() => checkInputs({ name: 'tts', inputs: [tts[0]!, tts[2]!] })).toThrow(/service tts: its inputs differ from the contract table .*; not consumed: channel fav:control: fix the table's consumers or the service's inputs/);
     expect(() => checkInputs({ name: 'tts', inputs: [...tts, channelInput({ topic: Bus.asrResults, handle })] })).toThrow(/not listed as a consumer: channel asr_results/);
   });
 });
