@@ -23,6 +23,7 @@ import { resolveVoiceOptions, SESSION_ID, type VoiceOptions } from './options.js
 import { SeedInputConnection, UploadBudget } from './seed-input.js';
 import { SeedTaskStore } from './seed-tasks.js';
 import { SessionHub } from './session-socket.js';
+import { registerControlRoutes } from '../control-routes.js';
 
 export type { VoiceOptions } from './options.js';
 
@@ -84,6 +85,15 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
     });
 
     registerAsrRoute(app, token, bus, router, o);
+    // The control API (Stream Deck-style tools) drives the same sessions: it shares the bus and the router.
+    registerControlRoutes(app, token, {
+      bus,
+      router,
+      deliver: (event) => router.dispatch(JSON.stringify(event)),
+      socketCounts: (id) => sessions.socketCounts(id),
+      defaultSession: o.defaultSession,
+      maxTextChars: o.input.maxTextChars,
+    });
 
     app.post(StudioPaths.controlStop, async (req, reply) => {
       if (!seedAccessAllowed(req, token)) return reply.code(401).send({ error: SEED_UNAUTHORIZED });
