@@ -19,6 +19,9 @@
  */
 import { z } from 'zod';
 
+/** The session the studio page and the overlay join when the address names none (`?session=`). */
+export const STUDIO_SESSION = 'studio';
+
 export const SessionRole = z.enum(['control', 'view']);
 export type SessionRole = z.infer<typeof SessionRole>;
 

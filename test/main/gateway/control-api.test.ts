@@ -74,8 +74,8 @@ describe('control API over HTTP', () => {
   });
 
   it('stop publishes the stop button\'s ControlEvent for the session (default session when none is named)', async () => {
-    expect(await post('stop')).toMatchObject({ status: 200, json: { ok: true, command: 'stop', session: 'default' } });
-    const [ev] = await rig.pipe.waitOn(Channels.control, 1, (m) => m.session_id === 'default' && m.action === 'stop');
+    expect(await post('stop')).toMatchObject({ status: 200, json: { ok: true, command: 'stop', session: 'studio' } });
+    const [ev] = await rig.pipe.waitOn(Channels.control, 1, (m) => m.session_id === 'studio' && m.action === 'stop');
     expect(ev.turn_id).toBeUndefined();
   });
 
@@ -118,7 +118,7 @@ describe('control API over HTTP', () => {
     expect((await post('persona', { name: 'pirate' })).json).toMatchObject({ ok: true, persona: 'Pirate', personas: ['Aria', 'Pirate'] });
     expect(JSON.parse((await cmd.get(ACTIVE_PERSONA_KEY))!)).toMatchObject({ name: 'Pirate', systemPrompt: 'You are {name}, a pirate.' });
     expect(await post('persona', { name: 'Nobody' })).toMatchObject({ status: 404, json: { code: 'unknown_persona', error: expect.stringMatching(/Aria, Pirate/) } });
-    expect((await post('state')).json).toMatchObject({ ok: true, persona: 'Pirate', muted: false, personas: ['Aria', 'Pirate'], expressions: expect.arrayContaining(['joy']) });
+    expect((await post('state')).json).toMatchObject({ ok: true, persona: 'Pirate', muted: false, personas: ['Aria', 'Pirate'], expressions: expect.arrayContaining(['joy']), hotkeys: { pushToTalk: 'F8', mute: 'F9', stop: 'F10', skip: 'F7', pushToTalkMode: false } });
     const got = await fetch(`${base}/api/control/state`, { headers: { 'x-fav-token': rig.rig.token } });
     expect(await got.json()).toMatchObject({ ok: true, persona: 'Pirate' });
     expect(await waitFor(() => (notices.length > 0 ? notices : undefined), 'the persona notice', 5000, 10)).toEqual([expect.objectContaining({ name: 'Pirate' })]);

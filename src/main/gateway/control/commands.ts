@@ -15,12 +15,12 @@
  *                   and the OBS overlay show it through their emotion maps
  *   persona         the persona of that name from the settings on the bus (CONFIG_KEY) becomes the
  *                   one chat-ai speaks as from the next turn (ACTIVE_PERSONA_KEY + fav:persona)
- *   state           what a deck shows: muted, persona, the choices
+ *   state           what a deck (and the studio page) shows: muted, persona, the choices, the hotkeys
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ACTIVE_PERSONA_KEY, CONFIG_KEY, Channels, DIALOG_ACTIVE_KEY, Queues, type PersonaNotice } from '../../../shared/bus.js';
-import { ConfigSchema, personaList, type PersonaEntry } from '../../../shared/config.js';
+import { ConfigSchema, personaList, type Config, type PersonaEntry } from '../../../shared/config.js';
 import { EMOTIONS, Emotion, nowMs, type ClientEvent, type UserInput } from '../../../shared/voice.js';
 import type { VoiceBus } from '../voice/bus-link.js';
 import { controlEvent } from '../voice/messages.js';
@@ -119,8 +119,10 @@ export class ControlCenter {
           return { ...base, ...this.expression(session, args.name) };
         case 'persona':
           return { ...base, ...(await this.persona(session, args.name)) };
-        case 'state':
-          return { ...base, ...(await this.state(session)), personas: (await this.personas()).map((p) => p.name), expressions: [...EMOTIONS] };
+        case 'state': {
+          const config = await this.config();
+          return { ...base, ...(await this.state(session)), personas: personaList(config).map((p) => p.name), expressions: [...EMOTIONS], hotkeys: config.hotkeys };
+        }
       }
     } catch (err) {
       if (err instanceof ControlError) throw err;
@@ -183,11 +185,20 @@ export class ControlCenter {
     return { persona: p.name, personas: names };
   }
 
-  /** The personas of the settings the workers run with (the core keeps them at CONFIG_KEY). */
-  private async personas(): Promise<PersonaEntry[]> {
+  /** The settings the workers run with (the core keeps them at CONFIG_KEY); the defaults without. */
+  private async config(): Promise<Config> {
     const raw = await this.deps.bus.get(CONFIG_KEY);
-    const parsed = raw ? ConfigSchema.safeParse(JSON.parse(raw)) : undefined;
-    return personaList(parsed?.success ? parsed.data : ConfigSchema.parse({ dataDir: '-' }));
+    let parsed;
+    try {
+      parsed = raw ? ConfigSchema.safeParse(JSON.parse(raw)) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return parsed?.success ? parsed.data : ConfigSchema.parse({ dataDir: '-' });
+  }
+
+  private async personas(): Promise<PersonaEntry[]> {
+    return personaList(await this.config());
   }
 
   private async activePersona(): Promise<{ name: string }> {

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Channels } from '../../../shared/bus.js';
 import { StudioPaths } from '../../../shared/renderer-api.js';
-import { parseSessionAccess } from '../../../shared/voice.js';
+import { STUDIO_SESSION, parseSessionAccess } from '../../../shared/voice.js';
 import { tokenFromRequest, tokensEqual } from '../auth.js';
 import type { ConnectionRegistry } from '../connections.js';
 import { SEED_UNAUTHORIZED, seedAccessAllowed } from './access.js';
@@ -91,7 +91,8 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
       router,
       deliver: (event) => router.dispatch(JSON.stringify(event)),
       socketCounts: (id) => sessions.socketCounts(id),
-      defaultSession: o.defaultSession,
+      // A deck drives the studio page and the overlay: their session unless a command names another.
+      defaultSession: STUDIO_SESSION,
       maxTextChars: o.input.maxTextChars,
     });
 
