@@ -1,7 +1,8 @@
 /**
  * The browser studio's page hotkeys (the desktop app also has global ones: electron/hotkeys.ts):
  * the configured accelerators (settings `hotkeys`, src/shared/accelerator.ts) on keydown / keyup
- * of the page. Push-to-talk reports press and release (hold to talk); the others fire once per
+ * of the page (use-control.ts listens and feeds HotkeyRouter; this file has no DOM, so it is
+ * unit-tested in Node). Push-to-talk reports press and release (hold to talk); the others fire once per
  * press (auto-repeat ignored). Keys typed into a text field are the user's text, never a hotkey.
  */
 import { isKeyOf, matchesKey, parseAccelerator, type Accelerator, type KeyLike } from '../../shared/accelerator.js';
@@ -20,12 +21,12 @@ export interface HotkeyHandlers {
 
 interface KeyEventLike extends KeyLike {
   repeat: boolean;
-  target: EventTarget | null;
+  target: unknown;
   preventDefault(): void;
 }
 
 /** True when the key goes into something the user types in (a text field, an editable element). */
-export function isTyping(target: EventTarget | null): boolean {
+export function isTyping(target: unknown): boolean {
   const el = target as { tagName?: string; isContentEditable?: boolean; type?: string } | null;
   if (!el?.tagName) return false;
   if (el.isContentEditable) return true;
@@ -94,21 +95,4 @@ export class HotkeyRouter {
     this.talkHeld = false;
     this.handlers.pushToTalk(false);
   }
-}
-
-/** Listens on the window until the returned function is called. */
-export function installHotkeys(win: Window, bindings: HotkeyBindings, handlers: HotkeyHandlers): () => void {
-  const isMac = /Mac|iPhone|iPad/.test(win.navigator.platform ?? '');
-  const router = new HotkeyRouter(bindings, handlers, isMac);
-  const down = (e: KeyboardEvent) => router.keydown(e);
-  const up = (e: KeyboardEvent) => router.keyup(e);
-  const blur = () => router.blur();
-  win.addEventListener('keydown', down);
-  win.addEventListener('keyup', up);
-  win.addEventListener('blur', blur);
-  return () => {
-    win.removeEventListener('keydown', down);
-    win.removeEventListener('keyup', up);
-    win.removeEventListener('blur', blur);
-  };
 }

@@ -5,7 +5,7 @@
  * when the gateway's `mic_mute` comes back (use-talk.ts obeys it).
  */
 import { onBeforeUnmount, onMounted, ref } from 'vue';
-import { installHotkeys, type HotkeyBindings } from './hotkeys.js';
+import { HotkeyRouter, type HotkeyBindings, type HotkeyHandlers } from './hotkeys.js';
 import { getSessionId, getToken } from './token.js';
 import type { useTalk } from './use-talk.js';
 
@@ -34,6 +34,22 @@ export async function controlCall(command: string, body: Record<string, unknown>
   } catch (err) {
     return { ok: false, code: 'offline', error: (err as Error).message };
   }
+}
+
+/** Listens on the window until the returned function is called. */
+function installHotkeys(win: Window, bindings: HotkeyBindings, handlers: HotkeyHandlers): () => void {
+  const router = new HotkeyRouter(bindings, handlers, /Mac|iPhone|iPad/.test(win.navigator.platform ?? ''));
+  const down = (e: KeyboardEvent) => router.keydown(e);
+  const up = (e: KeyboardEvent) => router.keyup(e);
+  const blur = () => router.blur();
+  win.addEventListener('keydown', down);
+  win.addEventListener('keyup', up);
+  win.addEventListener('blur', blur);
+  return () => {
+    win.removeEventListener('keydown', down);
+    win.removeEventListener('keyup', up);
+    win.removeEventListener('blur', blur);
+  };
 }
 
 export function useControl(talk: Talk) {
