@@ -9,7 +9,7 @@
  *     silences it
  * test/pipeline/control-say.test.ts runs `say` and `stop` through the real services.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -28,6 +28,7 @@ const skipReason = chromiumMissing() ?? fliteMissing();
 const TOKEN = 'control-studio-test-token-0123456789';
 const S = 'ctl';
 const SPARKLE = 'PARAM_EYE_BALL_KIRAKIRA';
+const SHOTS = '/tmp/fav-shots';
 
 let dir: string;
 let mic: FakeMic;
@@ -105,6 +106,16 @@ describe.skipIf(skipReason !== undefined)(`the studio page under the control API
     await page.locator('[data-testid="mic-button"][data-mic="off"]').waitFor({ timeout: 5000 });
     expect(await page.locator('[data-testid="mic-button"]').isDisabled()).toBe(true);
     const endIdx = micFrames().findIndex((f) => f.kind === 'end');
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, 'stage-control-en.png') });
+    // A page that opens while the session is muted is muted too (here in Chinese, for its screenshot).
+    const zh = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
+    await zh.goto(`${gateway.url}/?token=${TOKEN}&session=${S}&lang=zh-CN`);
+    await zh.locator('[data-testid="muted"]', { hasText: '麦克风已静音' }).waitFor({ timeout: 20_000 });
+    await zh.locator('[data-testid="hotkey-hint"]', { hasText: '按 F8 开关麦克风' }).waitFor({ timeout: 5000 });
+    expect(await zh.locator('[data-testid="mic-button"]').isDisabled()).toBe(true);
+    await zh.screenshot({ path: path.join(SHOTS, 'stage-control-zh-CN.png') });
+    await zh.close();
 
     expect(await control('unmute')).toMatchObject({ ok: true, muted: false });
     // The next thing on the mic stream is the new start: nothing was sent in between.

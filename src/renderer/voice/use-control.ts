@@ -75,7 +75,10 @@ export function useControl(talk: Talk) {
 
   onMounted(async () => {
     const state = await controlCall('state');
-    if (disposed || !state.ok || !state.hotkeys) return;
+    if (disposed || !state.ok) return;
+    // A page opened (or reloaded) while the session is muted stays muted.
+    if (state.muted) talk.setMuted(true);
+    if (!state.hotkeys) return;
     const { pushToTalkMode, ...keys } = state.hotkeys;
     hotkeys.value = keys;
     if (pushToTalkMode) talk.micMode.value = 'push';

@@ -216,5 +216,7 @@ export function useTalk() {
     enableAudio: playback.resume,
     playAudioHere: session.claimAudio,
     dismissAlert: (id: number) => dismissAlert(conversation, id),
+    /** Mute state from the control API's state, for a page that opens while muted. */
+    setMuted,
   };
 }
