@@ -4,13 +4,14 @@
  * sockets, the errors (a stable code, a message naming the fix), and the WebSocket form with its
  * pushed state and forwarded session events.
  */
+import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVE_PERSONA_KEY, CONFIG_KEY, Channels, DIALOG_ACTIVE_KEY, Queues } from '../../../src/shared/bus.js';
 import { ConfigSchema } from '../../../src/shared/config.js';
 import type { UserInput } from '../../../src/shared/voice.js';
 import { client, tempDataDir, waitFor } from '../supervisor/helpers.js';
-import { startRig, WsClient, type Json } from './helpers.js';
+import { startRig, startVoiceGateway, WsClient, type Json } from './helpers.js';
 
 let rig: Awaited<ReturnType<typeof startRig>>;
 let cmd: Redis;
@@ -128,6 +129,27 @@ describe('control API over HTTP', () => {
 
   it('an unknown command is a 404 naming the commands', async () => {
     expect(await post('dance')).toMatchObject({ status: 404, json: { ok: false, code: 'unknown_command', error: expect.stringMatching(/mute, unmute, stop, skip, say, expression, persona/) } });
+  });
+});
+
+/** An address of this machine that is not loopback (a LAN interface), if it has one. */
+const lanAddress = Object.values(os.networkInterfaces())
+  .flat()
+  .find((i) => i?.family === 'IPv4' && !i.internal)?.address;
+
+describe('control API from another address', () => {
+  it.skipIf(!lanAddress)('answers 403 not_loopback to a peer that is not on loopback, even with the token', async () => {
+    // A gateway the user bound to a LAN address: requests to it come from that address, not 127.0.0.1.
+    const lan = await startVoiceGateway(rig.rig.backend, {}, lanAddress!);
+    try {
+      const res = await fetch(`${lan.gateway.url}/api/control/stop`, { method: 'POST', headers: { authorization: `Bearer ${lan.token}` } });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({ ok: false, code: 'not_loopback', error: expect.stringMatching(/this machine only/) });
+      const ws = await WsClient.open(`${lan.ws}/api/control?token=${lan.token}`);
+      expect((await ws.closed).code).toBe(4403);
+    } finally {
+      await lan.close();
+    }
   });
 });
 
