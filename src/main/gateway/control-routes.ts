@@ -27,6 +27,8 @@ export const CONTROL_PATH = '/api/control';
 /** Session events a deck cares about (audio and text deltas stay with the players). */
 const FORWARDED = new Set(['turn_state', 'emotion', 'stop', 'turn_end', 'error', 'mic_mute']);
 const MAX_FRAME_BYTES = 64 * 1024;
+/** What the body parser hands on for a body that is not JSON. */
+const BAD_JSON = Symbol('bad JSON');
 
 type Refusal = { status: number; code: string; error: string };
 
@@ -61,8 +63,30 @@ export function registerControlRoutes(app: FastifyInstance, token: string, deps:
     }
   };
 
-  app.post(`${CONTROL_PATH}/:command`, async (req, reply) => http(req, reply, (req.params as { command: string }).command, req.body));
-  app.get(`${CONTROL_PATH}/state`, async (req, reply) => http(req, reply, 'state', {}));
+  // In a context of their own: deck tools often send `Content-Type: application/json` with no body,
+  // which fastify's own parser refuses; here that is a command without arguments, and bad JSON is
+  // answered in the API's own form.
+  app.register(async (scoped) => {
+    scoped.removeContentTypeParser('application/json');
+    scoped.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      const text = String(body).trim();
+      if (text === '') return done(null, {});
+      try {
+        done(null, JSON.parse(text));
+      } catch {
+        done(null, BAD_JSON);
+      }
+    });
+    scoped.post(`${CONTROL_PATH}/:command`, async (req, reply) => {
+      if (req.body === BAD_JSON) {
+        const no = refusal(req, token);
+        if (no) return reply.code(no.status).send({ ok: false, code: no.code, error: no.error });
+        return reply.code(400).send({ ok: false, code: ControlErrorCodes.badArguments, error: 'invalid JSON body: send e.g. {"text":"hello"}, or no body' });
+      }
+      return http(req, reply, (req.params as { command: string }).command, req.body);
+    });
+    scoped.get(`${CONTROL_PATH}/state`, async (req, reply) => http(req, reply, 'state', {}));
+  });
 
   app.get(CONTROL_PATH, { websocket: true }, (socket, req) => {
     const no = refusal(req, token);

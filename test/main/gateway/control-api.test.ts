@@ -127,6 +127,15 @@ describe('control API over HTTP', () => {
     sub.disconnect();
   });
 
+  it('takes a command without a body, also when a tool sends a JSON content type with it', async () => {
+    const res = await fetch(`${base}/api/control/unmute`, { method: 'POST', headers: { authorization: `Bearer ${rig.rig.token}`, 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ ok: true, command: 'unmute' });
+    const bad = await fetch(`${base}/api/control/say`, { method: 'POST', headers: { authorization: `Bearer ${rig.rig.token}`, 'content-type': 'application/json' }, body: '{"text": ' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ ok: false, code: 'bad_arguments', error: expect.stringMatching(/invalid JSON body/) });
+  });
+
   it('an unknown command is a 404 naming the commands', async () => {
     expect(await post('dance')).toMatchObject({ status: 404, json: { ok: false, code: 'unknown_command', error: expect.stringMatching(/mute, unmute, stop, skip, say, expression, persona/) } });
   });
