@@ -5,12 +5,13 @@
  * stopped (workers ended, bus closed) before the app is allowed to quit.
  */
 import { join } from 'node:path';
-import { app, dialog, ipcMain, session, type BrowserWindow, type Tray } from 'electron';
+import { app, dialog, globalShortcut, ipcMain, session, type BrowserWindow, type Tray } from 'electron';
 import { startStudio, type Studio } from '../src/main/app.js';
 import { chooseWorkerRuntime, findSystemNode, nativeAddonProblem } from '../src/main/native-abi.js';
 import { NodeProcessHost } from '../src/main/supervisor/index.js';
 import { IpcChannels } from '../src/shared/renderer-api.js';
 import iconPath from '../resources/icon.png?asset';
+import { controlRequest, keyEventFor, registerHotkeys, type RegisteredHotkeys } from './hotkeys.js';
 import { installSessionSecurity } from './security.js';
 import { shellStrings } from './shell-strings.js';
 import { createTray } from './tray.js';
@@ -26,6 +27,7 @@ let starting: Promise<Studio> | undefined;
 let tray: Tray | undefined;
 let studioWindow: BrowserWindow | undefined;
 let streamWindow: BrowserWindow | undefined;
+let hotkeys: RegisteredHotkeys | undefined;
 let windowContext: WindowContext | undefined;
 /** The stream window's settings from the tray, kept for the next window when it is closed. */
 const streamOptions: StreamWindowOptions = { chroma: 'transparent', clickThrough: false };
@@ -98,11 +100,27 @@ async function start(): Promise<void> {
     shellStrings(app.getPreferredSystemLanguages()),
   );
   showStudio();
+  const core = studio;
+  const talkKey = core.config.hotkeys.pushToTalk;
+  hotkeys = registerHotkeys(globalShortcut, core.config.hotkeys, {
+    control: (command) => controlRequest(core.gatewayUrl, core.token, command),
+    // The studio page holds the mic: push-to-talk reaches it as its own key.
+    pushToTalk(down) {
+      const ev = keyEventFor(talkKey, down);
+      if (ev && studioWindow && !studioWindow.isDestroyed()) studioWindow.webContents.sendInputEvent(ev);
+    },
+    report(message) {
+      console.warn(`[fav] ${message}`);
+      void dialog.showMessageBox({ type: 'warning', title: 'Hotkeys', message });
+    },
+  });
 }
 
 /** Reverse of start(); every step runs even when an earlier one fails. */
 async function stop(): Promise<void> {
   ipcMain.removeHandler(IpcChannels.getToken);
+  hotkeys?.unregister();
+  hotkeys = undefined;
   tray?.destroy();
   tray = undefined;
   for (const win of [streamWindow, studioWindow]) if (win && !win.isDestroyed()) win.destroy();

@@ -93,6 +93,8 @@ export const Channels = {
   ltmRecall: 'fav:ltm:recall',
   /** Added: long-term-memory -> memory, the answer to one recall request (`RecallReply`). */
   ltmRecallReply: (requestId: string) => `fav:ltm:recall:${requestId}`,
+  /** Added: gateway -> chat-ai, the persona now in use changed (`PersonaNotice`; also kept at ACTIVE_PERSONA_KEY). */
+  persona: 'fav:persona',
 } as const;
 
 /** Pattern matching every `fav:ltm:recall:{request_id}` reply channel. */
@@ -176,6 +178,19 @@ export const ControlEvent = z.object({
   reason: z.string().optional(),
 });
 export type ControlEvent = z.infer<typeof ControlEvent>;
+
+/**
+ * The persona chat-ai speaks as from the next turn on (the control API's `persona` command): SET at
+ * ACTIVE_PERSONA_KEY (read by chat-ai at start) and published on `Channels.persona` (its cache).
+ * `systemPrompt` is the configured one, `{name}` not yet replaced.
+ */
+export const PersonaNotice = z.object({
+  name: z.string().min(1),
+  systemPrompt: z.string(),
+  ts: z.number(),
+});
+export type PersonaNotice = z.infer<typeof PersonaNotice>;
+export const ACTIVE_PERSONA_KEY = 'fav:persona:active';
 
 
 /**

@@ -4,11 +4,31 @@
  * settings file in the data dir > defaults (see src/main/config/load-config.ts).
  */
 import { z } from 'zod';
+import { parseAccelerator } from './accelerator.js';
 
 export const ASR_ENGINES = ['pocketsphinx', 'sherpa-onnx', 'openai'] as const;
 export const TTS_ENGINES = ['flite', 'edge', 'openai', 'gpt-sovits', 'espeak-ng'] as const;
 
 const port = z.number().int().min(0).max(65535);
+
+/** A hotkey as an accelerator string ("F8", "CommandOrControl+Shift+M"); '' = none. */
+const hotkey = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .superRefine((v, ctx) => {
+      if (v === '') return;
+      const r = parseAccelerator(v);
+      if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error });
+    });
+
+/** One persona the control API can switch to (`persona` is always one of them, and the default). */
+export const PersonaEntry = z.object({
+  name: z.string().min(1),
+  /** `{name}` is replaced by the persona's name. */
+  systemPrompt: z.string().min(1),
+});
+export type PersonaEntry = z.infer<typeof PersonaEntry>;
 
 export const ConfigSchema = z.object({
   /** Gateway HTTP/WebSocket port (the seed's 8000). */
@@ -61,6 +81,30 @@ export const ConfigSchema = z.object({
             'in the language the viewer uses. You may start a sentence with one emotion tag such as [joy], [sad], ' +
             '[angry], [surprised], [shy] or [thinking]. Do not use markdown, lists or emoji.',
         ),
+    })
+    .prefault({}),
+  /**
+   * More personas to switch to live (control API `persona`, by name). The `persona` above is always
+   * available too and is the one in use until a switch; an entry with its name replaces it.
+   */
+  personas: z.array(PersonaEntry).default([]),
+  /**
+   * Hotkeys: global shortcuts in the desktop app, page hotkeys in the browser studio. F7-F10 by
+   * default: OBS binds no hotkey by default, and these avoid the browsers' F5 (reload) and F11
+   * (full screen). '' turns one off.
+   */
+  hotkeys: z
+    .object({
+      /** Hold to talk in the browser studio; in the desktop app (no key-up there) press to start, press again to stop. */
+      pushToTalk: hotkey('F8'),
+      /** Mute / unmute the studio's microphone. */
+      mute: hotkey('F9'),
+      /** Stop the current reply. */
+      stop: hotkey('F10'),
+      /** Drop the inputs waiting behind the current reply. */
+      skip: hotkey('F7'),
+      /** Push-to-talk mode: the mic sends only while the push-to-talk key is held. */
+      pushToTalkMode: z.boolean().default(false),
     })
     .prefault({}),
   asr: z
@@ -263,4 +307,13 @@ export function resolveLlm(llm: Config['llm']): { baseUrl: string; model: string
   const preset = LLM_PRESETS[llm.preset];
   const baseUrl = llm.baseUrl ?? preset.baseUrl;
   return { baseUrl, model: llm.model ?? (preset.model || 'default'), apiKey: llm.apiKey, needsKey: preset.needsKey && !llm.baseUrl };
+}
+
+/** Every persona the control API can switch to: `persona` first (the default), then `personas` by name. */
+export function personaList(config: Pick<Config, 'persona' | 'personas'>): PersonaEntry[] {
+  const list: PersonaEntry[] = [];
+  const main = config.personas.find((p) => p.name === config.persona.name) ?? { name: config.persona.name, systemPrompt: config.persona.systemPrompt };
+  list.push(main);
+  for (const p of config.personas) if (!list.some((q) => q.name === p.name)) list.push(p);
+  return list;
 }

@@ -14,7 +14,7 @@
  * Imports nothing of the project but its siblings in src/shared.
  */
 import type { z } from 'zod';
-import { Channels, ControlEvent, LTM_RECALL_REPLY_PATTERN, Queues, SERVICE_NAMES, StatusEvent, Streams, TASK_RESPONSE_PATTERN, type ServiceName } from './bus.js';
+import { Channels, ControlEvent, LTM_RECALL_REPLY_PATTERN, PersonaNotice, Queues, SERVICE_NAMES, StatusEvent, Streams, TASK_RESPONSE_PATTERN, type ServiceName } from './bus.js';
 import {
   AiResponse,
   AsrResult,
@@ -58,7 +58,7 @@ export const Bus = {
   mic: topic({ kind: 'channel', name: Channels.mic, schema: MicFrame, producers: ['gateway'], consumers: ['asr'] }),
   /** The seed's transcript channel, kept as a mirror for its tools: nothing of ours reads it. */
   asrResults: topic({ kind: 'channel', name: Channels.asrResults, schema: AsrResult, producers: ['asr'], consumers: [] }),
-  dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr'], consumers: ['dialog-engine'] }),
+  dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr', 'gateway'], consumers: ['dialog-engine'] }),
   userInput: topic({ kind: 'queue', name: Queues.userInput, schema: UserInput, producers: ['dialog-engine'], consumers: ['memory'] }),
   chatContexts: topic({ kind: 'queue', name: Queues.chatContexts, schema: MemoryContext, producers: ['memory'], consumers: ['chat-ai'] }),
   /** The seed's copy of every context: nothing of ours reads it. */
@@ -99,6 +99,7 @@ export const Bus = {
     producers: ['gateway', 'dialog-engine'],
     consumers: ['asr', 'chat-ai', 'tts', 'output-handler', 'dialog-engine'],
   }),
+  persona: topic({ kind: 'channel', name: Channels.persona, schema: PersonaNotice, producers: ['gateway'], consumers: ['chat-ai'] }),
   deliver: topic({ kind: 'channel', name: Channels.deliver, schema: ClientEvent, producers: ['output-handler'], consumers: ['gateway'] }),
   status: topic({ kind: 'channel', name: Channels.status, schema: StatusEvent, producers: ALL, consumers: ['supervisor', 'gateway', 'dialog-engine'] }),
   /** The studio's voice previews and voice list (speech-admin.ts). */

@@ -19,6 +19,9 @@
  */
 import { z } from 'zod';
 
+/** The session the studio page and the overlay join when the address names none (`?session=`). */
+export const STUDIO_SESSION = 'studio';
+
 export const SessionRole = z.enum(['control', 'view']);
 export type SessionRole = z.infer<typeof SessionRole>;
 
@@ -55,6 +58,19 @@ export const SessionRoleEvent = z.object({
   reason: z.string(),
 });
 export type SessionRoleEvent = z.infer<typeof SessionRoleEvent>;
+
+/**
+ * Server -> every socket of the session: the control API (or a hotkey) muted or unmuted the
+ * studio's microphone. A muted studio stops capturing (sends mic_stop) and refuses to start the
+ * mic until unmuted; unmuting restarts the mic only if it was on when the mute came.
+ */
+export const MicMuteEvent = z.object({
+  type: z.literal('mic_mute'),
+  session_id: z.string(),
+  muted: z.boolean(),
+  reason: z.string().optional(),
+});
+export type MicMuteEvent = z.infer<typeof MicMuteEvent>;
 
 export interface SessionAccess {
   role: SessionRole;

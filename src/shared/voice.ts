@@ -22,7 +22,7 @@
  */
 import { z } from 'zod';
 import { Envelope, newEventId } from './bus.js';
-import { SessionRoleEvent } from './session-api.js';
+import { MicMuteEvent, SessionRoleEvent } from './session-api.js';
 
 export * from './session-api.js';
 
@@ -57,8 +57,12 @@ export function nowMs(): number {
 export const Marks = z.record(z.string(), z.number());
 export type Marks = z.infer<typeof Marks>;
 
-/** Where a user input came from. `mic` is live speech; `upload` a recorded file (seed /ws/input, /api/asr). */
-export const InputSource = z.enum(['mic', 'upload', 'typed', 'chat', 'seed']);
+/**
+ * Where a user input came from. `mic` is live speech; `upload` a recorded file (seed /ws/input, /api/asr).
+ * `say` is not the user's at all: the control API's "say this" (POST /api/control/say). Its text is
+ * the avatar's own line: memory keeps it as the assistant's, chat-ai speaks it verbatim (no LLM).
+ */
+export const InputSource = z.enum(['mic', 'upload', 'typed', 'chat', 'seed', 'say']);
 export type InputSource = z.infer<typeof InputSource>;
 
 /** Base of every pipeline message. */
@@ -435,6 +439,7 @@ export const ClientEvent = z.discriminatedUnion('type', [
    */
   AudioChunkInfo.extend({ type: z.literal('audio_timing'), duration_ms: z.number().nonnegative() }),
   SessionRoleEvent,
+  MicMuteEvent,
   z.object({ type: z.literal('audio_end'), session_id: z.string(), turn_id: z.string(), task_id: z.string(), chunks: z.number().int().nonnegative() }),
   z.object({ type: z.literal('stop'), session_id: z.string(), turn_id: z.string(), task_id: z.string().optional(), reason: z.string() }),
   z.object({

@@ -224,6 +224,10 @@ describe('the Electron shell (built main bundle, electron stand-in)', () => {
     const quits = shell.events.filter((e) => e.type === 'quit-requested');
     expect(quits.map((q) => q.prevented)).toEqual([true, false]);
     expect(shell.events.some((e) => e.type === 'tray-destroyed')).toBe(true);
+    // The global hotkeys (the settings' defaults) were registered at start and let go at quit.
+    const shortcuts = (type: string) => shell.events.filter((e) => e.type === type).map((e) => e.accelerator).sort();
+    expect(shortcuts('shortcut-register')).toEqual(['F10', 'F7', 'F8', 'F9']);
+    expect(shortcuts('shortcut-unregister')).toEqual(['F10', 'F7', 'F8', 'F9']);
     await expect(fetch(`${gateway}/health`)).rejects.toThrow();
     stoppedBeforeExit(shell);
     expect(await allGone(forks.map((f) => f.pid as number))).toEqual([]);

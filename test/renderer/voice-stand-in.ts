@@ -1,7 +1,8 @@
 /**
  * A stand-in for the gateway's side of the studio page, for browser tests of the conversation
  * panel: serves the BUILT renderer (out/renderer) over http://127.0.0.1, answers the status polls
- * (/health, /api/services, an empty /api/models: the avatar shows its built-in model), and speaks the session socket protocol (`WS /api/session?token&session`)
+ * (/health, /api/services, an empty /api/models: the avatar shows its built-in model; the control
+ * API's state with the default hotkeys), and speaks the session socket protocol (`WS /api/session?token&session`)
  * like the real gateway (a wrong token: the socket is closed with 4401): it records every frame the
  * page sends, in order (JSON commands checked against the SessionCommand schema, binary mic frames
  * as bytes), and sends whatever ClientEvents a test scripts (an `audio` event as JSON metadata
@@ -19,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ConfigSchema } from '../../src/shared/config.js';
 import { SessionCommand, type ClientEvent } from '../../src/shared/voice.js';
 
 export type Received =
@@ -60,6 +62,8 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
   app.get('/health', async () => ({ status: 'ok', bus: { kind: 'embedded' } }));
   app.get('/api/services', async () => ({ services: [] }));
   app.get('/api/models', async () => ({ models: [], selected: '' }));
+  // The control API's state, as the gateway answers it with the default settings (the page reads its hotkeys there).
+  app.post('/api/control/state', async () => ({ ok: true, command: 'state', session: 'studio', muted: false, persona: 'Aria', hotkeys: ConfigSchema.parse({ dataDir: '-' }).hotkeys }));
   const server = app.server;
 
   const api: StandIn = {

@@ -31,6 +31,10 @@ export function useTalk() {
   const micBusy = ref(false);
   const micLevel = ref(0);
   const micMode = ref<MicMode>('toggle');
+  /** The control API (or a hotkey through it) muted the mic: it stays off until unmuted. */
+  const muted = ref(false);
+  /** The mic was on when the mute came: unmuting turns it back on. */
+  let micOnBeforeMute = false;
 
   let mic: MicHandle | undefined;
   /** Start and stop of the mic run one after another (push-to-talk can release before start ends). */
@@ -61,7 +65,7 @@ export function useTalk() {
 
   function startMic(): Promise<void> {
     micChain = micChain.then(async () => {
-      if (mic || disposed) return;
+      if (mic || disposed || muted.value) return;
       micBusy.value = true;
       player.resume();
       try {
@@ -133,13 +137,28 @@ export function useTalk() {
         connection: session.connection.value,
         audio: session.audio.value,
         micOn: micOn.value,
+        muted: muted.value,
       };
     },
     outputLevel: () => player.outputLevel(),
   });
 
+  /** mic_mute from the gateway: stop capturing now (the gateway sees mic_stop), or resume. */
+  function setMuted(value: boolean): void {
+    if (muted.value === value) return;
+    muted.value = value;
+    if (value) {
+      micOnBeforeMute = mic !== undefined;
+      void stopMic();
+    } else if (micOnBeforeMute && micMode.value === 'toggle') {
+      micOnBeforeMute = false;
+      void startMic();
+    }
+  }
+
   const unsubscribe = session.subscribe({
     onEvent(ev) {
+      if (ev.type === 'mic_mute') return setMuted(ev.muted);
       applyEvent(conversation, ev);
     },
     onState(state, info) {
@@ -183,6 +202,7 @@ export function useTalk() {
     micBusy: readonly(micBusy),
     micLevel: readonly(micLevel),
     micMode,
+    muted: readonly(muted),
     mouth: playback.mouth,
     audioBlocked: playback.audioBlocked,
     /** This window plays the reply audio (false: another window of the session took it). */
@@ -196,5 +216,7 @@ export function useTalk() {
     enableAudio: playback.resume,
     playAudioHere: session.claimAudio,
     dismissAlert: (id: number) => dismissAlert(conversation, id),
+    /** Mute state from the control API's state, for a page that opens while muted. */
+    setMuted,
   };
 }

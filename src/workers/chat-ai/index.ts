@@ -12,8 +12,12 @@
  * a cancel naming a turn aborts that turn; a cancel without turn_id, and every stop, aborts the
  * session's turn that started before the event, and drops contexts of the session that started
  * before it when they arrive later (the runtime's TurnLedger).
+ *
+ * Persona: the control API's switch (fav:persona) applies from the next turn, without a restart: the
+ * persona in use is read from ACTIVE_PERSONA_KEY at start and kept in memory, replaced by every
+ * notice on the channel (no bus read on a turn's path). None set: the configured persona.
  */
-import { chatTurnKey, type ControlEvent } from '../../shared/bus.js';
+import { ACTIVE_PERSONA_KEY, PersonaNotice, chatTurnKey, type ControlEvent } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
 import { ErrorCodes, type MemoryContext } from '../../shared/voice.js';
 import { TurnLedger, channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
@@ -28,6 +32,9 @@ const TURN_MARK_MS = 3_600_000;
 export class ChatAi {
   private readonly active = new Map<string, Turn>();
   private readonly ledger = new TurnLedger();
+  /** The switched-to persona's system prompt ({name} replaced), or undefined for the configured one. */
+  private systemPrompt: string | undefined;
+  private personaTs = 0;
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -55,7 +62,7 @@ export class ChatAi {
       return;
     }
     prev?.cancel('a newer turn of the session started');
-    const turn = new Turn(msg, { redis, log, llm: this.llm });
+    const turn = new Turn(msg, { redis, log, llm: this.llm, ...(this.systemPrompt !== undefined ? { systemPrompt: this.systemPrompt } : {}) });
     this.active.set(msg.session_id, turn);
     const onStop = () => turn.fail({ code: ErrorCodes.workerLost, message: 'chat-ai stopped in the middle of the reply' });
     job.signal.addEventListener('abort', onStop, { once: true });
@@ -68,6 +75,29 @@ export class ChatAi {
     }
   }
 
+  /** A persona notice (the channel, or the key at start); an older one than the one in use is ignored. */
+  onPersona(p: PersonaNotice): void {
+    if (p.ts < this.personaTs) return;
+    this.personaTs = p.ts;
+    this.systemPrompt = p.systemPrompt.replaceAll('{name}', p.name);
+    this.ctx.log.info({ persona: p.name }, 'persona in use');
+  }
+
+  /** The persona a previous switch left on the bus (kept across restarts of chat-ai). */
+  async loadPersona(): Promise<void> {
+    const raw = await this.ctx.redis.get(ACTIVE_PERSONA_KEY);
+    if (!raw) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = undefined;
+    }
+    const p = PersonaNotice.safeParse(value);
+    if (p.success) this.onPersona(p.data);
+    else this.ctx.log.warn({ key: ACTIVE_PERSONA_KEY }, 'unreadable persona on the bus: using the configured one');
+  }
+
   onControl(ev: ControlEvent): void {
     this.ledger.onControl(ev);
     const turn = this.active.get(ev.session_id);
@@ -77,9 +107,10 @@ export class ChatAi {
 
 const definition: ServiceDefinition = {
   name: 'chat-ai',
-  create(ctx) {
+  async create(ctx) {
     const llm = createLlm(ctx.settings, ctx.log);
     const service = new ChatAi(ctx, llm);
+    await service.loadPersona();
     ctx.log.info({ baseUrl: llm.baseUrl, model: llm.model, preset: llm.preset }, 'llm endpoint');
     void probeLlm(llm, ctx.log);
     return {
@@ -91,6 +122,7 @@ const definition: ServiceDefinition = {
           handle: (msg, job) => service.onContext(msg, job),
         }),
         channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => service.onControl(ev) }),
+        channelInput({ topic: Bus.persona, concurrent: true, handle: async (p) => service.onPersona(p) }),
       ],
     };
   },

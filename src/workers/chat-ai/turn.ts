@@ -38,6 +38,8 @@ export interface TurnDeps {
   log: Logger;
   llm: Llm;
   splitter?: SplitterOptions;
+  /** The system prompt of the persona in use ({name} replaced); the configured one when absent. */
+  systemPrompt?: string;
 }
 
 export class Turn {
@@ -75,6 +77,7 @@ export class Turn {
   }
 
   async run(): Promise<TurnState> {
+    if (this.ctx.source === 'say') return this.say();
     const { llm } = this.deps;
     if (!llm.client) {
       this.fail(llm.configError ?? { code: ErrorCodes.llmFailed, message: 'the LLM is not configured' });
@@ -87,7 +90,7 @@ export class Turn {
     try {
       ({ data: stream, response } = await llm.client.chat.completions
         .create(
-          { model: llm.model, messages: buildMessages(llm, this.ctx), stream: true, temperature: llm.temperature, max_tokens: llm.maxTokens },
+          { model: llm.model, messages: buildMessages(this.deps.systemPrompt === undefined ? llm : { ...llm, systemPrompt: this.deps.systemPrompt }, this.ctx), stream: true, temperature: llm.temperature, max_tokens: llm.maxTokens },
           { signal: this.ac.signal },
         )
         .withResponse());
@@ -122,6 +125,22 @@ export class Turn {
       return this.state;
     }
     if (this.state === 'running') this.complete(chunks, finish);
+    return this.state;
+  }
+
+  /**
+   * A `say` turn: the context's text is the reply, spoken as is through the same path as the LLM's
+   * (emotion tags honoured, sentences to tts, deltas, done, the ReplyFinal memory keeps as the
+   * assistant's). No request, so no llm_* marks.
+   */
+  private say(): TurnState {
+    this.onSpoken(this.filter.push(this.ctx.text));
+    this.onSpoken(this.filter.flush());
+    if (this.spoken.trim() === '' && this.splitter.flush().length === 0) {
+      this.fail({ code: ErrorCodes.textEmpty, message: 'nothing to say: the text has only emotion tags; add the words to speak, e.g. "[joy] Hello!"' });
+      return this.state;
+    }
+    this.complete(1, 'stop');
     return this.state;
   }
 
@@ -236,8 +255,10 @@ export class Turn {
 
   private complete(chunks: number, finish: string | null): void {
     const { llm } = this.deps;
-    this.onSpoken(this.filter.push(this.think.flush()));
-    this.onSpoken(this.filter.flush());
+    if (this.ctx.source !== 'say') {
+      this.onSpoken(this.filter.push(this.think.flush()));
+      this.onSpoken(this.filter.flush());
+    }
     const rest = this.splitter.flush();
     if (chunks === 0) {
       this.fail({

@@ -21,8 +21,12 @@ export interface Waiting {
   lines: string[];
 }
 
-/** Which setting governs an input of this source while the session is busy. Mic never waits. */
+/**
+ * Which setting governs an input of this source while the session is busy. Mic never waits. A `say`
+ * (the control API's line for the avatar) always queues: the streamer asked for those exact words.
+ */
 export function policyFor(source: InputSource, dialog: DialogSettings): Policy {
+  if (source === 'say') return 'queue';
   return source === 'chat' ? dialog.chatPolicy : dialog.typedPolicy;
 }
 

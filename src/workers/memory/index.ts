@@ -12,6 +12,7 @@
  *   fav:events, final transcripts only: a spoken turn's transcript is known a hop before its turn
  *     arrives (via the dialog engine, which may also hold it while a reply plays): its recall
  *     starts then (a prefetch keyed by turn id), so the turn waits only for what is left of it.
+ *   A `say` turn (source 'say', the avatar's own line) skips 1-3 and goes on with an empty window.
  *   fav:memory:replies (ReplyFinal, one per turn from chat-ai)
  *     done: store the reply (complete) and XADD it to fav:ltm:writes; cancelled: store the partial
  *     text (status cancelled, shown to the model with a trailing "…"); error: nothing (the user's
@@ -97,7 +98,18 @@ async function recallFor(state: State, turn: UserInput, k: number, timeoutMs: nu
   return recall.recall({ session_id: turn.session_id, query: turn.text, k, ts: Date.now() }, timeoutMs);
 }
 
+/**
+ * A `say` turn (the control API's line for the avatar) is not the user's: nothing is stored or
+ * recalled for it, and chat-ai speaks its text as is. The line is kept as the assistant's when
+ * chat-ai's ReplyFinal comes back (handleReply), like any reply.
+ */
+async function handleSay(turn: UserInput, job: JobContext): Promise<void> {
+  const ctx: MemoryContext = { ...follow(turn, { ...turn.marks, context: nowMs() }), source: turn.source, text: turn.text, messages: [], recalled: [] };
+  await Promise.all([push(job.redis, Bus.chatContexts, ctx), publish(job.redis, Bus.memoryUpdates, ctx)]);
+}
+
 async function handleTurn(state: State, turn: UserInput, job: JobContext): Promise<void> {
+  if (turn.source === 'say') return handleSay(turn, job);
   const { store } = state;
   const { settings, redis, log } = job;
   const started = performance.now();

@@ -126,7 +126,20 @@ export const ipcMain = {
 };
 
 export const shell = { openExternal: async (url) => report({ type: 'open-external', url }) };
-export const dialog = { showErrorBox: (title, message) => report({ type: 'error-box', title, message }) };
+export const dialog = {
+  showErrorBox: (title, message) => report({ type: 'error-box', title, message }),
+  showMessageBox: async (options) => {
+    report({ type: 'message-box', title: options.title, message: options.message });
+    return { response: 0 };
+  },
+};
+export const globalShortcut = {
+  register: (accelerator) => {
+    report({ type: 'shortcut-register', accelerator });
+    return true;
+  },
+  unregister: (accelerator) => report({ type: 'shortcut-unregister', accelerator }),
+};
 export const Menu = { buildFromTemplate: (template) => ({ template }) };
 export const nativeImage = { createFromPath: (path) => ({ path, resize: () => ({ path }) }) };
 let trayMenu;

@@ -42,8 +42,22 @@ export class VoiceBus {
     await this.cmd.lpush(queue, JSON.stringify(message));
   }
 
-  async publish(channel: string, message: unknown): Promise<void> {
-    await this.cmd.publish(channel, JSON.stringify(message));
+  /** PUBLISH; resolves to the number of subscribers that got it. */
+  async publish(channel: string, message: unknown): Promise<number> {
+    return this.cmd.publish(channel, JSON.stringify(message));
+  }
+
+  /** GET a key (the control API reads the settings and the persona in use). */
+  async get(key: string): Promise<string | null> {
+    return this.cmd.get(key);
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    await this.cmd.set(key, value);
+  }
+
+  async hget(key: string, field: string): Promise<string | null> {
+    return this.cmd.hget(key, field);
   }
 
   async close(): Promise<void> {

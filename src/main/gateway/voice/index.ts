@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Channels } from '../../../shared/bus.js';
 import { StudioPaths } from '../../../shared/renderer-api.js';
-import { parseSessionAccess } from '../../../shared/voice.js';
+import { STUDIO_SESSION, parseSessionAccess } from '../../../shared/voice.js';
 import { tokenFromRequest, tokensEqual } from '../auth.js';
 import type { ConnectionRegistry } from '../connections.js';
 import { SEED_UNAUTHORIZED, seedAccessAllowed } from './access.js';
@@ -23,6 +23,7 @@ import { resolveVoiceOptions, SESSION_ID, type VoiceOptions } from './options.js
 import { SeedInputConnection, UploadBudget } from './seed-input.js';
 import { SeedTaskStore } from './seed-tasks.js';
 import { SessionHub, type TurnObserver } from './session-socket.js';
+import { registerControlRoutes } from '../control-routes.js';
 
 export type { VoiceOptions } from './options.js';
 
@@ -86,6 +87,16 @@ export function voicePlugin(options: VoiceOptions, token: string, connections: C
     });
 
     registerAsrRoute(app, token, bus, router, o);
+    // The control API (Stream Deck-style tools) drives the same sessions: it shares the bus and the router.
+    registerControlRoutes(app, token, {
+      bus,
+      router,
+      deliver: (event) => router.dispatch(JSON.stringify(event)),
+      socketCounts: (id) => sessions.socketCounts(id),
+      // A deck drives the studio page and the overlay: their session unless a command names another.
+      defaultSession: STUDIO_SESSION,
+      maxTextChars: o.input.maxTextChars,
+    });
 
     app.post(StudioPaths.controlStop, async (req, reply) => {
       if (!seedAccessAllowed(req, token)) return reply.code(401).send({ error: SEED_UNAUTHORIZED });

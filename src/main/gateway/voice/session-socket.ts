@@ -94,6 +94,13 @@ export class SessionHub {
     if (this.sessions.get(state.id) === state) this.sessions.delete(state.id);
   }
 
+  /** Open sockets of a session by role (the control API says how many studios a command reached). */
+  socketCounts(sessionId: string): Record<SessionRole, number> {
+    const counts: Record<SessionRole, number> = { control: 0, view: 0 };
+    for (const c of this.sessions.get(sessionId)?.clients ?? []) counts[c.role]++;
+    return counts;
+  }
+
   close(): void {
     for (const s of this.sessions.values()) s.unroute();
     this.sessions.clear();
@@ -118,7 +125,7 @@ class SessionClient {
     private readonly socket: WebSocket,
     private readonly state: SessionState,
     private readonly hub: SessionHub,
-    private readonly role: SessionRole,
+    readonly role: SessionRole,
   ) {
     socket.on('message', (data, isBinary) => this.onMessage(toBuffer(data), isBinary));
     socket.on('close', () => this.onClose());
@@ -238,7 +245,7 @@ class SessionClient {
   }
 
   /** A bus command's failure is this socket's error event (the socket stays usable). */
-  private track(p: Promise<void>): void {
+  private track(p: Promise<unknown>): void {
     p.catch((err: Error) => this.error(GatewayErrorCodes.busUnavailable, `the pipeline is unreachable (bus: ${err.message}); try again when /health is ok`));
   }
 
