@@ -98,9 +98,20 @@ export interface DetectedLlm {
   models: string[];
 }
 
+/** A local LLM server that was probed and not found, and why (for the first-run page). */
+export interface MissedLlm {
+  preset: DetectedLlm['preset'];
+  baseUrl: string;
+  /** unreachable | timeout | bad_response | http_error */
+  code: string;
+  reason: string;
+}
+
 export interface SetupState {
   firstRun: boolean;
   detected: DetectedLlm[];
+  /** The probed servers that did not answer like an LLM server. Absent when not probed (`?detect=0`). */
+  notFound?: MissedLlm[];
 }
 
 export interface SpeechModelView {

@@ -17,6 +17,7 @@ import { ConnectionRegistry } from './connections.js';
 import { hostGuard } from './host-guard.js';
 import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
 import { modelsPlugin } from './models-routes.js';
+import { setupPlugin } from './setup-routes.js';
 import { statusPage } from './status-page.js';
 import type { GatewayDeps } from './types.js';
 import { voicePlugin } from './voice/index.js';
@@ -137,6 +138,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
 
   if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections));
   if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
+  if (deps.setup) app.register(setupPlugin(deps.setup, deps.token));
 
   const rendererDir = deps.rendererDir;
   registerOverlayRoutes(app, rendererDir, deps.token);

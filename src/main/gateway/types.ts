@@ -3,6 +3,7 @@
  * tested with the real supervisor or alone, and so it never reaches into their internals.
  */
 import type { ModelsRoutesOptions } from './models-routes.js';
+import type { SetupRoutesOptions } from './setup-routes.js';
 import type { VoiceOptions } from './voice/options.js';
 
 export interface ServiceView {
@@ -50,4 +51,6 @@ export interface GatewayDeps {
   voice?: VoiceOptions;
   /** The Live2D model library (/api/models, /models/<id>/...). Absent: not served. */
   models?: ModelsRoutesOptions;
+  /** The first-run detection (GET /api/setup). Absent: not served. */
+  setup?: SetupRoutesOptions;
 }
