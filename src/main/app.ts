@@ -11,12 +11,13 @@ import type { Config } from '../shared/config.js';
 import { createCoreBusClient, connectCoreBus } from './bus-client.js';
 import { startBus } from './bus/index.js';
 import { CONFIG_KEY } from '../shared/bus.js';
-import { loadConfig, redactConfig, redactUrl } from './config/load-config.js';
+import { loadConfig, redactConfig, redactUrl, type ConfigOverrides, type LoadedConfig } from './config/load-config.js';
 import { loadOrCreateToken } from './gateway/auth.js';
 import { startGateway } from './gateway/server.js';
 import { LogHub } from './logging/index.js';
 import { ModelLibrary } from './models/index.js';
 import { portFree } from './net-util.js';
+import { probeBus, SettingsService } from './settings/index.js';
 import { PACKAGE_VERSION, RENDERER_DIR } from './paths.js';
 import { NodeProcessHost, Supervisor, type Manifest } from './supervisor/index.js';
 import type { ProcessHost } from './supervisor/process-host.js';
@@ -25,6 +26,8 @@ import type { ProbeTarget } from './setup/index.js';
 export interface StudioOptions {
   /** Resolved configuration; loaded from flags/env/settings when absent. */
   config?: Config;
+  /** The FAV_* and CLI layers `config` was resolved with (loadConfig's `overrides`): the settings page shows them locked. */
+  overrides?: ConfigOverrides;
   /** Shorthands over `config` (used by the Electron shell and tests). */
   port?: number;
   redisUrl?: string;
@@ -49,6 +52,8 @@ export interface Studio {
   busUrl: string;
   busKind: 'embedded' | 'external';
   config: Config;
+  /** The live settings (what the settings page reads and saves). */
+  settings: SettingsService;
   supervisor: Supervisor;
   logs: LogHub;
   stop(): Promise<void>;
@@ -69,13 +74,15 @@ async function checkExternalRedis(url: string): Promise<void> {
 }
 
 export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
-  const config =
-    opts.config ??
-    loadConfig({
-      port: opts.port,
-      redisUrl: opts.redisUrl,
-      dataDir: opts.dataDir,
-    }).config;
+  const loaded: LoadedConfig | undefined = opts.config
+    ? undefined
+    : loadConfig({
+        port: opts.port,
+        redisUrl: opts.redisUrl,
+        dataDir: opts.dataDir,
+      });
+  const config = opts.config ?? loaded!.config;
+  const overrides = opts.overrides ?? loaded?.overrides;
   const progress = opts.onProgress ?? (() => {});
   mkdirSync(config.dataDir, { recursive: true });
 
@@ -127,6 +134,14 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
     const logs = new LogHub({ files: { dir: path.join(config.dataDir, 'logs') } });
     logs.redactor.addUrlSecrets(busUrl);
     teardown.push(() => logs.close());
+    const settings = new SettingsService({
+      dataDir: config.dataDir,
+      overrides,
+      initial: config,
+      publish: (c) => publishSettings(busUrl, c),
+      checkBus: (url) => probeBus(url),
+      log: (level, msg) => void logs.note('settings', level, msg),
+    });
     const supervisor = new Supervisor({
       host: opts.host ?? new NodeProcessHost(),
       redisUrl: busUrl,
@@ -164,7 +179,8 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         rendererDir,
         models: { library, log: modelLog },
         setup: { dataDir: config.dataDir, probeTargets: opts.llmProbeTargets },
-        config: () => redactConfig(config),
+        config: () => redactConfig(settings.current()),
+        settings: { service: settings },
         voice: {
           busUrl,
           input: config.input,
@@ -184,6 +200,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
       busUrl,
       busKind,
       config,
+      settings,
       supervisor,
       logs,
       stop: () => {

@@ -61,6 +61,8 @@ export interface SaveResult {
   /** Dotted paths that changed. */
   changed: string[];
   restart: RestartNeeds;
+  /** Saved, but something after the write failed (the bus did not take the new settings): what to do. */
+  warning?: string;
 }
 
 /** 400 answer of PUT /api/settings: nothing was written. */
@@ -81,11 +83,27 @@ export interface LlmProbe {
 /** A failure the page can show: what happened and what to do about it. */
 export interface ProbeFailure {
   ok: false;
-  /** Stable code (unreachable, unauthorized, not_found, timeout, bad_response, model_missing). */
-  code: string;
+  /**
+   * Stable code (unreachable, unauthorized, not_found, timeout, bad_response, model_missing,
+   * bad_url, rate_limited, http_error).
+   */
+  code: ProbeCode;
   error: string;
   fix: string;
+  /** Values the page puts into its translated fix (url, models, status, preset). */
+  params?: Record<string, string>;
 }
+
+export type ProbeCode =
+  | 'unreachable'
+  | 'unauthorized'
+  | 'not_found'
+  | 'timeout'
+  | 'bad_response'
+  | 'model_missing'
+  | 'bad_url'
+  | 'rate_limited'
+  | 'http_error';
 
 export type ProbeResult = { ok: true } | ProbeFailure;
 export type LlmModelsResult = { ok: true; baseUrl: string; models: string[] } | ProbeFailure;

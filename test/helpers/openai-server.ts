@@ -13,7 +13,7 @@
  * Endpoints: POST /v1/chat/completions (JSON or SSE), GET /v1/models, POST /v1/audio/transcriptions
  * (multipart), POST /v1/audio/speech (pcm / wav, chunked), POST /v1/embeddings (float or base64).
  * Faults (`status`, `hangAfterHeaders`, `garbage`, `requireApiKey`, `models`) apply to every POST
- * endpoint; `brokenStreamAfter` to chat streams and speech bodies.
+ * endpoint (and GET /v1/models with `faultsOnModels`); `brokenStreamAfter` to chat streams and speech bodies.
  */
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
@@ -60,6 +60,8 @@ export interface OpenAiServerOptions {
   hangAfterHeaders?: boolean;
   /** Demand `Authorization: Bearer <key>`; anything else gets OpenAI's 401 body. */
   requireApiKey?: string;
+  /** `status`, `garbage` and `hangAfterHeaders` apply to GET /v1/models too (default: POST endpoints only). */
+  faultsOnModels?: boolean;
   /** Known model ids: GET /v1/models lists them, and a POST naming another model gets a 404 model_not_found. */
   models?: string[];
   /** Transcription text (default 'hello world'). */
@@ -292,9 +294,10 @@ async function route(ctx: Ctx, raw: Buffer): Promise<void> {
   if (o.requireApiKey !== undefined && ctx.req.headers.authorization !== `Bearer ${o.requireApiKey}`) {
     return sendError(ctx, 401);
   }
-  if (rec.method === 'GET' && rec.path === '/v1/models') return models(ctx);
-  const handler = POST_ROUTES[rec.path];
-  if (rec.method !== 'POST' || !handler) {
+  const listModels = rec.method === 'GET' && rec.path === '/v1/models';
+  if (listModels && !o.faultsOnModels) return models(ctx);
+  const handler = listModels ? models : POST_ROUTES[rec.path];
+  if ((rec.method !== 'POST' && !listModels) || !handler) {
     return sendJson(ctx, 404, { error: { message: `Invalid URL (${rec.method} ${rec.path})`, type: 'invalid_request_error', param: null, code: null } });
   }
   if (o.status !== undefined && o.status >= 400) return sendError(ctx, o.status);

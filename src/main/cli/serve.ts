@@ -27,7 +27,7 @@ export async function runServe(opts: ServeCliOptions): Promise<void> {
     process.stderr.write(`fav serve: warning: the gateway listens on ${config.host}, not only this computer; control endpoints still need the token\n`);
   }
 
-  const studio = await startStudio({ config, onProgress: (line) => process.stdout.write(`  ${line}\n`) });
+  const studio = await startStudio({ config, overrides: loaded.overrides, onProgress: (line) => process.stdout.write(`  ${line}\n`) });
   process.stdout.write(
     [
       `Free-Agent-Vtuber Studio (headless) is running`,

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, defaultDataDir, loadConfig, readSettingsFile, redactConfig, redactUrl, writeSettingsFile } from './load-config.js';
+import { ConfigError, defaultDataDir, loadConfig, lockedPaths, readSettingsFile, redactConfig, redactUrl, writeSettingsFile } from './load-config.js';
 
 let dir: string;
 beforeEach(() => {
@@ -127,11 +127,20 @@ describe('settings file: what a user may have put there', () => {
 
 describe('redaction and paths', () => {
   it('masks secrets and URL credentials', () => {
-    const { config } = loadConfig({ dataDir: dir, redisUrl: 'redis://:hunter2@10.0.0.1:6379', llm: { apiKey: 'sk-secret' } }, {});
+    const { config } = loadConfig(
+      { dataDir: dir, redisUrl: 'redis://:hunter2@10.0.0.1:6379', llm: { apiKey: 'sk-secret' }, asr: { openai: { apiKey: 'asr-secret' } }, tts: { openai: { apiKey: 'tts-secret' } } },
+      {},
+    );
     const shown = JSON.stringify(redactConfig(config));
-    expect(shown).not.toMatch(/hunter2|sk-secret/);
+    expect(shown).not.toMatch(/hunter2|sk-secret|asr-secret|tts-secret/);
+    expect(redactConfig(config).tts.openai.apiKey).toBe('***');
     expect(redactUrl('redis://user:pw@h:1/0')).toBe('redis://***@h:1/0');
     expect(redactUrl('redis://h:1')).toBe('redis://h:1');
+  });
+
+  it('names the paths the environment and the CLI fix, a flag over a variable', () => {
+    const { overrides } = loadConfig({ dataDir: dir, port: 9100, llm: { model: 'cli-model' } }, { FAV_PORT: '9000', FAV_LLM_BASE_URL: 'http://e:1/v1', FAV_DATA_DIR: dir });
+    expect(lockedPaths(overrides)).toEqual({ port: 'cli', 'llm.model': 'cli', 'llm.baseUrl': 'env' });
   });
 
   it('uses the platform data folder', () => {

@@ -9,7 +9,8 @@
 import { constants as fsConstants, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigSchema, ENV_KEYS, type Config, type ConfigInput } from '../../shared/config.js';
+import type { z } from 'zod';
+import { ConfigSchema, ENV_KEYS, SECRET_PATHS, type Config, type ConfigInput } from '../../shared/config.js';
 
 export const SETTINGS_FILE = 'settings.json';
 
@@ -180,9 +181,43 @@ export function writeSettingsFile(dataDir: string, settings: ConfigInput | Layer
   }
 }
 
+/** The layers above the settings file: what a save of settings.json cannot change for this run. */
+export interface ConfigOverrides {
+  env: Layer;
+  cli: Layer;
+}
+
 export interface LoadedConfig {
   config: Config;
   warnings: string[];
+  /** The FAV_* and CLI layers this config was resolved with (dataDir excluded). */
+  overrides: ConfigOverrides;
+}
+
+/** Dotted leaf paths of a layer (arrays are leaves). */
+export function leafPaths(layer: Layer, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(layer)) {
+    if (v === undefined) continue;
+    const p = prefix ? `${prefix}.${k}` : k;
+    if (isPlainObject(v)) out.push(...leafPaths(v, p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Paths fixed by an override layer, and by which (a CLI flag wins over a variable). dataDir is never listed. */
+export function lockedPaths(o: ConfigOverrides): Record<string, 'env' | 'cli'> {
+  const locked: Record<string, 'env' | 'cli'> = {};
+  for (const p of leafPaths(o.env)) locked[p] = 'env';
+  for (const p of leafPaths(o.cli)) locked[p] = 'cli';
+  delete locked.dataDir;
+  return locked;
+}
+
+/** Resolves a settings-file layer under the overrides (what loadConfig does once the file is read). */
+export function resolveConfig(fileLayer: Layer, o: ConfigOverrides, dataDir: string): z.ZodSafeParseResult<Config> {
+  return ConfigSchema.safeParse(mergeLayers(fileLayer, o.env, o.cli, { dataDir: path.resolve(dataDir) }));
 }
 
 /**
@@ -193,20 +228,29 @@ export function loadConfig(cli: Layer = {}, env: NodeJS.ProcessEnv = process.env
   const fromEnv = envLayer(env);
   const dataDir = (cli.dataDir as string | undefined) ?? (fromEnv.dataDir as string | undefined) ?? defaultDataDir(env);
   const settings = readSettingsFile(dataDir);
-  const merged = mergeLayers(settings.layer, fromEnv, cli, { dataDir: path.resolve(dataDir) });
-  const result = ConfigSchema.safeParse(merged);
+  const overrides: ConfigOverrides = { env: withoutDataDir(fromEnv), cli: withoutDataDir(cli) };
+  const result = resolveConfig(settings.layer, overrides, dataDir);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return { config: result.data, warnings: settings.warnings };
+  return { config: result.data, warnings: settings.warnings, overrides };
+}
+
+function withoutDataDir(layer: Layer): Layer {
+  const { dataDir: _dataDir, ...rest } = layer;
+  return rest;
 }
 
 /** A copy safe to log or show: secrets masked, credentials stripped from URLs. */
 export function redactConfig(config: Config): Config {
   const copy = structuredClone(config);
-  if (copy.bus.password) copy.bus.password = '***';
-  if (copy.llm.apiKey) copy.llm.apiKey = '***';
+  for (const dotted of SECRET_PATHS) {
+    const parts = dotted.split('.');
+    const parent = parts.slice(0, -1).reduce<Layer | undefined>((node, k) => (isPlainObject(node?.[k]) ? (node[k] as Layer) : undefined), copy as unknown as Layer);
+    const key = parts[parts.length - 1]!;
+    if (parent?.[key]) parent[key] = '***';
+  }
   if (copy.redisUrl) copy.redisUrl = redactUrl(copy.redisUrl);
   return copy;
 }

@@ -18,6 +18,7 @@ import { hostGuard } from './host-guard.js';
 import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
 import { modelsPlugin } from './models-routes.js';
 import { setupPlugin } from './setup-routes.js';
+import { settingsPlugin } from './settings-routes.js';
 import { statusPage } from './status-page.js';
 import type { GatewayDeps } from './types.js';
 import { voicePlugin } from './voice/index.js';
@@ -139,6 +140,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections));
   if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
   if (deps.setup) app.register(setupPlugin(deps.setup, deps.token));
+  if (deps.settings) app.register(settingsPlugin(deps.settings, deps.token, deps.services));
 
   const rendererDir = deps.rendererDir;
   registerOverlayRoutes(app, rendererDir, deps.token);

@@ -4,6 +4,7 @@
  */
 import type { ModelsRoutesOptions } from './models-routes.js';
 import type { SetupRoutesOptions } from './setup-routes.js';
+import type { SettingsRoutesOptions } from './settings-routes.js';
 import type { VoiceOptions } from './voice/options.js';
 
 export interface ServiceView {
@@ -53,4 +54,6 @@ export interface GatewayDeps {
   models?: ModelsRoutesOptions;
   /** The first-run detection (GET /api/setup). Absent: not served. */
   setup?: SetupRoutesOptions;
+  /** The settings page's API (/api/settings...). Absent: not served. */
+  settings?: SettingsRoutesOptions;
 }

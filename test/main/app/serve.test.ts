@@ -48,6 +48,7 @@ describe.each(modes)('fav serve with the $name', ({ external }) => {
   let serve: LongRunning;
   let redis: RedisServerHandle | undefined;
   let base: string;
+  let token: string;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'fav-serve-'));
@@ -60,6 +61,7 @@ describe.each(modes)('fav serve with the $name', ({ external }) => {
     serve = startFav(args);
     const m = await serve.waitFor(/studio:\s+(http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/, 90_000);
     base = m[1];
+    token = m[2];
   }, 120_000);
 
   afterAll(async () => {
@@ -87,6 +89,22 @@ describe.each(modes)('fav serve with the $name', ({ external }) => {
     expect(existsSync(path.join(dataDir, 'logs'))).toBe(true);
     expect(readdirSync(path.join(dataDir, 'logs')).some((f) => f.startsWith('asr'))).toBe(true);
   });
+
+  it('saves a setting from the settings API: live at once, the --port flag shown locked, the named service restarted', async () => {
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const view = await fetch(`${base}/api/settings`, { headers: auth }).then((r) => r.json() as Json);
+    expect(view.locked).toEqual(external ? { port: 'cli', redisUrl: 'cli' } : { port: 'cli' });
+    const saved = await fetch(`${base}/api/settings`, { method: 'PUT', headers: auth, body: JSON.stringify({ persona: { name: 'Mio' } }) }).then((r) => r.json() as Json);
+    expect(saved.restart).toEqual({ services: ['chat-ai', 'memory'], app: [] });
+    const config = await fetch(`${base}/api/config`, { headers: auth }).then((r) => r.json() as Json);
+    expect(config.config.persona.name).toBe('Mio');
+    const pidOf = async () => workerPids({ services: (await fetch(`${base}/api/services`).then((r) => r.json() as Json)).services.filter((s: Json) => s.name === 'chat-ai') })[0];
+    const before = await pidOf();
+    const r = await fetch(`${base}/api/settings/restart`, { method: 'POST', headers: auth, body: JSON.stringify({ services: ['chat-ai'] }) });
+    expect(r.status).toBe(200);
+    expect(await pidOf()).not.toBe(before);
+    await waitHealthy(base);
+  }, 60_000);
 
   it('stops everything on SIGINT, leaving no worker behind', async () => {
     const pids = workerPids(await fetch(`${base}/api/services`).then((r) => r.json() as Json));
