@@ -181,6 +181,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         setup: { dataDir: config.dataDir, probeTargets: opts.llmProbeTargets },
         config: () => redactConfig(settings.current()),
         settings: { service: settings },
+        speech: { busUrl },
         voice: {
           busUrl,
           input: config.input,

@@ -32,6 +32,7 @@ import {
   TurnEvent,
   UserInput,
 } from './voice.js';
+import { ASR_MODELS_REPLY_PATTERN, AsrModelsReply, AsrModelsRequest, SpeechChannels, TTS_ADMIN_REPLY_PATTERN, TtsAdminReply, TtsAdminRequest } from './speech-admin.js';
 
 /** Who is at either end of a topic: a service, or the core (gateway, supervisor) and its clients. */
 export type Party = ServiceName | 'gateway' | 'supervisor';
@@ -100,6 +101,26 @@ export const Bus = {
   }),
   deliver: topic({ kind: 'channel', name: Channels.deliver, schema: ClientEvent, producers: ['output-handler'], consumers: ['gateway'] }),
   status: topic({ kind: 'channel', name: Channels.status, schema: StatusEvent, producers: ALL, consumers: ['supervisor', 'gateway', 'dialog-engine'] }),
+  /** The studio's voice previews and voice list (speech-admin.ts). */
+  ttsAdmin: topic({ kind: 'channel', name: SpeechChannels.ttsAdmin, schema: TtsAdminRequest, producers: ['gateway'], consumers: ['tts'] }),
+  ttsAdminReply: topic({
+    kind: 'reply',
+    name: TTS_ADMIN_REPLY_PATTERN,
+    schema: TtsAdminReply,
+    producers: ['tts'],
+    consumers: ['gateway'],
+    channelOf: (m) => SpeechChannels.ttsAdminReply(m.request_id),
+  }),
+  /** The studio's sherpa-onnx model admin: list, download, cancel, delete (speech-admin.ts). */
+  asrModels: topic({ kind: 'channel', name: SpeechChannels.asrModels, schema: AsrModelsRequest, producers: ['gateway'], consumers: ['asr'] }),
+  asrModelsReply: topic({
+    kind: 'reply',
+    name: ASR_MODELS_REPLY_PATTERN,
+    schema: AsrModelsReply,
+    producers: ['asr'],
+    consumers: ['gateway'],
+    channelOf: (m) => SpeechChannels.asrModelsReply(m.request_id),
+  }),
 } as const;
 
 export type BusTopic = (typeof Bus)[keyof typeof Bus];

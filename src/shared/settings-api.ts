@@ -84,10 +84,11 @@ export interface LlmProbe {
 export interface ProbeFailure {
   ok: false;
   /**
-   * Stable code (unreachable, unauthorized, not_found, timeout, bad_response, model_missing,
-   * bad_url, rate_limited, http_error).
+   * Stable code: a ProbeCode from the LLM and bus probes (unreachable, unauthorized, not_found,
+   * timeout, bad_response, model_missing, bad_url, rate_limited, http_error); the speech routes
+   * answer with codes of their own (tts_not_running, bus_unreachable, bad_request, a worker's code).
    */
-  code: ProbeCode;
+  code: string;
   error: string;
   fix: string;
   /** Values the page puts into its translated fix (url, models, status, preset). */
@@ -142,4 +143,34 @@ export interface SpeechModelView {
   /** While downloading. */
   progress?: { receivedBytes: number; totalBytes?: number };
   error?: string;
+  /** The model asr.sherpa.model names (deleting it is refused). */
+  active?: boolean;
+  /** Bytes of an interrupted download kept for a resume. */
+  partialBytes?: number;
+  /** With `error`: what to do about it. */
+  fix?: string;
+  /** With `error`: a stable code the page translates (broken, download_failed). */
+  code?: string;
+}
+
+/** GET ttsVoices: each engine's voices and what it needs to run. */
+export interface TtsVoicesView {
+  engines: Array<{
+    engine: string;
+    defaultVoice: string;
+    voices: string[];
+    /** Any other voice name may be typed. */
+    freeText: boolean;
+    /** none: runs here offline; server: its server (URL in the settings); internet: a cloud service. */
+    network: 'none' | 'server' | 'internet';
+    problem?: string;
+  }>;
+}
+
+/** The body of POST ttsPreview. */
+export interface TtsPreviewRequest {
+  engine: string;
+  voice: string;
+  text: string;
+  rate?: number;
 }

@@ -19,6 +19,7 @@ import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
 import { modelsPlugin } from './models-routes.js';
 import { setupPlugin } from './setup-routes.js';
 import { settingsPlugin } from './settings-routes.js';
+import { speechPlugin } from './speech-routes.js';
 import { statusPage } from './status-page.js';
 import type { GatewayDeps } from './types.js';
 import { voicePlugin } from './voice/index.js';
@@ -141,6 +142,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
   if (deps.setup) app.register(setupPlugin(deps.setup, deps.token));
   if (deps.settings) app.register(settingsPlugin(deps.settings, deps.token, deps.services));
+  if (deps.speech) app.register(speechPlugin(deps.speech, deps.token));
 
   const rendererDir = deps.rendererDir;
   registerOverlayRoutes(app, rendererDir, deps.token);

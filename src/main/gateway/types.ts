@@ -5,6 +5,7 @@
 import type { ModelsRoutesOptions } from './models-routes.js';
 import type { SetupRoutesOptions } from './setup-routes.js';
 import type { SettingsRoutesOptions } from './settings-routes.js';
+import type { SpeechRoutesOptions } from './speech-routes.js';
 import type { VoiceOptions } from './voice/options.js';
 
 export interface ServiceView {
@@ -56,4 +57,6 @@ export interface GatewayDeps {
   setup?: SetupRoutesOptions;
   /** The settings page's API (/api/settings...). Absent: not served. */
   settings?: SettingsRoutesOptions;
+  /** The speech settings' helpers (TTS preview and voices, sherpa-onnx models), asked of the workers over the bus. Absent: not served. */
+  speech?: SpeechRoutesOptions;
 }

@@ -9,6 +9,7 @@
  *   channel `fav:control`           'stop' and turn cancels drop the AsrTasks of what they stop;
  *                                   a turn-less cancel is a barge-in caused by new speech, which
  *                                   must still be recognised, so it changes nothing here
+ *   channel `fav:asr:models`        the studio's sherpa-onnx model admin (model-admin.ts)
  * The engine (settings.asr.engine) and the Silero VAD load in create: a missing engine or model fails
  * the start with a message that says how to fix it (the supervisor shows it).
  */
@@ -16,11 +17,12 @@ import type { StatusEvent } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
 import { follow, nowMs, type AsrResult, type AsrTask } from '../../shared/voice.js';
 import { s16ToFloat } from '../audio/pcm.js';
-import { channelInput, publish, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { channelInput, publish, queueInput, serveRequests, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { TurnCancels } from './cancels.js';
 import { AsrUnavailableError, createEngine, type AsrEngine } from './engine.js';
 import { handOff } from './hand-off.js';
 import { MicSessions } from './mic.js';
+import { ModelAdmin } from './model-admin.js';
 import { SileroVad, compactSpeech, speechSegments } from './vad.js';
 
 interface State {
@@ -105,6 +107,7 @@ const service: ServiceDefinition = {
   name: 'asr',
   async create(ctx) {
     const s = await load(ctx);
+    const admin = new ModelAdmin({ settings: ctx.settings, log: ctx.log });
     return {
       inputs: [
         queueInput({ topic: Bus.asrTasks, handle: (task, job) => handleTask(s, task, job) }),
@@ -117,8 +120,10 @@ const service: ServiceDefinition = {
             if (aborted > 0) job.log.info({ session: ev.session_id, turn_id: ev.turn_id, action: ev.action, aborted }, 'asr tasks stopped');
           },
         }),
+        serveRequests({ topic: Bus.asrModels, reply: Bus.asrModelsReply, staleMs: 60_000, handle: (req) => admin.handle(req.action, req.name) }),
       ],
       async dispose() {
+        await admin.close();
         await s.mic.close();
         await s.engine.dispose();
         await s.vad.dispose();

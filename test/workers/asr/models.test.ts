@@ -5,11 +5,8 @@
  * checksum, an archive without the model's files, a 404, a broken model folder. Then the sherpa-onnx
  * engine's start-up errors, and recognition itself where a real model folder is given.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -18,96 +15,14 @@ import { ConfigSchema } from '../../../src/shared/config.js';
 import { AsrUnavailableError } from '../../../src/workers/asr/engine.js';
 import { ModelError, ModelManager, SHERPA_MODELS, checkModelDir, type DownloadProgress, type ModelSpec } from '../../../src/workers/asr/models.js';
 import { SherpaEngine } from '../../../src/workers/asr/sherpa.js';
+import { ArchiveServer, buildModelArchive } from './archive-server.js';
 import { SENTENCES, say, wordErrors } from './speech.js';
 
 const log = pino({ level: process.env.T_LOG ?? 'silent' });
 const SPEC: ModelSpec = SHERPA_MODELS['sense-voice'];
 
-interface Served {
-  range?: string;
-  status: number;
-  bytes: number;
-}
-
-/** Serves archives by name with Range support; knobs to drop, stall or corrupt the next responses. */
-class ArchiveServer {
-  readonly files = new Map<string, Buffer>();
-  readonly served: Served[] = [];
-  /** The next N responses end (connection closed) after this many body bytes. */
-  drop: { after: number; times: number } | undefined;
-  /** The next response sends this many bytes and then nothing. */
-  stallAfter: number | undefined;
-  private server!: http.Server;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/asr-models`;
-  }
-
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const name = decodeURIComponent((req.url ?? '').replace(/^\/asr-models\//, ''));
-    const body = this.files.get(name);
-    const rec: Served = { range: req.headers.range, status: 200, bytes: 0 };
-    this.served.push(rec);
-    if (!body) {
-      rec.status = 404;
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
-      return;
-    }
-    let start = 0;
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    if (m) {
-      start = Number(m[1]);
-      if (start >= body.length) {
-        rec.status = 416;
-        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
-        return;
-      }
-      rec.status = 206;
-      res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'accept-ranges': 'bytes' });
-    } else {
-      res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
-    }
-    const rest = body.subarray(start);
-    if (this.stallAfter !== undefined) {
-      const n = this.stallAfter;
-      this.stallAfter = undefined;
-      rec.bytes = n;
-      res.write(rest.subarray(0, n));
-      return; // never ends: the client's stall timer must give up
-    }
-    if (this.drop && this.drop.times > 0) {
-      this.drop.times--;
-      const n = Math.min(this.drop.after, rest.length);
-      rec.bytes = n;
-      // Half-close after the bytes: they all arrive, then the connection ends short of its length.
-      res.write(rest.subarray(0, n), () => res.socket?.end());
-      return;
-    }
-    rec.bytes = rest.length;
-    res.end(rest);
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
-  }
-}
-
 const tmp = mkdtempSync(join(tmpdir(), 'fav-asr-models-'));
-
-/** A tar.bz2 like a sherpa-onnx release: one top folder named after the archive holding `files`. */
-function buildArchive(spec: ModelSpec, files: Record<string, Buffer>): Buffer {
-  const root = mkdtempSync(join(tmp, 'build-'));
-  const top = join(root, spec.archive);
-  mkdirSync(top);
-  for (const [name, data] of Object.entries(files)) writeFileSync(join(top, name), data);
-  const out = join(root, 'a.tar.bz2');
-  execFileSync('tar', ['-cjf', out, '-C', root, spec.archive]);
-  return readFileSync(out);
-}
+const buildArchive = (spec: ModelSpec, files: Record<string, Buffer>) => buildModelArchive(tmp, spec, files);
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
