@@ -12,6 +12,8 @@ import {
   type SettingsPatch,
   type SettingsRejection,
   type SetupState,
+  type TtsPreviewRequest,
+  type TtsVoicesView,
 } from '../../shared/settings-api.js';
 import { getToken } from '../voice/token.js';
 
@@ -39,11 +41,12 @@ async function call(path: string, init: RequestInit = {}): Promise<Response> {
     throw new SetupCallError(`the core is not reachable (${(err as Error).message})`, 'offline');
   }
   if (res.ok) return res;
-  const body = (await res.json().catch(() => ({}))) as Partial<SettingsRejection>;
+  const body = (await res.json().catch(() => ({}))) as Partial<SettingsRejection> & { fix?: string };
   if (res.status === 401) throw new SetupCallError(body.error ?? 'unauthorized', 'unauthorized');
   if (res.status === 404 && /^not found/.test(body.error ?? '')) throw new SetupCallError(`${path} is not served by this core`, 'missing_endpoint');
   if (res.status === 400 && Array.isArray(body.issues)) throw new SetupCallError(body.error ?? 'rejected', 'rejected', body.issues);
-  throw new SetupCallError(body.error ?? `${path} answered HTTP ${res.status}`, 'http');
+  const message = body.error ?? `${path} answered HTTP ${res.status}`;
+  throw new SetupCallError(body.fix ? `${message}: ${body.fix}` : message, 'http');
 }
 
 async function json<T>(path: string, init?: RequestInit): Promise<T> {
@@ -70,21 +73,12 @@ export async function restartServices(services: string[]): Promise<void> {
   if (services.length > 0) await call(SettingsPaths.restart, { method: 'POST', body: JSON.stringify({ services }) });
 }
 
-/** Voice names by engine. The core may list plain names or `{ id | name }` objects: both become names. */
-export async function ttsVoices(): Promise<Record<string, string[]>> {
-  const body = await json<Record<string, unknown>>(SettingsPaths.ttsVoices);
-  const byEngine = (body.voices && typeof body.voices === 'object' ? body.voices : body) as Record<string, unknown>;
-  const out: Record<string, string[]> = {};
-  for (const [engine, list] of Object.entries(byEngine)) {
-    if (!Array.isArray(list)) continue;
-    out[engine] = list
-      .map((v) => (typeof v === 'string' ? v : v && typeof v === 'object' ? String((v as { id?: unknown; name?: unknown }).id ?? (v as { name?: unknown }).name ?? '') : ''))
-      .filter((v) => v !== '');
-  }
-  return out;
+/** Each engine's voices, default voice and what it needs to run, from the tts service. */
+export async function ttsVoices(): Promise<TtsVoicesView['engines']> {
+  return (await json<TtsVoicesView>(SettingsPaths.ttsVoices)).engines;
 }
 
 /** A WAV of `text` in that voice (settings unsaved). Bytes, not a blob URL: the CSP allows no blob: media. */
-export async function ttsPreview(req: { engine: string; voice: string; text: string; rate?: number }): Promise<ArrayBuffer> {
+export async function ttsPreview(req: TtsPreviewRequest): Promise<ArrayBuffer> {
   return (await call(SettingsPaths.ttsPreview, { method: 'POST', body: JSON.stringify(req) })).arrayBuffer();
 }
