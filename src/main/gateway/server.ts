@@ -140,7 +140,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
 
   if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections));
   if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
-  if (deps.setup) app.register(setupPlugin(deps.setup, deps.token));
+  app.register(setupPlugin(deps.setup, deps.token));
   if (deps.settings) app.register(settingsPlugin(deps.settings, deps.token, deps.services));
   if (deps.speech) app.register(speechPlugin(deps.speech, deps.token));
 

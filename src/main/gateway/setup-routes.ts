@@ -19,12 +19,17 @@ export interface SetupRoutesOptions {
 
 const SetupQuery = z.object({ detect: z.enum(['0', '1', 'false', 'true']).default('1') });
 
-export function setupPlugin(opts: SetupRoutesOptions, token: string) {
+/**
+ * Without options (a gateway that keeps no settings, as in tests of other parts) the route still
+ * answers, with no first run: the studio page asks at every start and must not get a 404.
+ */
+export function setupPlugin(opts: SetupRoutesOptions | undefined, token: string) {
   const auth = requireToken(token);
   return async (app: FastifyInstance): Promise<void> => {
     app.get(SettingsPaths.setup, { preHandler: auth }, async (req, reply): Promise<SetupState> => {
       const q = SetupQuery.safeParse(req.query ?? {});
       if (!q.success) return reply.code(400).send({ error: 'detect must be 0 or 1 (e.g. /api/setup?detect=0)' });
+      if (!opts) return { firstRun: false, detected: [] };
       const detect = q.data.detect === '1' || q.data.detect === 'true';
       return setupState(opts.dataDir, detect ? { targets: opts.probeTargets, timeoutMs: opts.probeTimeoutMs } : false);
     });

@@ -53,7 +53,7 @@ export interface GatewayDeps {
   voice?: VoiceOptions;
   /** The Live2D model library (/api/models, /models/<id>/...). Absent: not served. */
   models?: ModelsRoutesOptions;
-  /** The first-run detection (GET /api/setup). Absent: not served. */
+  /** The first-run detection (GET /api/setup). Absent: it answers that this is no first run. */
   setup?: SetupRoutesOptions;
   /** The settings page's API (/api/settings...). Absent: not served. */
   settings?: SettingsRoutesOptions;

@@ -3,6 +3,7 @@
  * a page or the user skipped the wizard in this browser. Quick: asks the core with `detect=0`, so
  * no LLM server is probed until the page itself is shown.
  */
+import { getToken } from '../voice/token.js';
 import { getSetup } from './api.js';
 
 export const SETUP_PAGE = 'setup';
@@ -28,6 +29,8 @@ export function rememberSkipped(): void {
 
 export async function openSetupOnFirstRun(show: (page: string) => void): Promise<boolean> {
   if (new URLSearchParams(window.location.search).has('view') || setupSkipped()) return false;
+  // Without the token the question would only be refused (and logged as a failed request).
+  if (!(await getToken())) return false;
   try {
     const state = await getSetup(false);
     if (!state.firstRun) return false;

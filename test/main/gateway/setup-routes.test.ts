@@ -82,3 +82,17 @@ describe('GET /api/setup', () => {
     expect(((await res.json()) as { error: string }).error).toBe('detect must be 0 or 1 (e.g. /api/setup?detect=0)');
   });
 });
+
+describe('GET /api/setup on a gateway that keeps no settings', () => {
+  it('answers that this is no first run (the studio asks at every start)', async () => {
+    const gateway = await startGateway(testGatewayDeps({ token: TOKEN }), { host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${gateway.url}/api/setup`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      await expect(res.json()).resolves.toEqual({ firstRun: false, detected: [] });
+      expect((await fetch(`${gateway.url}/api/setup`)).status).toBe(401);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
