@@ -21,6 +21,7 @@ import { probeBus, SettingsService } from './settings/index.js';
 import { PACKAGE_VERSION, RENDERER_DIR } from './paths.js';
 import { NodeProcessHost, Supervisor, type Manifest } from './supervisor/index.js';
 import type { ProcessHost } from './supervisor/process-host.js';
+import type { ProbeTarget } from './setup/index.js';
 
 export interface StudioOptions {
   /** Resolved configuration; loaded from flags/env/settings when absent. */
@@ -40,6 +41,8 @@ export interface StudioOptions {
   onProgress?: (line: string) => void;
   /** Let the supervisor install SIGINT/SIGTERM handlers (default false: the caller owns signals). */
   handleSignals?: boolean;
+  /** Local LLM servers the first-run page looks for (default: the presets' URLs; tests use stand-ins). */
+  llmProbeTargets?: readonly ProbeTarget[];
 }
 
 export interface Studio {
@@ -176,6 +179,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         },
         rendererDir,
         models: { library, log: modelLog },
+        setup: { dataDir: config.dataDir, probeTargets: opts.llmProbeTargets },
         config: () => redactConfig(settings.current()),
         settings: { service: settings },
         speech: { busUrl },

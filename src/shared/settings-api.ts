@@ -84,10 +84,11 @@ export interface LlmProbe {
 export interface ProbeFailure {
   ok: false;
   /**
-   * Stable code (unreachable, unauthorized, not_found, timeout, bad_response, model_missing,
-   * bad_url, rate_limited, http_error).
+   * Stable code: a ProbeCode from the LLM and bus probes (unreachable, unauthorized, not_found,
+   * timeout, bad_response, model_missing, bad_url, rate_limited, http_error); the speech routes
+   * answer with codes of their own (tts_not_running, bus_unreachable, bad_request, a worker's code).
    */
-  code: ProbeCode;
+  code: string;
   error: string;
   fix: string;
   /** Values the page puts into its translated fix (url, models, status, preset). */
@@ -116,9 +117,20 @@ export interface DetectedLlm {
   models: string[];
 }
 
+/** A local LLM server that was probed and not found, and why (for the first-run page). */
+export interface MissedLlm {
+  preset: DetectedLlm['preset'];
+  baseUrl: string;
+  /** unreachable | timeout | bad_response | http_error */
+  code: string;
+  reason: string;
+}
+
 export interface SetupState {
   firstRun: boolean;
   detected: DetectedLlm[];
+  /** The probed servers that did not answer like an LLM server. Absent when not probed (`?detect=0`). */
+  notFound?: MissedLlm[];
 }
 
 export interface SpeechModelView {

@@ -18,6 +18,7 @@ import { hostGuard } from './host-guard.js';
 import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
 import { managerPlugin } from './manager-routes.js';
 import { modelsPlugin } from './models-routes.js';
+import { setupPlugin } from './setup-routes.js';
 import { settingsPlugin } from './settings-routes.js';
 import { speechPlugin } from './speech-routes.js';
 import { statusPage } from './status-page.js';
@@ -144,6 +145,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   if (deps.voice) app.register(voicePlugin(deps.voice, deps.token, connections, timings));
   app.register(managerPlugin({ token: deps.token, services: deps.services, timings, bus: deps.bus?.reader }));
   if (deps.models) app.register(modelsPlugin(deps.models, deps.token));
+  app.register(setupPlugin(deps.setup, deps.token));
   if (deps.settings) app.register(settingsPlugin(deps.settings, deps.token, deps.services));
   if (deps.speech) app.register(speechPlugin(deps.speech, deps.token));
 

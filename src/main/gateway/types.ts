@@ -4,6 +4,7 @@
  */
 import type { BusReader } from './bus-lengths.js';
 import type { ModelsRoutesOptions } from './models-routes.js';
+import type { SetupRoutesOptions } from './setup-routes.js';
 import type { SettingsRoutesOptions } from './settings-routes.js';
 import type { SpeechRoutesOptions } from './speech-routes.js';
 import type { VoiceOptions } from './voice/options.js';
@@ -59,6 +60,8 @@ export interface GatewayDeps {
   voice?: VoiceOptions;
   /** The Live2D model library (/api/models, /models/<id>/...). Absent: not served. */
   models?: ModelsRoutesOptions;
+  /** The first-run detection (GET /api/setup). Absent: it answers that this is no first run. */
+  setup?: SetupRoutesOptions;
   /** The settings page's API (/api/settings...). Absent: not served. */
   settings?: SettingsRoutesOptions;
   /** The speech settings' helpers (TTS preview and voices, sherpa-onnx models), asked of the workers over the bus. Absent: not served. */

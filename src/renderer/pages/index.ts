@@ -2,8 +2,8 @@
  * The studio's pages, in the order of its navigation. Each is its own chunk, loaded when first shown.
  * The page shown is `?view=<id>` in the address (a fragment would clash with `#token=`).
  */
-import { defineAsyncComponent, type Component } from 'vue';
-import { mdiAccountVoice, mdiChartTimelineVariant, mdiCog } from '@mdi/js';
+import { defineAsyncComponent, type Component, type InjectionKey } from 'vue';
+import { mdiAccountVoice, mdiChartTimelineVariant, mdiCog, mdiRocketLaunchOutline } from '@mdi/js';
 
 export interface StudioPage {
   id: string;
@@ -17,7 +17,11 @@ export const PAGES: readonly StudioPage[] = [
   { id: 'stage', titleKey: 'app.nav.stage', icon: mdiAccountVoice, component: defineAsyncComponent(() => import('./StagePage.vue')) },
   { id: 'settings', titleKey: 'app.nav.settings', icon: mdiCog, component: defineAsyncComponent(() => import('./SettingsPage.vue')) },
   { id: 'manager', titleKey: 'app.nav.manager', icon: mdiChartTimelineVariant, component: defineAsyncComponent(() => import('./ManagerPage.vue')) },
+  { id: 'setup', titleKey: 'setup.nav', icon: mdiRocketLaunchOutline, component: defineAsyncComponent(() => import('../setup/SetupWizard.vue')) },
 ];
+
+/** Shows another page (provided by App.vue): the setup wizard ends on the stage. */
+export const NAVIGATE: InjectionKey<(id: string) => void> = Symbol('navigate');
 
 export const DEFAULT_PAGE = 'stage';
 
