@@ -31,7 +31,7 @@ export function placeholders(message: string): string[] {
 /** Product, protocol and format names that stay as they are in every language. */
 export const UNTRANSLATED_TERMS = [
   'Free-Agent-Vtuber', 'Live2D', 'Cubism', 'OBS', 'Redis', 'Ollama', 'LM Studio', 'llama.cpp', 'llama-server', 'OpenAI', 'DeepSeek',
-  'OpenRouter', 'sherpa-onnx', 'SenseVoice', 'Whisper', 'Zipformer', 'pocketsphinx', 'flite', 'espeak-ng', 'Edge', 'GPT-SoVITS',
+  'OpenRouter', 'sherpa-onnx', 'SenseVoice', 'Whisper', 'Zipformer', 'pocketsphinx', 'flite', 'espeak-ng', 'eSpeak NG', 'Flite', 'Edge TTS', 'Edge', 'GPT-SoVITS',
   'Kokoro', 'WebSocket', 'HTTP', 'URL', 'API', 'ASR', 'TTS', 'LLM', 'VAD', 'WAV', 'MP3', 'MP4', 'WebM', 'Ogg', 'Opus',
   'JSON', 'CPU', 'PID', 'ID', 'Stream Deck', 'macOS', 'Windows', 'Linux', 'Electron', 'Chromium', 'Vtuber', 'VTuber',
   'Noto Sans', 'Enter', 'Esc', 'Space', 'Ctrl', 'Alt', 'Shift', 'GPU', 'WebGL', 'zip', 'ms', 'MB', 'KB', 'GB', 'fps', 'ok',
