@@ -122,7 +122,9 @@ describe('the build output', () => {
     for (const file of js) {
       const text = readFileSync(file, 'utf8');
       const lines = text.split('\n').length;
-      expect(text.length / lines, `${file} does not look minified`).toBeGreaterThan(500);
+      // A tiny shared chunk (Vue's export helper, 84 bytes) is one short line whether minified or not.
+      if (text.length < 2048) expect(lines, `${file} does not look minified`).toBeLessThanOrEqual(2);
+      else expect(text.length / lines, `${file} does not look minified`).toBeGreaterThan(500);
     }
   });
 });

@@ -54,11 +54,11 @@ describe.skipIf(skipReason !== undefined)(`the studio's languages${skipReason ? 
 
   it('follows a Chinese system language, and renders it with the font the app ships', async () => {
     const { page, problems } = await open(`${gateway!.url}/`, 'zh-CN');
-    await expect(navLabels(page)).resolves.toEqual(['舞台', '设置', '管理']);
+    await expect(navLabels(page)).resolves.toEqual(['舞台', '设置', '管理', '初始设置']);
     await expect(page.evaluate('document.documentElement.lang')).resolves.toBe('zh-CN');
     expect(await cjkFontLoaded(page)).toBe(true);
     // The face that covers these characters is the shipped one, ready to draw them.
-    await expect(page.evaluate(`document.fonts.check('16px "Noto Sans SC"', '舞台设置管理')`)).resolves.toBe(true);
+    await expect(page.evaluate(`document.fonts.check('16px "Noto Sans SC"', '舞台设置管理初始')`)).resolves.toBe(true);
     await page.screenshot({ path: `${SHOTS}/stage-zh-CN.png` });
     expect(await readCspViolations(page)).toEqual([]);
     expect(problems.pageErrors).toEqual([]);
@@ -67,7 +67,7 @@ describe.skipIf(skipReason !== undefined)(`the studio's languages${skipReason ? 
 
   it('switches language from the menu at once, and remembers it across a reload', async () => {
     const { page, problems } = await open(`${gateway!.url}/`, 'en-US');
-    await expect(navLabels(page)).resolves.toEqual(['Stage', 'Settings', 'Manager']);
+    await expect(navLabels(page)).resolves.toEqual(['Stage', 'Settings', 'Manager', 'Setup']);
     await page.screenshot({ path: `${SHOTS}/stage-en.png` });
 
     await page.locator('[data-testid="language"]').click();

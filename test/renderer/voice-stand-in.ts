@@ -1,7 +1,8 @@
 /**
  * A stand-in for the gateway's side of the studio page, for browser tests of the conversation
  * panel: serves the BUILT renderer (out/renderer) over http://127.0.0.1, answers the status polls
- * (/health, /api/services, an empty /api/models: the avatar shows its built-in model; the control
+ * (/health, /api/services, an empty /api/models: the avatar shows its built-in model; /api/setup: no
+ * first run; the control
  * API's state with the default hotkeys), and speaks the session socket protocol (`WS /api/session?token&session`)
  * like the real gateway (a wrong token: the socket is closed with 4401): it records every frame the
  * page sends, in order (JSON commands checked against the SessionCommand schema, binary mic frames
@@ -62,6 +63,8 @@ export async function startStandIn(opts: StandInOptions): Promise<StandIn> {
   app.get('/health', async () => ({ status: 'ok', bus: { kind: 'embedded' } }));
   app.get('/api/services', async () => ({ services: [] }));
   app.get('/api/models', async () => ({ models: [], selected: '' }));
+  // Not a first run: the studio stays on the stage instead of opening the setup wizard.
+  app.get('/api/setup', async () => ({ firstRun: false, detected: [] }));
   // The control API's state, as the gateway answers it with the default settings (the page reads its hotkeys there).
   app.post('/api/control/state', async () => ({ ok: true, command: 'state', session: 'studio', muted: false, persona: 'Aria', hotkeys: ConfigSchema.parse({ dataDir: '-' }).hotkeys }));
   const server = app.server;
