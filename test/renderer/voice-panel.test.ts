@@ -177,7 +177,9 @@ describe.skipIf(skipReason !== undefined)(`conversation panel in Chromium${skipR
       return a + ((envs[i]![k + 1] ?? a) - a) * (pos - k);
     };
     const trace = (await stats()).mouthTrace.filter(([t]) => expectedAt(t) !== undefined);
-    expect(trace.length).toBeGreaterThan(20); // ~16 ms updates over 1.2 s (fewer on a busy machine)
+    // ~16 ms updates over 1.2 s; a busy machine paints far fewer frames (8 seen under a full CI run),
+    // and every one of them must still match the envelope.
+    expect(trace.length).toBeGreaterThanOrEqual(5);
     const errors = trace.map(([t, v]) => Math.abs(v - expectedAt(t)!));
     expect(Math.max(...errors)).toBeLessThan(0.02);
     expect(Math.max(...trace.map(([, v]) => v))).toBeGreaterThan(0.8); // it opens...

