@@ -112,7 +112,7 @@ describe.skipIf(skipReason !== undefined)(`the studio page under the control API
     const zh = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
     await zh.goto(`${gateway.url}/?token=${TOKEN}&session=${S}&lang=zh-CN`);
     await zh.locator('[data-testid="muted"]', { hasText: '麦克风已静音' }).waitFor({ timeout: 20_000 });
-    await zh.locator('[data-testid="hotkey-hint"]', { hasText: '按 F8 开关麦克风' }).waitFor({ timeout: 5000 });
+    await zh.locator('[data-testid="hotkey-hint"]', { hasText: '按 F8 开关麦克风' }).waitFor({ timeout: 20_000 });
     expect(await zh.locator('[data-testid="mic-button"]').isDisabled()).toBe(true);
     await zh.screenshot({ path: path.join(SHOTS, 'stage-control-zh-CN.png') });
     await zh.close();
@@ -152,13 +152,19 @@ describe.skipIf(skipReason !== undefined)(`the studio page under the control API
     expect(input).toMatchObject({ source: 'say', text: '[joy] Hello chat!', turn_id: r.turn_id, session_id: S });
     const turn = input.turn_id;
     const rate = 24000;
+    // The Chinese page took the audio while it was open; it comes back here when that page closed.
+    await waitFor(() => page.evaluate('window.__favVoice.stats().audio || undefined'), 'this page to have the audio again', 10_000);
     await pipe.deliver(
       { type: 'turn_state', session_id: S, turn_id: turn, state: 'speaking' },
       { type: 'reply_delta', session_id: S, turn_id: turn, task_id: turn, text: 'Hello chat!' },
       audioChunkEvent(S, turn, 0, syllableTone(1.5, rate, 6), rate),
       audioChunkEvent(S, turn, 1, syllableTone(1.5, rate, 6), rate),
     );
-    await waitFor(async () => ((await page.evaluate('window.__favVoice.stats().mouthMax')) as number) > 0.3 || undefined, 'the mouth to open', 20_000);
+    await waitFor(async () => ((await page.evaluate('window.__favVoice.stats().mouthMax')) as number) > 0.3 || undefined, 'the mouth to open', 20_000).catch(async (e: Error) => {
+      const st = (await page.evaluate('window.__favVoice.stats()')) as Record<string, unknown>;
+      const { log, mouthTrace, contextState, playingTime, audio, chunks } = st as { log: unknown[]; mouthTrace: unknown[] } & Record<string, unknown>;
+      throw new Error(`${e.message}; player: ${JSON.stringify({ audio, chunks, contextState, playingTime, log: log.slice(-4), mouthTrace: mouthTrace.slice(-8) })}`);
+    });
     expect(await control('stop')).toMatchObject({ ok: true, command: 'stop' });
     await pipe.waitOn(Channels.control, 1, (m) => m.action === 'stop' && m.session_id === S, 5000);
     await pipe.deliver({ type: 'stop', session_id: S, turn_id: turn, task_id: turn, reason: 'stop' });

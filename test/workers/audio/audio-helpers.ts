@@ -103,11 +103,13 @@ export function envelopeSimilarity(a: Pcm, b: Pcm): number {
 }
 
 /** Longest stretch the event loop was blocked while `fn` ran, ms. */
-export async function maxEventLoopBlock<T>(fn: () => Promise<T>): Promise<{ result: T; maxBlockMs: number }> {
+export async function maxEventLoopBlock<T>(fn: () => Promise<T>): Promise<{ result: T; maxBlockMs: number; turns: number }> {
   let last = performance.now();
   let maxBlockMs = 0;
+  let turns = 0;
   let running = true;
   const tick = () => {
+    turns++;
     const now = performance.now();
     maxBlockMs = Math.max(maxBlockMs, now - last);
     last = now;
@@ -116,7 +118,7 @@ export async function maxEventLoopBlock<T>(fn: () => Promise<T>): Promise<{ resu
   setImmediate(tick);
   try {
     const result = await fn();
-    return { result, maxBlockMs: Math.max(maxBlockMs, performance.now() - last) };
+    return { result, maxBlockMs: Math.max(maxBlockMs, performance.now() - last), turns };
   } finally {
     running = false;
   }

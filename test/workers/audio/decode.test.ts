@@ -314,20 +314,21 @@ describe('speed', () => {
       await normaliseAudio(bytes, ct, { ...LIMITS, maxDurationS: 120 }); // warm
       const t0 = performance.now();
       const c0 = cpuMs();
-      const { result, maxBlockMs } = await maxEventLoopBlock(() => normaliseAudio(bytes, ct, { ...LIMITS, maxDurationS: 120 }));
+      const { result, maxBlockMs, turns } = await maxEventLoopBlock(() => normaliseAudio(bytes, ct, { ...LIMITS, maxDurationS: 120 }));
       const cpu = cpuMs() - c0;
       const wall = performance.now() - t0;
       const seconds = result.durationMs / 1000;
       expect(seconds, name).toBeGreaterThan(59);
       expect(seconds, name).toBeLessThan(62);
       report.push(
-        `${name}: ${seconds.toFixed(1)} s of audio in ${cpu.toFixed(0)} ms CPU (${(cpu / seconds).toFixed(2)} ms per s), ${wall.toFixed(0)} ms wall, longest event-loop block ${maxBlockMs.toFixed(0)} ms`,
+        `${name}: ${seconds.toFixed(1)} s of audio in ${cpu.toFixed(0)} ms CPU (${(cpu / seconds).toFixed(2)} ms per s), ${wall.toFixed(0)} ms wall, longest event-loop block ${maxBlockMs.toFixed(0)} ms, ${turns} event-loop turns`,
       );
       // CPU time, not wall: the machine is shared. "Well under a second" on a quiet machine; a
       // naive resampler or decoder would take several.
       expect(cpu, name).toBeLessThan(1000);
-      // Long work is sliced: no single stretch holds the event loop for most of it.
-      if (wall > 150) expect(maxBlockMs, name).toBeLessThan(wall * 0.5);
+      // Long work is sliced: decoding or resampling yields to the event loop at least every ~6 s of
+      // audio (a copy-only input, 16 kHz WAV or PCM, is a few ms of work and need not).
+      if (!['wav 16k', 'pcm 16k'].includes(name)) expect(turns, name).toBeGreaterThanOrEqual(10);
     }
     console.log(`decode + normalise to 16 kHz, 60 s inputs:\n  ${report.join('\n  ')}`);
   });

@@ -252,7 +252,8 @@ describe('chat-ai: a context taken again from the queue (its instance died)', ()
     const c = context('once only');
     await say(c);
     expect((await ended(c.turn_id)).status).toBe('done');
-    expect(await cmd.get(chatTurnKey(c.turn_id))).toBe('ended');
+    // The mark is set after the ReplyFinal is pushed (on the same connection, a moment later).
+    await waitFor(async () => (await cmd.get(chatTurnKey(c.turn_id))) === 'ended', `${c.turn_id} marked ended`, 5000, 5);
     const before = ai.requests.length;
     await say(c);
     const next = context('after the repeat');

@@ -74,6 +74,9 @@ describe('chat-ai: say', () => {
       [0, 'Welcome to the stream!', false, 'joy'],
       [1, 'Thanks for the follow', true, 'shy'],
     ]);
+    // Channels may reach the recorder a moment after the list: wait for the done response (the
+    // emotion events were published before it, on the same connection).
+    await waitFor(() => responses(c.turn_id).find((r) => r.kind === 'done'), `done response of ${c.turn_id}`, 5000, 5);
     const rs = responses(c.turn_id);
     expect(rs.filter((r) => r.kind === 'delta').map((r) => r.text).join('')).toBe('Welcome to the stream! Thanks for the follow');
     expect(rs.at(-1)).toMatchObject({ kind: 'done', sentences: 2 });
@@ -87,7 +90,9 @@ describe('chat-ai: say', () => {
     const c = context('[joy]', 'say');
     await send(c);
     expect(await ended(c.turn_id)).toMatchObject({ status: 'error', code: 'text_empty' });
-    expect(events(c.turn_id).find((e) => e.kind === 'error')).toMatchObject({ code: 'text_empty', stage: 'llm' });
+    // The event comes on a channel, the ReplyFinal on a list: the recorder may hear it a little later.
+    const error = await waitFor(() => events(c.turn_id).find((e) => e.kind === 'error'), `error event of ${c.turn_id}`, 5000, 5);
+    expect(error).toMatchObject({ code: 'text_empty', stage: 'llm' });
     expect((await tts(c.turn_id)).map((r) => [r.text, r.last])).toEqual([['', true]]);
   });
 });
