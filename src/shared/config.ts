@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseAccelerator } from './accelerator.js';
+import { CHAT_PLATFORMS } from './live-chat.js';
 
 export const ASR_ENGINES = ['pocketsphinx', 'sherpa-onnx', 'openai'] as const;
 export const TTS_ENGINES = ['flite', 'edge', 'openai', 'gpt-sovits', 'espeak-ng'] as const;
@@ -29,6 +30,37 @@ export const PersonaEntry = z.object({
   systemPrompt: z.string().min(1),
 });
 export type PersonaEntry = z.infer<typeof PersonaEntry>;
+
+/** One live-chat connection (several at once, any mix of platforms). */
+export const ChatConnection = z.object({
+  /** Stable id (names the connection in the feed, the status and the message ids). */
+  id: z
+    .string()
+    .min(1)
+    .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _ only'),
+  platform: z.enum(CHAT_PLATFORMS),
+  /**
+   * What to read: a Twitch channel login ("shroud"), a YouTube video id / watch URL / channel
+   * (@handle or UC... id: its current live stream), a Bilibili room id.
+   */
+  channel: z.string().trim().min(1),
+  enabled: z.boolean().default(true),
+  /**
+   * Twitch: an OAuth user token (chat:read chat:edit) to post replies; without one the channel is
+   * read anonymously. Bilibili: the SESSDATA cookie (without it Bilibili hides viewer names). A secret.
+   */
+  token: z.string().optional(),
+  /** Twitch: the account the token belongs to (login). */
+  username: z.string().optional(),
+  /** Post the avatar's answers back into the chat (Twitch with a token). */
+  postReplies: z.boolean().default(false),
+  /**
+   * Where the platform is reached, for a proxy or a local stand-in: Twitch's IRC WebSocket URL,
+   * YouTube's origin, Bilibili's API origin. Unset: the platform's own.
+   */
+  endpoint: z.string().url().optional(),
+});
+export type ChatConnection = z.infer<typeof ChatConnection>;
 
 export const ConfigSchema = z.object({
   /** Gateway HTTP/WebSocket port (the seed's 8000). */
@@ -218,6 +250,55 @@ export const ConfigSchema = z.object({
       playbackMarginMs: z.number().int().min(0).default(1500),
       /** Sessions the dialog engine keeps in memory; idle ones are forgotten first. */
       maxSessions: z.number().int().min(1).default(1000),
+    })
+    .prefault({}),
+  liveChat: z
+    .object({
+      connections: z.array(ChatConnection).default([]),
+      /** The studio session whose avatar answers chat (the studio's own is 'default'). */
+      session: z.string().min(1).default('default'),
+      arbiter: z
+        .object({
+          /** Least time between the end of one chat answer and the start of the next, ms. */
+          minGapMs: z.number().int().min(0).default(8000),
+          /** Messages of one author accepted per window (the rest are dropped as rate_limited). */
+          perUserMax: z.number().int().min(1).default(2),
+          perUserWindowMs: z.number().int().min(1000).default(60_000),
+          /** Waiting messages kept; past it the oldest of the lowest priority go. */
+          maxWaiting: z.number().int().min(1).max(10_000).default(200),
+          /** An unpaid message waiting longer than this is dropped (aged_out), ms. Paid ones never age out. */
+          maxAgeMs: z.number().int().min(1000).default(120_000),
+          /** Gifts, subs and memberships arriving within this long are thanked together, ms. */
+          thanksBatchMs: z.number().int().min(0).default(5000),
+          /** Optional LLM pick: every `everyMs`, the waiting messages go to the LLM, which picks up to `maxPicks`. */
+          llmPick: z
+            .object({
+              enabled: z.boolean().default(false),
+              everyMs: z.number().int().min(1000).default(10_000),
+              maxPicks: z.number().int().min(1).max(10).default(1),
+              /** Slower than this: the rule order picks instead, ms. */
+              timeoutMs: z.number().int().min(100).default(3000),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
+      moderation: z
+        .object({
+          /** Words (or phrases) never passed to the LLM and never spoken; case-insensitive. */
+          bannedWords: z.array(z.string().trim().min(1)).default([]),
+          /** Banned authors as `<platform>:<user id>`, or a name (any platform). */
+          bannedUsers: z.array(z.string().trim().min(1)).default([]),
+          /** Drop messages with links. */
+          blockLinks: z.boolean().default(true),
+          /** Drop messages that @-mention someone other than the avatar. */
+          blockMentions: z.boolean().default(false),
+          /** Longer messages are dropped (too_long). */
+          maxChars: z.number().int().min(1).max(2000).default(300),
+          /** A spoken sentence with a banned word: skip it, or replace the word with `replacement`. */
+          outputAction: z.enum(['skip', 'replace']).default('replace'),
+          replacement: z.string().default('***'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   output: z

@@ -21,6 +21,7 @@
  * Imports nothing of the project but its siblings in src/shared.
  */
 import { z } from 'zod';
+import { ChatInputMeta } from './live-chat.js';
 import { Envelope, newEventId } from './bus.js';
 import { MicMuteEvent, SessionRoleEvent } from './session-api.js';
 
@@ -187,6 +188,8 @@ export const UserInput = TurnMessage.extend({
   source: InputSource,
   text: z.string().min(1),
   author: z.string().optional(),
+  /** Source 'chat': the live-chat messages this turn answers (live-chat.ts). */
+  chat: ChatInputMeta.optional(),
 });
 export type UserInput = z.infer<typeof UserInput>;
 
