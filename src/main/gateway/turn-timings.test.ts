@@ -28,6 +28,17 @@ describe('TurnTimings', () => {
     ]);
   });
 
+  it('never lists heard before the audio was delivered (a stalled page over-reports how long ago it started)', () => {
+    const t = new TurnTimings(5);
+    t.heard('s', 'a', 400);
+    t.turnEnd(end('a', { input: 100, first_audio: 800, delivered: 820 }));
+    t.turnEnd(end('b', { input: 1000, first_audio: 1500 }));
+    t.heard('s', 'b', 1200);
+    t.turnEnd(end('c', { input: 2000, first_audio: 2500, delivered: 2510 }));
+    t.heard('s', 'c', 2600);
+    expect(t.list().map((x) => x.marks.heard)).toEqual([820, 1500, 2600]);
+  });
+
   it('keeps turns of different sessions apart', () => {
     const t = new TurnTimings(5);
     t.heard('s1', 'x', 10);

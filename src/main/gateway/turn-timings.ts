@@ -53,7 +53,7 @@ export class TurnTimings {
     const out: TurnTiming[] = [];
     for (const e of this.entries.values()) {
       if (!e.ended) continue;
-      out.push({ session_id: e.session_id, turn_id: e.turn_id, ...(e.reason !== undefined ? { reason: e.reason } : {}), marks: { ...e.marks } });
+      out.push({ session_id: e.session_id, turn_id: e.turn_id, ...(e.reason !== undefined ? { reason: e.reason } : {}), marks: clampHeard(e.marks) });
     }
     return out.slice(-this.capacity);
   }
@@ -84,4 +84,17 @@ export class TurnTimings {
       }
     }
   }
+}
+
+/**
+ * The page's `heard` is its own clock's estimate (now less how long ago the player started), sent
+ * over a socket: a page stalled by a busy machine can report an `ago` longer than the audio has
+ * existed. Audio is not heard before the gateway delivered it, so heard is at least `delivered`
+ * (or `first_audio` when the turn has no delivered mark).
+ */
+function clampHeard(marks: Record<string, number>): Record<string, number> {
+  const out = { ...marks };
+  const floor = out.delivered ?? out.first_audio;
+  if (out.heard !== undefined && floor !== undefined && out.heard < floor) out.heard = floor;
+  return out;
 }
