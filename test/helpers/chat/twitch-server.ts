@@ -32,6 +32,8 @@ export interface TwitchServerOptions {
   tokens?: Record<string, string>;
   /** Never confirm a JOIN (no JOIN echo, no ROOMSTATE), as when Twitch is slow or a channel is odd. */
   silentJoin?: boolean;
+  /** Do not answer clients' PINGs (a half-dead connection). */
+  ignorePings?: boolean;
 }
 
 /** A chatter: a login, or the login with what Twitch would say of them. */
@@ -89,8 +91,8 @@ export interface TwitchServer {
   mysteryGift(channel: string, gifter: TwitchUser, count: number): string;
   /** NOTICE to a channel ('*' for the connection), with an optional msg-id. */
   notice(target: string, text: string, msgId?: string): void;
-  /** A line as is, to every registered client (malformed ones too). */
-  pushRaw(line: string): void;
+  /** A line as is, to every registered client (malformed ones too); a Buffer goes as a binary frame. */
+  pushRaw(line: string | Buffer): void;
   /** A server PING; clients should answer `PONG :<text>`. */
   ping(text?: string): void;
   /** Twitch's "please reconnect" (before maintenance). */
@@ -103,6 +105,8 @@ export interface TwitchServer {
   waitForLine(re: RegExp): Promise<{ client: number; line: string }>;
   /** Resolves once client `id` is gone. */
   waitForClose(id: number): Promise<TwitchClientRecord>;
+  /** Changes the options for what comes next. */
+  setOptions(o: Partial<TwitchServerOptions>): void;
   close(): Promise<void>;
 }
 
@@ -162,7 +166,8 @@ function userTags(user: ReturnType<typeof userOf>, channel: string): Array<[stri
   ];
 }
 
-export async function startTwitchServer(opts: TwitchServerOptions = {}): Promise<TwitchServer> {
+export async function startTwitchServer(initial: TwitchServerOptions = {}): Promise<TwitchServer> {
+  let opts = { ...initial };
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => wss.once('listening', resolve));
   const port = (wss.address() as AddressInfo).port;
@@ -268,6 +273,7 @@ export async function startTwitchServer(opts: TwitchServerOptions = {}): Promise
         rec.joined = rec.joined.filter((c) => `#${c}` !== arg.trim().toLowerCase());
         return;
       case 'PING':
+        if (opts.ignorePings) return;
         sendTo(rec, `:tmi.twitch.tv PONG tmi.twitch.tv ${arg.startsWith(':') ? arg : `:${arg}`}`);
         return;
     }
@@ -370,7 +376,11 @@ export async function startTwitchServer(opts: TwitchServerOptions = {}): Promise
       else toChannel(t, line);
     },
     pushRaw(line) {
-      for (const rec of clients) if (rec.registered) sendTo(rec, line);
+      for (const rec of clients) {
+        if (!rec.registered) continue;
+        if (typeof line === 'string') sendTo(rec, line);
+        else sockets.get(rec.id)?.send(line, { binary: true });
+      }
     },
     ping(text = 'tmi.twitch.tv') {
       for (const rec of clients) sendTo(rec, `PING :${text}`);
@@ -393,6 +403,9 @@ export async function startTwitchServer(opts: TwitchServerOptions = {}): Promise
     },
     waitForClose(id) {
       return waitFor(() => (clients[id - 1]?.closed ? clients[id - 1] : undefined));
+    },
+    setOptions(o) {
+      opts = { ...opts, ...o };
     },
     async close() {
       for (const ws of sockets.values()) ws.terminate();
