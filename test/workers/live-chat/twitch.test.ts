@@ -298,6 +298,25 @@ describe('twitch connector', () => {
     expect(srv.received.some((r) => r.line === 'JOIN #elsewhere')).toBe(false);
   });
 
+  it('posting keeps within Twitch\'s 20 lines per 30 s', async () => {
+    let now = 1_700_000_000_000;
+    const srv = (server = await startTwitchServer({ tokens: { goodtoken: 'botname' } }));
+    const sink = new Recorder();
+    const conn = ChatConnection.parse({ id: 'tw', platform: 'twitch', channel: 'somechan', token: 'goodtoken', username: 'botname', endpoint: srv.url });
+    const src = (source = twitchSourceFactory({ timers: new ManualTimers(), random })(conn, sink, { log, now: () => now }));
+    await src.start();
+    await sink.nth('live');
+    for (let i = 0; i < 19; i++) await src.post!(`line ${i}`);
+    await expect(src.post!(`${'a'.repeat(400)} ${'b'.repeat(400)}`)).rejects.toThrow('Twitch allows 20 chat lines per 30 s');
+    await src.post!('line 19');
+    now += 29_999;
+    await expect(src.post!('too soon')).rejects.toThrow('was not posted');
+    now += 1;
+    await src.post!('a new window');
+    await srv.waitForLine(/^PRIVMSG #somechan :a new window$/);
+    expect(srv.received.filter((r) => r.line.startsWith('PRIVMSG')).map((r) => r.line.replace('PRIVMSG #somechan :', ''))).toEqual([...Array.from({ length: 20 }, (_, i) => `line ${i}`), 'a new window']);
+  });
+
   it('a refused token is an error naming the fix, with no retry', async () => {
     const { srv, sink, timers } = await setup({ token: 'expired', username: 'botname' }, { tokens: { goodtoken: 'botname' } });
     const err = await sink.nth('error');

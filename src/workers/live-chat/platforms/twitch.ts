@@ -22,6 +22,8 @@ import { IrcParseError, nickOf, parseIrcLine, toLiveChat, twitchChannelLogin, tw
 export const TWITCH_IRC_URL = 'wss://irc-ws.chat.twitch.tv:443';
 const CAPS = 'twitch.tv/tags twitch.tv/commands twitch.tv/membership';
 const AUTH_FAILED = /login authentication failed|improperly formatted auth|invalid nick/i;
+/** Twitch lets an account that is not a moderator send 20 lines per 30 s; past it the account is locked out of chat for 30 min. */
+export const TWITCH_POST_LIMIT = { lines: 20, windowMs: 30_000 };
 
 export interface TwitchTimers {
   set(fn: () => void, ms: number): unknown;
@@ -73,6 +75,8 @@ class TwitchSource implements ChatSource {
   private joinTimer: unknown;
   private retryTimer: unknown;
   private readonly communityGifts = new Set<string>();
+  /** When our recent lines were posted (the rate limit's window). */
+  private readonly posted: number[] = [];
 
   constructor(
     private readonly conn: ChatConnection,
@@ -129,7 +133,15 @@ class TwitchSource implements ChatSource {
     if (!ws || !this.joined || ws.readyState !== WebSocket.OPEN) throw new Error(`Twitch connection ${this.conn.id} is not in #${this.channel} right now; the line was not posted`);
     const chunks = twitchLineChunks(text);
     if (chunks.length === 0) throw new Error('nothing to post: the text is empty');
-    for (const chunk of chunks) ws.send(`PRIVMSG #${this.channel} :${chunk}`);
+    const now = this.now();
+    while (this.posted.length && now - this.posted[0]! >= TWITCH_POST_LIMIT.windowMs) this.posted.shift();
+    if (this.posted.length + chunks.length > TWITCH_POST_LIMIT.lines) {
+      throw new Error(`Twitch allows ${TWITCH_POST_LIMIT.lines} chat lines per ${TWITCH_POST_LIMIT.windowMs / 1000} s: this reply (${chunks.length} line(s)) was not posted, to keep ${this.nick} from being locked out`);
+    }
+    for (const chunk of chunks) {
+      ws.send(`PRIVMSG #${this.channel} :${chunk}`);
+      this.posted.push(now);
+    }
   }
 
   private connect(): void {
