@@ -345,6 +345,34 @@ describe('twitch connector', () => {
     expect(b.sink.statuses[0]).toMatchObject({ state: 'error', detail: expect.stringContaining('is not a Twitch channel') });
   });
 
+  it('an endpoint that is no WebSocket URL is an error naming the fix', async () => {
+    const { sink } = await setup({ endpoint: 'ftp://127.0.0.1:1/' });
+    expect(sink.statuses).toEqual([
+      expect.objectContaining({ state: 'connecting' }),
+      expect.objectContaining({ state: 'error', detail: expect.stringContaining('set the connection\'s endpoint to a ws:// or wss:// URL') }),
+    ]);
+  });
+
+  it('a sink that throws does not take the connection down', async () => {
+    const { srv, sink } = await setup();
+    await sink.nth('live');
+    const original = sink.message.bind(sink);
+    let thrown = 0;
+    sink.message = (m) => {
+      if (m.text === 'boom') {
+        thrown++;
+        throw new Error('a bug in the service');
+      }
+      original(m);
+    };
+    srv.chat('somechan', 'a', 'boom');
+    const id = srv.chat('somechan', 'b', 'fine');
+    expect((await sink.messageCount(1))[0]!.id).toBe(`twitch:${id}`);
+    expect(thrown).toBe(1);
+    expect(srv.clients).toHaveLength(1);
+    expect(sink.states()).toEqual(['connecting', 'live']);
+  });
+
   it('posting without a token or while not live is refused with the reason', async () => {
     const { sink, src } = await setup();
     await sink.nth('live');

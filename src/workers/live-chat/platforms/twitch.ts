@@ -149,7 +149,12 @@ class TwitchSource implements ChatSource {
     this.joined = false;
     this.awaitingPong = false;
     this.closeReason = '';
-    const ws = new WebSocket(this.url);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      return this.fail(`cannot connect to ${this.url} (${(e as Error).message}): set the connection's endpoint to a ws:// or wss:// URL, or clear it to use Twitch's own`);
+    }
     this.ws = ws;
     this.arm(this.opts.pongTimeoutMs ?? 10_000, () => this.drop('no answer from the server'));
     ws.on('open', () => {
@@ -161,7 +166,7 @@ class TwitchSource implements ChatSource {
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
       if (gen !== this.gen) return;
       if (isBinary) return this.sink.malformed('a binary WebSocket frame (Twitch IRC is text)');
-      for (const line of data.toString().split(/\r?\n/)) if (line) this.onLine(line);
+      for (const line of data.toString().split(/\r?\n/)) if (line && gen === this.gen) this.handle(line);
     });
     ws.on('error', (err: Error) => {
       if (gen === this.gen) this.closeReason ||= err.message;
@@ -175,6 +180,15 @@ class TwitchSource implements ChatSource {
       if (this.stopped || this.gaveUp) return;
       this.retry(this.closeReason || `closed with code ${code}`);
     });
+  }
+
+  /** One line, whatever goes wrong in it: a bug or a throwing sink must not take the socket down. */
+  private handle(raw: string): void {
+    try {
+      this.onLine(raw);
+    } catch (e) {
+      this.log().error({ conn: this.conn.id, err: e, line: raw.slice(0, 200) }, 'twitch line could not be handled');
+    }
   }
 
   private onLine(raw: string): void {
