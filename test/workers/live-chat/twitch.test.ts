@@ -317,6 +317,19 @@ describe('twitch connector', () => {
     expect(srv.received.filter((r) => r.line.startsWith('PRIVMSG')).map((r) => r.line.replace('PRIVMSG #somechan :', ''))).toEqual([...Array.from({ length: 20 }, (_, i) => `line ${i}`), 'a new window']);
   });
 
+  it('an account banned from the channel reads on but posts nothing', async () => {
+    const { srv, sink, src } = await setup({ token: 'goodtoken', username: 'botname' }, { tokens: { goodtoken: 'botname' } });
+    await sink.nth('live');
+    await src.post!('first');
+    srv.notice('somechan', 'You are permanently banned from talking in somechan.', 'msg_banned');
+    const banned = await sink.nth('live', 2);
+    expect(banned).toMatchObject({ can_post: false, detail: expect.stringContaining('banned from talking there') });
+    await expect(src.post!('second')).rejects.toThrow('banned from talking in #somechan');
+    const id = srv.chat('somechan', 'viewer', 'still reading');
+    expect((await sink.messageCount(1))[0]!.id).toBe(`twitch:${id}`);
+    expect(srv.received.filter((r) => r.line.startsWith('PRIVMSG')).map((r) => r.line)).toEqual(['PRIVMSG #somechan :first']);
+  });
+
   it('a refused token is an error naming the fix, with no retry', async () => {
     const { srv, sink, timers } = await setup({ token: 'expired', username: 'botname' }, { tokens: { goodtoken: 'botname' } });
     const err = await sink.nth('error');

@@ -70,7 +70,8 @@ class TwitchSource implements ChatSource {
   /** An error only the user can fix: no more reconnects. */
   private gaveUp = false;
   private closeReason = '';
-  private awaitingPong = false;
+  /** Twitch said this account may not talk in the channel: read on, post nothing. */
+  private postBanned = false;
   private watchdog: unknown;
   private joinTimer: unknown;
   private retryTimer: unknown;
@@ -95,7 +96,7 @@ class TwitchSource implements ChatSource {
   }
 
   private get canPost(): boolean {
-    return this.token !== undefined;
+    return this.token !== undefined && !this.postBanned;
   }
 
   async start(): Promise<void> {
@@ -129,6 +130,7 @@ class TwitchSource implements ChatSource {
 
   async post(text: string): Promise<void> {
     if (!this.token) throw new Error(`Twitch connection ${this.conn.id} reads anonymously: add a token (chat:edit) and username to post`);
+    if (this.postBanned) throw new Error(`${this.nick} is banned from talking in #${this.channel}; the line was not posted`);
     const ws = this.ws;
     if (!ws || !this.joined || ws.readyState !== WebSocket.OPEN) throw new Error(`Twitch connection ${this.conn.id} is not in #${this.channel} right now; the line was not posted`);
     const chunks = twitchLineChunks(text);
@@ -147,7 +149,6 @@ class TwitchSource implements ChatSource {
   private connect(): void {
     const gen = ++this.gen;
     this.joined = false;
-    this.awaitingPong = false;
     this.closeReason = '';
     let ws: WebSocket;
     try {
@@ -199,7 +200,6 @@ class TwitchSource implements ChatSource {
       if (!(e instanceof IrcParseError)) throw e;
       return this.sink.malformed(`not an IRC line: ${e.message}`, raw.slice(0, 200));
     }
-    this.awaitingPong = false;
     this.arm(this.opts.idlePingMs ?? 330_000, () => this.ping());
     switch (line.command) {
       case 'PING':
@@ -234,7 +234,12 @@ class TwitchSource implements ChatSource {
       return this.fail(`Twitch refused the login (${text}): make a fresh token with the chat:read and chat:edit scopes for ${this.nick} and save it in the connection, or remove the token to read anonymously`);
     }
     if (id === 'msg_channel_suspended') return this.fail(`Twitch channel #${this.channel} does not exist or is suspended: check the channel login in the connection`);
-    if (id === 'msg_banned') return this.fail(`the account ${this.nick} is banned from #${this.channel}: use another account's token, or read anonymously`);
+    if (id === 'msg_banned' && this.token && !this.postBanned) {
+      // A banned account still reads the channel; only its lines are refused.
+      this.postBanned = true;
+      this.sink.status('live', `reading #${this.channel}, but ${this.nick} is banned from talking there: replies are not posted (use another account's token)`, { can_post: false });
+      return;
+    }
     this.log().info({ conn: this.conn.id, msgId: id, text }, 'twitch notice');
   }
 
@@ -261,9 +266,8 @@ class TwitchSource implements ChatSource {
     this.sink.status('live', `reading #${this.channel}${this.canPost ? ` as ${this.nick}` : ' anonymously'}`, { can_post: this.canPost });
   }
 
+  /** Any line from the server re-arms the idle timer, so a PONG (or anything else) in time cancels the drop. */
   private ping(): void {
-    if (this.awaitingPong) return this.drop('no PONG from the server');
-    this.awaitingPong = true;
     this.send('PING :fav');
     this.arm(this.opts.pongTimeoutMs ?? 10_000, () => this.drop('no PONG from the server'));
   }
