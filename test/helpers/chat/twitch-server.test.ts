@@ -109,11 +109,12 @@ describe('twitch stand-in', () => {
     expect(srv.clients.map((r) => r.closedBy)).toEqual(['server', 'server', undefined]);
   });
 
-  it('says a channel that does not exist is suspended, answers PING, NAKs unknown caps', async () => {
+  it('lists its caps, NAKs unknown ones, says a channel that does not exist is suspended, answers PING', async () => {
     srv = await startTwitchServer({ channels: ['real'] });
     const c = await client();
-    c.send('CAP REQ :twitch.tv/tags example.com/nope', 'NICK justinfan9', 'JOIN #ghost', 'PING :abc');
-    expect(await c.line(/ CAP /)).toBe(':tmi.twitch.tv CAP * NAK :twitch.tv/tags example.com/nope');
+    c.send('CAP LS 302', 'CAP REQ :twitch.tv/tags example.com/nope', 'CAP END', 'NICK justinfan9', 'JOIN #ghost', 'PING :abc');
+    expect(await c.line(/ CAP \* LS /)).toBe(':tmi.twitch.tv CAP * LS :twitch.tv/tags twitch.tv/commands twitch.tv/membership');
+    expect(await c.line(/ CAP \* NAK /)).toBe(':tmi.twitch.tv CAP * NAK :twitch.tv/tags example.com/nope');
     expect(await c.line(/NOTICE/)).toBe(':tmi.twitch.tv NOTICE #ghost :This channel does not exist or has been suspended.');
     expect(await c.line(/PONG/)).toBe(':tmi.twitch.tv PONG tmi.twitch.tv :abc');
   });

@@ -3,11 +3,13 @@
  * and membership capabilities. Anonymous reading logs in as `justinfan<digits>` (no PASS); with a
  * token it logs in as `conn.username` with `PASS oauth:<token>` and can post (`post()`).
  *
- * A small client on `ws`, not @twurple/chat 8, because twurple cannot be aimed at a stand-in nor
- * held to this interface: its ChatClient passes only a host name to ircv3 (the port is always
- * 80/443), with a token it first validates it at https://id.twitch.tv/oauth2/validate (a fixed
- * URL: no test could run offline), it reconnects on its own Fibonacci schedule (no `backoffMs`, no
- * `retry_in_ms` to report), and a line it cannot parse only reaches its logger (no `malformed`).
+ * A small client on `ws`, not @twurple/chat 8, because twurple cannot be held to this interface
+ * nor tested offline: its ChatClient passes only a host name to ircv3, so the port is always
+ * 80/443 (another port is reached only by a trick, host "127.0.0.1:<port>/?" putting the ":80"
+ * into the query); with a token it first validates it at https://id.twitch.tv/oauth2/validate, a
+ * fixed URL no test can replace; it reconnects on its own Fibonacci schedule with real timers (no
+ * `backoffMs`, no `retry_in_ms` to report); and a line it cannot parse only reaches its logger
+ * (no `malformed`). Revisit if twurple gains a port/URL option and an injectable token check.
  *
  * Heartbeats: Twitch PINGs about every 5 minutes and we PONG; if the server is silent for
  * `idlePingMs` we PING it ourselves, and a missing PONG counts as a dropped connection.
