@@ -123,7 +123,7 @@ function html(cfg: unknown, player: unknown, data: unknown, canonical: string): 
 
 export async function startYouTubeServer(opts: YouTubeServerOptions = {}): Promise<YouTubeServer> {
   const videoId = opts.videoId ?? 'liveStream1';
-  const channelId = opts.channelId ?? 'UCfavStandInChannel0001';
+  const channelId = opts.channelId ?? 'UCfavStandInChannel00001';
   const handle = opts.handle ?? '@favstandin';
   const videos = opts.videos ?? {};
   let timeoutMs = opts.timeoutMs ?? 1000;
