@@ -280,6 +280,27 @@ describe('YouTube channel input and errors that need the user', () => {
     expect(timers.pending).toEqual([]);
   });
 
+  it('retries the watch page with back-off when it fails or is not a YouTube page (a consent page)', async () => {
+    server = await startYouTubeServer();
+    const srv = server;
+    srv.failNextPage('http500');
+    srv.failNextPage('garbage');
+    const sink = recorder();
+    const timers = stepTimers();
+    const source = createYouTubeSource(srv.connection('yt1'), sink, { log, random: () => 0.5, setTimer: timers.setTimer });
+    sources.push(source);
+    const id = srv.pushText(alice, 'finally');
+    await source.start();
+    await until(() => expect(sink.last()).toMatchObject({ state: 'reconnecting', retry_in_ms: 1000 }));
+    expect((sink.last() as { detail: string }).detail).toMatch(/YouTube's page for video liveStream1 answered HTTP 500: retrying in 1 s/);
+    expect(await timers.fire()).toBe(1000);
+    await until(() => expect(sink.last()).toMatchObject({ state: 'reconnecting', retry_in_ms: 2000 }));
+    expect(sink.calls.filter((c) => c.type === 'malformed')).toEqual([{ type: 'malformed', what: "YouTube's page for video liveStream1 has no ytInitialData" }]);
+    expect(await timers.fire()).toBe(2000);
+    await until(() => expect(sink.messages().map((x) => x.id)).toEqual([`youtube:${id}`]));
+    expect(sink.states()).toEqual(['connecting', 'reconnecting', 'reconnecting', 'live']);
+  });
+
   it('refuses a channel setting that is no YouTube form, without a request', async () => {
     const { srv, sink, source } = await connect('not a channel');
     await source.start();

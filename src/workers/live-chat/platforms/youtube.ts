@@ -295,4 +295,6 @@ export class YouTubeChatSource implements ChatSource {
   }
 }
 
-export const createYouTubeSource: ChatSourceFactory = (conn, sink, deps) => new YouTubeChatSource(conn, sink, deps);
+/** The `ChatSourceFactory` for YouTube (it also takes the test seams of `YouTubeSourceDeps`). */
+export const createYouTubeSource = ((conn: ChatConnection, sink: ChatSink, deps: YouTubeSourceDeps): ChatSource =>
+  new YouTubeChatSource(conn, sink, deps)) satisfies ChatSourceFactory;
