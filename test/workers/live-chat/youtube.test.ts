@@ -153,6 +153,7 @@ describe('YouTube live chat against the InnerTube stand-in', () => {
     srv.failNext('drop');
     await timers.fire();
     await until(() => expect(sink.last()).toMatchObject({ type: 'status', state: 'reconnecting', retry_in_ms: backoffMs(0, () => 0.5) }));
+    expect((sink.last() as { detail: string }).detail).toMatch(/^YouTube could not be reached \(the connection was (cut|reset), \w+\): retrying in 1 s$/);
     srv.failNext('http500', 2);
     expect(await timers.fire()).toBe(1000);
     await until(() => expect(sink.last()).toMatchObject({ type: 'status', state: 'reconnecting', retry_in_ms: 2000 }));
@@ -200,6 +201,23 @@ describe('YouTube live chat against the InnerTube stand-in', () => {
       { type: 'malformed', what: 'liveChatTextMessageRenderer has no id' },
     ]);
     expect(sink.states()).toEqual(['connecting', 'live']);
+  });
+
+  it('reloads the watch page after three unreadable answers in a row', async () => {
+    const { srv, sink, timers, source } = await connect('');
+    await source.start();
+    await until(() => expect(sink.states()).toEqual(['connecting', 'live']));
+    srv.failNext('garbage', 3);
+    expect(await timers.fire()).toBe(1000);
+    expect(await timers.fire()).toBe(1000); // after the first bad answer
+    expect(await timers.fire()).toBe(2000); // after the second
+    await until(() => expect(sink.last()).toMatchObject({ state: 'reconnecting', retry_in_ms: 4000 }));
+    expect((sink.last() as { detail: string }).detail).toMatch(/3 unreadable pages in a row \(reloading the watch page\)/);
+    const id = srv.pushText(alice, 'recovered');
+    await timers.fire();
+    await until(() => expect(sink.messages().map((x) => x.id)).toEqual([`youtube:${id}`]));
+    expect(srv.received.filter((r) => r.path === '/watch')).toHaveLength(2);
+    expect(sink.calls.filter((c) => c.type === 'malformed')).toHaveLength(3);
   });
 
   it('ends when the stream ends: status ended naming the fix, and no further poll', async () => {
@@ -296,6 +314,7 @@ describe('YouTube channel input and errors that need the user', () => {
     expect(await timers.fire()).toBe(1000);
     await until(() => expect(sink.last()).toMatchObject({ state: 'reconnecting', retry_in_ms: 2000 }));
     expect(sink.calls.filter((c) => c.type === 'malformed')).toEqual([{ type: 'malformed', what: "YouTube's page for video liveStream1 has no ytInitialData" }]);
+    expect((sink.last() as { detail: string }).detail).toMatch(/could not be read \(a consent or bot-check page\?\): retrying in 2 s/);
     expect(await timers.fire()).toBe(2000);
     await until(() => expect(sink.messages().map((x) => x.id)).toEqual([`youtube:${id}`]));
     expect(sink.states()).toEqual(['connecting', 'reconnecting', 'reconnecting', 'live']);
