@@ -8,12 +8,13 @@
  *      the chat actions and the next continuation with `timeoutMs`; poll again after it (bounded
  *      1-10 s); no continuation = the stream ended.
  *
- * Why not youtubei.js (installed): its `LiveChat` polls on its own clock (a fixed 2 s, then
- * re-emits actions through a randomised "smoothed" queue) instead of the server's `timeoutMs`, gives
- * up for good after 10 failed polls, and needs `/player`, `/next` and `/updated_metadata` answers
- * (with its session bootstrap) before the first poll. None of that can be paced by an injected
- * clock or driven by a stand-in that speaks only the two endpoints chat needs, and its
- * retry/stop policy is not the one `ChatSource` promises. The protocol itself is two requests.
+ * Why not youtubei.js 18 (installed; judged by reading its LiveChat): it parses the server's
+ * `timeoutMs` but does not wait it (it polls again as soon as a page is emitted, or after a fixed
+ * 2 s when a page is empty, and re-emits actions through a randomised "smoothed" queue), gives up
+ * for good after 10 failed polls (emitting 'end'), and before the first poll needs its session
+ * bootstrap plus `/player`, `/next` and `/updated_metadata` answers. Its timers are its own (no
+ * injected clock), and its retry/stop policy is not the one `ChatSource` promises. The protocol
+ * chat needs is two requests, so this is a small client on `fetch`.
  *
  * Failures: network errors and HTTP 5xx/429 retry the same continuation with `backoffMs`
  * (status reconnecting); a 4xx on get_live_chat (an expired continuation) reloads the watch page;
