@@ -186,7 +186,6 @@ export class YouTubeChatSource implements ChatSource {
   private async poll(target: YouTubeTarget): Promise<void> {
     const live = this.live;
     if (!live || this.stopped) return;
-    let body: unknown;
     let raw: string;
     try {
       const res = await this.http(`${this.origin}/youtubei/v1/live_chat/get_live_chat?prettyPrint=false`, {
@@ -217,8 +216,7 @@ export class YouTubeChatSource implements ChatSource {
     const received = this.now();
     let page;
     try {
-      body = JSON.parse(raw) as unknown;
-      page = parseChatPage(body, { connection: this.conn.id, videoId: live.videoId, receivedAt: received });
+      page = parseChatPage(JSON.parse(raw) as unknown, { connection: this.conn.id, videoId: live.videoId, receivedAt: received });
     } catch (err) {
       const what = err instanceof SyntaxError ? 'get_live_chat answered with invalid JSON' : `get_live_chat: ${(err as Error).message}`;
       this.sink.malformed(what, raw.slice(0, 200));
