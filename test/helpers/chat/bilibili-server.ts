@@ -5,10 +5,12 @@
  * HTTP (one origin serves both api.live.bilibili.com and api.bilibili.com paths):
  *   GET /room/v1/Room/room_init?id=<short or long id>  {code:0, data:{room_id, short_id, uid, live_status,
  *       is_locked}}; unknown room: {code:60004, message:'直播间不存在'}
- *   GET /x/web-interface/nav  with Cookie SESSDATA=<sessdata>: {code:0, data:{isLogin:true, mid}};
- *       else {code:-101, data:{isLogin:false}}
- *   GET /xlive/web-room/v1/index/getDanmuInfo?id=<long id>  {code:0, data:{token, host_list:[{host,
- *       port, wss_port, ws_port}]}} pointing at this server (a fresh token each call)
+ *   GET /x/frontend/finger/spi  {code:0, data:{b_3, b_4}} (the buvid3/buvid4 browser ids)
+ *   GET /x/web-interface/nav  with Cookie SESSDATA=<sessdata>: {code:0, data:{isLogin:true, mid, wbi_img}};
+ *       else {code:-101, data:{isLogin:false, wbi_img}} (wbi_img: the WBI keys as image URLs)
+ *   GET /xlive/web-room/v1/index/getDanmuInfo?id=<long id>&...&wts&w_rid  WBI-signed with this
+ *       server's keys (else {code:-352}, as Bilibili answers since May 2025): {code:0, data:{token,
+ *       host_list:[{host, port, wss_port, ws_port}]}} pointing at this server (a fresh token each call)
  * WebSocket /sub: packets of a 16-byte big-endian header (length u32, header length u16 = 16,
  *   version u16, operation u32, sequence u32) and a body. The first packet must be the auth (op 7)
  *   with JSON {uid, roomid: a long id, protover: 2|3, platform: 'web', type: 2, key: an issued token}
@@ -21,6 +23,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { signWbi } from '../../../src/workers/live-chat/platforms/bilibili-wbi.js';
 
 export interface BilibiliRoomFixture {
   roomId: number;
@@ -38,6 +41,8 @@ export interface BilibiliServerOptions {
   viewerUid?: number;
   /** How commands are packed when a push names none (the real server: brotli with protover 3). */
   pack?: Pack;
+  /** The WBI keys nav hands out and getDanmuInfo checks (default: fixed test keys). */
+  wbi?: { imgKey: string; subKey: string };
 }
 
 export type Pack = 'plain' | 'zlib' | 'brotli';
@@ -129,6 +134,8 @@ export interface BilibiliServer {
   danmuInfoFailure: { code: number; message: string } | undefined;
   /** true: every auth packet is refused (op 8 {code:-101}, then a close), as for a stale key. */
   refuseAuth: boolean;
+  /** true: auth packets are recorded and never answered (a server that hangs after the handshake). */
+  ignoreAuth: boolean;
   /** Resolves with the first packet (already received or to come) that matches. */
   waitForPacket(match: (p: ClientPacket) => boolean): Promise<ClientPacket>;
   /** Resolves when `n` connections have authenticated in all. */
@@ -202,6 +209,12 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
     res.end(JSON.stringify(body));
   };
   const sessdataOf = (cookie: string | undefined) => /(?:^|;\s*)SESSDATA=([^;]+)/.exec(cookie ?? '')?.[1];
+  const wbi = opts.wbi ?? { imgKey: '0123456789abcdef0123456789abcdef', subKey: 'fedcba9876543210fedcba9876543210' };
+  const wbiImg = { img_url: `https://i0.hdslb.com/bfs/wbi/${wbi.imgKey}.png`, sub_url: `https://i0.hdslb.com/bfs/wbi/${wbi.subKey}.png` };
+  const signed = (query: Record<string, string>) => {
+    const { w_rid: wRid, wts, ...rest } = query;
+    return !!wRid && !!wts && signWbi(rest, wbi, Number(wts)).endsWith(`&w_rid=${wRid}`);
+  };
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -218,13 +231,17 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
         data: { room_id: r.roomId, short_id: r.shortId ?? 0, uid: r.ownerUid ?? 0, live_status: r.liveStatus ?? 1, is_locked: !!r.locked, is_hidden: false, encrypted: false },
       });
     }
+    if (url.pathname === '/x/frontend/finger/spi') {
+      return json(res, { code: 0, message: 'ok', data: { b_3: 'B3B3B3B3-1111-2222-3333-444444444444infoc', b_4: 'B4B4B4B4-5555-6666-7777-888888888888-025120400-abc+def==' } });
+    }
     if (url.pathname === '/x/web-interface/nav') {
       const s = sessdataOf(req.headers.cookie);
-      if (!opts.sessdata || s !== opts.sessdata) return json(res, { code: -101, message: '账号未登录', ttl: 1, data: { isLogin: false } });
-      return json(res, { code: 0, message: '0', ttl: 1, data: { isLogin: true, mid: opts.viewerUid ?? 0, uname: 'viewer' } });
+      if (!opts.sessdata || s !== opts.sessdata) return json(res, { code: -101, message: '账号未登录', ttl: 1, data: { isLogin: false, wbi_img: wbiImg } });
+      return json(res, { code: 0, message: '0', ttl: 1, data: { isLogin: true, mid: opts.viewerUid ?? 0, uname: 'viewer', wbi_img: wbiImg } });
     }
     if (url.pathname === '/xlive/web-room/v1/index/getDanmuInfo') {
       if (srv.danmuInfoFailure) return json(res, { ...srv.danmuInfoFailure, ttl: 1, data: null });
+      if (!signed(query)) return json(res, { code: -352, message: '-352', ttl: 1, data: null });
       const r = rooms.find((x) => x.roomId === id);
       if (!r) return json(res, { code: 1, message: '房间不存在', ttl: 1, data: null });
       const token = `tok-${++tokenSeq}-${r.roomId}`;
@@ -257,6 +274,7 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
         srv.received.push(rec);
         events.emit('packet', rec);
         if (!authed.has(ws)) {
+          if (srv.ignoreAuth) continue;
           const b = (typeof body === 'object' && body !== null ? body : {}) as Obj;
           const key = String(b.key ?? '');
           const ok =
@@ -321,6 +339,7 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
     answerHeartbeats: true,
     danmuInfoFailure: undefined,
     refuseAuth: false,
+    ignoreAuth: false,
     waitForPacket: (match) =>
       new Promise((resolve) => {
         const seen = srv.received.find(match);

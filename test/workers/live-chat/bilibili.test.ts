@@ -117,11 +117,12 @@ describe('bilibili connector', () => {
     expect(sink.states()).toEqual(['connecting', 'live']);
     expect(sink.statuses[1].detail).toMatch(/anonymous: .*set a SESSDATA token/);
     const auth = await server!.waitForPacket((p) => p.op === 7);
-    expect(auth.body).toMatchObject({ uid: 0, roomid: ROOM, protover: 3, platform: 'web', type: 2, key: expect.stringMatching(/^tok-/) });
-    expect(server!.http.map((h) => h.path)).toEqual(['/room/v1/Room/room_init', '/xlive/web-room/v1/index/getDanmuInfo']);
+    expect(auth.body).toMatchObject({ uid: 0, roomid: ROOM, protover: 3, platform: 'web', type: 2, key: expect.stringMatching(/^tok-/), buvid: expect.stringMatching(/^B3B3/) });
+    expect(server!.http.map((h) => h.path)).toEqual(['/room/v1/Room/room_init', '/x/frontend/finger/spi', '/x/web-interface/nav', '/xlive/web-room/v1/index/getDanmuInfo']);
     expect(server!.http[0].query.id).toBe('5');
-    expect(server!.http[1].query.id).toBe(String(ROOM));
-    expect(server!.http.every((h) => h.cookie === undefined)).toBe(true);
+    // getDanmuInfo is WBI-signed (the stand-in refuses it otherwise) at the injected clock's time.
+    expect(server!.http[3].query).toMatchObject({ id: String(ROOM), type: '0', web_location: '444.8', wts: '1700000000', w_rid: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(server!.http.map((h) => h.cookie)).toEqual([undefined, undefined, expect.stringMatching(/^buvid3=B3B3.*; buvid4=B4B4/), expect.stringMatching(/^buvid3=/)]);
 
     server!.danmaku({ uid: 1000, name: 'streamer', text: 'hello chat', idStr: 'dm1' }, 'brotli');
     expect(await sink.message$(1)).toMatchObject({ id: 'bilibili:dm-dm1', channel: String(ROOM), connection: 'bili', author: { id: '1000', name: 'streamer', roles: ['broadcaster'] }, text: 'hello chat', kind: 'message' });
@@ -156,11 +157,7 @@ describe('bilibili connector', () => {
     const sink = await connect({ server: { sessdata: 'good-cookie', viewerUid: 4242 }, conn: { token: 'good-cookie' } });
     await sink.nth('live');
     expect(sink.statuses[1].detail).not.toMatch(/anonymous/);
-    expect(server!.http.map((h) => [h.path, h.cookie])).toEqual([
-      ['/room/v1/Room/room_init', 'SESSDATA=good-cookie'],
-      ['/x/web-interface/nav', 'SESSDATA=good-cookie'],
-      ['/xlive/web-room/v1/index/getDanmuInfo', 'SESSDATA=good-cookie'],
-    ]);
+    expect(server!.http.map((h) => h.cookie)).toEqual(['SESSDATA=good-cookie', 'SESSDATA=good-cookie', ...Array(2).fill(expect.stringMatching(/^SESSDATA=good-cookie; buvid3=/))]);
     expect((await server!.waitForPacket((p) => p.op === 7)).body).toMatchObject({ uid: 4242 });
   });
 
@@ -168,7 +165,7 @@ describe('bilibili connector', () => {
     const refused = await connect({ server: { sessdata: 'good-cookie', viewerUid: 1 }, conn: { token: 'expired' } });
     expect((await refused.nth('error')).detail).toMatch(/refused the SESSDATA token.*copy a fresh SESSDATA/);
     // It stopped at the login check: no danmaku server was looked up.
-    expect(server!.http.map((h) => h.path)).toEqual(['/room/v1/Room/room_init', '/x/web-interface/nav']);
+    expect(server!.http.map((h) => h.path)).toEqual(['/room/v1/Room/room_init', '/x/frontend/finger/spi', '/x/web-interface/nav']);
     await source!.stop();
     await server!.close();
 
@@ -255,6 +252,24 @@ describe('bilibili connector', () => {
     server.refuseAuth = false;
     vi.advanceTimersByTime(1000);
     await sink.nth('live');
+  });
+
+  it('gives up on a server that never answers the auth packet after 70 s, and reconnects', async () => {
+    fakeTimers();
+    server = await startBilibiliServer();
+    server.ignoreAuth = true;
+    const sink = new Recorder();
+    source = new BilibiliSource(conn(), sink, { log }, { random: () => 0.5 });
+    await source.start();
+    await server.waitForPacket((p) => p.op === 7);
+    vi.advanceTimersByTime(69_999);
+    expect(sink.states()).toEqual(['connecting']);
+    server.ignoreAuth = false;
+    vi.advanceTimersByTime(1);
+    expect((await sink.nth('reconnecting')).detail).toMatch(/no heartbeat reply from Bilibili for 70 s/);
+    vi.advanceTimersByTime(1000);
+    await sink.nth('live');
+    expect(server.authenticated).toEqual([2]);
   });
 
   it('sends a heartbeat on auth and every 30 s, and reconnects when no reply came for 70 s', async () => {

@@ -3,10 +3,13 @@
  *
  *   1. GET <api>/room/v1/Room/room_init?id=<room>: the real room id (rooms also have short ids) and
  *      the streamer's uid;
- *   2. with a SESSDATA token: GET <main api>/x/web-interface/nav: the viewer's uid (Bilibili shows
- *      names in full only to a logged-in viewer);
- *   3. GET <api>/xlive/web-room/v1/index/getDanmuInfo?id=<room>: a `token` and a `host_list`;
- *   4. WebSocket wss://<host>:<wss_port>/sub (ws://<host>:<ws_port>/sub when the API origin is
+ *   2. GET <main api>/x/frontend/finger/spi: the buvid3/buvid4 browser ids, sent as cookies (risk
+ *      control refuses requests without them) and in the auth packet;
+ *   3. GET <main api>/x/web-interface/nav: the WBI signing keys and, with a SESSDATA token, the
+ *      viewer's uid (Bilibili shows names in full only to a logged-in viewer);
+ *   4. GET <api>/xlive/web-room/v1/index/getDanmuInfo?id=<room>&type=0&web_location=444.8, WBI-signed
+ *      (bilibili-wbi.ts): a `token` and a `host_list`;
+ *   5. WebSocket wss://<host>:<wss_port>/sub (ws://<host>:<ws_port>/sub when the API origin is
  *      plain http, as a local stand-in is): an auth packet, then a heartbeat every 30 s; the server
  *      answers the auth (op 8), every heartbeat (op 3, popularity) and pushes commands (op 5) in
  *      zlib/brotli bundles. No heartbeat reply for 70 s: the socket is dead, reconnect.
@@ -22,6 +25,7 @@ import type { ChatConnectionState } from '../../../shared/live-chat.js';
 import { backoffMs, type ChatSink, type ChatSource, type ChatSourceDeps, type ChatSourceFactory } from '../source.js';
 import { decodeFrame, encodePacket, Op, Ver, type Packet } from './bilibili-packet.js';
 import { parseCommand, type BilibiliRoom } from './bilibili-parse.js';
+import { signWbi, wbiKeys } from './bilibili-wbi.js';
 
 export const BILIBILI_LIVE_API = 'https://api.live.bilibili.com';
 export const BILIBILI_MAIN_API = 'https://api.bilibili.com';
@@ -71,6 +75,8 @@ export class BilibiliSource implements ChatSource {
   private readonly now: () => number;
   private readonly fetch: typeof fetch;
   private readonly timing: BilibiliTiming;
+  /** The browser ids Bilibili gave this client (kept across reconnects, as a browser keeps its cookies). */
+  private buvid: { b3: string; b4?: string } | undefined;
 
   constructor(
     private readonly conn: ChatConnection,
@@ -130,7 +136,8 @@ export class BilibiliSource implements ChatSource {
         this.deps.log.warn({ connection: this.conn.id, err: err.message }, 'bilibili: needs the user');
         this.status('error', err.message);
       } else {
-        this.retry(`Bilibili lookup failed: ${(err as Error).message}`);
+        const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+        this.retry(`Bilibili lookup failed: ${(err as Error).message}${typeof cause === 'string' ? ` (${cause})` : ''}`);
       }
       return;
     }
@@ -139,8 +146,11 @@ export class BilibiliSource implements ChatSource {
 
   private async getJson(url: string): Promise<{ code: number; message: string; data: unknown }> {
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Referer: 'https://live.bilibili.com/' };
+    const cookies: string[] = [];
     const token = this.conn.token?.trim();
-    if (token) headers.Cookie = token.includes('=') ? token : `SESSDATA=${token}`;
+    if (token) cookies.push(token.includes('=') ? token : `SESSDATA=${token}`);
+    if (this.buvid && !/buvid3=/.test(token ?? '')) cookies.push(`buvid3=${this.buvid.b3}`, ...(this.buvid.b4 ? [`buvid4=${encodeURIComponent(this.buvid.b4)}`] : []));
+    if (cookies.length) headers.Cookie = cookies.join('; ');
     const res = await this.fetch(url, { headers, signal: this.abort?.signal });
     const path = new URL(url).pathname;
     if (!res.ok) throw new Error(`HTTP ${res.status} from ${path}`);
@@ -172,10 +182,13 @@ export class BilibiliSource implements ChatSource {
     if (d.is_locked === true || d.is_locked === 1) throw new NeedsUser(`Bilibili room ${wanted} is locked by Bilibili: connect another room`);
     const room: BilibiliRoom = { connection: this.conn.id, roomId: d.room_id, shortId: Number(d.short_id) || 0, ownerUid: Number(d.uid) || 0 };
 
+    if (!this.buvid) this.buvid = await this.fetchBuvid(mainApi);
+
+    // nav answers logged out too: it carries the WBI keys getDanmuInfo's signature needs.
+    const nav = await this.getJson(`${mainApi}/x/web-interface/nav`);
+    const n = (nav.data ?? {}) as Record<string, unknown>;
     let uid = 0;
     if (this.conn.token?.trim()) {
-      const nav = await this.getJson(`${mainApi}/x/web-interface/nav`);
-      const n = (nav.data ?? {}) as Record<string, unknown>;
       if (nav.code === -101 || n.isLogin === false) {
         throw new NeedsUser(
           "Bilibili refused the SESSDATA token (logged out or expired): copy a fresh SESSDATA cookie of bilibili.com from your browser into the connection's token, or clear it to read anonymously",
@@ -184,8 +197,11 @@ export class BilibiliSource implements ChatSource {
       if (nav.code !== 0) throw new Error(`nav answered code ${nav.code} (${nav.message || 'no message'})`);
       uid = Number(n.mid) || 0;
     }
-
-    const info = await this.getJson(`${liveApi}/xlive/web-room/v1/index/getDanmuInfo?id=${room.roomId}&type=0`);
+    const keys = wbiKeys(n);
+    if (!keys) this.deps.log.warn({ connection: this.conn.id }, 'bilibili: nav gave no WBI keys; asking for the danmaku server unsigned');
+    const params = { id: room.roomId, type: 0, web_location: '444.8' };
+    const query = keys ? signWbi(params, keys, Math.floor(this.now() / 1000)) : new URLSearchParams(params as unknown as Record<string, string>).toString();
+    const info = await this.getJson(`${liveApi}/xlive/web-room/v1/index/getDanmuInfo?${query}`);
     if (info.code !== 0) {
       const hint = info.code === -352 ? " (Bilibili's risk control; a SESSDATA token in the connection usually lets it through)" : '';
       throw new Error(`getDanmuInfo answered code ${info.code} (${info.message || 'no message'})${hint}`);
@@ -200,6 +216,20 @@ export class BilibiliSource implements ChatSource {
     return { room, uid, key: di.token, address, broadcasting: d.live_status === 1 };
   }
 
+  /** Browser ids (buvid3/4 cookies) from finger/spi: Bilibili's risk control refuses requests without them. */
+  private async fetchBuvid(mainApi: string): Promise<{ b3: string; b4?: string } | undefined> {
+    try {
+      const spi = await this.getJson(`${mainApi}/x/frontend/finger/spi`);
+      const d = (spi.data ?? {}) as Record<string, unknown>;
+      if (spi.code === 0 && typeof d.b_3 === 'string' && d.b_3) return { b3: d.b_3, b4: typeof d.b_4 === 'string' ? d.b_4 : undefined };
+      this.deps.log.warn({ connection: this.conn.id, code: spi.code }, 'bilibili: no buvid from finger/spi; going on without');
+    } catch (err) {
+      if (this.stopped) throw err;
+      this.deps.log.warn({ connection: this.conn.id, err: (err as Error).message }, 'bilibili: finger/spi failed; going on without a buvid');
+    }
+    return undefined;
+  }
+
   private liveDetail(t: Target, broadcasting: boolean): string {
     const parts = [`reading Bilibili room ${t.room.roomId}`];
     if (!broadcasting) parts.push('the streamer is not broadcasting now (chat still arrives)');
@@ -212,10 +242,12 @@ export class BilibiliSource implements ChatSource {
     const ws = new WebSocket(t.address, { headers: { 'User-Agent': USER_AGENT, Origin: 'https://live.bilibili.com' } });
     this.ws = ws;
     const current = () => this.ws === ws && !this.stopped;
+    // Armed now, not on open: a handshake or an auth that never completes is a dead socket too.
+    this.armWatchdog(ws);
     ws.on('open', () => {
       if (!current()) return;
-      ws.send(encodePacket(Op.auth, { uid: t.uid, roomid: t.room.roomId, protover: 3, platform: 'web', type: 2, key: t.key }));
-      this.armWatchdog(ws);
+      const auth = { uid: t.uid, roomid: t.room.roomId, protover: 3, platform: 'web', type: 2, key: t.key, ...(this.buvid ? { buvid: this.buvid.b3 } : {}) };
+      ws.send(encodePacket(Op.auth, auth));
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!current()) return;
