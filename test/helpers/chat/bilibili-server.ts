@@ -152,6 +152,8 @@ export interface BilibiliServer {
   bundle(cmds: Obj[], pack: 'zlib' | 'brotli'): void;
   /** Bytes as they are, in one binary frame (malformed packets). */
   pushRaw(bytes: Buffer): void;
+  /** A text frame (the real server never sends one). */
+  pushText(text: string): void;
   /** One packet with the given header fields and body, in one frame. */
   packet(op: number, ver: number, body: Buffer | string): Buffer;
   /** Cuts every client socket without a close frame (a network drop). */
@@ -440,6 +442,9 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
     command: (cmd, pack) => void send(cmd, pack),
     bundle: (cmds, pack) => broadcast(packCommands(cmds, pack)),
     pushRaw: (bytes) => broadcast(bytes),
+    pushText: (text) => {
+      for (const ws of authed) ws.send(text, { binary: false });
+    },
     packet: pkt,
     drop: () => {
       for (const ws of sockets.values()) ws.terminate();

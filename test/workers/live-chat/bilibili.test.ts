@@ -190,6 +190,7 @@ describe('bilibili connector', () => {
     server!.pushRaw(server!.packet(5, 0, '{"cmd": "DANMU_MSG", "info": [oops'));
     server!.command({ cmd: 'DANMU_MSG', info: 'not an array' }, 'zlib');
     server!.command({ cmd: 'SOME_NEW_CMD_WE_DO_NOT_KNOW', data: { x: 1 } });
+    server!.pushText('{"cmd":"DANMU_MSG"}');
     server!.danmaku({ uid: 7, name: 'after', text: 'still here' });
     expect((await sink.message$(1)).text).toBe('still here');
     expect(sink.bad.map((b) => b.what)).toEqual([
@@ -198,6 +199,7 @@ describe('bilibili connector', () => {
       expect.stringMatching(/^bad brotli bundle/),
       'a command packet whose body is not JSON',
       'DANMU_MSG without an info array',
+      'a text frame (the danmaku server sends binary packets)',
     ]);
     expect(sink.messages).toHaveLength(1);
     expect(sink.states()).toEqual(['connecting', 'live']);

@@ -91,7 +91,7 @@ export class BilibiliSource implements ChatSource {
 
   async start(): Promise<void> {
     this.status('connecting', `looking up Bilibili room ${this.conn.channel}`);
-    void this.connect();
+    this.connectSafely();
   }
 
   async stop(): Promise<void> {
@@ -123,7 +123,12 @@ export class BilibiliSource implements ChatSource {
     if (this.stopped) return;
     const delay = backoffMs(this.attempt++, this.timing.random);
     this.status('reconnecting', `${detail}; retrying in ${Math.ceil(delay / 1000)} s`, { retry_in_ms: delay });
-    this.later(delay, () => void this.connect());
+    this.later(delay, () => this.connectSafely());
+  }
+
+  /** connect() reports its own failures; this only keeps a throwing sink from becoming an unhandled rejection. */
+  private connectSafely(): void {
+    this.connect().catch((err: unknown) => this.deps.log.error({ connection: this.conn.id, err: (err as Error).message }, 'bilibili: connect failed'));
   }
 
   private async connect(): Promise<void> {
