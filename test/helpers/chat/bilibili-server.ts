@@ -23,6 +23,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { ChatConnection } from '../../../src/shared/config.js';
 import { signWbi } from '../../../src/workers/live-chat/platforms/bilibili-wbi.js';
 
 export interface BilibiliRoomFixture {
@@ -136,6 +137,8 @@ export interface BilibiliServer {
   refuseAuth: boolean;
   /** true: auth packets are recorded and never answered (a server that hangs after the handshake). */
   ignoreAuth: boolean;
+  /** A ChatConnection for this stand-in (room: the first room's long id). */
+  connection(id?: string, channel?: string): ChatConnection;
   /** Resolves with the first packet (already received or to come) that matches. */
   waitForPacket(match: (p: ClientPacket) => boolean): Promise<ClientPacket>;
   /** Resolves when `n` connections have authenticated in all. */
@@ -338,6 +341,7 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
     http: [],
     authenticated: [],
     open: () => sockets.size,
+    connection: (id = 'bilibili', channel = String(rooms[0].roomId)) => ({ id, platform: 'bilibili', channel, enabled: true, postReplies: false, endpoint: srv.endpoint }),
     answerHeartbeats: true,
     danmuInfoFailure: undefined,
     refuseAuth: false,

@@ -79,13 +79,13 @@ afterEach(async () => {
 });
 
 function conn(over: Partial<ChatConnection> = {}): ChatConnection {
-  return { id: 'bili', platform: 'bilibili', channel: String(ROOM), enabled: true, postReplies: false, endpoint: server!.endpoint, ...over };
+  return { ...server!.connection('bili'), ...over };
 }
 
-async function connect(opts: { server?: BilibiliServerOptions; conn?: Partial<ChatConnection>; timing?: Partial<BilibiliTiming> } = {}) {
+async function connect(opts: { server?: BilibiliServerOptions; conn?: Partial<ChatConnection>; timing?: Partial<BilibiliTiming>; fetch?: typeof fetch } = {}) {
   server = await startBilibiliServer(opts.server);
   const sink = new Recorder();
-  source = new BilibiliSource(conn(opts.conn), sink, { log, now: () => 1_700_000_000_000 }, { random: () => 0.5, ...opts.timing });
+  source = new BilibiliSource(conn(opts.conn), sink, { log, now: () => 1_700_000_000_000, fetch: opts.fetch }, { random: () => 0.5, ...opts.timing });
   await source.start();
   return sink;
 }
@@ -151,6 +151,20 @@ describe('bilibili connector', () => {
 
     server!.command({ cmd: 'PREPARING', roomid: String(ROOM) });
     expect((await sink.nth('live', 2)).detail).toMatch(/not broadcasting now/);
+    server!.command({ cmd: 'LIVE', roomid: ROOM });
+    expect((await sink.nth('live', 3)).detail).not.toMatch(/not broadcasting/);
+  });
+
+  it('ends without retrying when Bilibili locks the room', async () => {
+    fakeTimers();
+    const sink = await connect({ fetch: plainFetch });
+    await sink.nth('live');
+    server!.command({ cmd: 'ROOM_LOCK', expire: '2099-01-01 00:00:00', roomid: ROOM });
+    expect((await sink.nth('ended')).detail).toMatch(/locked room 21452505.*connect another room/);
+    await server!.waitForNoClients();
+    // No retry timer is left behind: nothing will reconnect.
+    expect(vi.getTimerCount()).toBe(0);
+    expect(sink.states()).toEqual(['connecting', 'live', 'ended']);
   });
 
   it('sends the SESSDATA token on the HTTP calls and authenticates as that viewer', async () => {

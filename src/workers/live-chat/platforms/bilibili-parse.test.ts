@@ -80,10 +80,11 @@ describe('bilibili commands to LiveChatMessage', () => {
     expect(m.id).toMatch(/^bilibili:guard-/);
   });
 
-  it('ignores unknown cmds quietly, reports LIVE / PREPARING, and calls known cmds of the wrong shape malformed', () => {
+  it('ignores unknown cmds quietly, reports LIVE / PREPARING / ROOM_LOCK, and calls known cmds of the wrong shape malformed', () => {
     expect(parseCommand(room, { cmd: 'INTERACT_WORD', data: {} }, NOW)).toEqual({ type: 'ignored', cmd: 'INTERACT_WORD' });
     expect(parseCommand(room, { cmd: 'LIVE', roomid: 1 }, NOW)).toEqual({ type: 'broadcast', live: true });
     expect(parseCommand(room, { cmd: 'PREPARING' }, NOW)).toEqual({ type: 'broadcast', live: false });
+    expect(parseCommand(room, { cmd: 'ROOM_LOCK', expire: '2026-12-31 00:00:00', roomid: 21452505 }, NOW)).toEqual({ type: 'locked' });
     for (const bad of [[1, 2], { info: [] }, { cmd: 'DANMU_MSG', info: 'x' }, { cmd: 'DANMU_MSG', info: [[], 'text'] }, { cmd: 'SEND_GIFT' }, { cmd: 'SUPER_CHAT_MESSAGE', data: { id: 1 } }, { cmd: 'GUARD_BUY', data: { uid: 1, guard_level: 7 } }]) {
       expect(parseCommand(room, bad, NOW).type).toBe('malformed');
     }

@@ -12,7 +12,8 @@
  *   GUARD_BUY           data.uid, username, guard_level (1 总督, 2 提督, 3 舰长), num (months), price
  *                       (gold per unit), gift_name, start_time.
  *
- * A cmd may carry a suffix ("DANMU_MSG:4:0:2:2:2:0"). Other cmds (dozens: entries, likes, rankings)
+ * LIVE / PREPARING say the streamer started / stopped broadcasting, ROOM_LOCK that Bilibili locked the
+ * room. A cmd may carry a suffix ("DANMU_MSG:4:0:2:2:2:0"). Other cmds (dozens: entries, likes, rankings)
  * are ignored. A known cmd with the wrong shape is malformed. Pure: no I/O, no clock but `now`.
  */
 import { createHash } from 'node:crypto';
@@ -33,6 +34,8 @@ export type ParsedCommand =
   | { type: 'message'; message: LiveChatMessage }
   /** The room went live (LIVE) or stopped broadcasting (PREPARING); chat keeps flowing either way. */
   | { type: 'broadcast'; live: boolean }
+  /** Bilibili locked (banned) the room: nothing more will come. */
+  | { type: 'locked' }
   | { type: 'ignored'; cmd: string }
   | { type: 'malformed'; what: string };
 
@@ -224,6 +227,8 @@ export function parseCommand(room: BilibiliRoom, body: unknown, now: number): Pa
       return { type: 'broadcast', live: true };
     case 'PREPARING':
       return { type: 'broadcast', live: false };
+    case 'ROOM_LOCK':
+      return { type: 'locked' };
     default:
       return { type: 'ignored', cmd };
   }

@@ -64,6 +64,8 @@ export function roomNumber(channel: string): number | undefined {
 
 export class BilibiliSource implements ChatSource {
   private stopped = false;
+  /** The room is gone (locked): no reconnect until the service makes a new source. */
+  private ended = false;
   private attempt = 0;
   private ws: WebSocket | undefined;
   private abort: AbortController | undefined;
@@ -278,7 +280,7 @@ export class BilibiliSource implements ChatSource {
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.clearSocketTimers();
-      if (this.stopped) return;
+      if (this.stopped || this.ended) return;
       this.retry(this.cutReason ?? `the danmaku connection closed (code ${code})`);
     });
   }
@@ -313,7 +315,13 @@ export class BilibiliSource implements ChatSource {
     const parsed = parseCommand(t.room, body, this.now());
     if (parsed.type === 'message') this.sink.message(parsed.message);
     else if (parsed.type === 'malformed') this.sink.malformed(parsed.what, p.body.subarray(0, 120).toString('utf8'));
-    else if (parsed.type === 'broadcast') {
+    else if (parsed.type === 'locked') {
+      // No retry: a locked room stays locked; the service recreates the source when settings change.
+      this.ended = true;
+      this.status('ended', `Bilibili locked room ${t.room.roomId}: nothing more will come from it; connect another room`);
+      this.clearSocketTimers();
+      ws.terminate();
+    } else if (parsed.type === 'broadcast') {
       t.broadcasting = parsed.live;
       this.status('live', this.liveDetail(t, parsed.live));
     }
