@@ -63,6 +63,7 @@ export interface HttpRecord {
   cookie?: string;
 }
 
+/** Sent in full to a logged-in client; an anonymous one (auth uid 0) gets uid 0 and a masked name, as Bilibili does. */
 export interface DanmakuInput {
   uid?: number;
   name?: string;
@@ -206,7 +207,8 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
   let tokenSeq = 0;
   let connSeq = 0;
   const sockets = new Map<number, WebSocket>();
-  const authed = new Set<WebSocket>();
+  /** Authenticated sockets: true for a logged-in viewer (uid > 0), who sees names in full. */
+  const authed = new Map<WebSocket, boolean>();
 
   const findRoom = (id: number) => rooms.find((r) => r.roomId === id || (r.shortId && r.shortId === id));
   const json = (res: http.ServerResponse, body: unknown) => {
@@ -297,7 +299,7 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
             ws.close(1008, 'auth refused');
             return;
           }
-          authed.add(ws);
+          authed.set(ws, typeof b.uid === 'number' && b.uid > 0);
           srv.authenticated.push(connection);
           events.emit('change');
           continue;
@@ -315,7 +317,7 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
   const { port } = server.address() as AddressInfo;
 
   const broadcast = (bytes: Buffer) => {
-    for (const ws of authed) ws.send(bytes, { binary: true });
+    for (const ws of authed.keys()) ws.send(bytes, { binary: true });
   };
   const send = (cmd: Obj, pack: Pack | undefined) => {
     broadcast(packCommands([cmd], pack ?? defaultPack));
@@ -363,30 +365,33 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
       const ts = d.ts ?? now();
       const meta: unknown[] = [0, 1, 25, 16777215, ts, Math.floor(ts / 1000), 0, d.uidHash ?? 'c5c630b1', 0, 0, 0, '', 0, d.sticker ? { emoticon_unique: `room_${d.text}`, url: 'http://i0.hdslb.com/x.png', width: 150, height: 60 } : '{}', '{}'];
       meta.push(d.idStr ? { mode: 0, extra: JSON.stringify({ id_str: d.idStr, content: d.text }) } : { mode: 0, extra: '{}' });
-      return send(
-        {
-          cmd: 'DANMU_MSG:4:0:2:2:2:0',
-          info: [
-            meta,
-            d.text,
-            [d.uid ?? 0, d.name ?? '', d.admin ? 1 : 0, 0, 0, 10000, 1, ''],
-            d.medalRoom ? [12, '粉丝牌', '主播', d.medalRoom, 6067854, '', 0, 6067854, 6067854, 6067854, d.guard ?? 0, 1, 1000] : [],
-            [11, 0, 6406234, '>50000'],
-            ['', ''],
-            0,
-            d.guard ?? 0,
-            null,
-            { ts: Math.floor(ts / 1000), ct: 'A1B2C3D4' },
-            0,
-            0,
-            null,
-            null,
-            0,
-            105,
-          ],
-        },
-        pack,
-      );
+      const cmd = (uid: number, name: string) => ({
+        cmd: 'DANMU_MSG:4:0:2:2:2:0',
+        info: [
+          meta,
+          d.text,
+          [uid, name, d.admin ? 1 : 0, 0, 0, 10000, 1, ''],
+          d.medalRoom ? [12, '粉丝牌', '主播', d.medalRoom, 6067854, '', 0, 6067854, 6067854, 6067854, d.guard ?? 0, 1, 1000] : [],
+          [11, 0, 6406234, '>50000'],
+          ['', ''],
+          0,
+          d.guard ?? 0,
+          null,
+          { ts: Math.floor(ts / 1000), ct: 'A1B2C3D4' },
+          0,
+          0,
+          null,
+          null,
+          0,
+          105,
+        ],
+      });
+      // A viewer who is not logged in gets uid 0 and the name cut to its first character + ***.
+      const full = cmd(d.uid ?? 0, d.name ?? '');
+      const masked = cmd(0, d.name ? `${[...d.name][0]}***` : '');
+      const p = pack ?? defaultPack;
+      for (const [ws, loggedIn] of authed) ws.send(packCommands([loggedIn ? full : masked], p), { binary: true });
+      return full;
     },
     gift: (g, pack) => {
       const num = g.num ?? 1;
@@ -447,7 +452,7 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
     bundle: (cmds, pack) => broadcast(packCommands(cmds, pack)),
     pushRaw: (bytes) => broadcast(bytes),
     pushText: (text) => {
-      for (const ws of authed) ws.send(text, { binary: false });
+      for (const ws of authed.keys()) ws.send(text, { binary: false });
     },
     packet: pkt,
     drop: () => {

@@ -124,11 +124,12 @@ describe('bilibili connector', () => {
     expect(server!.http[3].query).toMatchObject({ id: String(ROOM), type: '0', web_location: '444.8', wts: '1700000000', w_rid: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(server!.http.map((h) => h.cookie)).toEqual([undefined, undefined, expect.stringMatching(/^buvid3=B3B3.*; buvid4=B4B4/), expect.stringMatching(/^buvid3=/)]);
 
-    server!.danmaku({ uid: 1000, name: 'streamer', text: 'hello chat', idStr: 'dm1' }, 'brotli');
-    expect(await sink.message$(1)).toMatchObject({ id: 'bilibili:dm-dm1', channel: String(ROOM), connection: 'bili', author: { id: '1000', name: 'streamer', roles: ['broadcaster'] }, text: 'hello chat', kind: 'message' });
+    // Anonymous: Bilibili sends uid 0 and a masked name; the uid hash still tells viewers apart.
+    server!.danmaku({ uid: 1000, name: 'streamer', text: 'hello chat', idStr: 'dm1', uidHash: 'aa11bb22' }, 'brotli');
+    expect(await sink.message$(1)).toMatchObject({ id: 'bilibili:dm-dm1', channel: String(ROOM), connection: 'bili', author: { id: 'hash-aa11bb22', name: 's***', roles: [] }, text: 'hello chat', kind: 'message' });
 
-    server!.danmaku({ uid: 51, name: 'fan', text: '打call', sticker: true, guard: 3, medalRoom: 5, admin: true }, 'zlib');
-    expect(await sink.message$(2)).toMatchObject({ author: { id: '51', roles: ['moderator', 'member', 'subscriber'] }, text: '[打call]' });
+    server!.danmaku({ uid: 51, name: 'fan', text: '打call', sticker: true, guard: 3, medalRoom: 5, admin: true, uidHash: 'cc33dd44' }, 'zlib');
+    expect(await sink.message$(2)).toMatchObject({ author: { id: 'hash-cc33dd44', name: 'f***', roles: ['moderator', 'member', 'subscriber'] }, text: '[打call]' });
 
     server!.gift({ uid: 52, name: 'giver', gift: '小花花', num: 10, price: 100, coin: 'gold', tid: 'g-1' }, 'plain');
     expect(await sink.message$(3)).toMatchObject({ id: 'bilibili:gift-g-1', kind: 'gift', text: '', author: { id: '52', name: 'giver' }, gift: { name: '小花花', count: 10 }, paid: { amount: 1, currency: 'CNY' } });
@@ -173,6 +174,9 @@ describe('bilibili connector', () => {
     expect(sink.statuses[1].detail).not.toMatch(/anonymous/);
     expect(server!.http.map((h) => h.cookie)).toEqual(['SESSDATA=good-cookie', 'SESSDATA=good-cookie', ...Array(2).fill(expect.stringMatching(/^SESSDATA=good-cookie; buvid3=/))]);
     expect((await server!.waitForPacket((p) => p.op === 7)).body).toMatchObject({ uid: 4242 });
+    // Logged in: names and uids in full.
+    server!.danmaku({ uid: 1000, name: 'streamer', text: 'hi' });
+    expect(await sink.message$(1)).toMatchObject({ author: { id: '1000', name: 'streamer', roles: ['broadcaster'] } });
   });
 
   it('turns a refused token, an unknown room and a channel that is no room number into an error that names the fix', async () => {
