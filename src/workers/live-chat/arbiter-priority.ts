@@ -101,7 +101,7 @@ export function nameMatcher(names: readonly string[]): (folded: string) => boole
 // English: a question word, or an auxiliary followed by a pronoun ("do you", "is it"), opening the
 // message or a clause. An auxiliary alone is not enough: "do it!" is not a question.
 const EN_QUESTION =
-  /(?:^|[.!,;:]\s*)(?:(?:what|why|how|who|whom|whose|where|when|which)\b|(?:can|could|do|does|did|is|are|was|were|will|would|should|shall|have|has|may|might)\s+(?:you|u|ya|i|we|they|he|she|it|this|that|there|anyone|someone)\b)/u;
+  /(?:^|[.!,;:]\s*)(?:(?:what|why|how|who|whom|whose|where|when|which)\b|(?:can|could|do|does|did|is|are|was|were|will|would|should|shall|have|has|may|might)\s+(?:you|u|ya|i|we|they|he|she|anyone|someone)\b|(?:is|are|was|were|does|did|will|would|can|could|should|has|have)\s+(?:it|this|that|there)\b)/u;
 // Chinese: question words anywhere, or a sentence-final particle (吗/呢/嘛/么).
 const ZH_QUESTION = /什么|什麼|为什么|為什麼|怎么|怎麼|怎样|怎樣|哪里|哪裡|哪儿|哪个|哪個|谁|誰|多少|几点|幾點|几岁|幾歲|是不是|能不能|会不会|會不會|有没有|有沒有|可不可以|要不要|是否|[吗嗎呢嘛么麼](?:\s*[~～。!！…]*\s*)$/u;
 
