@@ -199,7 +199,7 @@ export class WordMatcher {
         i = end;
       }
     }
-    return out.length > 1 ? dropOverlaps(out) : out;
+    return out.length > 1 ? mergeMatches(out) : out;
   }
 
   /** Whether folded [i, j) is a real occurrence of `e`: word boundaries, and only allowed gaps inside. */
@@ -216,7 +216,7 @@ export class WordMatcher {
 }
 
 /** Sorted by start, the earlier (then the longer) of two overlapping matches kept. */
-function dropOverlaps(ms: Match[]): Match[] {
+export function mergeMatches(ms: Match[]): Match[] {
   ms.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Match[] = [];
   for (const m of ms) if (!out.length || m.start >= out.at(-1)!.end) out.push(m);
