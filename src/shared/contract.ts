@@ -32,6 +32,7 @@ import {
   TurnEvent,
   UserInput,
 } from './voice.js';
+import { ChatChannels, ChatCommand } from './live-chat.js';
 import { ASR_MODELS_REPLY_PATTERN, AsrModelsReply, AsrModelsRequest, SpeechChannels, TTS_ADMIN_REPLY_PATTERN, TtsAdminReply, TtsAdminRequest } from './speech-admin.js';
 
 /** Who is at either end of a topic: a service, or the core (gateway, supervisor) and its clients. */
@@ -100,6 +101,11 @@ export const Bus = {
     consumers: ['asr', 'chat-ai', 'tts', 'output-handler', 'dialog-engine'],
   }),
   persona: topic({ kind: 'channel', name: Channels.persona, schema: PersonaNotice, producers: ['gateway'], consumers: ['chat-ai'] }),
+  /**
+   * The studio's chat buttons (answer, ban, unban). chat-ai keeps the names of viewers banned live so
+   * they are never spoken. (live-chat consumes it too once it is a service name.)
+   */
+  chatCommand: topic({ kind: 'channel', name: ChatChannels.command, schema: ChatCommand, producers: ['gateway'], consumers: ['chat-ai'] }),
   deliver: topic({ kind: 'channel', name: Channels.deliver, schema: ClientEvent, producers: ['output-handler'], consumers: ['gateway'] }),
   status: topic({ kind: 'channel', name: Channels.status, schema: StatusEvent, producers: ALL, consumers: ['supervisor', 'gateway', 'dialog-engine'] }),
   /** The studio's voice previews and voice list (speech-admin.ts). */
