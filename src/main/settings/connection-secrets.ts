@@ -2,7 +2,8 @@
  * Secrets inside a settings array: each live-chat connection's `token` (a Twitch OAuth token, a
  * Bilibili cookie). SECRET_PATHS names fixed paths; these live at `liveChat.connections[i].token`,
  * and a connection is known by its `id`, so the view names them `liveChat.connections.<id>.token`.
- * Same rules as the fixed ones: blanked in the view, kept when a save leaves them out, '' clears.
+ * Same rules as the fixed ones but for the view: left out of it (not blanked), kept when a save leaves
+ * them out, '' clears.
  */
 import { getPath, isPlainObject, type Tree } from './patch.js';
 
@@ -17,14 +18,16 @@ function connectionsOf(tree: Tree): Tree[] {
   return Array.isArray(list) ? list.filter(isPlainObject) : [];
 }
 
-/** Blanks every connection token of `tree` (changed in place); returns the paths of those that were set. */
-export function maskConnectionTokens(tree: Tree, mask = ''): string[] {
+/**
+ * Takes every connection token out of `tree` (changed in place); returns the paths of those that were
+ * set. Left out rather than blanked: the connections array is saved whole, and a connection sent back
+ * without its token keeps the stored one (an '' would clear it).
+ */
+export function maskConnectionTokens(tree: Tree): string[] {
   const set: string[] = [];
   for (const c of connectionsOf(tree)) {
-    if (typeof c.token === 'string' && c.token !== '') {
-      set.push(connectionSecretPath(String(c.id)));
-      c.token = mask;
-    } else if (mask === '') c.token = '';
+    if (typeof c.token === 'string' && c.token !== '') set.push(connectionSecretPath(String(c.id)));
+    delete c.token;
   }
   return set;
 }
