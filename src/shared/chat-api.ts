@@ -81,7 +81,8 @@ export function bannedUserKey(platform: string, userId: string): string {
 /**
  * The recent feed: messages by id in arrival order, at most `capacity` (the oldest go first), with
  * the later `dropped` and `picked` events merged into the message they name. Events for a message
- * no longer (or never) held are ignored.
+ * no longer (or never) held are ignored. A changed entry is a new object (the page re-renders only
+ * the entries whose identity changed); an unchanged one keeps its identity.
  */
 export class ChatFeedBuffer {
   private readonly entries = new Map<string, ChatFeedEntry>();
@@ -110,8 +111,7 @@ export class ChatFeedBuffer {
       case 'dropped': {
         const e = this.entries.get(event.id);
         if (!e || e.fate === 'picked') return false;
-        e.fate = 'dropped';
-        e.dropped = event.reason;
+        this.entries.set(event.id, { ...e, fate: 'dropped', dropped: event.reason });
         return true;
       }
       case 'picked': {
@@ -119,9 +119,8 @@ export class ChatFeedBuffer {
         for (const id of event.ids) {
           const e = this.entries.get(id);
           if (!e) continue;
-          e.fate = 'picked';
-          delete e.dropped;
-          e.picked = { reason: event.reason, turn_id: event.turn_id, ...(event.note ? { note: event.note } : {}) };
+          const { dropped: _dropped, ...rest } = e;
+          this.entries.set(id, { ...rest, fate: 'picked', picked: { reason: event.reason, turn_id: event.turn_id, ...(event.note ? { note: event.note } : {}) } });
           changed = true;
         }
         return changed;
@@ -148,16 +147,12 @@ export class ChatFeedBuffer {
   /** Replaces the contents (the page, on a snapshot frame). */
   load(snapshot: Pick<ChatSnapshot, 'connections' | 'feed'>): void {
     this.entries.clear();
-    for (const e of snapshot.feed.slice(-this.capacity)) this.entries.set(e.message.id, copyEntry(e));
+    for (const e of snapshot.feed.slice(-this.capacity)) this.entries.set(e.message.id, e);
     this.connections = snapshot.connections;
   }
 
   snapshot(): ChatSnapshot {
-    return { connections: this.connections, feed: this.list().map(copyEntry), capacity: this.capacity };
+    return { connections: this.connections, feed: this.list(), capacity: this.capacity };
   }
 }
 
-/** Entries change (fate, reason) but their message never does: a copy of the entry is enough. */
-function copyEntry(e: ChatFeedEntry): ChatFeedEntry {
-  return { ...e, ...(e.picked ? { picked: { ...e.picked } } : {}) };
-}
