@@ -5,8 +5,9 @@
  * commands). Checks: the empty state leads to the settings' live-chat section (the saved token never
  * reaches the page); a pushed feed renders with its platforms, badges, paid amount highlighted, gift,
  * and each message's fate and reason; the connection chips; "answer this" and "ban user" publish the
- * right commands (the ban is saved); the DOM stays capped under a long stream; Chinese renders from
- * the gateway's snapshot after a reload. Screenshots: /tmp/fav-shots/chat-en.png, chat-zh-CN.png.
+ * right commands (the ban is saved); the DOM stays capped under a long stream; the settings section
+ * adds a connection (the token kept), imports a banned-word file and unbans; Chinese renders from the
+ * gateway's snapshot after a reload. Screenshots: /tmp/fav-shots/chat-en.png, chat-zh-CN.png.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -179,6 +180,45 @@ describe.skipIf(skipReason !== undefined)(`chat page in Chromium${skipReason ? `
     await expect(page.locator('[data-testid="chat-hidden"]').innerText()).resolves.toBe('34 older messages are not shown.');
   }, 60_000);
 
+  it('settings: adds a connection (the saved token kept), imports banned words (a bad file refused), unbans', async () => {
+    await page.goto(`${gateway.url}/?token=${token}&lang=en&view=settings`);
+    const section = page.locator('[data-testid="settings-live-chat"]');
+    await section.locator('[data-connection="tw"]').waitFor({ timeout: 20_000 });
+    const file = () => JSON.parse(readFileSync(path.join(dir, 'settings.json'), 'utf8')).liveChat;
+
+    await section.locator('[data-testid="live-chat-add-bilibili"]').click();
+    await section.locator('[data-field="liveChat.connections.1.channel"] input').fill('21452505');
+    await page.locator('[data-testid="settings-save"]').click();
+    await page.locator('[data-testid="settings-saved"]').waitFor({ timeout: 10_000 });
+    expect(file().connections).toEqual([
+      { id: 'tw', platform: 'twitch', channel: 'mio', token: TWITCH_TOKEN, username: 'miobot', enabled: true, postReplies: false },
+      { id: 'bilibili-1', platform: 'bilibili', channel: '21452505', enabled: true, postReplies: false },
+    ]);
+
+    const input = section.locator('[data-testid="live-chat-import-file"]');
+    const note = section.locator('[data-testid="live-chat-message"]');
+    await input.setInputFiles({ name: 'words.txt', mimeType: 'text/plain', buffer: Buffer.from('# from my mod team\nbadword\n傻瓜\n') });
+    await until(async () => ((await note.count()) > 0 ? note.innerText() : undefined), 10_000, 'the import message');
+    await expect(note.innerText()).resolves.toBe('Imported 2 words (2 new); the list now has 2.');
+    await expect(section.locator('[data-field="liveChat.moderation.bannedWords"] textarea').first().inputValue()).resolves.toBe('badword\n傻瓜');
+    expect(file().moderation.bannedWords).toEqual(['badword', '傻瓜']);
+
+    await input.setInputFiles({ name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.from('# nothing here\n') });
+    await until(async () => ((await note.innerText()).startsWith('Import failed') ? true : undefined), 10_000, 'the refusal');
+    await expect(note.innerText()).resolves.toMatch(/the file has no words: put one word or phrase per line/);
+    expect(file().moderation.bannedWords).toEqual(['badword', '傻瓜']);
+
+    // The user banned in the feed is listed; unbanning publishes the command and saves.
+    const chip = section.locator('[data-user="twitch:u9"]');
+    await chip.waitFor({ timeout: 5_000 });
+    await chip.locator('.v-chip__close').click();
+    await until(async () => rec.msgs(ChatChannels.command).find((m) => m.action === 'unban'), 10_000, 'the unban command');
+    expect(rec.msgs(ChatChannels.command).find((m) => m.action === 'unban')).toEqual({ action: 'unban', platform: 'twitch', user_id: 'u9' });
+    await until(async () => ((await chip.count()) === 0 ? true : undefined), 10_000, 'the chip gone');
+    expect(file().moderation.bannedUsers).toEqual([]);
+    expect(await page.content()).not.toContain(TWITCH_TOKEN);
+  }, 90_000);
+
   it('shows the feed in Chinese from the gateway snapshot after a reload', async () => {
     await page.goto(`${gateway.url}/?token=${token}&lang=zh-CN&view=chat`);
     await page.locator('[data-testid="chat-page"][data-feed="live"]').waitFor({ timeout: 20_000 });
@@ -208,9 +248,10 @@ describe.skipIf(skipReason !== undefined)(`chat page in Chromium${skipReason ? `
     await page.screenshot({ path: `${SHOTS}/chat-zh-CN.png` });
 
     expect(problems.pageErrors).toEqual([]);
-    // The settings page asks for the speech routes, which this gateway (no speech workers) does not serve.
-    expect(failed.filter((f) => !/^404 \/api\/speech\//.test(f))).toEqual([]);
-    expect(problems.consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of 404/.test(m))).toHaveLength(0);
+    // The settings page asks for the speech routes, which this gateway (no speech workers) does not
+    // serve; the refused word list was a 400 on purpose.
+    expect(failed.filter((f) => !/^404 \/api\/speech\//.test(f))).toEqual(['400 /api/chat/banned-words']);
+    expect(problems.consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of 40[04]/.test(m))).toHaveLength(0);
     expect(problems.consoleErrors).toHaveLength(failed.length);
     expect(await readCspViolations(page)).toEqual([]);
   }, 60_000);
