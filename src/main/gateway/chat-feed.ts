@@ -84,17 +84,23 @@ export class ChatFeed {
 
   /**
    * The statuses live-chat last stored: [] when the key is absent or expired (the service is not
-   * running), unreadable or unreachable (/health must answer anyway).
+   * running), unreadable, or the bus does not answer within `timeoutMs` (/health must answer anyway).
    */
-  async statuses(): Promise<ChatConnectionStatus[]> {
-    try {
+  async statuses(timeoutMs = 1000): Promise<ChatConnectionStatus[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const read = async (): Promise<ChatConnectionStatus[]> => {
       await this.start();
       const raw = await this.pub.get(CHAT_STATUS_KEY);
       if (!raw) return [];
       const parsed = StatusList.safeParse(JSON.parse(raw));
       return parsed.success ? parsed.data : [];
+    };
+    try {
+      return await Promise.race([read(), new Promise<ChatConnectionStatus[]>((resolve) => (timer = setTimeout(resolve, timeoutMs, [])))]);
     } catch {
       return [];
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -79,10 +79,16 @@ export function chatPlugin(feed: ChatFeed, token: string, connections: Connectio
           return;
         }
         const forget = connections.add(ChatPaths.feed, req.ip);
-        // The snapshot and the events after it are sent in order: the subscription is taken first,
-        // and nothing is pushed until the snapshot went.
+        // The snapshot first, then the events after it: events that come while the snapshot is
+        // being prepared wait (the snapshot already holds them, and the page's merge is idempotent).
+        let pending: string[] | undefined = [];
+        const send = (frame: string) => {
+          if (socket.readyState === socket.OPEN) socket.send(frame);
+        };
         const unsubscribe = feed.subscribe((event) => {
-          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(event));
+          const frame = JSON.stringify(event);
+          if (pending) pending.push(frame);
+          else send(frame);
         });
         socket.on('close', () => {
           unsubscribe();
@@ -92,7 +98,10 @@ export function chatPlugin(feed: ChatFeed, token: string, connections: Connectio
           .start()
           .catch(() => {})
           .then(() => {
-            if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'snapshot', ...feed.buffer.snapshot() }));
+            send(JSON.stringify({ type: 'snapshot', ...feed.buffer.snapshot() }));
+            const queued = pending ?? [];
+            pending = undefined;
+            for (const frame of queued) send(frame);
           });
       });
     });

@@ -20,6 +20,7 @@ import type { ChatFeedEvent} from '../../../src/shared/live-chat.js';
 import { CHAT_STATUS_KEY, ChatChannels, type ChatConnectionStatus, type LiveChatMessageInput } from '../../../src/shared/live-chat.js';
 import type { SaveResult, SettingsView } from '../../../src/shared/settings-api.js';
 import { HealthBodySchema } from '../../../src/shared/studio-status.js';
+import { freePort } from '../../helpers/redis-server.js';
 import { BACKENDS, client, Recorder, startBackend, waitFor, type Backend } from '../supervisor/helpers.js';
 import { testGatewayDeps, WsClient, type Json } from './helpers.js';
 
@@ -235,6 +236,18 @@ describe('/health liveChat', () => {
     await pub.pexpire(CHAT_STATUS_KEY, 1);
     await waitFor(async () => (await pub.exists(CHAT_STATUS_KEY)) === 0 || undefined, 'the status key expired', 5000, 10);
     expect(HealthBodySchema.parse((await call('GET', '/health', undefined, { auth: false })).body).liveChat).toEqual([]);
+  });
+
+  it('is [] when the bus does not answer, and /health still answers', async () => {
+    const port = await freePort();
+    const lonely = await startGateway(testGatewayDeps({ token, chat: { busUrl: `redis://127.0.0.1:${port}` } }), { host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${lonely.url}/health`);
+      expect(res.status).toBe(200);
+      expect(HealthBodySchema.parse(await res.json()).liveChat).toEqual([]);
+    } finally {
+      await lonely.close();
+    }
   });
 
   it('shows the connection statuses a status event carried in the snapshot', async () => {
