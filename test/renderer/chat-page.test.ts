@@ -180,7 +180,7 @@ describe.skipIf(skipReason !== undefined)(`chat page in Chromium${skipReason ? `
     await expect(page.locator('[data-testid="chat-hidden"]').innerText()).resolves.toBe('34 older messages are not shown.');
   }, 60_000);
 
-  it('settings: adds a connection (the saved token kept), imports banned words (a bad file refused), unbans', async () => {
+  it('settings: adds, disables and removes connections (the saved token kept), imports banned words (a bad file refused), unbans', async () => {
     await page.goto(`${gateway.url}/?token=${token}&lang=en&view=settings`);
     const section = page.locator('[data-testid="settings-live-chat"]');
     await section.locator('[data-connection="tw"]').waitFor({ timeout: 20_000 });
@@ -216,6 +216,13 @@ describe.skipIf(skipReason !== undefined)(`chat page in Chromium${skipReason ? `
     expect(rec.msgs(ChatChannels.command).find((m) => m.action === 'unban')).toEqual({ action: 'unban', platform: 'twitch', user_id: 'u9' });
     await until(async () => ((await chip.count()) === 0 ? true : undefined), 10_000, 'the chip gone');
     expect(file().moderation.bannedUsers).toEqual([]);
+
+    // Disabling one connection and removing the other.
+    await section.locator('[data-connection="bilibili-1"] [data-testid="live-chat-remove"]').click();
+    await section.locator('[data-field="liveChat.connections.0.enabled"] input').click();
+    await page.locator('[data-testid="settings-save"]').click();
+    await until(async () => (file().connections.length === 1 ? true : undefined), 10_000, 'the connection removed');
+    expect(file().connections).toEqual([{ id: 'tw', platform: 'twitch', channel: 'mio', token: TWITCH_TOKEN, username: 'miobot', enabled: false, postReplies: false }]);
     expect(await page.content()).not.toContain(TWITCH_TOKEN);
   }, 90_000);
 
