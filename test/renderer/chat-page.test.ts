@@ -7,7 +7,7 @@
  * and each message's fate and reason; the connection chips; "answer this" and "ban user" publish the
  * right commands (the ban is saved); the DOM stays capped under a long stream; the settings section
  * adds a connection (the token kept), imports a banned-word file and unbans; Chinese renders from the
- * gateway's snapshot after a reload. Screenshots: /tmp/fav-shots/chat-en.png, chat-zh-CN.png.
+ * gateway's snapshot after a reload; a lost feed socket is said, and reconnects to a new core. Screenshots: /tmp/fav-shots/chat-en.png, chat-zh-CN.png.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -261,5 +261,18 @@ describe.skipIf(skipReason !== undefined)(`chat page in Chromium${skipReason ? `
     expect(problems.consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of 40[04]/.test(m))).toHaveLength(0);
     expect(problems.consoleErrors).toHaveLength(failed.length);
     expect(await readCspViolations(page)).toEqual([]);
+  }, 60_000);
+
+  it('says when the feed socket is lost, and comes back live with the new core', async () => {
+    await page.goto(`${gateway.url}/?token=${token}&lang=en&view=chat`);
+    await page.locator('[data-testid="chat-page"][data-feed="live"]').waitFor({ timeout: 20_000 });
+    const port = new URL(gateway.url).port;
+    await gateway.close();
+    await page.locator('[data-testid="chat-feed-lost"]').waitFor({ timeout: 10_000 });
+    gateway = await startGateway(testGatewayDeps({ token, rendererDir, settings: { service: new SettingsService({ dataDir: dir }) }, chat: { busUrl: bus.url } }), { host: '127.0.0.1', port: Number(port) });
+    await page.locator('[data-testid="chat-page"][data-feed="live"]').waitFor({ timeout: 20_000 });
+    // The new core's feed: what it hears from now on.
+    await publish({ type: 'message', message: msg('twitch:after', { text: 'still here?' }) });
+    await entry('twitch:after').waitFor({ timeout: 10_000 });
   }, 60_000);
 });
