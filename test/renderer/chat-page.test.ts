@@ -6,8 +6,9 @@
  * reaches the page); a pushed feed renders with its platforms, badges, paid amount highlighted, gift,
  * and each message's fate and reason; the connection chips; "answer this" and "ban user" publish the
  * right commands (the ban is saved); the DOM stays capped under a long stream; the settings section
- * adds a connection (the token kept), imports a banned-word file and unbans; Chinese renders from the
- * gateway's snapshot after a reload; a lost feed socket is said, and reconnects to a new core. Screenshots: /tmp/fav-shots/chat-en.png, chat-zh-CN.png.
+ * adds, disables and removes connections (the token kept), imports a banned-word file and unbans;
+ * Chinese renders from the gateway's snapshot after a reload; a lost feed socket is said, and the
+ * page reconnects to a new core. Screenshots: /tmp/fav-shots/chat-en.png, chat-zh-CN.png.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
