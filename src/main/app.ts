@@ -183,6 +183,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         config: () => redactConfig(settings.current()),
         settings: { service: settings },
         speech: { busUrl },
+        chat: { busUrl, log: (level, msg, fields) => void logs.note('gateway', level, msg, fields) },
         voice: {
           busUrl,
           input: config.input,

@@ -2,9 +2,10 @@
  * What the core's gateway answers to the studio page's status polls (`GET /health`,
  * `GET /api/services`), as schemas: the renderer parses these responses at its edge (a core of
  * another version must not break the page), and the gateway can type its answers from them.
- * Loose objects: fields added later pass through untouched. Imports nothing of ours.
+ * Loose objects: fields added later pass through untouched. Imports nothing of ours but live-chat.ts.
  */
 import { z } from 'zod';
+import { ChatConnectionStatus } from './live-chat.js';
 
 /** One running (or starting) process of a service, e.g. two `tts` instances sharing the queue. */
 export const ServiceInstanceSchema = z.looseObject({
@@ -53,6 +54,8 @@ export const HealthBodySchema = z.strictObject({
   failed: z.array(z.string()).optional(),
   notices: z.record(z.string(), z.string()).optional(),
   connections: z.number().int().nonnegative(),
+  /** Each live-chat connection's status as the live-chat service last stored it; [] when it does not run. */
+  liveChat: z.array(ChatConnectionStatus),
 });
 export type HealthBody = z.infer<typeof HealthBodySchema>;
 

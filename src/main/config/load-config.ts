@@ -251,6 +251,7 @@ export function redactConfig(config: Config): Config {
     const key = parts[parts.length - 1]!;
     if (parent?.[key]) parent[key] = '***';
   }
+  for (const c of copy.liveChat?.connections ?? []) if (c.token) c.token = '***';
   if (copy.redisUrl) copy.redisUrl = redactUrl(copy.redisUrl);
   return copy;
 }

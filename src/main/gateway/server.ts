@@ -13,6 +13,8 @@ import { z } from 'zod';
 import { StudioPaths } from '../../shared/renderer-api.js';
 import type { HealthBody } from '../../shared/studio-status.js';
 import { requireToken, tokenFromRequest, tokensEqual } from './auth.js';
+import { ChatFeed } from './chat-feed.js';
+import { chatPlugin } from './chat-routes.js';
 import { ConnectionRegistry } from './connections.js';
 import { hostGuard } from './host-guard.js';
 import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
@@ -72,6 +74,12 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   const connections = new ConnectionRegistry();
   const auth = requireToken(deps.token);
   const started = Date.now();
+  const chat = deps.chat ? new ChatFeed(deps.chat) : undefined;
+  if (chat) {
+    app.addHook('onClose', async () => chat.close());
+    // Subscribed from the start, so the panel opened later still shows what came before.
+    chat.start().catch((err: Error) => deps.chat?.log?.('warn', `chat feed: not subscribed yet (${err.message}); retried on the next request`));
+  }
 
   // Before anything else, upgrades included: a request for a host we do not serve gets nothing.
   app.addHook('onRequest', hostGuard({ bindHost: opts.host, allowedHosts: opts.allowedHosts }));
@@ -80,7 +88,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
 
   app.get(StudioPaths.health, async (): Promise<HealthBody> => {
     const services = deps.services.status();
-    const busOk = await deps.bus.ping().catch(() => false);
+    const [busOk, liveChat] = await Promise.all([deps.bus.ping().catch(() => false), chat ? chat.statuses() : []]);
     const ready = services.filter((s) => s.state === 'ready').length;
     const failed = services.filter((s) => s.state === 'failed').map((s) => s.name);
     const notices = services.filter((s) => s.notice).map((s) => [s.name, s.notice as string]);
@@ -95,6 +103,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
       ...(failed.length > 0 ? { failed } : {}),
       ...(notices.length > 0 ? { notices: Object.fromEntries(notices) } : {}),
       connections: connections.size,
+      liveChat,
     };
   });
 
@@ -148,6 +157,7 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   app.register(setupPlugin(deps.setup, deps.token));
   if (deps.settings) app.register(settingsPlugin(deps.settings, deps.token, deps.services));
   if (deps.speech) app.register(speechPlugin(deps.speech, deps.token));
+  if (chat) app.register(chatPlugin(chat, deps.token, connections, deps.settings?.service));
 
   const rendererDir = deps.rendererDir;
   registerOverlayRoutes(app, rendererDir, deps.token);

@@ -3,6 +3,7 @@
  * tested with the real supervisor or alone, and so it never reaches into their internals.
  */
 import type { BusReader } from './bus-lengths.js';
+import type { ChatRoutesOptions } from './chat-routes.js';
 import type { ModelsRoutesOptions } from './models-routes.js';
 import type { SetupRoutesOptions } from './setup-routes.js';
 import type { SettingsRoutesOptions } from './settings-routes.js';
@@ -66,4 +67,6 @@ export interface GatewayDeps {
   settings?: SettingsRoutesOptions;
   /** The speech settings' helpers (TTS preview and voices, sherpa-onnx models), asked of the workers over the bus. Absent: not served. */
   speech?: SpeechRoutesOptions;
+  /** The chat panel's feed and buttons (/api/chat...) and /health's liveChat. Absent: not served, liveChat []. */
+  chat?: ChatRoutesOptions;
 }

@@ -5,7 +5,7 @@
  * 0600 permissions, resolves it again under the FAV_* and CLI overrides, republishes it for the
  * workers and says which services (or the whole app) must restart to apply it.
  *
- * Secrets (SECRET_PATHS, and the password in an external Redis URL) never leave in clear: the view
+ * Secrets (SECRET_PATHS, the live-chat connections' tokens, and the password in an external Redis URL) never leave in clear: the view
  * blanks them and lists which are set; logs name changed paths, never values.
  */
 import { existsSync } from 'node:fs';
@@ -14,6 +14,7 @@ import type { Config } from '../../shared/config.js';
 import { SECRET_PATHS } from '../../shared/config.js';
 import type { ProbeResult, SaveResult, SettingsRejection, SettingsView } from '../../shared/settings-api.js';
 import { lockedPaths, readSettingsFile, redactUrl, resolveConfig, SETTINGS_FILE, writeSettingsFile, type ConfigOverrides } from '../config/load-config.js';
+import { keepConnectionTokens, maskConnectionTokens } from './connection-secrets.js';
 import { applyPatch, changedPaths, checkPatchKeys, getPath, isPlainObject, setPath, type PatchIssue, type Tree } from './patch.js';
 import { restartNeeds } from './restart-needs.js';
 
@@ -71,6 +72,7 @@ export class SettingsService {
       if (getPath(tree, p)) secretsSet.push(p);
       setPath(tree, p, '');
     }
+    secretsSet.push(...maskConnectionTokens(tree));
     if (typeof tree.redisUrl === 'string') tree.redisUrl = redactUrl(tree.redisUrl);
     return {
       settings: tree as SettingsView['settings'],
@@ -97,6 +99,8 @@ export class SettingsService {
     const patch = structuredClone(patchIn);
     // The page shows the Redis URL with its password masked; sent back unchanged, it keeps the stored one.
     if (typeof patch.redisUrl === 'string' && typeof file.redisUrl === 'string' && patch.redisUrl === redactUrl(file.redisUrl)) delete patch.redisUrl;
+    // The connections array replaces the stored one whole: tokens it leaves out are the stored ones.
+    keepConnectionTokens(patch, file);
     const next = applyPatch(file, patch);
 
     const checked = resolveConfig(next, NO_OVERRIDES, this.dataDir);
