@@ -1,0 +1,235 @@
+/**
+ * Finding banned words, phrases and names in text, the same way for chat coming in (live-chat's
+ * InboundFilter) and for the avatar's sentences going out (OutputFilter):
+ *   - case- and width-insensitive: each character is NFKC-normalised and lower-cased, so full-width
+ *     "ＢＡＤ" is "bad"; Latin letters also lose their accents ("bád" is "bad");
+ *   - spacing-insensitive: only letters, digits and marks are compared. Visible separators between
+ *     them (spaces, dots, dashes, emoji) are gaps; invisible ones (zero-width space, soft hyphen) are
+ *     dropped as if absent;
+ *   - whole words where the script has them: "bad" is not in "badge" nor "abad". Chinese, Japanese,
+ *     Korean, Thai... have no spaces between words, so a word in those scripts matches anywhere;
+ *   - evasions caught: letters spaced out one by one ("b a d", "b.a.d", "笨 蛋"); a gap anywhere
+ *     else inside a match must be where the banned phrase itself has one ("kill yourself"). This
+ *     keeps "he'll" from matching "hell" and "我很笨，蛋糕" from matching "笨蛋".
+ * A banned entry with no letter or digit at all (an emoji) is matched as a plain substring.
+ *
+ * Matching walks a trie of the folded entries from every folded position: linear in the text for
+ * any number of entries (no regex built from user input).
+ */
+
+/** One entry's place in the text: `text.slice(start, end)` is what matched `word`. */
+export interface Match {
+  start: number;
+  end: number;
+  /** The entry as it was given (the word list's line). */
+  word: string;
+}
+
+/**
+ * Text folded for matching: the compared characters (code points) and, for each, where it came
+ * from in the original string, whether a visible separator comes right before it, and the length
+ * of the separator-free run it belongs to.
+ */
+export interface Folded {
+  cps: number[];
+  from: number[];
+  to: number[];
+  gapBefore: boolean[];
+  runLen: number[];
+}
+
+const COMPARED = /[\p{L}\p{N}\p{M}]/u;
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+const LATIN = /\p{Script=Latin}/u;
+const MARKS = /\p{M}/gu;
+const GRAPHEME = /\P{M}\p{M}*|\p{M}+/gu;
+/** Scripts written without spaces between words (Korean attaches its particles to the word). */
+const NO_WORD_BREAKS =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]/u;
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** The folded form of one grapheme: NFKC, Latin accents dropped, lower case. */
+function foldGrapheme(g: string): string {
+  const s = g.normalize('NFKC').toLowerCase();
+  return LATIN.test(s) ? s.normalize('NFD').replace(MARKS, '').normalize('NFC') : s;
+}
+
+/** Folds `text` for matching (see the header). */
+export function fold(text: string): Folded {
+  const f: Folded = { cps: [], from: [], to: [], gapBefore: [], runLen: [] };
+  let gap = false;
+  const add = (cp: number, from: number, to: number) => {
+    f.cps.push(cp);
+    f.from.push(from);
+    f.to.push(to);
+    f.gapBefore.push(gap && f.cps.length > 1);
+    gap = false;
+  };
+  if (isAscii(text)) {
+    for (let i = 0; i < text.length; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) add(c, i, i + 1);
+      else gap = true;
+    }
+  } else {
+    for (const m of text.matchAll(GRAPHEME)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      for (const ch of foldGrapheme(m[0])) {
+        if (COMPARED.test(ch)) add(ch.codePointAt(0)!, start, end);
+        else if (!INVISIBLE.test(ch)) gap = true;
+      }
+    }
+  }
+  // Length of each separator-free run, for the spaced-out-letters rule.
+  for (let i = 0; i < f.cps.length; ) {
+    let j = i + 1;
+    while (j < f.cps.length && !f.gapBefore[j]) j++;
+    for (let k = i; k < j; k++) f.runLen.push(j - i);
+    i = j;
+  }
+  return f;
+}
+
+/** The folded text as a plain string (for comparing two names). */
+export function foldedString(text: string): string {
+  return String.fromCodePoint(...fold(text).cps);
+}
+
+function noWordBreaks(cp: number): boolean {
+  return cp > 0x2e7f && NO_WORD_BREAKS.test(String.fromCodePoint(cp));
+}
+
+interface Entry {
+  word: string;
+  /** Offsets (in folded characters) where the entry itself has a separator. */
+  gaps: Set<number>;
+  length: number;
+}
+
+interface Node {
+  next: Map<number, Node>;
+  entry?: Entry;
+}
+
+export class WordMatcher {
+  private readonly root: Node = { next: new Map() };
+  private readonly literals: string[] = [];
+  private count = 0;
+
+  constructor(words: Iterable<string> = []) {
+    for (const w of words) this.add(w);
+  }
+
+  /** Number of entries that can match. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds an entry (a word, a phrase or a name); blank ones are ignored. */
+  add(word: string): void {
+    const w = word.trim();
+    if (!w) return;
+    const f = fold(w);
+    if (f.cps.length === 0) {
+      const lit = w.normalize('NFKC').toLowerCase();
+      if (!this.literals.some((l) => l === lit)) {
+        this.literals.push(lit);
+        this.count++;
+      }
+      return;
+    }
+    let node = this.root;
+    for (const cp of f.cps) {
+      let next = node.next.get(cp);
+      if (!next) node.next.set(cp, (next = { next: new Map() }));
+      node = next;
+    }
+    const gaps = new Set<number>();
+    f.gapBefore.forEach((g, k) => g && gaps.add(k));
+    if (node.entry) for (const g of gaps) node.entry.gaps.add(g);
+    else {
+      node.entry = { word: w, gaps, length: f.cps.length };
+      this.count++;
+    }
+  }
+
+  /** The first entry found in `text`, or undefined. */
+  first(text: string): Match | undefined {
+    return this.scan(text, true)[0];
+  }
+
+  /** Every entry found in `text`, leftmost-longest and not overlapping, in text order. */
+  all(text: string): Match[] {
+    return this.scan(text, false);
+  }
+
+  private scan(text: string, one: boolean): Match[] {
+    if (this.count === 0 || !text) return [];
+    const out: Match[] = [];
+    for (const lit of this.literals) {
+      for (let at = text.indexOf(lit); at >= 0; at = text.indexOf(lit, at + lit.length)) {
+        out.push({ start: at, end: at + lit.length, word: lit });
+        if (one) return out;
+      }
+    }
+    if (this.root.next.size) {
+      const f = fold(text);
+      const n = f.cps.length;
+      for (let i = 0; i < n; ) {
+        let node = this.root.next.get(f.cps[i]!);
+        let best: Entry | undefined;
+        for (let j = i + 1; node; j++) {
+          if (node.entry && this.accepts(f, i, j, node.entry)) best = node.entry;
+          if (j >= n) break;
+          node = node.next.get(f.cps[j]!);
+        }
+        if (!best) {
+          i++;
+          continue;
+        }
+        const end = i + best.length;
+        out.push({ start: f.from[i]!, end: f.to[end - 1]!, word: best.word });
+        if (one) return out;
+        i = end;
+      }
+    }
+    return out.length > 1 ? dropOverlaps(out) : out;
+  }
+
+  /** Whether folded [i, j) is a real occurrence of `e`: word boundaries, and only allowed gaps inside. */
+  private accepts(f: Folded, i: number, j: number, e: Entry): boolean {
+    const { cps, gapBefore, runLen } = f;
+    if (i > 0 && !gapBefore[i] && !noWordBreaks(cps[i - 1]!) && !noWordBreaks(cps[i]!)) return false;
+    if (j < cps.length && !gapBefore[j] && !noWordBreaks(cps[j - 1]!) && !noWordBreaks(cps[j]!)) return false;
+    for (let k = i + 1; k < j; k++) {
+      if (!gapBefore[k] || e.gaps.has(k - i)) continue;
+      if (runLen[k - 1] !== 1 || runLen[k] !== 1) return false;
+    }
+    return true;
+  }
+}
+
+/** Sorted by start, the earlier (then the longer) of two overlapping matches kept. */
+function dropOverlaps(ms: Match[]): Match[] {
+  ms.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: Match[] = [];
+  for (const m of ms) if (!out.length || m.start >= out.at(-1)!.end) out.push(m);
+  return out;
+}
+
+/** `text` with every match replaced by `replacement`. */
+export function replaceMatches(text: string, matches: readonly Match[], replacement: string): string {
+  let out = '';
+  let at = 0;
+  for (const m of matches) {
+    out += text.slice(at, m.start) + replacement;
+    at = m.end;
+  }
+  return out + text.slice(at);
+}
