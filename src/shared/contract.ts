@@ -32,6 +32,7 @@ import {
   TurnEvent,
   UserInput,
 } from './voice.js';
+import { ChatChannels, ChatCommand, ChatFeedEvent } from './live-chat.js';
 import { ASR_MODELS_REPLY_PATTERN, AsrModelsReply, AsrModelsRequest, SpeechChannels, TTS_ADMIN_REPLY_PATTERN, TtsAdminReply, TtsAdminRequest } from './speech-admin.js';
 
 /** Who is at either end of a topic: a service, or the core (gateway, supervisor) and its clients. */
@@ -58,7 +59,7 @@ export const Bus = {
   mic: topic({ kind: 'channel', name: Channels.mic, schema: MicFrame, producers: ['gateway'], consumers: ['asr'] }),
   /** The seed's transcript channel, kept as a mirror for its tools: nothing of ours reads it. */
   asrResults: topic({ kind: 'channel', name: Channels.asrResults, schema: AsrResult, producers: ['asr'], consumers: [] }),
-  dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr', 'gateway'], consumers: ['dialog-engine'] }),
+  dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr', 'gateway', 'live-chat'], consumers: ['dialog-engine'] }),
   userInput: topic({ kind: 'queue', name: Queues.userInput, schema: UserInput, producers: ['dialog-engine'], consumers: ['memory'] }),
   chatContexts: topic({ kind: 'queue', name: Queues.chatContexts, schema: MemoryContext, producers: ['memory'], consumers: ['chat-ai'] }),
   /** The seed's copy of every context: nothing of ours reads it. */
@@ -73,7 +74,8 @@ export const Bus = {
     channelOf: (m) => Channels.ltmRecallReply(m.request_id),
   }),
   ltmWrites: topic({ kind: 'stream', name: Streams.longTermWrites, schema: LtmWrite, producers: ['memory'], consumers: ['long-term-memory'] }),
-  aiResponses: topic({ kind: 'channel', name: Channels.aiResponses, schema: AiResponse, producers: ['chat-ai'], consumers: ['output-handler'] }),
+  // live-chat: a chat turn's finished reply is posted back into the chat (postReplies).
+  aiResponses: topic({ kind: 'channel', name: Channels.aiResponses, schema: AiResponse, producers: ['chat-ai'], consumers: ['output-handler', 'live-chat'] }),
   replies: topic({ kind: 'queue', name: Queues.replies, schema: ReplyFinal, producers: ['chat-ai'], consumers: ['memory'] }),
   ttsRequests: topic({ kind: 'queue', name: Queues.ttsRequests, schema: TtsRequest, producers: ['chat-ai'], consumers: ['tts'] }),
   taskResponse: topic({
@@ -90,7 +92,8 @@ export const Bus = {
     schema: TurnEvent,
     producers: ['input-handler', 'asr', 'chat-ai', 'tts', 'dialog-engine', 'gateway'],
     // memory: final transcripts start a spoken turn's long-term recall before its input arrives.
-    consumers: ['dialog-engine', 'output-handler', 'memory'],
+    // live-chat: the session's turn state and the mic pace the chat answers.
+    consumers: ['dialog-engine', 'output-handler', 'memory', 'live-chat'],
   }),
   control: topic({
     kind: 'channel',
@@ -122,6 +125,10 @@ export const Bus = {
     consumers: ['gateway'],
     channelOf: (m) => SpeechChannels.asrModelsReply(m.request_id),
   }),
+  /** Live chat (live-chat.ts): what came in, was dropped or picked, and the connection statuses, for the studio. */
+  chatFeed: topic({ kind: 'channel', name: ChatChannels.feed, schema: ChatFeedEvent, producers: ['live-chat'], consumers: ['gateway'] }),
+  /** The studio's chat buttons: answer this, ban / unban an author (chat-ai learns banned names to never speak). */
+  chatCommand: topic({ kind: 'channel', name: ChatChannels.command, schema: ChatCommand, producers: ['gateway'], consumers: ['live-chat'] }),
 } as const;
 
 export type BusTopic = (typeof Bus)[keyof typeof Bus];

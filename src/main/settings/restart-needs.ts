@@ -32,6 +32,7 @@ const READERS: ReadonlyArray<readonly [string, readonly Reader[]]> = [
   ['memory', ['memory', 'long-term-memory']],
   ['dialog', ['dialog-engine']],
   ['output', ['output-handler']],
+  ['liveChat', ['live-chat']],
   // The gateway checks uploads against the same limits before they reach the bus.
   ['input', ['input-handler', 'asr', 'app']],
 ];

@@ -1,0 +1,59 @@
+/**
+ * The live-chat core's I/O on the bus: each commit is one MULTI (feed events, the waiting list, a
+ * pick's answered ids and its push go together or not at all), statuses SET with a time to live,
+ * and what a previous process kept read back at start.
+ */
+import { CHAT_ANSWERED_KEY, CHAT_STATUS_KEY, CHAT_WAITING_KEY, LiveChatMessage } from '../../shared/live-chat.js';
+import { Bus } from '../../shared/contract.js';
+import { publish, push, type WorkerContext } from '../runtime/index.js';
+import type { LiveChatIo } from './service.js';
+
+/** A waiting list nobody restored for this long is stale chat: let it go. */
+const WAITING_TTL_MS = 24 * 3_600_000;
+
+export function createBusIo(ctx: Pick<WorkerContext, 'redis' | 'log' | 'notify'>): LiveChatIo {
+  const { redis, log } = ctx;
+  return {
+    log,
+    notify: (text) => ctx.notify(text),
+    async commit(c) {
+      const m = redis.multi();
+      if (c.answered && c.answered.ids.length > 0) {
+        m.zadd(CHAT_ANSWERED_KEY, ...c.answered.ids.flatMap((id) => [c.answered!.at, id]));
+        m.zremrangebyscore(CHAT_ANSWERED_KEY, '-inf', `(${c.answered.forgetBefore}`);
+      }
+      if (c.push) push(m, Bus.dialogInputs, c.push);
+      if (c.waiting) m.set(CHAT_WAITING_KEY, JSON.stringify(c.waiting), 'PX', WAITING_TTL_MS);
+      for (const ev of c.feed) publish(m, Bus.chatFeed, ev);
+      const res = await m.exec();
+      if (res === null) throw new Error('the MULTI was discarded');
+      const failed = res.find(([err]) => err);
+      if (failed) throw failed[0]!;
+    },
+    async saveStatus(statuses, ttlMs) {
+      await redis.set(CHAT_STATUS_KEY, JSON.stringify(statuses), 'PX', ttlMs);
+    },
+    async loadAnswered(sinceMs) {
+      return redis.zrangebyscore(CHAT_ANSWERED_KEY, sinceMs, '+inf');
+    },
+    async loadWaiting() {
+      const raw = await redis.get(CHAT_WAITING_KEY);
+      if (raw === null) return [];
+      let list: unknown;
+      try {
+        list = JSON.parse(raw);
+      } catch {
+        log.warn({ key: CHAT_WAITING_KEY }, 'the kept chat waiting list is not JSON: dropped');
+        return [];
+      }
+      if (!Array.isArray(list)) return [];
+      // One bad entry (written by another version) costs that entry, not the others.
+      const good = list.flatMap((x) => {
+        const p = LiveChatMessage.safeParse(x);
+        return p.success ? [p.data] : [];
+      });
+      if (good.length < list.length) log.warn({ dropped: list.length - good.length }, 'unreadable kept chat messages dropped');
+      return good;
+    },
+  };
+}
