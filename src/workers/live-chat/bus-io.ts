@@ -19,8 +19,8 @@ export function createBusIo(ctx: Pick<WorkerContext, 'redis' | 'log' | 'notify'>
     async commit(c) {
       const m = redis.multi();
       if (c.answered && c.answered.ids.length > 0) {
-        m.zadd(CHAT_ANSWERED_KEY, ...c.answered.ids.flatMap((id) => [c.answered!.at, id]));
-        m.zremrangebyscore(CHAT_ANSWERED_KEY, '-inf', `(${c.answered.forgetBefore}`);
+        m.hset(CHAT_ANSWERED_KEY, ...c.answered.ids.flatMap((id) => [id, String(c.answered!.at)]));
+        if (c.answered.forget.length > 0) m.hdel(CHAT_ANSWERED_KEY, ...c.answered.forget);
       }
       if (c.push) push(m, Bus.dialogInputs, c.push);
       if (c.waiting) m.set(CHAT_WAITING_KEY, JSON.stringify(c.waiting), 'PX', WAITING_TTL_MS);
@@ -34,7 +34,10 @@ export function createBusIo(ctx: Pick<WorkerContext, 'redis' | 'log' | 'notify'>
       await redis.set(CHAT_STATUS_KEY, JSON.stringify(statuses), 'PX', ttlMs);
     },
     async loadAnswered(sinceMs) {
-      return redis.zrangebyscore(CHAT_ANSWERED_KEY, sinceMs, '+inf');
+      const all = Object.entries(await redis.hgetall(CHAT_ANSWERED_KEY)).map(([id, at]): [string, number] => [id, Number(at)]);
+      const old = all.filter(([, at]) => !(at >= sinceMs)).map(([id]) => id);
+      if (old.length > 0) await redis.hdel(CHAT_ANSWERED_KEY, ...old);
+      return all.filter(([, at]) => at >= sinceMs).sort((a, b) => a[1] - b[1]);
     },
     async loadWaiting() {
       const raw = await redis.get(CHAT_WAITING_KEY);

@@ -46,7 +46,8 @@ export interface Filter {
 export interface Commit {
   feed: ChatFeedEvent[];
   waiting?: LiveChatMessage[];
-  answered?: { ids: string[]; at: number; forgetBefore: number };
+  /** Ids answered now, and older answered ids to forget (past `answeredKeepMs`). */
+  answered?: { ids: string[]; at: number; forget: string[] };
   push?: UserInput;
 }
 
@@ -55,8 +56,8 @@ export interface LiveChatIo {
   commit(c: Commit): Promise<void>;
   /** The statuses where /health reads them (SET with a time to live). */
   saveStatus(statuses: ChatConnectionStatus[], ttlMs: number): Promise<void>;
-  /** Answered ids since `sinceMs`, and the waiting list a previous process kept. */
-  loadAnswered(sinceMs: number): Promise<string[]>;
+  /** Answered ids since `sinceMs` with when, oldest first (older ones are removed), and the waiting list a previous process kept. */
+  loadAnswered(sinceMs: number): Promise<Array<[id: string, at: number]>>;
   loadWaiting(): Promise<LiveChatMessage[]>;
   notify(text: string | undefined): void;
 }
@@ -119,7 +120,7 @@ export class LiveChatService {
   /** Restores what a previous process kept, then connects. With no connection it stays idle. */
   async start(): Promise<void> {
     const since = this.now() - this.answeredKeepMs;
-    for (const id of await this.o.io.loadAnswered(since)) this.answered.set(id, since);
+    for (const [id, at] of await this.o.io.loadAnswered(since)) this.answered.set(id, at);
     const waiting = (await this.o.io.loadWaiting()).filter((m) => !this.answered.has(m.id));
     if (waiting.length > 0) {
       this.o.arbiter.restore(waiting);
@@ -269,8 +270,8 @@ export class LiveChatService {
   private async answer(messages: LiveChatMessage[], reason: ChatPickReason, note: string | undefined): Promise<void> {
     const now = this.now();
     const { input, ids } = pickInput(messages, reason, this.o.settings.session, now);
+    const forget = this.forgetOldAnswers(now);
     for (const id of ids) this.answered.set(id, now);
-    this.forgetOldAnswers(now);
     // The turn counts from now: no second pick before the dialog engine announces it.
     this.pace.pending(input.turn_id);
     this.replies.remember(
@@ -282,7 +283,7 @@ export class LiveChatService {
     this.log.info({ turn_id: input.turn_id, ids, reason, note }, 'chat message picked');
     const ok = await this.write({
       feed: [{ type: 'picked', ids, reason, turn_id: input.turn_id, ...(note ? { note } : {}) }],
-      answered: { ids, at: now, forgetBefore: now - this.answeredKeepMs },
+      answered: { ids, at: now, forget },
       push: input,
     });
     if (ok) return;
@@ -293,12 +294,16 @@ export class LiveChatService {
     this.pace.settled(input.turn_id);
   }
 
-  private forgetOldAnswers(now: number): void {
+  /** Drops answered ids older than answeredKeepMs; returns them (the bus forgets them too). */
+  private forgetOldAnswers(now: number): string[] {
     const before = now - this.answeredKeepMs;
+    const gone: string[] = [];
     for (const [id, at] of this.answered) {
       if (at >= before) break; // insertion order is time order
       this.answered.delete(id);
+      gone.push(id);
     }
+    return gone;
   }
 
   // ---------------------------------------------------------------------------------------------

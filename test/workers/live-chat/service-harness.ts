@@ -12,7 +12,7 @@ import { LiveChatMessage as LiveChatMessageSchema } from '../../../src/shared/li
 import type { TurnEvent, TurnState, UserInput } from '../../../src/shared/voice.js';
 import { ChatArbiter } from '../../../src/workers/live-chat/arbiter.js';
 import { InboundFilter } from '../../../src/workers/live-chat/moderation.js';
-import { LiveChatService, type Commit, type LiveChatIo } from '../../../src/workers/live-chat/service.js';
+import { LiveChatService, type Commit, type LiveChatIo, type LiveChatOptions } from '../../../src/workers/live-chat/service.js';
 import type { ChatSink, ChatSourceFactory } from '../../../src/workers/live-chat/source.js';
 
 export const log = pino({ level: 'silent' });
@@ -36,7 +36,10 @@ export class MemoryBus {
       commit: async (c) => {
         if (dead) return new Promise<void>(() => undefined);
         this.commits.push(c);
-        if (c.answered) for (const id of c.answered.ids) this.answered.set(id, c.answered.at);
+        if (c.answered) {
+          for (const id of c.answered.forget) this.answered.delete(id);
+          for (const id of c.answered.ids) this.answered.set(id, c.answered.at);
+        }
         if (c.push) this.inputs.push(c.push);
         if (c.waiting) this.waiting = c.waiting;
         this.feed.push(...c.feed);
@@ -44,7 +47,7 @@ export class MemoryBus {
       saveStatus: async (s) => {
         if (!dead) this.status = s;
       },
-      loadAnswered: async (since) => [...this.answered].filter(([, at]) => at >= since).map(([id]) => id),
+      loadAnswered: async (since) => [...this.answered].filter(([, at]) => at >= since),
       loadWaiting: async () => [...this.waiting],
       notify: (t) => {
         if (!dead) this.notice = t;
@@ -100,11 +103,11 @@ export function liveChatSettings(over: ConfigInput['liveChat'] = {}): Config['li
   }).liveChat;
 }
 
-export function makeService(bus: MemoryBus, settings: Config['liveChat'], factory: ChatSourceFactory) {
+export function makeService(bus: MemoryBus, settings: Config['liveChat'], factory: ChatSourceFactory, over: Partial<LiveChatOptions> = {}) {
   const io = bus.io();
   const arbiter = new ChatArbiter({ settings: settings.arbiter, personaName: 'Aria', log });
   const filter = new InboundFilter(settings.moderation, 'Aria');
-  const service = new LiveChatService({ settings, arbiter, filter, registry: { twitch: factory, youtube: factory, bilibili: factory }, io, flushMs: 100, statusEveryMs: 2000 });
+  const service = new LiveChatService({ settings, arbiter, filter, registry: { twitch: factory, youtube: factory, bilibili: factory }, io, flushMs: 100, statusEveryMs: 2000, ...over });
   return { service, io, arbiter };
 }
 

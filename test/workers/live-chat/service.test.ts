@@ -177,6 +177,23 @@ describe('LiveChatService', () => {
     expect(svc.counters).toMatchObject({ messages: 3, replays: 2 });
   });
 
+  it('answered ids are remembered for answeredKeepMs, then forgotten here and on the bus', async () => {
+    reg = testRegistry();
+    svc = makeService(bus, settings, reg.factory, { answeredKeepMs: 60_000 }).service;
+    await svc.start();
+    src = reg.sources.get('tw')!;
+    const old = chat('old one');
+    src.sink.message(old);
+    await advance(0);
+    runTurn(svc, bus.inputs[0]!);
+    await advance(61_000);
+    src.sink.message(chat('new one'));
+    await advance(0);
+    expect(texts()).toEqual(['old one', 'new one']);
+    expect(bus.commits.at(-1)!.answered!.forget).toEqual([old.id]);
+    expect([...bus.answered.keys()]).toEqual([bus.inputs[1]!.chat!.message_ids[0]]);
+  });
+
   it('waiting messages survive a kill: the restarted service restores them and answers each once, in order', async () => {
     const first = await start();
     svc.onTurnEvent(turnState('thinking', 'busy'));
