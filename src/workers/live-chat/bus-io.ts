@@ -3,6 +3,7 @@
  * pick's answered ids and its push go together or not at all), statuses SET with a time to live,
  * and what a previous process kept read back at start.
  */
+import { DIALOG_ACTIVE_KEY } from '../../shared/bus.js';
 import { CHAT_ANSWERED_KEY, CHAT_STATUS_KEY, CHAT_WAITING_KEY, LiveChatMessage } from '../../shared/live-chat.js';
 import { Bus } from '../../shared/contract.js';
 import { publish, push, type WorkerContext } from '../runtime/index.js';
@@ -38,6 +39,16 @@ export function createBusIo(ctx: Pick<WorkerContext, 'redis' | 'log' | 'notify'>
       const old = all.filter(([, at]) => !(at >= sinceMs)).map(([id]) => id);
       if (old.length > 0) await redis.hdel(CHAT_ANSWERED_KEY, ...old);
       return all.filter(([, at]) => at >= sinceMs).sort((a, b) => a[1] - b[1]);
+    },
+    async loadActiveTurn(session) {
+      const raw = await redis.hget(DIALOG_ACTIVE_KEY, session);
+      if (raw === null) return undefined;
+      try {
+        const active = (JSON.parse(raw) as { active?: { turn_id?: unknown } }).active;
+        return typeof active?.turn_id === 'string' ? active.turn_id : undefined;
+      } catch {
+        return undefined;
+      }
     },
     async loadWaiting() {
       const raw = await redis.get(CHAT_WAITING_KEY);

@@ -59,6 +59,8 @@ export interface LiveChatIo {
   /** Answered ids since `sinceMs` with when, oldest first (older ones are removed), and the waiting list a previous process kept. */
   loadAnswered(sinceMs: number): Promise<Array<[id: string, at: number]>>;
   loadWaiting(): Promise<LiveChatMessage[]>;
+  /** The turn the dialog engine runs now for `session`, if any (a restarted service must not talk over it). */
+  loadActiveTurn(session: string): Promise<string | undefined>;
   notify(text: string | undefined): void;
 }
 
@@ -131,6 +133,9 @@ export class LiveChatService {
     await this.o.io.saveStatus(this.connections.statuses(), this.statusEveryMs * 3);
     if (this.connections.enabled === 0 && waiting.length === 0) return;
     this.feed({ type: 'status', connections: this.connections.statuses() });
+    // A turn in flight (maybe our previous process's chat answer): the next pick waits for its end.
+    const active = await this.o.io.loadActiveTurn(this.o.settings.session);
+    if (active) this.pace.pending(active);
     this.statusTimer = setInterval(() => void this.saveStatus(), this.statusEveryMs);
     await this.connections.start();
     this.arm();

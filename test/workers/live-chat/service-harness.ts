@@ -25,6 +25,8 @@ export class MemoryBus {
   readonly answered = new Map<string, number>();
   waiting: LiveChatMessage[] = [];
   status: ChatConnectionStatus[] | undefined;
+  /** The dialog engine's turn in flight per session (DIALOG_ACTIVE_KEY). */
+  readonly activeTurns = new Map<string, string>();
   notice: string | undefined;
 
   /** The io of one service process; `kill()` cuts it off like kill -9 (nothing it does lands any more). */
@@ -49,6 +51,7 @@ export class MemoryBus {
       },
       loadAnswered: async (since) => [...this.answered].filter(([, at]) => at >= since),
       loadWaiting: async () => [...this.waiting],
+      loadActiveTurn: async (session) => this.activeTurns.get(session),
       notify: (t) => {
         if (!dead) this.notice = t;
       },

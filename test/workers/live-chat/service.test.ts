@@ -221,6 +221,17 @@ describe('LiveChatService', () => {
     expect(bus.waiting).toEqual([]);
   });
 
+  it('a restarted service waits for the turn the dialog engine runs (its previous chat answer) before the next pick', async () => {
+    bus.activeTurns.set('live', 'chat-before-restart');
+    await start();
+    src.sink.message(chat('while the old answer plays'));
+    await advance(30_000);
+    expect(bus.inputs).toEqual([]);
+    svc.onTurnEvent(turnEvent('turn_end', { turn_id: 'chat-before-restart', reason: 'done' }));
+    await advance(1000);
+    expect(texts()).toEqual(['while the old answer plays']);
+  });
+
   it('a pick whose write fails is not lost: the messages wait again and are answered once the bus is back', async () => {
     const made = await start();
     const commit = made.io.commit;
