@@ -103,6 +103,11 @@ export const Bus = {
     consumers: ['asr', 'chat-ai', 'tts', 'output-handler', 'dialog-engine'],
   }),
   persona: topic({ kind: 'channel', name: Channels.persona, schema: PersonaNotice, producers: ['gateway'], consumers: ['chat-ai'] }),
+  /**
+   * The studio's chat buttons (answer, ban, unban): live-chat acts on them; chat-ai keeps the names of
+   * viewers banned live so they are never spoken.
+   */
+  chatCommand: topic({ kind: 'channel', name: ChatChannels.command, schema: ChatCommand, producers: ['gateway'], consumers: ['chat-ai', 'live-chat'] }),
   deliver: topic({ kind: 'channel', name: Channels.deliver, schema: ClientEvent, producers: ['output-handler'], consumers: ['gateway'] }),
   status: topic({ kind: 'channel', name: Channels.status, schema: StatusEvent, producers: ALL, consumers: ['supervisor', 'gateway', 'dialog-engine'] }),
   /** The studio's voice previews and voice list (speech-admin.ts). */
@@ -127,8 +132,6 @@ export const Bus = {
   }),
   /** Live chat (live-chat.ts): what came in, was dropped or picked, and the connection statuses, for the studio. */
   chatFeed: topic({ kind: 'channel', name: ChatChannels.feed, schema: ChatFeedEvent, producers: ['live-chat'], consumers: ['gateway'] }),
-  /** The studio's chat buttons: answer this, ban / unban an author (chat-ai learns banned names to never speak). */
-  chatCommand: topic({ kind: 'channel', name: ChatChannels.command, schema: ChatCommand, producers: ['gateway'], consumers: ['live-chat'] }),
 } as const;
 
 export type BusTopic = (typeof Bus)[keyof typeof Bus];

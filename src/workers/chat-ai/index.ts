@@ -16,10 +16,16 @@
  * Persona: the control API's switch (fav:persona) applies from the next turn, without a restart: the
  * persona in use is read from ACTIVE_PERSONA_KEY at start and kept in memory, replaced by every
  * notice on the channel (no bus read on a turn's path). None set: the configured persona.
+ *
+ * Moderation: every reply passes the output filter of settings.liveChat.moderation (turn.ts), plus
+ * the names of viewers the studio bans live (fav:chat:command `ban`; `unban` lifts it), kept in
+ * memory: a restarted chat-ai knows only the names in settings.
  */
 import { ACTIVE_PERSONA_KEY, PersonaNotice, chatTurnKey, type ControlEvent } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
+import type { ChatCommand } from '../../shared/live-chat.js';
 import { ErrorCodes, type MemoryContext } from '../../shared/voice.js';
+import { outputFilterFor, type OutputFilter } from '../common/output-filter.js';
 import { TurnLedger, channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { createLlm, probeLlm, type Llm } from './llm.js';
 import { Turn } from './turn.js';
@@ -35,11 +41,16 @@ export class ChatAi {
   /** The switched-to persona's system prompt ({name} replaced), or undefined for the configured one. */
   private systemPrompt: string | undefined;
   private personaTs = 0;
+  /** Viewers banned live: `<platform>:<user id>` -> name. */
+  private readonly bans = new Map<string, string>();
+  private output: OutputFilter;
 
   constructor(
     private readonly ctx: WorkerContext,
     private readonly llm: Llm,
-  ) {}
+  ) {
+    this.output = outputFilterFor(ctx.settings.liveChat.moderation);
+  }
 
   async onContext(msg: MemoryContext, job: JobContext): Promise<void> {
     if (!this.ledger.isLive(msg)) {
@@ -62,7 +73,7 @@ export class ChatAi {
       return;
     }
     prev?.cancel('a newer turn of the session started');
-    const turn = new Turn(msg, { redis, log, llm: this.llm, ...(this.systemPrompt !== undefined ? { systemPrompt: this.systemPrompt } : {}) });
+    const turn = new Turn(msg, { redis, log, llm: this.llm, output: this.output, ...(this.systemPrompt !== undefined ? { systemPrompt: this.systemPrompt } : {}) });
     this.active.set(msg.session_id, turn);
     const onStop = () => turn.fail({ code: ErrorCodes.workerLost, message: 'chat-ai stopped in the middle of the reply' });
     job.signal.addEventListener('abort', onStop, { once: true });
@@ -98,6 +109,22 @@ export class ChatAi {
     else this.ctx.log.warn({ key: ACTIVE_PERSONA_KEY }, 'unreadable persona on the bus: using the configured one');
   }
 
+  /** The studio's chat buttons: a banned viewer's name is never spoken from the next sentence on. */
+  onChatCommand(c: ChatCommand): void {
+    if (c.action === 'answer') return;
+    const key = `${c.platform}:${c.user_id}`;
+    if (c.action === 'ban') {
+      if (!c.name.trim() || this.bans.get(key) === c.name) return;
+      this.bans.set(key, c.name);
+      this.output.addName(c.name);
+    } else {
+      if (!this.bans.delete(key)) return;
+      // Names cannot be taken out of a matcher: build the filter again without this one.
+      this.output = outputFilterFor(this.ctx.settings.liveChat.moderation, this.bans.values());
+    }
+    this.ctx.log.info({ action: c.action, platform: c.platform, user: c.user_id }, 'chat moderation command');
+  }
+
   onControl(ev: ControlEvent): void {
     this.ledger.onControl(ev);
     const turn = this.active.get(ev.session_id);
@@ -123,6 +150,7 @@ const definition: ServiceDefinition = {
         }),
         channelInput({ topic: Bus.control, concurrent: true, handle: async (ev) => service.onControl(ev) }),
         channelInput({ topic: Bus.persona, concurrent: true, handle: async (p) => service.onPersona(p) }),
+        channelInput({ topic: Bus.chatCommand, concurrent: true, handle: async (c) => service.onChatCommand(c) }),
       ],
     };
   },

@@ -19,16 +19,24 @@
  *              do), a ReplyFinal error, and a TtsRequest end marker (`last`, empty text) so tts
  *              closes the turn's audio; sentences already sent still play. The dialog engine and
  *              the output handler end the turn on the error event.
+ * Output filter (moderation: banned words and names, see common/output-filter.ts): when it has
+ * anything to filter, every sentence passes it before its TtsRequest and before any of its text is
+ * published. Deltas are then released per filtered sentence instead of per token batch: a token
+ * stream cannot be unsaid, and a banned word split over several tokens is only recognisable once
+ * its sentence is complete. A skipped sentence takes no index (tts indexes stay contiguous); the
+ * done text and the ReplyFinal (what memory keeps) are the filtered text. With nothing to filter
+ * (decided at the turn's start), tokens stream exactly as before.
  * Timing: the first-token timer runs from the request until the first content token; after it, a
  * stall timer re-arms lazily (one timer per turn; each chunk only stores its arrival time).
  */
 import type { Redis } from 'ioredis';
 import { Bus } from '../../shared/contract.js';
 import { ErrorCodes, follow, nowMs, type AiResponse, type Body, type Emotion, type MemoryContext, type ReplyFinal, type TtsRequest, type TurnEvent } from '../../shared/voice.js';
+import type { OutputFilter } from '../common/output-filter.js';
 import { publish, push, type Logger } from '../runtime/index.js';
 import { EmotionFilter } from './emotion.js';
 import { buildMessages, classify, type Llm, type LlmFailure } from './llm.js';
-import { SentenceSplitter, type Sentence, type SplitterOptions } from './sentences.js';
+import { SentenceSplitter, isCjk, type Sentence, type SplitterOptions } from './sentences.js';
 import { ThinkFilter } from './think.js';
 
 export type TurnState = 'running' | 'done' | 'cancelled' | 'failed';
@@ -40,6 +48,8 @@ export interface TurnDeps {
   splitter?: SplitterOptions;
   /** The system prompt of the persona in use ({name} replaced); the configured one when absent. */
   systemPrompt?: string;
+  /** Moderation of what is said; absent or inactive: no filtering. */
+  output?: OutputFilter;
 }
 
 export class Turn {
@@ -51,8 +61,15 @@ export class Turn {
   private readonly think = new ThinkFilter();
   private readonly tags: Array<{ offset: number; emotion: Emotion }> = [];
   private emotion: Emotion | undefined;
+  /** The spoken text published so far (filtered when `output` is set). */
   private spoken = '';
+  /** Everything the splitter was given (the reply's text without tags, unfiltered). */
+  private heard = '';
+  /** The output filter, when it has anything to filter (fixed for the turn). */
+  private readonly output: OutputFilter | undefined;
   private sentences = 0;
+  /** Sentences the output filter skipped. */
+  private skipped = 0;
   private pendingDelta = '';
   private deltaTimer: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -66,6 +83,7 @@ export class Turn {
   ) {
     this.marks = { ...ctx.marks };
     this.splitter = new SentenceSplitter(deps.splitter);
+    this.output = deps.output?.active ? deps.output : undefined;
     this.filter = new EmotionFilter((emotion, offset) => {
       this.tags.push({ offset, emotion });
       this.track(publish(this.deps.redis, Bus.events, this.event({ kind: 'emotion', emotion })));
@@ -136,7 +154,7 @@ export class Turn {
   private say(): TurnState {
     this.onSpoken(this.filter.push(this.ctx.text));
     this.onSpoken(this.filter.flush());
-    if (this.spoken.trim() === '' && this.splitter.flush().length === 0) {
+    if (this.heard.trim() === '' && this.splitter.flush().length === 0) {
       this.fail({ code: ErrorCodes.textEmpty, message: 'nothing to say: the text has only emotion tags; add the words to speak, e.g. "[joy] Hello!"' });
       return this.state;
     }
@@ -227,9 +245,13 @@ export class Turn {
 
   private onSpoken(text: string): void {
     if (!text) return;
-    this.spoken += text;
-    this.pendingDelta += text;
-    this.deltaTimer ??= setImmediate(() => this.flushDelta());
+    this.heard += text;
+    // Filtered: the text is published by sentence() once its sentence has passed the filter.
+    if (!this.output) {
+      this.spoken += text;
+      this.pendingDelta += text;
+      this.deltaTimer ??= setImmediate(() => this.flushDelta());
+    }
     for (const s of this.splitter.push(text)) this.sentence(s, false);
   }
 
@@ -242,7 +264,21 @@ export class Turn {
     this.track(publish(this.deps.redis, Bus.aiResponses, this.response({ kind: 'delta', text })));
   }
 
-  private sentence(s: Sentence, last: boolean): void {
+  /** Publishes one sentence (TtsRequest, sentence response); false when the output filter skipped it. */
+  private sentence(s: Sentence, last: boolean): boolean {
+    if (this.output) {
+      const r = this.output.apply(s.text);
+      if ('skip' in r) {
+        this.skipped++;
+        this.deps.log.info({ turn: this.turnId, session: this.ctx.session_id, reason: r.reason }, 'sentence skipped by the output filter');
+        return false;
+      }
+      s = { ...s, text: r.text };
+      // The deltas of a filtered turn: the sentence as it will be spoken, spaced like the reply.
+      const sep = this.spoken && !isCjk(this.spoken.at(-1)) && !isCjk(s.text[0]) ? ' ' : '';
+      this.spoken += sep + s.text;
+      this.pendingDelta += sep + s.text;
+    }
     this.flushDelta();
     while (this.tags.length && this.tags[0]!.offset < s.end) this.emotion = this.tags.shift()!.emotion;
     if (this.sentences === 0) this.marks.sentence_0 = nowMs();
@@ -251,6 +287,7 @@ export class Turn {
     push(p, Bus.ttsRequests, this.tts(s.text, index, last));
     publish(p, Bus.aiResponses, this.response({ kind: 'sentence', text: s.text, index, ...(this.emotion ? { emotion: this.emotion } : {}) }));
     this.exec(p);
+    return true;
   }
 
   private complete(chunks: number, finish: string | null): void {
@@ -267,7 +304,7 @@ export class Turn {
       });
       return;
     }
-    if (this.sentences === 0 && rest.length === 0) {
+    if (this.sentences === 0 && this.skipped === 0 && rest.length === 0) {
       const why =
         finish === 'length'
           ? `: it used up llm.maxTokens (${llm.maxTokens}) before any text; raise it`
@@ -277,8 +314,9 @@ export class Turn {
       this.fail({ code: ErrorCodes.llmFailed, message: `the model (${llm.model}) returned an empty reply${why}` });
       return;
     }
-    rest.forEach((s, k) => this.sentence(s, k === rest.length - 1));
-    if (rest.length === 0) this.track(push(this.deps.redis, Bus.ttsRequests, this.tts('', this.sentences, true)));
+    const lastSent = rest.map((s, k) => this.sentence(s, k === rest.length - 1)).at(-1) ?? false;
+    // No sentence left with `last` (the reply ended on a boundary, or the filter skipped the last): an end marker.
+    if (!lastSent) this.track(push(this.deps.redis, Bus.ttsRequests, this.tts('', this.sentences, true)));
     this.flushDelta();
     this.state = 'done';
     clearTimeout(this.timer);

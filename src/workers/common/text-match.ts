@@ -31,26 +31,37 @@ export interface Match {
  * of the separator-free run it belongs to.
  */
 export interface Folded {
-  cps: number[];
-  from: number[];
-  to: number[];
-  gapBefore: boolean[];
-  runLen: number[];
+  /** How many characters are compared (the arrays may be longer). */
+  length: number;
+  cps: Int32Array;
+  from: Int32Array;
+  to: Int32Array;
+  gapBefore: Uint8Array;
+  runLen: Int32Array;
+}
+
+/** Room for `n` characters (NFKC may expand one into several: grown on demand). */
+function alloc(n: number): Folded {
+  return { length: 0, cps: new Int32Array(n), from: new Int32Array(n), to: new Int32Array(n), gapBefore: new Uint8Array(n), runLen: new Int32Array(n) };
+}
+
+function grow(f: Folded): Folded {
+  const g = alloc(f.cps.length * 2 + 8);
+  g.length = f.length;
+  g.cps.set(f.cps);
+  g.from.set(f.from);
+  g.to.set(f.to);
+  g.gapBefore.set(f.gapBefore);
+  return g;
 }
 
 const COMPARED = /[\p{L}\p{N}\p{M}]/u;
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 const LATIN = /\p{Script=Latin}/u;
 const MARKS = /\p{M}/gu;
-const GRAPHEME = /\P{M}\p{M}*|\p{M}+/gu;
 /** Scripts written without spaces between words (Korean attaches its particles to the word). */
 const NO_WORD_BREAKS =
   /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]/u;
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
 
 /** The folded form of one grapheme: NFKC, Latin accents dropped, lower case. */
 function foldGrapheme(g: string): string {
@@ -58,39 +69,65 @@ function foldGrapheme(g: string): string {
   return LATIN.test(s) ? s.normalize('NFD').replace(MARKS, '').normalize('NFC') : s;
 }
 
+/**
+ * Characters whose folded form is themselves, tested by range (no normalisation needed): CJK
+ * ideographs, Hangul syllables, kana. Only when no combining mark follows (checked by the caller).
+ */
+function foldsToItself(c: number): boolean {
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0x3041 && c <= 0x3096) || (c >= 0x30a1 && c <= 0x30fa);
+}
+
+/** Whether the UTF-16 unit `c` may be (the start of) a combining mark. */
+function mayBeMark(c: number): boolean {
+  return c >= 0x300 && !foldsToItself(c) && MARK.test(String.fromCharCode(c));
+}
+const MARK = /\p{M}/u;
+const GRAPHEME_AT = /\P{M}\p{M}*|\p{M}+/uy;
+
 /** Folds `text` for matching (see the header). */
 export function fold(text: string): Folded {
-  const f: Folded = { cps: [], from: [], to: [], gapBefore: [], runLen: [] };
+  const n = text.length;
+  let f = alloc(n);
   let gap = false;
-  const add = (cp: number, from: number, to: number) => {
-    f.cps.push(cp);
-    f.from.push(from);
-    f.to.push(to);
-    f.gapBefore.push(gap && f.cps.length > 1);
-    gap = false;
-  };
-  if (isAscii(text)) {
-    for (let i = 0; i < text.length; i++) {
-      let c = text.charCodeAt(i);
+  for (let i = 0; i < n; ) {
+    let c = text.charCodeAt(i);
+    // Fast paths (most chat): ASCII, full-width ASCII, CJK, with no combining mark after it.
+    if ((c < 0x80 || (c >= 0xff01 && c <= 0xff5e) || foldsToItself(c)) && (i + 1 >= n || !mayBeMark(text.charCodeAt(i + 1)))) {
+      if (c >= 0xff01 && c <= 0xff5e) c -= 0xfee0;
       if (c >= 65 && c <= 90) c += 32;
-      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) add(c, i, i + 1);
-      else gap = true;
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c >= 0x80) {
+        // Room for one more: at most n in the fast path, grown only after an expanding grapheme.
+        if (f.length === f.cps.length) f = grow(f);
+        const k = f.length++;
+        f.gapBefore[k] = gap && k > 0 ? 1 : 0;
+        f.cps[k] = c;
+        f.from[k] = i;
+        f.to[k] = i + 1;
+        gap = false;
+      } else gap = true;
+      i++;
+      continue;
     }
-  } else {
-    for (const m of text.matchAll(GRAPHEME)) {
-      const start = m.index;
-      const end = start + m[0].length;
-      for (const ch of foldGrapheme(m[0])) {
-        if (COMPARED.test(ch)) add(ch.codePointAt(0)!, start, end);
-        else if (!INVISIBLE.test(ch)) gap = true;
-      }
+    GRAPHEME_AT.lastIndex = i;
+    const g = GRAPHEME_AT.exec(text)![0];
+    for (const ch of foldGrapheme(g)) {
+      if (COMPARED.test(ch)) {
+        if (f.length === f.cps.length) f = grow(f);
+        const k = f.length++;
+        f.gapBefore[k] = gap && k > 0 ? 1 : 0;
+        f.cps[k] = ch.codePointAt(0)!;
+        f.from[k] = i;
+        f.to[k] = i + g.length;
+        gap = false;
+      } else if (!INVISIBLE.test(ch)) gap = true;
     }
+    i += g.length;
   }
   // Length of each separator-free run, for the spaced-out-letters rule.
-  for (let i = 0; i < f.cps.length; ) {
+  for (let i = 0; i < f.length; ) {
     let j = i + 1;
-    while (j < f.cps.length && !f.gapBefore[j]) j++;
-    for (let k = i; k < j; k++) f.runLen.push(j - i);
+    while (j < f.length && !f.gapBefore[j]) j++;
+    f.runLen.fill(j - i, i, j);
     i = j;
   }
   return f;
@@ -98,11 +135,12 @@ export function fold(text: string): Folded {
 
 /** The folded text as a plain string (for comparing two names). */
 export function foldedString(text: string): string {
-  return String.fromCodePoint(...fold(text).cps);
+  const f = fold(text);
+  return String.fromCodePoint(...f.cps.subarray(0, f.length));
 }
 
 function noWordBreaks(cp: number): boolean {
-  return cp > 0x2e7f && NO_WORD_BREAKS.test(String.fromCodePoint(cp));
+  return cp > 0x2e7f && (foldsToItself(cp) || NO_WORD_BREAKS.test(String.fromCodePoint(cp)));
 }
 
 interface Entry {
@@ -136,7 +174,7 @@ export class WordMatcher {
     const w = word.trim();
     if (!w) return;
     const f = fold(w);
-    if (f.cps.length === 0) {
+    if (f.length === 0) {
       const lit = w.normalize('NFKC').toLowerCase();
       if (!this.literals.some((l) => l === lit)) {
         this.literals.push(lit);
@@ -145,16 +183,16 @@ export class WordMatcher {
       return;
     }
     let node = this.root;
-    for (const cp of f.cps) {
+    for (const cp of f.cps.subarray(0, f.length)) {
       let next = node.next.get(cp);
       if (!next) node.next.set(cp, (next = { next: new Map() }));
       node = next;
     }
     const gaps = new Set<number>();
-    f.gapBefore.forEach((g, k) => g && gaps.add(k));
+    for (let k = 1; k < f.length; k++) if (f.gapBefore[k]) gaps.add(k);
     if (node.entry) for (const g of gaps) node.entry.gaps.add(g);
     else {
-      node.entry = { word: w, gaps, length: f.cps.length };
+      node.entry = { word: w, gaps, length: f.length };
       this.count++;
     }
   }
@@ -180,7 +218,7 @@ export class WordMatcher {
     }
     if (this.root.next.size) {
       const f = fold(text);
-      const n = f.cps.length;
+      const n = f.length;
       for (let i = 0; i < n; ) {
         let node = this.root.next.get(f.cps[i]!);
         let best: Entry | undefined;
@@ -199,14 +237,14 @@ export class WordMatcher {
         i = end;
       }
     }
-    return out.length > 1 ? dropOverlaps(out) : out;
+    return out.length > 1 ? mergeMatches(out) : out;
   }
 
   /** Whether folded [i, j) is a real occurrence of `e`: word boundaries, and only allowed gaps inside. */
   private accepts(f: Folded, i: number, j: number, e: Entry): boolean {
-    const { cps, gapBefore, runLen } = f;
+ const { cps, gapBefore, runLen } = f;
     if (i > 0 && !gapBefore[i] && !noWordBreaks(cps[i - 1]!) && !noWordBreaks(cps[i]!)) return false;
-    if (j < cps.length && !gapBefore[j] && !noWordBreaks(cps[j - 1]!) && !noWordBreaks(cps[j]!)) return false;
+    if (j < f.length && !gapBefore[j] && !noWordBreaks(cps[j - 1]!) && !noWordBreaks(cps[j]!)) return false;
     for (let k = i + 1; k < j; k++) {
       if (!gapBefore[k] || e.gaps.has(k - i)) continue;
       if (runLen[k - 1] !== 1 || runLen[k] !== 1) return false;
@@ -216,7 +254,7 @@ export class WordMatcher {
 }
 
 /** Sorted by start, the earlier (then the longer) of two overlapping matches kept. */
-function dropOverlaps(ms: Match[]): Match[] {
+export function mergeMatches(ms: Match[]): Match[] {
   ms.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Match[] = [];
   for (const m of ms) if (!out.length || m.start >= out.at(-1)!.end) out.push(m);

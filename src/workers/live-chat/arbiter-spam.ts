@@ -66,18 +66,53 @@ export function spamReason(text: string): string | undefined {
  * The key under which two texts are "the same": folded (case, width), letters and digits only, runs
  * of one character capped at three ("lolllll" = "lolll"). Emoji-only texts keep their symbols.
  */
-export function duplicateKey(text: string): string {
-  const f = fold(text);
+export function duplicateKey(text: string, folded?: string): string {
+  const f = folded ?? fold(text);
   const core = f.replace(/[^\p{L}\p{N}]+/gu, '');
   return (core || f.replace(/\s+/gu, '')).replace(/(.)\1{3,}/gsu, '$1$1$1');
 }
 
 /**
- * Keys last seen within `windowMs`, oldest first (a Map keeps insertion order; a touch re-inserts).
- * `sweep` drops the stale front; past `max` entries the stalest go early.
+ * A first-in first-out log of (key, time) with a moving head: the stale front is dropped in O(1)
+ * per entry. (Deleting from the front of a Map and iterating it from the start again is O(holes)
+ * per call in V8 until the table is rehashed, which made the window tables the arbiter's top cost.)
+ */
+class TimeLog {
+  private keys: string[] = [];
+  private times: number[] = [];
+  private head = 0;
+
+  push(key: string, t: number): void {
+    this.keys.push(key);
+    this.times.push(t);
+  }
+
+  /** The oldest entry, if any. */
+  peek(): { key: string; t: number } | undefined {
+    return this.head < this.keys.length ? { key: this.keys[this.head]!, t: this.times[this.head]! } : undefined;
+  }
+
+  shift(): void {
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.keys.length) {
+      this.keys = this.keys.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  get length(): number {
+    return this.keys.length - this.head;
+  }
+}
+
+/**
+ * Keys last seen within `windowMs`. `touch` records a sighting; past `max` keys the stalest go early
+ * (a flood can only shorten the memory, never grow it).
  */
 export class RecentKeys {
   private readonly seen = new Map<string, number>();
+  private readonly log = new TimeLog();
   constructor(
     private readonly windowMs: number,
     private readonly max = TABLE_MAX,
@@ -88,9 +123,9 @@ export class RecentKeys {
     this.sweep(now);
     const last = this.seen.get(key);
     const hit = last !== undefined && now - last < this.windowMs;
-    this.seen.delete(key);
     this.seen.set(key, now);
-    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+    this.log.push(key, now);
+    while (this.seen.size > this.max) this.dropOldest();
     return hit;
   }
 
@@ -100,19 +135,24 @@ export class RecentKeys {
   }
 
   sweep(now: number): void {
-    for (const [k, t] of this.seen) {
-      if (now - t < this.windowMs) break;
-      this.seen.delete(k);
-    }
+    for (let e = this.log.peek(); e && now - e.t >= this.windowMs; e = this.log.peek()) this.dropOldest();
+  }
+
+  /** Drops the oldest log entry, and its key unless that key was seen again later. */
+  private dropOldest(): void {
+    const e = this.log.peek();
+    if (!e) return;
+    this.log.shift();
+    if (this.seen.get(e.key) === e.t) this.seen.delete(e.key);
   }
 
   get size(): number {
     return this.seen.size;
   }
 
-  /** Rough bytes held (UTF-16 keys plus Map entry overhead). */
+  /** Rough bytes held (UTF-16 keys in the map and the log, plus entry overhead). */
   bytes(): number {
-    let n = 0;
+    let n = this.log.length * 24;
     for (const k of this.seen.keys()) n += k.length * 2 + 48;
     return n;
   }
@@ -120,7 +160,9 @@ export class RecentKeys {
 
 /** At most `max` accepted messages per author per `windowMs` (a sliding window of accept times). */
 export class RateLimiter {
+  /** Accept times per author, oldest first. */
   private readonly times = new Map<string, number[]>();
+  private readonly log = new TimeLog();
   constructor(
     private readonly max: number,
     private readonly windowMs: number,
@@ -129,22 +171,24 @@ export class RateLimiter {
 
   /** Whether `author` may send one more now; when so, the message is counted. */
   allow(author: string, now: number): boolean {
-    this.sweep(now);
-    const list = (this.times.get(author) ?? []).filter((t) => now - t < this.windowMs);
-    if (list.length >= this.max) return false;
+    for (let e = this.log.peek(); e && now - e.t >= this.windowMs; e = this.log.peek()) this.dropOldest();
+    let list = this.times.get(author);
+    if (list && list.length >= this.max) return false;
+    if (!list) this.times.set(author, (list = []));
     list.push(now);
-    // Re-inserted last: the Map stays ordered by last activity, so the sweep stops at the first live one.
-    this.times.delete(author);
-    this.times.set(author, list);
-    if (this.times.size > this.maxAuthors) this.times.delete(this.times.keys().next().value!);
+    this.log.push(author, now);
+    while (this.times.size > this.maxAuthors) this.dropOldest();
     return true;
   }
 
-  private sweep(now: number): void {
-    for (const [k, list] of this.times) {
-      if (now - list[list.length - 1]! < this.windowMs) break;
-      this.times.delete(k);
-    }
+  private dropOldest(): void {
+    const e = this.log.peek();
+    if (!e) return;
+    this.log.shift();
+    const list = this.times.get(e.key);
+    if (!list) return;
+    list.shift();
+    if (list.length === 0) this.times.delete(e.key);
   }
 
   get size(): number {
@@ -152,7 +196,7 @@ export class RateLimiter {
   }
 
   bytes(): number {
-    let n = 0;
+    let n = this.log.length * 24;
     for (const [k, list] of this.times) n += k.length * 2 + 64 + list.length * 8;
     return n;
   }

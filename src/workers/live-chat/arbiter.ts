@@ -20,7 +20,7 @@
 import type { Config } from '../../shared/config.js';
 import type { ChatDropReason, ChatKind, ChatPickReason, ChatPlatform, LiveChatMessage } from '../../shared/live-chat.js';
 import type { Logger } from '../runtime/index.js';
-import { Priority, nameMatcher, rank, type PriorityTier, type RuleReason } from './arbiter-priority.js';
+import { Priority, fold, nameMatcher, rank, type PriorityTier, type RuleReason } from './arbiter-priority.js';
 import { DUPLICATE_WINDOW_MS, LINK_WINDOW_MS, RateLimiter, RecentKeys, duplicateKey, linksOf, spamReason } from './arbiter-spam.js';
 import { thanksNote } from './arbiter-thanks.js';
 
@@ -120,7 +120,8 @@ export class ChatArbiter {
     const now = this.now();
     this.expire(now);
     if (this.byId.has(m.id) || this.ids.touch(m.id, now)) return { accepted: false, reason: 'duplicate' };
-    const r = rank(m, this.addressed);
+    const folded = fold(m.text);
+    const r = rank(m, this.addressed, folded);
     let links: string[] = [];
     if (r.priority < Priority.thanks) {
       if (spamReason(m.text)) return { accepted: false, reason: 'spam' };
@@ -130,7 +131,7 @@ export class ChatArbiter {
         this.dropCarrying(links);
         return { accepted: false, reason: 'spam' };
       }
-      const key = duplicateKey(m.text);
+      const key = duplicateKey(m.text, folded);
       if (key && this.texts.touch(key, now)) return { accepted: false, reason: 'duplicate' };
       if (this.full() && this.victim()!.priority > r.priority) return { accepted: false, reason: 'overflow' };
       if (!this.rate.allow(`${m.platform}:${m.author.id}`, now)) return { accepted: false, reason: 'rate_limited' };
@@ -217,6 +218,11 @@ export class ChatArbiter {
       tier.clear();
       for (const e of sorted) tier.set(e.m.id, e);
     }
+  }
+
+  /** Waiting messages now (what stats().waiting says, without the breakdown). */
+  get size(): number {
+    return this.byId.size;
   }
 
   stats(): ArbiterStats {

@@ -26,6 +26,7 @@ import { Bus } from '../../shared/contract.js';
 import { follow, nowMs, type ChatMessage, type LtmWrite, type MemoryContext, type ReplyFinal, type TurnEvent, type UserInput } from '../../shared/voice.js';
 import type { RecallOutcome } from './recall-client.js';
 import { channelInput, publish, push, queueInput, xadd, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { chatMetaOf } from '../common/chat-quote.js';
 import { RecallClient } from './recall-client.js';
 import { MemoryStore, renderContent, type HistoryWindow } from './store.js';
 import { Summariser } from './summariser.js';
@@ -118,7 +119,7 @@ async function handleTurn(state: State, turn: UserInput, job: JobContext): Promi
   // 1. The user's message first.
   let stored = true;
   try {
-    store.addUser({ session_id: turn.session_id, turn_id: turn.turn_id, text: turn.text, source: turn.source, author: turn.author, ts: turn.ts, pos });
+    store.addUser({ session_id: turn.session_id, turn_id: turn.turn_id, text: turn.text, source: turn.source, author: turn.author, chat: chatMetaOf(turn.chat), ts: turn.ts, pos });
   } catch (e) {
     stored = false;
     log.error({ session_id: turn.session_id, turn_id: turn.turn_id, err: (e as Error).message }, 'could not store the user message; the turn goes on without history');
@@ -136,7 +137,7 @@ async function handleTurn(state: State, turn: UserInput, job: JobContext): Promi
   // 3. The window.
   let summary: string | undefined;
   let win: HistoryWindow;
-  const own = renderContent({ role: 'user', text: turn.text, author: turn.author ?? null, status: 'complete' });
+  const own = renderContent({ role: 'user', text: turn.text, author: turn.author ?? null, status: 'complete', source: turn.source, chat: turn.chat ? JSON.stringify(chatMetaOf(turn.chat)) : null });
   try {
     if (!stored) throw new Error('no history');
     const s = settings.memory.summarise ? store.latestSummary(turn.session_id) : undefined;

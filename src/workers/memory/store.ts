@@ -16,6 +16,7 @@
  */
 import path from 'node:path';
 import type { Logger } from '../runtime/index.js';
+import { renderChatQuote, type StoredChatMeta } from '../common/chat-quote.js';
 import { openDatabase, type Db, type Migration, type Salvaged } from './sqlite.js';
 import { MESSAGE_OVERHEAD_TOKENS, estimateTokens, messageTokens } from './tokens.js';
 
@@ -30,6 +31,8 @@ export interface StoredMessage {
   text: string;
   source: string | null;
   author: string | null;
+  /** Source 'chat': the live-chat meta as JSON (StoredChatMeta: platform, kind, paid), to render it again. */
+  chat: string | null;
   status: MessageStatus;
   ts: number;
   pos: number;
@@ -55,7 +58,7 @@ export interface WindowMessage {
 }
 
 /** The columns the window needs. */
-type Row = Pick<StoredMessage, 'id' | 'role' | 'text' | 'author' | 'status' | 'tokens' | 'pos' | 'turn_id'>;
+type Row = Pick<StoredMessage, 'id' | 'role' | 'text' | 'author' | 'source' | 'chat' | 'status' | 'tokens' | 'pos' | 'turn_id'>;
 
 export interface HistoryWindow {
   /** Oldest first; the last one is the message at `uptoPos` (this turn's user message). */
@@ -98,13 +101,33 @@ const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Live chat: what a chat message needs besides its author to be rendered as a quote again.
+    version: 2,
+    up(db) {
+      db.exec('ALTER TABLE messages ADD COLUMN chat TEXT');
+    },
+  },
 ];
 
-/** How a message appears in the LLM context. */
-export function renderContent(m: Pick<StoredMessage, 'role' | 'text' | 'author' | 'status'>): string {
+/**
+ * How a message appears in the LLM context. A live-chat message (source 'chat') is a quoted block
+ * of viewer data (chat-quote.ts), never plain text the model could take as instructions.
+ */
+export function renderContent(m: Pick<StoredMessage, 'role' | 'text' | 'author' | 'status'> & Partial<Pick<StoredMessage, 'source' | 'chat'>>): string {
+  if (m.role === 'user' && m.source === 'chat') return renderChatQuote(m.text, m.author, parseChatMeta(m.chat));
   if (m.role === 'user') return m.author ? `${m.author}: ${m.text}` : m.text;
   // A reply cut off by barge-in or stop: the trailing ellipsis tells the model it was interrupted.
   return m.status === 'cancelled' ? `${m.text.trimEnd()}…` : m.text;
+}
+
+function parseChatMeta(json: string | null | undefined): StoredChatMeta | undefined {
+  if (!json) return undefined;
+  try {
+    return JSON.parse(json) as StoredChatMeta;
+  } catch {
+    return undefined; // rendered without platform and amount rather than not at all
+  }
 }
 
 /** Gap between a turn's user message and its reply in `pos` (ms): keeps the reply right after it. */
@@ -143,9 +166,9 @@ export class MemoryStore {
     readonly salvage?: Salvaged,
   ) {
     this.st = {
-      insertUser: db.prepare<[string, string, string, string | null, string | null, number, number, number], StoredMessage>(
-        `INSERT INTO messages (session_id, turn_id, role, text, source, author, status, ts, pos, tokens)
-         VALUES (?, ?, 'user', ?, ?, ?, 'complete', ?, ?, ?)
+      insertUser: db.prepare<[string, string, string, string | null, string | null, string | null, number, number, number], StoredMessage>(
+        `INSERT INTO messages (session_id, turn_id, role, text, source, author, chat, status, ts, pos, tokens)
+         VALUES (?, ?, 'user', ?, ?, ?, ?, 'complete', ?, ?, ?)
          ON CONFLICT (session_id, turn_id, role) DO NOTHING RETURNING *`,
       ),
       byTurn: db.prepare<[string, string, string], StoredMessage>('SELECT * FROM messages WHERE session_id = ? AND turn_id = ? AND role = ?'),
@@ -159,7 +182,7 @@ export class MemoryStore {
          RETURNING *`,
       ),
       windowScan: db.prepare<[string, number], Row>(
-        `SELECT id, role, text, author, status, tokens, pos, turn_id FROM messages
+        `SELECT id, role, text, author, source, chat, status, tokens, pos, turn_id FROM messages
          WHERE session_id = ? AND pos <= ? ORDER BY pos DESC, id DESC`,
       ),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
@@ -258,9 +281,10 @@ export class MemoryStore {
    * Stores the user's message of a turn (idempotent: a redelivered turn keeps its first row).
    * `pos` orders the session's history: the turn's start time.
    */
-  addUser(m: { session_id: string; turn_id: string; text: string; source?: string; author?: string; ts: number; pos: number }): StoredMessage {
+  addUser(m: { session_id: string; turn_id: string; text: string; source?: string; author?: string; chat?: StoredChatMeta; ts: number; pos: number }): StoredMessage {
     this.checkExternalWrites();
-    const row = this.st.insertUser.get(m.session_id, m.turn_id, m.text, m.source ?? null, m.author ?? null, m.ts, m.pos, estimateTokens(m.text));
+    const chat = m.chat ? JSON.stringify(m.chat) : null;
+    const row = this.st.insertUser.get(m.session_id, m.turn_id, m.text, m.source ?? null, m.author ?? null, chat, m.ts, m.pos, estimateTokens(m.text));
     if (!row) return this.st.byTurn.get(m.session_id, m.turn_id, 'user')!;
     this.cacheRow(m.session_id, row);
     return row;
@@ -305,7 +329,7 @@ export class MemoryStore {
     for (const row of rows) {
       if (row.text === '') continue;
       const content = renderContent(row);
-      const t = row.author || row.status === 'cancelled' ? messageTokens(content) : row.tokens + messageTokens('');
+      const t = row.author || row.source === 'chat' || row.status === 'cancelled' ? messageTokens(content) : row.tokens + messageTokens('');
       if (out.length > 0 && tokens + t > budget) {
         firstLeftOutPos = row.pos;
         break;

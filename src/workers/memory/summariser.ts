@@ -13,6 +13,7 @@
 import type OpenAI from 'openai';
 import { resolveLlm, type Config } from '../../shared/config.js';
 import { createOpenAiClient, type Logger } from '../runtime/index.js';
+import { safeName } from '../common/chat-quote.js';
 import type { MemoryStore, StoredMessage, Summary } from './store.js';
 import { estimateTokens } from './tokens.js';
 
@@ -56,6 +57,7 @@ export function firstSentence(text: string): string {
 
 /** Who said it, for summaries. */
 function speaker(m: StoredMessage, personaName: string): string {
+  if (m.role === 'user' && m.source === 'chat') return m.author ? `Viewer "${safeName(m.author)}"` : 'Viewers'; // a chat name is viewer data
   return m.role === 'assistant' ? personaName : m.author || 'User';
 }
 

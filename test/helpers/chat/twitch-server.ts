@@ -4,7 +4,8 @@
  * CRLF-terminated lines, IRCv3 tags with Twitch's escaping.
  *
  * What it does like the service:
- *   CAP REQ -> CAP * ACK for twitch.tv/tags|commands|membership (NAK for anything else); without
+ *   CAP LS -> the three capabilities; CAP REQ -> CAP * ACK for twitch.tv/tags|commands|membership
+ *     (NAK for anything else); without
  *     the tags capability a client gets the lines with their tags cut off;
  *   PASS oauth:<token> + NICK <login>: a token in `opts.tokens` for that login is welcomed,
  *     anything else gets `NOTICE * :Login authentication failed` and the socket closes;
@@ -230,6 +231,8 @@ export async function startTwitchServer(initial: TwitchServerOptions = {}): Prom
     const arg = rest.join(' ');
     switch (cmd.toUpperCase()) {
       case 'CAP': {
+        // IRCv3 clients (ircv3, irc-framework) list the capabilities first and end with CAP END.
+        if (rest[0] === 'LS') return sendTo(rec, `:tmi.twitch.tv CAP * LS :${[...KNOWN_CAPS].join(' ')}`);
         if (rest[0] !== 'REQ') return;
         const asked = arg.replace(/^REQ :?/, '').split(' ').filter(Boolean);
         const ok = asked.every((c) => KNOWN_CAPS.has(c));

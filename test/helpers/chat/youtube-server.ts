@@ -17,12 +17,18 @@
  *
  * A test pushes chat items (text, Super Chat, Super Sticker, membership, gifted memberships, or any
  * raw action), ends the stream, makes the next polls fail (garbage JSON, HTTP 500/404, a dropped
- * socket, a replayed page), holds polls open, and reads every request the client made.
+ * socket, a replayed page) or page loads (HTTP 500, a consent page), holds polls open, and reads
+ * every request the client made. One call starts it; `connection()` is a ChatConnection to it:
+ *
+ *   const yt = await startYouTubeServer();
+ *   const source = createYouTubeSource(yt.connection('yt'), sink, { log });
+ *   yt.pushSuperChat({ name: '@fan' }, '$5.00', 'hello');
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ChatConnection } from '../../../src/shared/config.js';
 
 export type YouTubeBadge = 'owner' | 'moderator' | 'member' | 'verified';
 export interface YouTubeAuthor {
@@ -76,6 +82,12 @@ export interface YouTubeServer {
   pushRaw(action: unknown): void;
   /** The next `times` polls fail this way. */
   failNext(kind: YouTubeFailure, times?: number): void;
+  /** The next poll's connection is cut without an answer (as failNext('drop')). */
+  drop(): void;
+  /** The next `times` page loads (watch, /live) answer HTTP 500, or a page without YouTube's data (a captcha or consent page). */
+  failNextPage(kind: 'http500' | 'garbage', times?: number): void;
+  /** A live-chat connection that reads this stand-in (`channel` defaults to the live video id). */
+  connection(id?: string, channel?: string): ChatConnection;
   endStream(): void;
   setTimeoutMs(ms: number): void;
   setLive(live: boolean): void;
@@ -110,6 +122,8 @@ function authorFields(a: YouTubeAuthor): Record<string, unknown> {
     authorName: { simpleText: a.name },
     authorPhoto: { thumbnails: [{ url: 'https://yt4.ggpht.com/photo=s32', width: 32, height: 32 }] },
     authorExternalChannelId: channelIdOf(a),
+    contextMenuEndpoint: { commandMetadata: { webCommandMetadata: { ignoreNavigation: true } }, liveChatItemContextMenuEndpoint: { params: 'Q2g0S0dn' } },
+    contextMenuAccessibility: { accessibilityData: { label: 'Chat actions' } },
   };
   if (a.badges?.length) fields.authorBadges = a.badges.map(badge);
   return fields;
@@ -123,7 +137,7 @@ function html(cfg: unknown, player: unknown, data: unknown, canonical: string): 
 
 export async function startYouTubeServer(opts: YouTubeServerOptions = {}): Promise<YouTubeServer> {
   const videoId = opts.videoId ?? 'liveStream1';
-  const channelId = opts.channelId ?? 'UCfavStandInChannel0001';
+  const channelId = opts.channelId ?? 'UCfavStandInChannel00001';
   const handle = opts.handle ?? '@favstandin';
   const videos = opts.videos ?? {};
   let timeoutMs = opts.timeoutMs ?? 1000;
@@ -133,6 +147,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions = {}): Promi
   /** Continuation token -> the offset in `actions` it reads from. */
   const tokens = new Map<string, { offset: number; view: 'top' | 'all' }>();
   const failures: YouTubeFailure[] = [];
+  const pageFailures: ('http500' | 'garbage')[] = [];
   const received: YouTubeRequest[] = [];
   const events = new EventEmitter();
   let holding = false;
@@ -163,6 +178,7 @@ export async function startYouTubeServer(opts: YouTubeServerOptions = {}): Promi
         : {
             liveChatRenderer: {
               continuations: [{ reloadContinuationData: { continuation: token(0, 'top'), clickTrackingParams: 'CAEQl98BIhM' } }],
+              clientMessages: { reconnectMessage: { runs: [{ text: 'Chat disconnected' }] }, fatalError: { runs: [{ text: 'Chat error' }] } },
               header: { liveChatHeaderRenderer: { viewSelector: { sortFilterSubMenuRenderer: { subMenuItems: [item('Top chat', true, 'top'), item('Live chat', false, 'all')] } } } },
               ...(known === 'replay' ? { isReplay: true } : {}),
             },
@@ -231,6 +247,9 @@ export async function startYouTubeServer(opts: YouTubeServerOptions = {}): Promi
             }
           });
         } else answerPoll(record, res);
+      } else if (req.method === 'GET' && pageFailures.length && (path === '/watch' || path.endsWith('/live'))) {
+        if (pageFailures.shift() === 'http500') res.writeHead(500, { 'Content-Type': 'text/html' }).end('<html><body>500 Internal Server Error</body></html>');
+        else res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body><form action="https://consent.youtube.com/save">Before you continue</form></body></html>');
       } else if (req.method === 'GET' && path === '/watch') {
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(watchPage(url.searchParams.get('v') ?? ''));
       } else if (req.method === 'GET' && (path === `/${handle}/live` || path === `/channel/${channelId}/live`)) {
@@ -281,6 +300,11 @@ export async function startYouTubeServer(opts: YouTubeServerOptions = {}): Promi
     failNext: (kind, times = 1) => {
       for (let i = 0; i < times; i++) failures.push(kind);
     },
+    drop: () => void failures.push('drop'),
+    failNextPage: (kind, times = 1) => {
+      for (let i = 0; i < times; i++) pageFailures.push(kind);
+    },
+    connection: (id = 'youtube', channel = videoId) => ({ id, platform: 'youtube', channel, enabled: true, postReplies: false, endpoint: `http://127.0.0.1:${port}` }),
     endStream: () => void (ended = true),
     setTimeoutMs: (ms) => void (timeoutMs = ms),
     setLive: (v) => void (live = v),

@@ -298,6 +298,38 @@ describe('twitch connector', () => {
     expect(srv.received.some((r) => r.line === 'JOIN #elsewhere')).toBe(false);
   });
 
+  it('posting keeps within Twitch\'s 20 lines per 30 s', async () => {
+    let now = 1_700_000_000_000;
+    const srv = (server = await startTwitchServer({ tokens: { goodtoken: 'botname' } }));
+    const sink = new Recorder();
+    const conn = ChatConnection.parse({ id: 'tw', platform: 'twitch', channel: 'somechan', token: 'goodtoken', username: 'botname', endpoint: srv.url });
+    const src = (source = twitchSourceFactory({ timers: new ManualTimers(), random })(conn, sink, { log, now: () => now }));
+    await src.start();
+    await sink.nth('live');
+    for (let i = 0; i < 19; i++) await src.post!(`line ${i}`);
+    await expect(src.post!(`${'a'.repeat(400)} ${'b'.repeat(400)}`)).rejects.toThrow('Twitch allows 20 chat lines per 30 s');
+    await src.post!('line 19');
+    now += 29_999;
+    await expect(src.post!('too soon')).rejects.toThrow('was not posted');
+    now += 1;
+    await src.post!('a new window');
+    await srv.waitForLine(/^PRIVMSG #somechan :a new window$/);
+    expect(srv.received.filter((r) => r.line.startsWith('PRIVMSG')).map((r) => r.line.replace('PRIVMSG #somechan :', ''))).toEqual([...Array.from({ length: 20 }, (_, i) => `line ${i}`), 'a new window']);
+  });
+
+  it('an account banned from the channel reads on but posts nothing', async () => {
+    const { srv, sink, src } = await setup({ token: 'goodtoken', username: 'botname' }, { tokens: { goodtoken: 'botname' } });
+    await sink.nth('live');
+    await src.post!('first');
+    srv.notice('somechan', 'You are permanently banned from talking in somechan.', 'msg_banned');
+    const banned = await sink.nth('live', 2);
+    expect(banned).toMatchObject({ can_post: false, detail: expect.stringContaining('banned from talking there') });
+    await expect(src.post!('second')).rejects.toThrow('banned from talking in #somechan');
+    const id = srv.chat('somechan', 'viewer', 'still reading');
+    expect((await sink.messageCount(1))[0]!.id).toBe(`twitch:${id}`);
+    expect(srv.received.filter((r) => r.line.startsWith('PRIVMSG')).map((r) => r.line)).toEqual(['PRIVMSG #somechan :first']);
+  });
+
   it('a refused token is an error naming the fix, with no retry', async () => {
     const { srv, sink, timers } = await setup({ token: 'expired', username: 'botname' }, { tokens: { goodtoken: 'botname' } });
     const err = await sink.nth('error');
@@ -324,6 +356,34 @@ describe('twitch connector', () => {
     await a.srv.close();
     const b = await setup({ channel: 'not a channel' });
     expect(b.sink.statuses[0]).toMatchObject({ state: 'error', detail: expect.stringContaining('is not a Twitch channel') });
+  });
+
+  it('an endpoint that is no WebSocket URL is an error naming the fix', async () => {
+    const { sink } = await setup({ endpoint: 'ftp://127.0.0.1:1/' });
+    expect(sink.statuses).toEqual([
+      expect.objectContaining({ state: 'connecting' }),
+      expect.objectContaining({ state: 'error', detail: expect.stringContaining('set the connection\'s endpoint to a ws:// or wss:// URL') }),
+    ]);
+  });
+
+  it('a sink that throws does not take the connection down', async () => {
+    const { srv, sink } = await setup();
+    await sink.nth('live');
+    const original = sink.message.bind(sink);
+    let thrown = 0;
+    sink.message = (m) => {
+      if (m.text === 'boom') {
+        thrown++;
+        throw new Error('a bug in the service');
+      }
+      original(m);
+    };
+    srv.chat('somechan', 'a', 'boom');
+    const id = srv.chat('somechan', 'b', 'fine');
+    expect((await sink.messageCount(1))[0]!.id).toBe(`twitch:${id}`);
+    expect(thrown).toBe(1);
+    expect(srv.clients).toHaveLength(1);
+    expect(sink.states()).toEqual(['connecting', 'live']);
   });
 
   it('posting without a token or while not live is refused with the reason', async () => {

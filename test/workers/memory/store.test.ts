@@ -66,7 +66,7 @@ describe('memory store', () => {
     const { store } = openStore(dir);
     expect(store.count('s1')).toBe(6);
     const v = store.db.prepare<[], { v: number }>('SELECT MAX(version) AS v FROM schema_version').get();
-    expect(v?.v).toBe(1);
+    expect(v?.v).toBe(2);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
   }, 40_000);
@@ -76,7 +76,7 @@ describe('memory store', () => {
     const { store } = openStore(dir);
     store.db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (99, 0)').run();
     store.close();
-    expect(() => openStore(dir)).toThrow(/schema version 99, newer than this version of the app knows \(1\)/);
+    expect(() => openStore(dir)).toThrow(/schema version 99, newer than this version of the app knows \(2\)/);
     expect(readdirSync(path.join(dir, 'memory')).some((f) => f.includes('corrupt'))).toBe(false);
   });
 

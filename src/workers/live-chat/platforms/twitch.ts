@@ -3,11 +3,13 @@
  * and membership capabilities. Anonymous reading logs in as `justinfan<digits>` (no PASS); with a
  * token it logs in as `conn.username` with `PASS oauth:<token>` and can post (`post()`).
  *
- * A small client on `ws`, not @twurple/chat 8, because twurple cannot be aimed at a stand-in nor
- * held to this interface: its ChatClient passes only a host name to ircv3 (the port is always
- * 80/443), with a token it first validates it at https://id.twitch.tv/oauth2/validate (a fixed
- * URL: no test could run offline), it reconnects on its own Fibonacci schedule (no `backoffMs`, no
- * `retry_in_ms` to report), and a line it cannot parse only reaches its logger (no `malformed`).
+ * A small client on `ws`, not @twurple/chat 8, because twurple cannot be held to this interface
+ * nor tested offline: its ChatClient passes only a host name to ircv3, so the port is always
+ * 80/443 (another port is reached only by a trick, host "127.0.0.1:<port>/?" putting the ":80"
+ * into the query); with a token it first validates it at https://id.twitch.tv/oauth2/validate, a
+ * fixed URL no test can replace; it reconnects on its own Fibonacci schedule with real timers (no
+ * `backoffMs`, no `retry_in_ms` to report); and a line it cannot parse only reaches its logger
+ * (no `malformed`). Revisit if twurple gains a port/URL option and an injectable token check.
  *
  * Heartbeats: Twitch PINGs about every 5 minutes and we PONG; if the server is silent for
  * `idlePingMs` we PING it ourselves, and a missing PONG counts as a dropped connection.
@@ -22,6 +24,8 @@ import { IrcParseError, nickOf, parseIrcLine, toLiveChat, twitchChannelLogin, tw
 export const TWITCH_IRC_URL = 'wss://irc-ws.chat.twitch.tv:443';
 const CAPS = 'twitch.tv/tags twitch.tv/commands twitch.tv/membership';
 const AUTH_FAILED = /login authentication failed|improperly formatted auth|invalid nick/i;
+/** Twitch lets an account that is not a moderator send 20 lines per 30 s; past it the account is locked out of chat for 30 min. */
+export const TWITCH_POST_LIMIT = { lines: 20, windowMs: 30_000 };
 
 export interface TwitchTimers {
   set(fn: () => void, ms: number): unknown;
@@ -68,11 +72,14 @@ class TwitchSource implements ChatSource {
   /** An error only the user can fix: no more reconnects. */
   private gaveUp = false;
   private closeReason = '';
-  private awaitingPong = false;
+  /** Twitch said this account may not talk in the channel: read on, post nothing. */
+  private postBanned = false;
   private watchdog: unknown;
   private joinTimer: unknown;
   private retryTimer: unknown;
   private readonly communityGifts = new Set<string>();
+  /** When our recent lines were posted (the rate limit's window). */
+  private readonly posted: number[] = [];
 
   constructor(
     private readonly conn: ChatConnection,
@@ -91,7 +98,7 @@ class TwitchSource implements ChatSource {
   }
 
   private get canPost(): boolean {
-    return this.token !== undefined;
+    return this.token !== undefined && !this.postBanned;
   }
 
   async start(): Promise<void> {
@@ -125,19 +132,32 @@ class TwitchSource implements ChatSource {
 
   async post(text: string): Promise<void> {
     if (!this.token) throw new Error(`Twitch connection ${this.conn.id} reads anonymously: add a token (chat:edit) and username to post`);
+    if (this.postBanned) throw new Error(`${this.nick} is banned from talking in #${this.channel}; the line was not posted`);
     const ws = this.ws;
     if (!ws || !this.joined || ws.readyState !== WebSocket.OPEN) throw new Error(`Twitch connection ${this.conn.id} is not in #${this.channel} right now; the line was not posted`);
     const chunks = twitchLineChunks(text);
     if (chunks.length === 0) throw new Error('nothing to post: the text is empty');
-    for (const chunk of chunks) ws.send(`PRIVMSG #${this.channel} :${chunk}`);
+    const now = this.now();
+    while (this.posted.length && now - this.posted[0]! >= TWITCH_POST_LIMIT.windowMs) this.posted.shift();
+    if (this.posted.length + chunks.length > TWITCH_POST_LIMIT.lines) {
+      throw new Error(`Twitch allows ${TWITCH_POST_LIMIT.lines} chat lines per ${TWITCH_POST_LIMIT.windowMs / 1000} s: this reply (${chunks.length} line(s)) was not posted, to keep ${this.nick} from being locked out`);
+    }
+    for (const chunk of chunks) {
+      ws.send(`PRIVMSG #${this.channel} :${chunk}`);
+      this.posted.push(now);
+    }
   }
 
   private connect(): void {
     const gen = ++this.gen;
     this.joined = false;
-    this.awaitingPong = false;
     this.closeReason = '';
-    const ws = new WebSocket(this.url);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      return this.fail(`cannot connect to ${this.url} (${(e as Error).message}): set the connection's endpoint to a ws:// or wss:// URL, or clear it to use Twitch's own`);
+    }
     this.ws = ws;
     this.arm(this.opts.pongTimeoutMs ?? 10_000, () => this.drop('no answer from the server'));
     ws.on('open', () => {
@@ -149,7 +169,7 @@ class TwitchSource implements ChatSource {
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
       if (gen !== this.gen) return;
       if (isBinary) return this.sink.malformed('a binary WebSocket frame (Twitch IRC is text)');
-      for (const line of data.toString().split(/\r?\n/)) if (line) this.onLine(line);
+      for (const line of data.toString().split(/\r?\n/)) if (line && gen === this.gen) this.handle(line);
     });
     ws.on('error', (err: Error) => {
       if (gen === this.gen) this.closeReason ||= err.message;
@@ -165,6 +185,15 @@ class TwitchSource implements ChatSource {
     });
   }
 
+  /** One line, whatever goes wrong in it: a bug or a throwing sink must not take the socket down. */
+  private handle(raw: string): void {
+    try {
+      this.onLine(raw);
+    } catch (e) {
+      this.log().error({ conn: this.conn.id, err: e, line: raw.slice(0, 200) }, 'twitch line could not be handled');
+    }
+  }
+
   private onLine(raw: string): void {
     let line: IrcLine;
     try {
@@ -173,7 +202,6 @@ class TwitchSource implements ChatSource {
       if (!(e instanceof IrcParseError)) throw e;
       return this.sink.malformed(`not an IRC line: ${e.message}`, raw.slice(0, 200));
     }
-    this.awaitingPong = false;
     this.arm(this.opts.idlePingMs ?? 330_000, () => this.ping());
     switch (line.command) {
       case 'PING':
@@ -208,7 +236,12 @@ class TwitchSource implements ChatSource {
       return this.fail(`Twitch refused the login (${text}): make a fresh token with the chat:read and chat:edit scopes for ${this.nick} and save it in the connection, or remove the token to read anonymously`);
     }
     if (id === 'msg_channel_suspended') return this.fail(`Twitch channel #${this.channel} does not exist or is suspended: check the channel login in the connection`);
-    if (id === 'msg_banned') return this.fail(`the account ${this.nick} is banned from #${this.channel}: use another account's token, or read anonymously`);
+    if (id === 'msg_banned' && this.token && !this.postBanned) {
+      // A banned account still reads the channel; only its lines are refused.
+      this.postBanned = true;
+      this.sink.status('live', `reading #${this.channel}, but ${this.nick} is banned from talking there: replies are not posted (use another account's token)`, { can_post: false });
+      return;
+    }
     this.log().info({ conn: this.conn.id, msgId: id, text }, 'twitch notice');
   }
 
@@ -235,9 +268,8 @@ class TwitchSource implements ChatSource {
     this.sink.status('live', `reading #${this.channel}${this.canPost ? ` as ${this.nick}` : ' anonymously'}`, { can_post: this.canPost });
   }
 
+  /** Any line from the server re-arms the idle timer, so a PONG (or anything else) in time cancels the drop. */
   private ping(): void {
-    if (this.awaitingPong) return this.drop('no PONG from the server');
-    this.awaitingPong = true;
     this.send('PING :fav');
     this.arm(this.opts.pongTimeoutMs ?? 10_000, () => this.drop('no PONG from the server'));
   }

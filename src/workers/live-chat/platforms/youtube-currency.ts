@@ -33,6 +33,15 @@ const SYMBOLS: Record<string, string> = {
   '฿': 'THB',
   'zł': 'PLN',
   kr: 'SEK',
+  Rp: 'IDR',
+  RM: 'MYR',
+  S$: 'SGD',
+  R: 'ZAR',
+  '₦': 'NGN',
+  '₴': 'UAH',
+  'Kč': 'CZK',
+  Ft: 'HUF',
+  'E£': 'EGP',
 };
 const SYMBOL_KEYS = Object.keys(SYMBOLS).sort((a, b) => b.length - a.length);
 

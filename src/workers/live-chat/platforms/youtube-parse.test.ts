@@ -30,6 +30,10 @@ describe('parsePaidAmount', () => {
     ['€1.234,56', 1234.56, 'EUR'],
     ['$1,234.56', 1234.56, 'USD'],
     ['MX$100.00', 100, 'MXN'],
+    ['NOK 200.00', 200, 'NOK'],
+    ['Rp50.000', 50000, 'IDR'],
+    ['R100.00', 100, 'ZAR'],
+    ['RM5.00', 5, 'MYR'],
   ])('%s -> %d %s', (text, amount, currency) => {
     expect(parsePaidAmount(text)).toEqual({ amount, currency });
   });

@@ -8,12 +8,13 @@
  *      the chat actions and the next continuation with `timeoutMs`; poll again after it (bounded
  *      1-10 s); no continuation = the stream ended.
  *
- * Why not youtubei.js (installed): its `LiveChat` polls on its own clock (a fixed 2 s, then
- * re-emits actions through a randomised "smoothed" queue) instead of the server's `timeoutMs`, gives
- * up for good after 10 failed polls, and needs `/player`, `/next` and `/updated_metadata` answers
- * (with its session bootstrap) before the first poll. None of that can be paced by an injected
- * clock or driven by a stand-in that speaks only the two endpoints chat needs, and its
- * retry/stop policy is not the one `ChatSource` promises. The protocol itself is two requests.
+ * Why not youtubei.js 18 (installed; judged by reading its LiveChat): it parses the server's
+ * `timeoutMs` but does not wait it (it polls again as soon as a page is emitted, or after a fixed
+ * 2 s when a page is empty, and re-emits actions through a randomised "smoothed" queue), gives up
+ * for good after 10 failed polls (emitting 'end'), and before the first poll needs its session
+ * bootstrap plus `/player`, `/next` and `/updated_metadata` answers. Its timers are its own (no
+ * injected clock), and its retry/stop policy is not the one `ChatSource` promises. The protocol
+ * chat needs is two requests, so this is a small client on `fetch`.
  *
  * Failures: network errors and HTTP 5xx/429 retry the same continuation with `backoffMs`
  * (status reconnecting); a 4xx on get_live_chat (an expired continuation) reloads the watch page;
@@ -34,6 +35,8 @@ export const MAX_POLL_MS = 10_000;
 /** A channel that is not live is looked at again after this long. */
 export const NOT_LIVE_RETRY_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 20_000;
+/** Unreadable get_live_chat answers in a row before the watch page is loaded again. */
+const MAX_BAD_PAGES = 3;
 const SEEN_IDS = 5000;
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -136,13 +139,13 @@ export class YouTubeChatSource implements ChatSource {
       if (res.status >= 400) throw new HttpError(res.status, `YouTube's page for ${name}`);
       html = res.text;
     } catch (err) {
-      return this.retry(err, () => this.open(target));
+      return this.retry(reason(err), () => this.open(target));
     }
     if (this.stopped) return;
     const page = readWatchPage(html);
     if (page.unreadable) {
       this.sink.malformed(`YouTube's page for ${name} has no ytInitialData`, html.slice(0, 200));
-      return this.retry(new Error(`YouTube's page for ${name} could not be read`), () => this.open(target));
+      return this.retry(`YouTube's page for ${name} could not be read (a consent or bot-check page?)`, () => this.open(target));
     }
     const videoId = target.kind === 'video' ? target.videoId : page.videoId;
     if (!videoId) {
@@ -183,7 +186,6 @@ export class YouTubeChatSource implements ChatSource {
   private async poll(target: YouTubeTarget): Promise<void> {
     const live = this.live;
     if (!live || this.stopped) return;
-    let body: unknown;
     let raw: string;
     try {
       const res = await this.http(`${this.origin}/youtubei/v1/live_chat/get_live_chat?prettyPrint=false`, {
@@ -203,22 +205,24 @@ export class YouTubeChatSource implements ChatSource {
       });
       if (res.status >= 400 && res.status < 500 && res.status !== 429) {
         // The continuation expired or was refused: start over from the watch page.
-        return this.retry(new HttpError(res.status, 'get_live_chat'), () => this.open(target));
+        return this.retry(`get_live_chat answered HTTP ${res.status} (reloading the watch page)`, () => this.open(target));
       }
       if (res.status >= 400) throw new HttpError(res.status, 'get_live_chat');
       raw = res.text;
     } catch (err) {
-      return this.retry(err, () => this.poll(target));
+      return this.retry(reason(err), () => this.poll(target));
     }
     if (this.stopped) return;
     const received = this.now();
     let page;
     try {
-      body = JSON.parse(raw) as unknown;
-      page = parseChatPage(body, { connection: this.conn.id, videoId: live.videoId, receivedAt: received });
+      page = parseChatPage(JSON.parse(raw) as unknown, { connection: this.conn.id, videoId: live.videoId, receivedAt: received });
     } catch (err) {
       const what = err instanceof SyntaxError ? 'get_live_chat answered with invalid JSON' : `get_live_chat: ${(err as Error).message}`;
       this.sink.malformed(what, raw.slice(0, 200));
+      if (this.failures >= MAX_BAD_PAGES - 1) {
+        return this.retry(`get_live_chat answered ${MAX_BAD_PAGES} unreadable pages in a row (reloading the watch page)`, () => this.open(target));
+      }
       // Same continuation again, after the back-off (the state does not change for one bad page).
       return this.schedule(backoffMs(this.failures++, this.random), () => this.poll(target), target);
     }
@@ -245,10 +249,9 @@ export class YouTubeChatSource implements ChatSource {
   }
 
   /** A transient failure: status reconnecting with the back-off, then `again`. */
-  private retry(err: unknown, again: () => Promise<void>): void {
+  private retry(why: string, again: () => Promise<void>): void {
     if (this.stopped) return;
     const ms = backoffMs(this.failures++, this.random);
-    const why = err instanceof HttpError ? err.message : `YouTube could not be reached (${(err as Error).message})`;
     this.wait(`${why}: retrying in ${Math.round(ms / 100) / 10} s`, ms, again);
   }
 
@@ -271,7 +274,7 @@ export class YouTubeChatSource implements ChatSource {
   private run(fn: () => Promise<void>, target?: YouTubeTarget): void {
     fn().catch((err: unknown) => {
       this.deps.log.warn({ err, connection: this.conn.id }, "youtube chat: unexpected error, reloading the watch page");
-      if (target) this.retry(err, () => this.open(target));
+      if (target) this.retry(`unexpected error (${(err as Error).message})`, () => this.open(target));
     });
   }
 
@@ -295,4 +298,25 @@ export class YouTubeChatSource implements ChatSource {
   }
 }
 
-export const createYouTubeSource: ChatSourceFactory = (conn, sink, deps) => new YouTubeChatSource(conn, sink, deps);
+/** The `ChatSourceFactory` for YouTube (it also takes the test seams of `YouTubeSourceDeps`). */
+function reason(err: unknown): string {
+  if (err instanceof HttpError) return err.message;
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return `YouTube did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+  // undici says "fetch failed" and keeps what happened (ECONNREFUSED, a closed socket) in the cause.
+  const code = e.cause?.code ?? '';
+  const detail = NET_ERRORS[code] ?? e.cause?.message ?? e.message;
+  return `YouTube could not be reached (${detail}${NET_ERRORS[code] ? `, ${code}` : ''})`;
+}
+
+const NET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'the connection was reset',
+  UND_ERR_SOCKET: 'the connection was cut',
+  ENOTFOUND: 'no DNS answer: is this machine online?',
+  EAI_AGAIN: 'no DNS answer: is this machine online?',
+  ETIMEDOUT: 'the connection timed out',
+};
+
+export const createYouTubeSource = ((conn: ChatConnection, sink: ChatSink, deps: YouTubeSourceDeps): ChatSource =>
+  new YouTubeChatSource(conn, sink, deps)) satisfies ChatSourceFactory;
