@@ -62,6 +62,14 @@ describe('Pace', () => {
     expect(calls).toEqual(['turn:true', 'turn:false']);
   });
 
+  it('a pushed chat turn the dialog engine refused (error busy, no turn_end) is no longer pending', () => {
+    pace.pending('chat-2');
+    pace.onEvent({ ...ev('error', { stage: 'dialog', code: 'llm_failed', message: 'x' }), turn_id: 'chat-2' } as TurnEvent);
+    expect(pace.state.turn).toBe(true);
+    pace.onEvent({ ...ev('error', { stage: 'dialog', code: 'busy', message: 'busy' }), turn_id: 'chat-2' } as TurnEvent);
+    expect(calls).toEqual(['turn:true', 'turn:false']);
+  });
+
   it('speech_end with no turn_state after it releases the mic after micHoldMs', () => {
     pace.onEvent(ev('speech_start'));
     pace.onEvent(ev('speech_end', { audio_ms: 500 }));

@@ -6,7 +6,8 @@
  *   speech_start, turn_state listening    the mic holds the floor (the streamer talks; they always win)
  *   turn_state thinking / speaking        a turn runs (any source: mic, typed or a chat answer)
  *   turn_state idle                       neither
- *   turn_end of the chat turn we pushed   that turn is no longer pending
+ *   turn_end of the chat turn we pushed   that turn is no longer pending (also an error 'busy' for it:
+ *                                         the dialog engine dropped it, no turn_end follows)
  *
  * A chat answer is pending from the moment it is pushed on fav:dialog:inputs until its turn ends:
  * the dialog engine announces the turn (turn_state thinking) a moment after the push, and no second
@@ -93,6 +94,10 @@ export class Pace {
         break;
       case 'turn_end':
         this.settled(ev.turn_id);
+        return;
+      case 'error':
+        // The dialog engine refused the input (busy, chatPolicy drop): its turn never starts nor ends.
+        if (ev.code === 'busy') this.settled(ev.turn_id);
         return;
       default:
         return;
