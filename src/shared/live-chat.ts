@@ -155,5 +155,5 @@ export const CHAT_STATUS_KEY = 'fav:chat:status';
  * the embedded bus has no sorted sets.
  */
 export const CHAT_ANSWERED_KEY = 'fav:chat:answered';
-/** The arbiter's waiting messages (JSON), kept so a restart loses none that were accepted. */
+/** The arbiter's waiting messages, a hash id -> LiveChatMessage JSON, kept so a restart loses none that were accepted. */
 export const CHAT_WAITING_KEY = 'fav:chat:waiting';

@@ -9,7 +9,7 @@ import { Bus } from '../../shared/contract.js';
 import { publish, push, type WorkerContext } from '../runtime/index.js';
 import type { LiveChatIo } from './service.js';
 
-/** A waiting list nobody restored for this long is stale chat: let it go. */
+/** A waiting list nobody restored or changed for this long is stale chat: let it go. */
 const WAITING_TTL_MS = 24 * 3_600_000;
 
 export function createBusIo(ctx: Pick<WorkerContext, 'redis' | 'log' | 'notify'>): LiveChatIo {
@@ -24,7 +24,12 @@ export function createBusIo(ctx: Pick<WorkerContext, 'redis' | 'log' | 'notify'>
         if (c.answered.forget.length > 0) m.hdel(CHAT_ANSWERED_KEY, ...c.answered.forget);
       }
       if (c.push) push(m, Bus.dialogInputs, c.push);
-      if (c.waiting) m.set(CHAT_WAITING_KEY, JSON.stringify(c.waiting), 'PX', WAITING_TTL_MS);
+      const entries = (list: LiveChatMessage[]) => list.flatMap((x) => [x.id, JSON.stringify(x)]);
+      if (c.rewrite) m.del(CHAT_WAITING_KEY);
+      if (c.rewrite?.length) m.hset(CHAT_WAITING_KEY, ...entries(c.rewrite));
+      if (c.keep?.length) m.hset(CHAT_WAITING_KEY, ...entries(c.keep));
+      if (c.unkeep?.length) m.hdel(CHAT_WAITING_KEY, ...c.unkeep);
+      if (c.rewrite?.length || c.keep?.length) m.pexpire(CHAT_WAITING_KEY, WAITING_TTL_MS);
       for (const ev of c.feed) publish(m, Bus.chatFeed, ev);
       const res = await m.exec();
       if (res === null) throw new Error('the MULTI was discarded');
@@ -51,23 +56,27 @@ export function createBusIo(ctx: Pick<WorkerContext, 'redis' | 'log' | 'notify'>
       }
     },
     async loadWaiting() {
-      const raw = await redis.get(CHAT_WAITING_KEY);
-      if (raw === null) return [];
-      let list: unknown;
+      let raw: Record<string, string>;
       try {
-        list = JSON.parse(raw);
-      } catch {
-        log.warn({ key: CHAT_WAITING_KEY }, 'the kept chat waiting list is not JSON: dropped');
+        raw = await redis.hgetall(CHAT_WAITING_KEY);
+      } catch (e) {
+        // Not a hash (written by another version): nothing to restore from it.
+        log.warn({ key: CHAT_WAITING_KEY, err: (e as Error).message }, 'the kept chat waiting list is unreadable: dropped');
+        await redis.del(CHAT_WAITING_KEY);
         return [];
       }
-      if (!Array.isArray(list)) return [];
-      // One bad entry (written by another version) costs that entry, not the others.
-      const good = list.flatMap((x) => {
-        const p = LiveChatMessage.safeParse(x);
-        return p.success ? [p.data] : [];
+      const values = Object.values(raw);
+      // One bad entry costs that entry, not the others.
+      const good = values.flatMap((json) => {
+        try {
+          const p = LiveChatMessage.safeParse(JSON.parse(json));
+          return p.success ? [p.data] : [];
+        } catch {
+          return [];
+        }
       });
-      if (good.length < list.length) log.warn({ dropped: list.length - good.length }, 'unreadable kept chat messages dropped');
-      return good;
+      if (good.length < values.length) log.warn({ dropped: values.length - good.length }, 'unreadable kept chat messages dropped');
+      return good.sort((a, b) => a.received_at - b.received_at);
     },
   };
 }

@@ -7,8 +7,11 @@
  *   - Never twice: a pick's message ids go into CHAT_ANSWERED_KEY in the same MULTI as its push;
  *     a message whose id was answered (or was seen by this process) is ignored: a platform replay.
  *   - Nothing accepted is lost: the feed says a message was accepted only in the MULTI that also
- *     saves the arbiter's waiting list (CHAT_WAITING_KEY), and a restarted service restores it.
- *     Feed events and the waiting list are written together every `flushMs`, and at once with a pick.
+ *     keeps it in the waiting list (CHAT_WAITING_KEY, a hash), and a restarted service restores it.
+ *     Feed events and the changes to the waiting list are written together every `flushMs`, and at
+ *     once with a pick. Changes, not the whole list: under a flood the list is full (maxWaiting) and
+ *     rewriting it ten times a second cost more than everything else the service does.
+ *     The whole list is rewritten after a restore, a failed write, and at stop.
  *   - A filtered message never reaches the arbiter, the feed says why it was dropped.
  * The bus is behind `LiveChatIo` (bus-io.ts), so these rules are tested with fake timers.
  */
@@ -42,10 +45,14 @@ export interface Filter {
   unban(platform: ChatPlatform, userId: string): void;
 }
 
-/** One atomic write (MULTI): feed events in order, the waiting list, a pick's answered ids and its push. */
+/** One atomic write (MULTI): feed events in order, the waiting list's changes, a pick's answered ids and its push. */
 export interface Commit {
   feed: ChatFeedEvent[];
-  waiting?: LiveChatMessage[];
+  /** Messages accepted since the last write (kept), and ids no longer waiting (picked, dropped). */
+  keep?: LiveChatMessage[];
+  unkeep?: string[];
+  /** The whole waiting list, replacing what was kept. */
+  rewrite?: LiveChatMessage[];
   /** Ids answered now, and older answered ids to forget (past `answeredKeepMs`). */
   answered?: { ids: string[]; at: number; forget: string[] };
   push?: UserInput;
@@ -93,7 +100,10 @@ export class LiveChatService {
   private readonly answered = new Map<string, number>();
   private readonly seen = new Set<string>();
   private outbox: ChatFeedEvent[] = [];
-  private waitingDirty = false;
+  /** Changes to the kept waiting list since the last write; `rewrite`: write it whole instead. */
+  private readonly keepAdd = new Map<string, LiveChatMessage>();
+  private readonly keepDel = new Set<string>();
+  private rewrite = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt: number | undefined;
@@ -127,6 +137,7 @@ export class LiveChatService {
     if (waiting.length > 0) {
       this.o.arbiter.restore(waiting);
       for (const m of waiting) this.remember(m.id);
+      this.rewrite = true;
       this.log.info({ waiting: waiting.length }, 'restored the chat messages that were waiting');
     }
     this.log.info({ connections: this.connections.enabled, answered: this.answered.size, session: this.o.settings.session }, 'live chat starting');
@@ -162,7 +173,7 @@ export class LiveChatService {
     const offer = this.o.arbiter.offer(m);
     if (offer.accepted) {
       this.counters.accepted++;
-      this.waitingDirty = true;
+      this.kept(m);
       this.feed({ type: 'message', message: m, priority: offer.priority });
     } else {
       this.counters.refused++;
@@ -170,6 +181,16 @@ export class LiveChatService {
     }
     this.takeDropped();
     this.arm();
+  }
+
+  private kept(m: LiveChatMessage): void {
+    this.keepAdd.set(m.id, m);
+    this.keepDel.delete(m.id);
+  }
+
+  /** No longer waiting: a message accepted since the last write is simply never written. */
+  private unkept(id: string): void {
+    if (!this.keepAdd.delete(id)) this.keepDel.add(id);
   }
 
   private remember(id: string): void {
@@ -180,9 +201,10 @@ export class LiveChatService {
   /** Evictions and age-outs since the last look, as feed events. */
   private takeDropped(): void {
     const dropped = this.o.arbiter.takeDropped();
-    if (dropped.length === 0) return;
-    this.waitingDirty = true;
-    for (const d of dropped) this.feed({ type: 'dropped', id: d.id, reason: d.reason });
+    for (const d of dropped) {
+      this.unkept(d.id);
+      this.feed({ type: 'dropped', id: d.id, reason: d.reason });
+    }
   }
 
   private feed(ev: ChatFeedEvent): void {
@@ -193,24 +215,30 @@ export class LiveChatService {
     }, this.flushMs);
   }
 
-  /** Writes `c` with everything waiting in the outbox (in order) and the waiting list when it changed. */
+  /** Writes `c` with everything in the outbox (in order) and the waiting list's changes. */
   private write(c: Commit): Promise<boolean> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     const commit: Commit = { ...c, feed: [...this.outbox, ...c.feed] };
     this.outbox = [];
-    if (this.waitingDirty) {
-      commit.waiting = this.o.arbiter.snapshot();
-      this.waitingDirty = false;
+    if (this.rewrite) {
+      commit.rewrite = this.o.arbiter.snapshot();
+      this.rewrite = false;
+    } else {
+      if (this.keepAdd.size > 0) commit.keep = [...this.keepAdd.values()];
+      if (this.keepDel.size > 0) commit.unkeep = [...this.keepDel];
     }
-    if (commit.feed.length === 0 && !commit.waiting && !commit.push) return this.writes.then(() => true);
+    this.keepAdd.clear();
+    this.keepDel.clear();
+    if (commit.feed.length === 0 && !commit.rewrite && !commit.keep && !commit.unkeep && !commit.push) return this.writes.then(() => true);
     // One write at a time, in order: a later snapshot never lands before an earlier one.
     const done = this.writes.then(() =>
       this.o.io.commit(commit).then(
         () => true,
         (e: Error) => {
           this.log.error({ err: e.message, feed: commit.feed.length, push: commit.push?.turn_id }, 'could not write live chat state to the bus');
-          if (commit.waiting) this.waitingDirty = true;
+          // What the bus holds is unknown now: the next write puts the whole list.
+          this.rewrite = true;
           return false;
         },
       ),
@@ -283,7 +311,7 @@ export class LiveChatService {
       input.turn_id,
       messages.map((m) => m.connection),
     );
-    this.waitingDirty = true;
+    for (const id of ids) this.unkept(id);
     this.counters.picks++;
     this.log.info({ turn_id: input.turn_id, ids, reason, note }, 'chat message picked');
     const ok = await this.write({
@@ -295,7 +323,6 @@ export class LiveChatService {
     // Neither pushed nor marked answered (one MULTI): the messages wait again instead of being lost.
     for (const id of ids) this.answered.delete(id);
     this.o.arbiter.restore(messages);
-    this.waitingDirty = true;
     this.pace.settled(input.turn_id);
   }
 
@@ -329,15 +356,16 @@ export class LiveChatService {
       case 'answer': {
         const ok = this.o.arbiter.answerNow(c.id);
         this.log.info({ id: c.id, ok }, ok ? 'answer now: picked next' : 'answer now: the message is not waiting (answered, dropped or unknown)');
-        this.waitingDirty ||= ok;
         this.arm();
         break;
       }
       case 'ban': {
         this.o.filter.ban(c.platform, c.user_id, c.name || undefined);
         const ids = this.o.arbiter.removeAuthor(c.platform, c.user_id);
-        for (const id of ids) this.feed({ type: 'dropped', id, reason: 'banned_user' });
-        if (ids.length > 0) this.waitingDirty = true;
+        for (const id of ids) {
+          this.unkept(id);
+          this.feed({ type: 'dropped', id, reason: 'banned_user' });
+        }
         this.log.info({ platform: c.platform, user_id: c.user_id, removed: ids.length }, 'chat author banned');
         await this.write({ feed: [] });
         this.arm();
@@ -380,7 +408,7 @@ export class LiveChatService {
     clearTimeout(this.wakeTimer);
     clearInterval(this.statusTimer);
     this.pace.dispose();
-    this.waitingDirty = true;
+    this.rewrite = true;
     await this.write({ feed: [] });
     await this.saveStatus();
   }

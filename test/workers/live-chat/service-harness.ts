@@ -23,7 +23,11 @@ export class MemoryBus {
   readonly feed: ChatFeedEvent[] = [];
   readonly inputs: UserInput[] = [];
   readonly answered = new Map<string, number>();
-  waiting: LiveChatMessage[] = [];
+  /** CHAT_WAITING_KEY: id -> message, in the order written. */
+  kept = new Map<string, LiveChatMessage>();
+  get waiting(): LiveChatMessage[] {
+    return [...this.kept.values()];
+  }
   status: ChatConnectionStatus[] | undefined;
   /** The dialog engine's turn in flight per session (DIALOG_ACTIVE_KEY). */
   readonly activeTurns = new Map<string, string>();
@@ -43,7 +47,9 @@ export class MemoryBus {
           for (const id of c.answered.ids) this.answered.set(id, c.answered.at);
         }
         if (c.push) this.inputs.push(c.push);
-        if (c.waiting) this.waiting = c.waiting;
+        if (c.rewrite) this.kept = new Map(c.rewrite.map((m) => [m.id, m]));
+        for (const m of c.keep ?? []) this.kept.set(m.id, m);
+        for (const id of c.unkeep ?? []) this.kept.delete(id);
         this.feed.push(...c.feed);
       },
       saveStatus: async (s) => {

@@ -66,12 +66,15 @@ describe('LiveChatService', () => {
     expect(picked.map((e) => e.turn_id)).toEqual(bus.inputs.map((i) => i.turn_id));
     // Never twice: each push went in the same commit as its answered ids.
     for (const c of bus.commits.filter((x) => x.push)) expect(c.answered!.ids).toEqual(c.push!.chat!.message_ids);
-    // Nothing accepted is announced before it is saved: the commit saying "accepted" holds it in its
+    // The waiting list is written as changes (never whole while all goes well), and ends empty.
+    expect(bus.commits.some((c) => c.rewrite)).toBe(false);
+    expect(bus.waiting).toEqual([]);
+    // Nothing accepted is announced before it is saved: the commit saying "accepted" keeps it in the
     // waiting list, or answers it.
     for (const c of bus.commits) {
       for (const e of c.feed) {
         if (e.type !== 'message' || e.dropped) continue;
-        const kept = c.waiting?.some((m) => m.id === e.message.id) || c.answered?.ids.includes(e.message.id);
+        const kept = [...(c.keep ?? []), ...(c.rewrite ?? [])].some((m) => m.id === e.message.id) || c.answered?.ids.includes(e.message.id);
         expect(kept, e.message.text).toBe(true);
       }
     }
@@ -246,6 +249,8 @@ describe('LiveChatService', () => {
     failing = false;
     await advance(1000);
     expect(texts()).toEqual(['hold on']);
+    // After a failed write the bus's list is unknown: the next write puts it whole.
+    expect(bus.commits.at(-1)!.rewrite).toEqual([]);
   });
 
   it('statuses: every connection (disabled ones too) at the status key and in the feed on change; an error is notified', async () => {
