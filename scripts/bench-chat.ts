@@ -67,10 +67,15 @@ export interface DriveFigures {
   wallMs: number;
 }
 
-const gc: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  return (globalThis.gc as (() => void) | undefined) ?? (runInNewContext('gc') as () => void);
-})();
+let gcFn: (() => void) | undefined;
+/** A full collection (node runs without --expose-gc here: the flag is set at run time on first use). */
+function gc(): void {
+  if (!gcFn) {
+    setFlagsFromString('--expose-gc');
+    gcFn = (globalThis.gc as (() => void) | undefined) ?? (runInNewContext('gc') as () => void);
+  }
+  gcFn();
+}
 
 /** Offer times in µs, log buckets of 5 % (constant memory, so the heap figure is the arbiter's). */
 class Histogram {

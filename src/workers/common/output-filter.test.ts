@@ -41,6 +41,12 @@ describe('OutputFilter', () => {
     expect(s.apply('Hi xX Spammer Xx.')).toEqual({ skip: true, reason: 'banned name' });
   });
 
+  it('a sentence with nothing left to say after an empty replacement is skipped', () => {
+    const f = new OutputFilter({ words: ['bad'], names: [], action: 'replace', replacement: '' });
+    expect(f.apply('Bad!')).toEqual({ skip: true, reason: 'nothing left after replacing' });
+    expect(f.apply('Not bad.')).toEqual({ text: 'Not .', changed: true });
+  });
+
   it('overlapping word and name matches are replaced once', () => {
     const f = replace(['bad'], ['bad boy']);
     expect(f.apply('Hey bad boy.')).toEqual({ text: 'Hey ***.', changed: true });

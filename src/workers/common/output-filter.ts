@@ -46,7 +46,10 @@ export class OutputFilter {
     const names = this.names.all(sentence);
     if (words.length === 0 && names.length === 0) return { text: sentence, changed: false };
     if (this.o.action === 'skip') return { skip: true, reason: words.length ? 'banned word' : 'banned name' };
-    return { text: replaceMatches(sentence, mergeMatches([...words, ...names]), this.o.replacement), changed: true };
+    const text = replaceMatches(sentence, mergeMatches([...words, ...names]), this.o.replacement);
+    // An empty replacement may leave nothing to say: an empty TtsRequest would read as the turn's end.
+    if (!/[\p{L}\p{N}]/u.test(text)) return { skip: true, reason: 'nothing left after replacing' };
+    return { text, changed: true };
   }
 }
 

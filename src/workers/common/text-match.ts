@@ -2,7 +2,9 @@
  * Finding banned words, phrases and names in text, the same way for chat coming in (live-chat's
  * InboundFilter) and for the avatar's sentences going out (OutputFilter):
  *   - case- and width-insensitive: each character is NFKC-normalised and lower-cased, so full-width
- *     "ＢＡＤ" is "bad"; Latin letters also lose their accents ("bád" is "bad");
+ *     "ＢＡＤ" is "bad"; Latin letters also lose their accents ("bád" is "bad"); Cyrillic and Greek
+ *     letters that look like Latin ones are read as those ("bаd" with a Cyrillic а is "bad"), on
+ *     both sides, so a Russian entry still matches Russian text;
  *   - spacing-insensitive: only letters, digits and marks are compared. Visible separators between
  *     them (spaces, dots, dashes, emoji) are gaps; invisible ones (zero-width space, soft hyphen) are
  *     dropped as if absent;
@@ -66,8 +68,17 @@ const NO_WORD_BREAKS =
 /** The folded form of one grapheme: NFKC, Latin accents dropped, lower case. */
 function foldGrapheme(g: string): string {
   const s = g.normalize('NFKC').toLowerCase();
-  return LATIN.test(s) ? s.normalize('NFD').replace(MARKS, '').normalize('NFC') : s;
+  if (LATIN.test(s)) return s.normalize('NFD').replace(MARKS, '').normalize('NFC');
+  const look = LOOKALIKES.get(s);
+  return look ?? s;
 }
+
+/** Lower-case Cyrillic and Greek letters read as the Latin letter they look like (upper or lower case). */
+const LOOKALIKES = new Map<string, string>([
+  ['а', 'a'], ['в', 'b'], ['е', 'e'], ['ё', 'e'], ['к', 'k'], ['м', 'm'], ['н', 'h'], ['о', 'o'], ['р', 'p'], ['с', 'c'],
+  ['т', 't'], ['у', 'y'], ['х', 'x'], ['і', 'i'], ['ї', 'i'], ['ј', 'j'], ['ѕ', 's'], ['ԁ', 'd'], ['һ', 'h'], ['ԛ', 'q'], ['ԝ', 'w'],
+  ['α', 'a'], ['β', 'b'], ['ε', 'e'], ['η', 'n'], ['ι', 'i'], ['κ', 'k'], ['ν', 'v'], ['ο', 'o'], ['ρ', 'p'], ['τ', 't'], ['υ', 'u'], ['χ', 'x'],
+]);
 
 /**
  * Characters whose folded form is themselves, tested by range (no normalisation needed): CJK

@@ -47,19 +47,30 @@ export function spamReason(text: string): string | undefined {
     const distinct = new Set(words.map((w) => w.toLowerCase())).size;
     if (distinct / words.length < 0.35) return 'repeated words';
   }
-  let upper = 0;
-  let lower = 0;
-  for (const ch of text) {
-    if (ch >= 'A' && ch <= 'Z') upper++;
-    else if (ch >= 'a' && ch <= 'z') lower++;
-    else if (ch > '\u007f' && ch.toLowerCase() !== ch.toUpperCase()) {
-      if (ch === ch.toUpperCase()) upper++;
-      else lower++;
-    }
-  }
-  if (upper + lower >= 20 && upper / (upper + lower) > 0.8) return 'caps wall';
+  if (text.length >= 20 && capsShare(text) > 0.8) return 'caps wall';
   if (linksOf(text).length >= 3) return 'link wall';
   return undefined;
+}
+
+/** Share of upper case among 20+ cased letters (0 when fewer). Han, kana, Hangul have no case: skipped cheaply. */
+function capsShare(text: string): number {
+  let upper = 0;
+  let lower = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper++;
+    else if (c >= 97 && c <= 122) lower++;
+    else if ((c >= 0xc0 && c <= 0x52f) || (c >= 0xff21 && c <= 0xff5a)) {
+      // Latin-1 / Latin Extended / Greek / Cyrillic, full-width Latin: ask Unicode.
+      const ch = text[i]!;
+      const lo = ch.toLowerCase();
+      if (lo !== ch.toUpperCase()) {
+        if (ch === lo) lower++;
+        else upper++;
+      }
+    }
+  }
+  return upper + lower >= 20 ? upper / (upper + lower) : 0;
 }
 
 /**

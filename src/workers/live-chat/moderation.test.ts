@@ -32,6 +32,13 @@ describe('InboundFilter: banned words', () => {
     for (const t of ['this is bad', 'BAD stream', 'so Bad!', 'ｂａｄ', 'ＢＡＤ idea', 'bád', '(bad)']) expect(f.check(msg(t)), t).toBe('banned_word');
   });
 
+  it('drops a word written with Cyrillic or Greek look-alike letters, and still matches a Russian entry', () => {
+    for (const t of ['b\u0430d', 'B\u0410D', '\u0432\u0430d', 'b\u03b1d']) expect(f.check(msg(t)), t).toBe('banned_word');
+    const ru = new InboundFilter(mod({ bannedWords: ['дурак'], blockLinks: false }), 'Mika');
+    expect(ru.check(msg('ты ДУРАК'))).toBe('banned_word');
+    expect(ru.check(msg('ты дураков'))).toBeUndefined();
+  });
+
   it('drops the simple evasions: letters spaced out or dotted, invisible characters inside', () => {
     for (const t of ['b a d', 'b.a.d', 'b-a-d', 'b_a_d', 'b 🔥 a 🔥 d', 'ba\u200bd', 'b\u00adad', 'very b . a . d']) expect(f.check(msg(t)), t).toBe('banned_word');
   });

@@ -138,6 +138,10 @@ export interface BilibiliServer {
   refuseAuth: boolean;
   /** true: auth packets are recorded and never answered (a server that hangs after the handshake). */
   ignoreAuth: boolean;
+  /** HTTP paths recorded and never answered (a hung API). */
+  stallPaths: Set<string>;
+  /** Resolves when `n` HTTP requests have come in all. */
+  waitForHttp(n: number): Promise<void>;
   /** A ChatConnection for this stand-in (room: the first room's long id). */
   connection(id?: string, channel?: string): ChatConnection;
   /** Resolves with the first packet (already received or to come) that matches. */
@@ -227,6 +231,8 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
     srv.http.push({ path: url.pathname, query, cookie: req.headers.cookie });
+    events.emit('change');
+    if (srv.stallPaths.has(url.pathname)) return;
     const id = Number(query.id);
     if (url.pathname === '/room/v1/Room/room_init') {
       const r = findRoom(id);
@@ -348,6 +354,8 @@ export async function startBilibiliServer(opts: BilibiliServerOptions = {}): Pro
     danmuInfoFailure: undefined,
     refuseAuth: false,
     ignoreAuth: false,
+    stallPaths: new Set(),
+    waitForHttp: (n) => until(() => srv.http.length >= n),
     waitForPacket: (match) =>
       new Promise((resolve) => {
         const seen = srv.received.find(match);

@@ -160,6 +160,17 @@ describe('ChatArbiter filters', () => {
     expect(arb.offer(msg(clock, 'five', { author: spammer })).accepted).toBe(true);
   });
 
+  it('gifts, subs and memberships are never rate-limited nor suppressed as duplicates (each is thanked)', () => {
+    const { clock, arb } = setup({ perUserMax: 1 });
+    const fan = { id: 'fan', name: 'Fan' };
+    for (let i = 0; i < 5; i++) {
+      expect(arb.offer(msg(clock, '', { author: fan, kind: 'gift', gift: { name: 'Rose', count: 1 } })).accepted).toBe(true);
+    }
+    expect(arb.offer(msg(clock, 'hi', { author: fan })).accepted).toBe(true);
+    expect(arb.offer(msg(clock, 'hi again', { author: fan }))).toEqual({ accepted: false, reason: 'rate_limited' });
+    expect(arb.stats().byPriority).toMatchObject({ thanks: 5, rest: 1 });
+  });
+
   it('suppresses the same normalised text from anyone within the window, and a replayed id', () => {
     const { clock, arb } = setup();
     const first = msg(clock, 'Hello Aria!');
@@ -204,8 +215,10 @@ describe('ChatArbiter queue', () => {
     expect(arb.stats().waiting).toBe(3);
   });
 
-  it('a burst of thousands stays bounded at maxWaiting, with every refusal or drop accounted for', () => {
+  it('a burst of thousands stays bounded at maxWaiting, with every refusal or drop accounted for', async () => {
     const { clock, arb } = setup({ maxWaiting: 200, perUserMax: 2 });
+    const paid = msg(clock, 'keep me', { kind: 'paid', paid: { amount: 1, currency: 'USD' } });
+    arb.offer(paid);
     let accepted = 0;
     let refused = 0;
     let dropped = 0;
@@ -218,8 +231,10 @@ describe('ChatArbiter queue', () => {
       expect(arb.stats().waiting).toBeLessThanOrEqual(200);
     }
     expect(accepted + refused).toBe(5000);
-    expect(accepted - dropped).toBe(arb.stats().waiting);
+    expect(accepted + 1 - dropped).toBe(arb.stats().waiting);
     expect(arb.stats().waiting).toBe(200);
+    // The paid message outlived the flood of cheaper ones.
+    expect((await arb.next())?.messages[0]?.id).toBe(paid.id);
   });
 
   it('unpaid messages age out after maxAgeMs; paid ones wait', async () => {

@@ -94,15 +94,18 @@ async function connect(opts: { server?: BilibiliServerOptions; conn?: Partial<Ch
  * HTTP on node:http without keep-alive: global fetch (undici) leaves its own keep-alive timers
  * behind, which would hide whether the connector left one of its own.
  */
-const plainFetch = ((url: string | URL | Request) =>
+const plainFetch = ((url: string | URL | Request, init?: RequestInit) =>
   new Promise<Response>((resolve, reject) => {
-    http
-      .get(String(url), { agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode })));
-      })
-      .on('error', reject);
+    const req = http.get(String(url), { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode })));
+    });
+    req.on('error', reject);
+    init?.signal?.addEventListener('abort', () => {
+      reject(init.signal!.reason);
+      req.destroy();
+    });
   })) as typeof fetch;
 
 /** Fake only the timers: sockets and HTTP stay real. */
@@ -259,6 +262,24 @@ describe('bilibili connector', () => {
     await sink.nth('live', 2);
     server!.drop();
     expect((await sink.nth('reconnecting', 4)).retry_in_ms).toBe(1000);
+  });
+
+  it('gives up on an HTTP lookup that never answers after 15 s, and retries', async () => {
+    fakeTimers();
+    server = await startBilibiliServer();
+    server.stallPaths.add('/xlive/web-room/v1/index/getDanmuInfo');
+    const sink = new Recorder();
+    // Global fetch (undici): the abort reason must come through as the error.
+    source = new BilibiliSource(conn(), sink, { log }, { random: () => 0.5 });
+    await source.start();
+    await server.waitForHttp(4);
+    vi.advanceTimersByTime(14_999);
+    expect(sink.states()).toEqual(['connecting']);
+    server.stallPaths.clear();
+    vi.advanceTimersByTime(1);
+    expect((await sink.nth('reconnecting')).detail).toMatch(/getDanmuInfo: no answer within 15 s/);
+    vi.advanceTimersByTime(1000);
+    await sink.nth('live');
   });
 
   it('retries when the server refuses the auth packet', async () => {

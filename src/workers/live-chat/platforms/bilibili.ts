@@ -38,11 +38,13 @@ export interface BilibiliTiming {
   silenceMs: number;
   /** How long stop() waits for the close handshake before cutting the socket. */
   closeWaitMs: number;
+  /** An HTTP lookup with no answer for this long fails (and is retried with back-off). */
+  httpTimeoutMs: number;
   /** Jitter source of the back-off. */
   random: () => number;
 }
 
-export const BILIBILI_TIMING: BilibiliTiming = { heartbeatMs: 30_000, silenceMs: 70_000, closeWaitMs: 1000, random: Math.random };
+export const BILIBILI_TIMING: BilibiliTiming = { heartbeatMs: 30_000, silenceMs: 70_000, closeWaitMs: 1000, httpTimeoutMs: 15_000, random: Math.random };
 
 /** Needs the user: no retry until the settings change. */
 class NeedsUser extends Error {}
@@ -158,14 +160,26 @@ export class BilibiliSource implements ChatSource {
     if (token) cookies.push(token.includes('=') ? token : `SESSDATA=${token}`);
     if (this.buvid && !/buvid3=/.test(token ?? '')) cookies.push(`buvid3=${this.buvid.b3}`, ...(this.buvid.b4 ? [`buvid4=${encodeURIComponent(this.buvid.b4)}`] : []));
     if (cookies.length) headers.Cookie = cookies.join('; ');
-    const res = await this.fetch(url, { headers, signal: this.abort?.signal });
     const path = new URL(url).pathname;
-    if (!res.ok) throw new Error(`HTTP ${res.status} from ${path}`);
+    // Each request ends with stop() (the shared abort) or after httpTimeoutMs, whichever comes first.
+    const ctrl = new AbortController();
+    const parent = this.abort?.signal;
+    const onStop = () => ctrl.abort(new Error('stopped'));
+    parent?.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(() => ctrl.abort(new Error(`${path}: no answer within ${Math.round(this.timing.httpTimeoutMs / 1000)} s`)), this.timing.httpTimeoutMs);
     let body: unknown;
     try {
-      body = await res.json();
-    } catch {
-      throw new Error(`${path} did not answer JSON`);
+      const res = await this.fetch(url, { headers, signal: ctrl.signal });
+      if (!res.ok) throw new Error(`HTTP ${res.status} from ${path}`);
+      try {
+        body = await res.json();
+      } catch (err) {
+        if (ctrl.signal.aborted) throw err;
+        throw new Error(`${path} did not answer JSON`, { cause: err });
+      }
+    } finally {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onStop);
     }
     const o = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     return { code: Number(o.code ?? -1), message: String(o.message ?? o.msg ?? ''), data: o.data };

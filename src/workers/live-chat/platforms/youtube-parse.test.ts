@@ -125,6 +125,19 @@ describe('parseChatPage', () => {
     ]);
   });
 
+  it('reads a placeholder replaced by its message (held for review) and skips the placeholder', () => {
+    const p = parseChatPage(
+      page([
+        add({ liveChatPlaceholderItemRenderer: { id: 'H1', timestampUsec: '1' } }),
+        { replaceChatItemAction: { targetItemId: 'H1', replacementItem: { liveChatTextMessageRenderer: { id: 'H1', message: { runs: [{ text: 'approved' }] }, ...author } } } },
+        { replaceChatItemAction: { targetItemId: 'H2' } },
+      ]),
+      ctx,
+    );
+    expect(p.messages.map((x) => [x.id, x.text])).toEqual([['youtube:H1', 'approved']]);
+    expect(p.malformed.map((x) => x.what)).toEqual(['replaceChatItemAction without a replacementItem']);
+  });
+
   it('has no continuation once the stream has ended, and throws for an answer that is not a chat page', () => {
     expect(parseChatPage({ continuationContents: { liveChatContinuation: {} } }, ctx)).toEqual({ messages: [], malformed: [], continuation: undefined });
     expect(() => parseChatPage({ responseContext: {} }, ctx)).toThrow(/no continuationContents/);

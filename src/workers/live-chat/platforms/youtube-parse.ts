@@ -116,11 +116,13 @@ export function parseChatPage(body: unknown, ctx: PageContext): ChatPage {
       page.malformed.push({ what: 'a live-chat action that is not an object', sample: sample(action) });
       continue;
     }
+    // A replaced item is a message first shown as a placeholder (held for review), now its text.
+    const replace = obj(a.replaceChatItemAction);
     const add = a.addChatItemAction;
-    if (add === undefined) continue; // deletions, tickers, banners, polls, mode changes: not chat items
-    const item = obj(obj(add)?.item);
+    if (add === undefined && !replace) continue; // deletions, tickers, banners, polls, mode changes: not chat items
+    const item = replace ? obj(replace.replacementItem) : obj(obj(add)?.item);
     if (!item) {
-      page.malformed.push({ what: 'addChatItemAction without an item', sample: sample(action) });
+      page.malformed.push({ what: replace ? 'replaceChatItemAction without a replacementItem' : 'addChatItemAction without an item', sample: sample(action) });
       continue;
     }
     try {
