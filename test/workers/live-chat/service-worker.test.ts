@@ -130,6 +130,23 @@ describe('live-chat worker on the embedded bus with the Twitch stand-in', () => 
     expect(worker!.alive).toBe(true);
   }, 60_000);
 
+  it('a ban from the studio (fav:chat:command) drops the author\'s waiting message and the later ones', async () => {
+    await state('typed-2', 'thinking');
+    const troll = { login: 'troll', id: '666', displayName: 'Troll' };
+    const waiting = `twitch:${twitch.chat(CHANNEL, troll, 'first troll line')}`;
+    await waitAccepted([waiting]);
+    await redis.publish(ChatChannels.command, JSON.stringify({ action: 'ban', platform: 'twitch', user_id: '666', name: 'Troll' }));
+    await waitFor(() => feedEvents().some((e) => e.type === 'dropped' && e.id === waiting && e.reason === 'banned_user'), 'the waiting message dropped');
+    const later = `twitch:${twitch.chat(CHANNEL, troll, 'second troll line')}`;
+    const fine = `twitch:${twitch.chat(CHANNEL, 'frank', 'hi all')}`;
+    await waitAccepted([fine]);
+    expect(feedEvents().find((e) => e.type === 'message' && e.message.id === later)).toMatchObject({ dropped: 'banned_user' });
+    await endTurn('typed-2');
+    const input = await nextInput();
+    expect(input.chat!.message_ids).toEqual([fine]);
+    await endTurn(input.turn_id);
+  }, 60_000);
+
   it('killed -9 mid-stream, restarted: every accepted message is answered exactly once, a replay is ignored', async () => {
     await state('typed-1', 'thinking');
     const burst = Array.from({ length: 8 }, (_, i) => `twitch:${twitch.chat(CHANNEL, `viewer${i}`, `message number ${i}`)}`);
