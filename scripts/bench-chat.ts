@@ -30,6 +30,7 @@ import { ConfigSchema, type Config } from '../src/shared/config.js';
 import type { ChatDropReason, LiveChatMessage } from '../src/shared/live-chat.js';
 import { ChatArbiter, type LlmPicker } from '../src/workers/live-chat/arbiter.js';
 import { chatTraffic, realTime } from './lib/chat-traffic.js';
+import { runServiceBench } from './lib/chat-service-bench.js';
 
 type ArbiterSettings = Config['liveChat']['arbiter'];
 const TARGET_CPU_MS = 0.1;
@@ -289,7 +290,8 @@ const fix = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a'
 const reasons = (r: Partial<Record<string, number>>) => Object.entries(r).map(([k, v]) => `${k} ${n0(v!)}`).join(', ') || 'none';
 
 async function main(): Promise<void> {
-  const { values: opts } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' } } });
+  const { values: opts } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, 'stand-ins': { type: 'boolean', default: false } } });
+  if (opts['stand-ins']) return standIns(opts.quick, opts.json);
   const phases = phasesFor(opts.quick);
   console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
   console.log(
@@ -320,6 +322,23 @@ async function main(): Promise<void> {
   }
   console.log(`verdict: ${all ? 'PASS' : 'MISS'}`);
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick: opts.quick, phases: report }, null, 2));
+}
+
+/** `--stand-ins`: the real live-chat service reading the three platform stand-ins (scripts/lib/chat-service-bench.ts). */
+async function standIns(quick: boolean, json: string | undefined): Promise<void> {
+  const o = { perMinute: 2000, durationMs: quick ? 10_000 : 60_000, turnMs: 1500, minGapMs: 1000 };
+  console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
+  console.log(`[stand-ins] ${n0(o.perMinute)} messages/min for ${o.durationMs / 1000} s through Twitch, YouTube and Bilibili stand-ins into one live-chat worker; turns of ${o.turnMs} ms, minGapMs ${o.minGapMs}`);
+  const f = await runServiceBench(o);
+  const mib = (b: number | undefined) => (b === undefined ? 'n/a' : `${fix(b / 1024 / 1024, 1)} MiB`);
+  console.log(`[stand-ins] pushed ${n0(f.sent)}, reached the feed ${n0(f.seen)}; accepted ${n0(f.accepted)}, refused ${reasons(f.refused)}; picked ${n0(f.picks)} (${reasons(f.pickReasons)}); dropped later ${reasons(f.droppedLater)}`);
+  console.log(
+    `[stand-ins] worker CPU per message: ${fix(f.workerCpuMsPerMessage, 4)} ms (the whole process: protocol clients, filter, arbiter, bus writes; ${n0(f.wallMs)} ms wall), ${fix(f.workerCpuAboveIdleMsPerMessage, 4)} ms above its idle ${fix(f.workerIdleCpuMsPerS, 1)} ms/s`,
+  );
+  console.log(`[stand-ins] ingest latency stand-in -> feed: p50 ${fix(f.ingestMs.p50, 1)} ms, p95 ${fix(f.ingestMs.p95, 1)} ms (Twitch and YouTube; YouTube includes its poll interval)`);
+  console.log(`[stand-ins] queue latency feed -> picked: p50 ${fix(f.queueMs.p50 / 1000, 1)} s, p95 ${fix(f.queueMs.p95 / 1000, 1)} s`);
+  console.log(`[stand-ins] worker memory (RSS): ${mib(f.workerRssBytes.before)} before, ${mib(f.workerRssBytes.after)} after`);
+  if (json) writeFileSync(json, JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, standIns: f }, null, 2));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-/** The services of the seed design, in start order. */
+/** The services of the seed design (and live-chat, added), in start order. */
 export const SERVICE_NAMES = [
   'input-handler',
   'asr',
@@ -15,6 +15,7 @@ export const SERVICE_NAMES = [
   'tts',
   'output-handler',
   'dialog-engine',
+  'live-chat',
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
@@ -37,6 +38,8 @@ export const SERVICE_SCALE: Record<ServiceName, ServiceScale> = {
   tts: 'shared',
   'output-handler': 'singleton',
   'dialog-engine': 'singleton',
+  // Holds the platform connections and the chat waiting list: a second one would answer chat twice.
+  'live-chat': 'singleton',
 };
 
 /** Work queues (Redis lists). Producers LPUSH, consumers take from the right (reliably, see below). */

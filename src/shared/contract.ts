@@ -32,7 +32,7 @@ import {
   TurnEvent,
   UserInput,
 } from './voice.js';
-import { ChatChannels, ChatCommand } from './live-chat.js';
+import { ChatChannels, ChatCommand, ChatFeedEvent } from './live-chat.js';
 import { ASR_MODELS_REPLY_PATTERN, AsrModelsReply, AsrModelsRequest, SpeechChannels, TTS_ADMIN_REPLY_PATTERN, TtsAdminReply, TtsAdminRequest } from './speech-admin.js';
 
 /** Who is at either end of a topic: a service, or the core (gateway, supervisor) and its clients. */
@@ -59,7 +59,7 @@ export const Bus = {
   mic: topic({ kind: 'channel', name: Channels.mic, schema: MicFrame, producers: ['gateway'], consumers: ['asr'] }),
   /** The seed's transcript channel, kept as a mirror for its tools: nothing of ours reads it. */
   asrResults: topic({ kind: 'channel', name: Channels.asrResults, schema: AsrResult, producers: ['asr'], consumers: [] }),
-  dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr', 'gateway'], consumers: ['dialog-engine'] }),
+  dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr', 'gateway', 'live-chat'], consumers: ['dialog-engine'] }),
   userInput: topic({ kind: 'queue', name: Queues.userInput, schema: UserInput, producers: ['dialog-engine'], consumers: ['memory'] }),
   chatContexts: topic({ kind: 'queue', name: Queues.chatContexts, schema: MemoryContext, producers: ['memory'], consumers: ['chat-ai'] }),
   /** The seed's copy of every context: nothing of ours reads it. */
@@ -74,7 +74,8 @@ export const Bus = {
     channelOf: (m) => Channels.ltmRecallReply(m.request_id),
   }),
   ltmWrites: topic({ kind: 'stream', name: Streams.longTermWrites, schema: LtmWrite, producers: ['memory'], consumers: ['long-term-memory'] }),
-  aiResponses: topic({ kind: 'channel', name: Channels.aiResponses, schema: AiResponse, producers: ['chat-ai'], consumers: ['output-handler'] }),
+  // live-chat: a chat turn's finished reply is posted back into the chat (postReplies).
+  aiResponses: topic({ kind: 'channel', name: Channels.aiResponses, schema: AiResponse, producers: ['chat-ai'], consumers: ['output-handler', 'live-chat'] }),
   replies: topic({ kind: 'queue', name: Queues.replies, schema: ReplyFinal, producers: ['chat-ai'], consumers: ['memory'] }),
   ttsRequests: topic({ kind: 'queue', name: Queues.ttsRequests, schema: TtsRequest, producers: ['chat-ai'], consumers: ['tts'] }),
   taskResponse: topic({
@@ -91,7 +92,8 @@ export const Bus = {
     schema: TurnEvent,
     producers: ['input-handler', 'asr', 'chat-ai', 'tts', 'dialog-engine', 'gateway'],
     // memory: final transcripts start a spoken turn's long-term recall before its input arrives.
-    consumers: ['dialog-engine', 'output-handler', 'memory'],
+    // live-chat: the session's turn state and the mic pace the chat answers.
+    consumers: ['dialog-engine', 'output-handler', 'memory', 'live-chat'],
   }),
   control: topic({
     kind: 'channel',
@@ -102,10 +104,10 @@ export const Bus = {
   }),
   persona: topic({ kind: 'channel', name: Channels.persona, schema: PersonaNotice, producers: ['gateway'], consumers: ['chat-ai'] }),
   /**
-   * The studio's chat buttons (answer, ban, unban). chat-ai keeps the names of viewers banned live so
-   * they are never spoken. (live-chat consumes it too once it is a service name.)
+   * The studio's chat buttons (answer, ban, unban): live-chat acts on them; chat-ai keeps the names of
+   * viewers banned live so they are never spoken.
    */
-  chatCommand: topic({ kind: 'channel', name: ChatChannels.command, schema: ChatCommand, producers: ['gateway'], consumers: ['chat-ai'] }),
+  chatCommand: topic({ kind: 'channel', name: ChatChannels.command, schema: ChatCommand, producers: ['gateway'], consumers: ['chat-ai', 'live-chat'] }),
   deliver: topic({ kind: 'channel', name: Channels.deliver, schema: ClientEvent, producers: ['output-handler'], consumers: ['gateway'] }),
   status: topic({ kind: 'channel', name: Channels.status, schema: StatusEvent, producers: ALL, consumers: ['supervisor', 'gateway', 'dialog-engine'] }),
   /** The studio's voice previews and voice list (speech-admin.ts). */
@@ -128,6 +130,8 @@ export const Bus = {
     consumers: ['gateway'],
     channelOf: (m) => SpeechChannels.asrModelsReply(m.request_id),
   }),
+  /** Live chat (live-chat.ts): what came in, was dropped or picked, and the connection statuses, for the studio. */
+  chatFeed: topic({ kind: 'channel', name: ChatChannels.feed, schema: ChatFeedEvent, producers: ['live-chat'], consumers: ['gateway'] }),
 } as const;
 
 export type BusTopic = (typeof Bus)[keyof typeof Bus];

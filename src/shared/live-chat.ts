@@ -149,7 +149,11 @@ export const ChatChannels = {
 
 /** The connection statuses as JSON (`ChatConnectionStatus[]`), SET with PX by live-chat; read by /health. */
 export const CHAT_STATUS_KEY = 'fav:chat:status';
-/** Sorted set of answered message ids (score: when), so a restarted live-chat never answers one twice. */
+/**
+ * Hash of answered message ids -> when (ms since the epoch), so a restarted live-chat never answers
+ * one twice; live-chat removes entries older than it remembers (an hour). A hash, not a sorted set:
+ * the embedded bus has no sorted sets.
+ */
 export const CHAT_ANSWERED_KEY = 'fav:chat:answered';
-/** The arbiter's waiting messages (JSON), kept so a restart loses none that were accepted. */
+/** The arbiter's waiting messages, a hash id -> LiveChatMessage JSON, kept so a restart loses none that were accepted. */
 export const CHAT_WAITING_KEY = 'fav:chat:waiting';

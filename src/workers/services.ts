@@ -13,4 +13,5 @@ export const SERVICE_LOADERS: Record<ServiceName, Loader> = {
   tts: () => import('./tts/index.js'),
   'output-handler': () => import('./output-handler/index.js'),
   'dialog-engine': () => import('./dialog-engine/index.js'),
+  'live-chat': () => import('./live-chat/index.js'),
 };

@@ -32,6 +32,9 @@ const READERS: ReadonlyArray<readonly [string, readonly Reader[]]> = [
   ['memory', ['memory', 'long-term-memory']],
   ['dialog', ['dialog-engine']],
   ['output', ['output-handler']],
+  ['liveChat', ['live-chat']],
+  // chat-ai filters what the avatar says with the same banned words and names.
+  ['liveChat.moderation', ['live-chat', 'chat-ai']],
   // The gateway checks uploads against the same limits before they reach the bus.
   ['input', ['input-handler', 'asr', 'app']],
 ];

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Queues, SERVICE_NAMES, SERVICE_SCALE, Streams } from '../../shared/bus.js';
+import { Channels, Queues, SERVICE_NAMES, SERVICE_SCALE, Streams } from '../../shared/bus.js';
+import { ChatChannels } from '../../shared/live-chat.js';
 import { backoffDelay, defaultManifest, DEFAULT_RESTART, validateManifest } from './manifest.js';
 
 describe('manifest', () => {
-  it('lists the 8 services in order with their inputs and defaults', () => {
+  it('lists every service in order with their inputs and defaults', () => {
     const m = defaultManifest();
     expect(m.map((s) => s.name)).toEqual([...SERVICE_NAMES]);
     const by = Object.fromEntries(m.map((s) => [s.name, s]));
@@ -13,6 +14,12 @@ describe('manifest', () => {
     expect(by['long-term-memory']!.inputs).toContainEqual({ kind: 'stream', name: Streams.longTermWrites });
     expect(by['input-handler']!.inputs).toContainEqual({ kind: 'queue', name: Queues.input });
     expect(by['dialog-engine']!.inputs).toContainEqual({ kind: 'queue', name: Queues.dialogInputs });
+    expect(by['live-chat']!.inputs).toEqual([
+      { kind: 'channel', name: Channels.aiResponses },
+      { kind: 'channel', name: Channels.events },
+      { kind: 'channel', name: ChatChannels.command },
+    ]);
+    expect(SERVICE_SCALE['live-chat']).toBe('singleton');
     expect(m.every((s) => s.instances === 1 && s.restart.crashLoopMax === 5)).toBe(true);
   });
 

@@ -155,6 +155,8 @@ describe('restartNeeds', () => {
     expect(restartNeeds(['asr.language'])).toEqual({ services: ['asr', 'input-handler'], app: [] });
     expect(restartNeeds(['tts.voice', 'memory.recallK'])).toEqual({ services: ['long-term-memory', 'memory', 'tts'], app: [] });
     expect(restartNeeds(['dialog.bargeIn', 'output.gapMs'])).toEqual({ services: ['dialog-engine', 'output-handler'], app: [] });
+    expect(restartNeeds(['liveChat.connections', 'liveChat.arbiter.minGapMs'])).toEqual({ services: ['live-chat'], app: [] });
+    expect(restartNeeds(['liveChat.moderation.bannedWords'])).toEqual({ services: ['chat-ai', 'live-chat'], app: [] });
     expect(restartNeeds(['input.maxBytes'])).toEqual({ services: ['asr', 'input-handler'], app: ['input.maxBytes'] });
     expect(restartNeeds(['port', 'bus.port', 'redisUrl', 'host', 'gateway.allowedHosts'])).toEqual({
       services: [],
