@@ -83,6 +83,15 @@ export class ChatFeed {
   }
 
   /**
+   * Whether a live-chat service runs: it keeps CHAT_STATUS_KEY alive (PX, refreshed while it runs,
+   * connections or not). Not the subscriber count of fav:chat:command: chat-ai listens there too.
+   */
+  async running(): Promise<boolean> {
+    await this.start();
+    return (await this.pub.exists(CHAT_STATUS_KEY)) > 0;
+  }
+
+  /**
    * The statuses live-chat last stored: [] when the key is absent or expired (the service is not
    * running), unreadable, or the bus does not answer within `timeoutMs` (/health must answer anyway).
    */

@@ -126,13 +126,13 @@ export function chatPlugin(feed: ChatFeed, token: string, connections: Connectio
       }
       let delivered: boolean;
       try {
+        if (cmd.action === 'answer' && !(await feed.running())) {
+          return reply.code(503).send({ error: 'the live-chat service is not running, so nothing can be answered: start it in the manager' });
+        }
         delivered = (await feed.command(cmd)) > 0;
       } catch (err) {
         if (bannedUsers) return { ok: true, delivered: false, bannedUsers } satisfies ChatCommandResult;
         return reply.code(503).send({ error: `the bus did not take the command (${(err as Error).message}): check the bus in the manager` });
-      }
-      if (cmd.action === 'answer' && !delivered) {
-        return reply.code(503).send({ error: 'the live-chat service is not running, so nothing can be answered: start it in the manager' });
       }
       return { ok: true, delivered, ...(bannedUsers ? { bannedUsers } : {}) } satisfies ChatCommandResult;
     });

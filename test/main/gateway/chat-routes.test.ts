@@ -162,7 +162,8 @@ describe('the feed', () => {
 
 describe('commands', () => {
   it('publishes "answer this" for live-chat, and says so when no live-chat service listens', async () => {
-    // The recorder subscribed to fav:chat:command stands in for the service.
+    // The recorder subscribed to fav:chat:command and a status key stand in for the service.
+    await pub.set(CHAT_STATUS_KEY, '[]', 'PX', 60_000);
     const r = await call<ChatCommandResult>('POST', ChatPaths.command, { action: 'answer', id: 'twitch:m5' });
     expect(r).toEqual({ status: 200, body: { ok: true, delivered: true } });
     const got = await waitFor(() => rec.msgs(ChatChannels.command).find((m) => m.action === 'answer'), 'the answer command', 5000, 10);
@@ -294,7 +295,11 @@ describe('connection tokens are secrets', () => {
 });
 
 describe('no live-chat service', () => {
-  it('answers 503 to "answer this" when nothing listens on fav:chat:command, and still saves a ban', async () => {
+  it('answers 503 to "answer this" when no live-chat service runs (chat-ai may still listen for bans), and still saves a ban', async () => {
+    await pub.del(CHAT_STATUS_KEY);
+    // chat-ai subscribes to fav:chat:command too: a listener alone does not make "answer this" deliverable.
+    const answer = await call('POST', ChatPaths.command, { action: 'answer', id: 'twitch:m7' });
+    expect(answer.status).toBe(503);
     await rec.close();
     const r = await call('POST', ChatPaths.command, { action: 'answer', id: 'twitch:m6' });
     expect(r.status).toBe(503);
