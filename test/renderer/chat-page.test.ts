@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSettingsFile } from '../../src/main/config/load-config.js';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { SettingsService } from '../../src/main/settings/index.js';
-import { ChatChannels, type ChatFeedEvent, type LiveChatMessageInput } from '../../src/shared/live-chat.js';
+import { CHAT_STATUS_KEY, ChatChannels, type ChatFeedEvent, type LiveChatMessageInput } from '../../src/shared/live-chat.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { testGatewayDeps } from '../main/gateway/helpers.js';
@@ -156,6 +156,8 @@ describe.skipIf(skipReason !== undefined)(`chat page in Chromium${skipReason ? `
   }, 60_000);
 
   it('"answer this" and "ban user" publish the right commands; the ban is saved and shown', async () => {
+    // A running live-chat service keeps its status key alive; the gateway answers 503 without one.
+    await pub.set(CHAT_STATUS_KEY, '[]', 'PX', 600_000);
     await entry('twitch:a1').locator('[data-testid="chat-answer"]').click();
     await until(async () => rec.msgs(ChatChannels.command).find((m) => m.action === 'answer'), 10_000, 'the answer command');
     expect(rec.msgs(ChatChannels.command)).toEqual([{ action: 'answer', id: 'twitch:a1' }]);

@@ -83,7 +83,9 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     const turn = task.turn_id;
 
     const rate = 24000;
-    const tone = syllableTone(0.6, rate, 3);
+    // 2.5 s: a loaded machine's audio thread can stall and then render a short buffer in one burst,
+    // between two samples of the mouth; the mouth must be seen moving during a longer one.
+    const tone = syllableTone(2.5, rate, 12);
     const events: ClientEvent[] = [
       { type: 'turn_state', session_id: S, turn_id: turn, state: 'thinking' },
       { type: 'transcript', session_id: S, turn_id: turn, task_id: turn, text: 'hello gateway', final: true },
@@ -116,8 +118,8 @@ describe.skipIf(skipReason !== undefined)(`conversation panel with the real gate
     await expect(page.locator('[data-testid="turn-state"]').getAttribute('data-state')).resolves.toBe('speaking');
     await expect(page.locator('[data-testid="entry"][data-role="user"]').count()).resolves.toBe(1);
 
-    const [done] = await pipe.waitOn<TurnEvent>(Channels.events, 1, (m) => m.kind === 'playback_done' && m.turn_id === turn, 5000);
-    // Not before the 0.6 s of audio had played, by the page's audio clock.
+    const [done] = await pipe.waitOn<TurnEvent>(Channels.events, 1, (m) => m.kind === 'playback_done' && m.turn_id === turn, 15_000);
+    // Not before the 2.5 s of audio had played, by the page's audio clock.
     const end = Math.max(...((await page.evaluate('window.__favVoice.stats()')) as { log: { turnId: string; end: number }[] }).log.filter((e) => e.turnId === turn).map((e) => e.end));
     const sent = (await readWire(page)).find((w) => w.dir === 'out' && w.type === 'playback_done' && w.turn === turn)!;
     expect(sent.audioTime).toBeGreaterThanOrEqual(end);
