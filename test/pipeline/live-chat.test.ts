@@ -31,7 +31,7 @@ const SUPER_CHAT = 'Aria, what is your favourite food?';
 const GREETING = 'hello from twitch chat';
 
 /** The stand-in LLM: answers by what the last user message quotes. */
-function reply(messages: Array<{ role: string; content: unknown }>): string {
+function reply(messages: Array<{ role: string; content?: unknown }>): string {
   const last = String(messages.at(-1)?.content ?? '');
   if (last.includes('favourite food')) return '[joy] Thank you for the Super Chat! I love ramen.';
   if (last.includes(GREETING)) return `Hello Twitch! I never say ${BANNED} on stream. Welcome in.`;
@@ -132,7 +132,7 @@ describe.skipIf(!HAVE_FLITE)(`live chat through the studio${HAVE_FLITE ? '' : ' 
     }
     // The banned word in the LLM's own reply was never spoken nor shown.
     expect(greetTurn.text).not.toContain(BANNED);
-    expect(JSON.stringify(client.events.filter((e) => e.turn_id === greetTurn.turn_id))).not.toContain(BANNED);
+    expect(JSON.stringify(client.events.filter((e) => 'turn_id' in e && e.turn_id === greetTurn.turn_id))).not.toContain(BANNED);
     // The feed says why each was picked.
     const after = (await snapshot()).feed;
     expect(after.find((e) => e.message.text === SUPER_CHAT)).toMatchObject({ fate: 'picked', picked: { reason: 'paid', turn_id: superTurn.turn_id } });

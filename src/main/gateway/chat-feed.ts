@@ -5,7 +5,7 @@
  * /health. A malformed feed event is logged and skipped; the feed goes on.
  */
 import type { Redis } from 'ioredis';
-import { ChatFeedBuffer } from '../../shared/chat-api.js';
+import { ChatFeedBuffer, type ChatSnapshot } from '../../shared/chat-api.js';
 import { CHAT_STATUS_KEY, ChatChannels, ChatConnectionStatus, ChatFeedEvent, type ChatCommand } from '../../shared/live-chat.js';
 import { connectCoreBus, createCoreBusClient } from '../bus-client.js';
 
@@ -80,6 +80,20 @@ export class ChatFeed {
   async command(cmd: ChatCommand): Promise<number> {
     await this.start();
     return this.pub.publish(ChatChannels.command, JSON.stringify(cmd));
+  }
+
+  /**
+   * The buffer's snapshot for a page. Statuses come with the feed's `status` events; until one has
+   * come (live-chat started before the gateway subscribed, or nothing changed since), they are read
+   * from the key live-chat keeps them at.
+   */
+  async snapshot(): Promise<ChatSnapshot> {
+    await this.start().catch(() => {});
+    if (this.buffer.connections.length === 0) {
+      const stored = await this.statuses();
+      if (stored.length > 0 && this.buffer.connections.length === 0) this.buffer.connections = stored;
+    }
+    return this.buffer.snapshot();
   }
 
   /**

@@ -67,10 +67,7 @@ export function chatPlugin(feed: ChatFeed, token: string, connections: Connectio
       done(null, new TextDecoder('utf-8').decode(body as Buffer)),
     );
 
-    app.get(ChatPaths.chat, { preHandler: auth }, async (): Promise<ChatSnapshot> => {
-      await feed.start().catch(() => {});
-      return feed.buffer.snapshot();
-    });
+    app.get(ChatPaths.chat, { preHandler: auth }, (): Promise<ChatSnapshot> => feed.snapshot());
 
     app.register(async (scoped) => {
       scoped.get(ChatPaths.feed, { websocket: true }, (socket, req) => {
@@ -95,10 +92,10 @@ export function chatPlugin(feed: ChatFeed, token: string, connections: Connectio
           forget();
         });
         void feed
-          .start()
-          .catch(() => {})
-          .then(() => {
-            send(JSON.stringify({ type: 'snapshot', ...feed.buffer.snapshot() }));
+          .snapshot()
+          .catch(() => feed.buffer.snapshot())
+          .then((snapshot) => {
+            send(JSON.stringify({ type: 'snapshot', ...snapshot }));
             const queued = pending ?? [];
             pending = undefined;
             for (const frame of queued) send(frame);
