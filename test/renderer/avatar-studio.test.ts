@@ -34,6 +34,7 @@ import { FakePipeline, testGatewayDeps } from '../main/gateway/helpers.js';
 import { startBackend, type Backend } from '../main/supervisor/helpers.js';
 import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { audioChunkEvent, envelopeOf } from './voice-audio.js';
+import { until as untilEvery } from '../helpers/until.js';
 
 const skipReason = chromiumMissing();
 const TOKEN = 'avatar-studio-test-token-0123456789';
@@ -51,17 +52,8 @@ let browser: Browser | undefined;
 let page: Page;
 let problems: PageProblems;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const until = <T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string) => untilEvery(fn, timeoutMs, what, 25);
 
 const param = (id: string) => page.evaluate(`window.__favAvatar.debug.params[${JSON.stringify(id)}]`) as Promise<number | undefined>;
 const frames = () => page.evaluate('window.__favAvatar.debug.frames') as Promise<number>;

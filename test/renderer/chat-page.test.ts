@@ -26,6 +26,7 @@ import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { testGatewayDeps } from '../main/gateway/helpers.js';
 import { BACKENDS, client, Recorder, startBackend, type Backend } from '../main/supervisor/helpers.js';
+import { until } from '../helpers/until.js';
 
 const skipReason = chromiumMissing();
 const SHOTS = '/tmp/fav-shots';
@@ -44,16 +45,6 @@ let problems: PageProblems;
 const failed: string[] = [];
 const token = randomBytes(24).toString('base64url');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 const publish = (e: z.input<typeof ChatFeedEvent>) => pub.publish(ChatChannels.feed, JSON.stringify(e));
 const entry = (id: string) => page.locator(`[data-testid="chat-entry"][data-id="${id}"]`);
 

@@ -21,6 +21,7 @@ import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { audioEvent, FakePipeline, pcm, testGatewayDeps } from '../main/gateway/helpers.js';
 import { BACKENDS, client, startBackend, tempDataDir, type Backend } from '../main/supervisor/helpers.js';
+import { until } from '../helpers/until.js';
 
 const skipReason = chromiumMissing();
 const SHOTS = '/tmp/fav-shots';
@@ -37,16 +38,6 @@ let page: Page;
 let problems: PageProblems;
 const token = randomBytes(24).toString('base64url');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 const pidOf = (name: string) => sup.status().find((s) => s.name === name)!.instances[0]!.pid!;
 const row = (name: string) => page.locator(`[data-service="${name}"]`);
 

@@ -25,6 +25,7 @@ import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { chromiumMissing, launchChromium, readCspViolations, readWire, recordWire, watchPage, type PageProblems, type WireEntry } from '../helpers/chromium.js';
 import { audioChunkEvent, bestAlignment, envelopeOf, fliteMissing, makeFakeMic, pcmBytesToFloat, syllableTone, type FakeMic } from './voice-audio.js';
 import { startStandIn, type StandIn } from './voice-stand-in.js';
+import { until as untilEvery } from '../helpers/until.js';
 
 const skipReason = chromiumMissing() ?? fliteMissing();
 const TOKEN = 'voice-test-token-0123456789abcdef';
@@ -60,17 +61,9 @@ let problems: PageProblems;
 
 const stats = () => page.evaluate('window.__favVoice.stats()') as Promise<VoiceStats>;
 const outputLevel = () => page.evaluate('window.__favVoice.outputLevel()') as Promise<number>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = <T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string) => untilEvery(fn, timeoutMs, what, 25);
 
 /** Sends one audio chunk (metadata + PCM) of a tone with its envelope, like output-handler does. */
 function sendChunk(turn: string, seq: number, samples: Float32Array, rate: number): void {
