@@ -16,6 +16,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SoakReport, SoakStep } from './lib/flite-soak-child.js';
+import { prng } from './lib/prng.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -39,20 +40,8 @@ const TEXTS = [
   Array.from({ length: 4 }, (_, i) => `Part ${i + 1} of a long reply keeps the engine busy for a while.`).join(' '),
 ];
 
-/** A small seeded PRNG (mulberry32): the same plan for the same seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function plan(): SoakStep[] {
-  const rnd = random(Number(opts.seed));
+  const rnd = prng(Number(opts.seed));
   return Array.from({ length: SENTENCES }, (_, i) => ({
     i,
     text: TEXTS[Math.floor(rnd() * TEXTS.length)]!,

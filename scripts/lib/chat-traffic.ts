@@ -5,6 +5,7 @@
  * thousand authors of whom a few chat far more than the rest.
  */
 import type { ChatPlatform, LiveChatMessage } from '../../src/shared/live-chat.js';
+import { prng } from './prng.js';
 
 export interface TrafficOptions {
   /** Messages per minute (evenly spaced, with jitter). */
@@ -18,17 +19,6 @@ export interface TrafficOptions {
   tag: string;
 }
 
-/** Small fast PRNG (mulberry32): the same seed gives the same chat. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EN_WORDS =
   'the this game looks really fun today stream music is so good nice play chat love that boss fight was close wow cute voice art model new viewer from brazil germany japan here again late night morning coffee tea cat dog rain'.split(' ');
