@@ -45,7 +45,9 @@ describe.skipIf(skipReason !== undefined)(`setup page in Chromium${skipReason ? 
     await page.locator('[data-testid="setup"][data-step="language"]').waitFor({ timeout: 20_000 });
     await page.locator('[data-testid="setup-next"]').click();
     await page.locator('[data-testid="llm-none-found"]').waitFor({ timeout: 10_000 });
-    await expect(page.locator('[data-testid="llm-not-found"] [data-preset="ollama"]').innerText()).resolves.toMatch(/: not running$/);
+    // A closed port: refused at once, or on a loaded machine past the 400 ms probe budget first.
+    // Either way the server is listed as not found, with its reason.
+    await expect(page.locator('[data-testid="llm-not-found"] [data-preset="ollama"]').innerText()).resolves.toMatch(/: (not running|did not answer in time)$/);
     await page.locator('[data-testid="llm-endpoint-form"]').waitFor();
     await expect(page.locator('[data-testid="llm-base-url"] input').inputValue()).resolves.toBe('http://127.0.0.1:11434/v1');
     await page.locator('[data-testid="llm-preset"]').click();
