@@ -229,7 +229,9 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
       const line = await published(c.turn_id);
       console.log(`[${kind}] hung long-term-memory: memory waited ${String(line.recall_ms)} ms (recallTimeoutMs ${RECALL_TIMEOUT_MS})`);
       expect(line).toMatchObject({ recall: 'timeout', recall_receivers: 1 });
-      expect(line.recall_ms as number).toBeGreaterThanOrEqual(RECALL_TIMEOUT_MS - 1);
+      // Node fires a timer by its loop clock, cached at the start of the tick, so performance.now() may
+      // read up to a few ms short of the deadline (148.93 ms for 150 was seen on CI); never far short.
+      expect(line.recall_ms as number).toBeGreaterThanOrEqual(RECALL_TIMEOUT_MS - 5);
       expect(c.recalled).toEqual([]);
     } finally {
       await hung.quit();
