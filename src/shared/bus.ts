@@ -115,8 +115,14 @@ export const CONFIG_KEY = 'fav:config';
 
 /** Durable streams (consumer groups). */
 export const Streams = {
-  /** Added: long-term-memory writes; survive a long-term-memory restart. */
+  /**
+   * Added: long-term-memory writes of schema v1 (raw lines, `LtmWrite`). No longer written: memory
+   * writes finished turns to `longTermTurns`; long-term-memory still drains entries left here by an
+   * older version, so nothing accepted before an update is lost.
+   */
   longTermWrites: 'fav:ltm:writes',
+  /** Added: finished turns for long-term memory extraction (`LtmTurn`, long-term.ts). */
+  longTermTurns: 'fav:ltm:turns',
 } as const;
 
 /**

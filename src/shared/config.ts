@@ -214,17 +214,57 @@ export const ConfigSchema = z.object({
       maxContextTokens: z.number().int().min(200).default(2000),
       /** Summarise turns that fall out of the window (with the LLM; extractive when it is unreachable). */
       summarise: z.boolean().default(true),
-      /** How long memory waits for long-term recall before going on without it, ms. */
-      recallTimeoutMs: z.number().int().min(0).default(40),
+      /**
+       * How long memory waits for long-term recall before going on without it, ms. Covers embedding
+       * the query on the device (USE-lite: ~35 ms here) and the hybrid search; a spoken turn's recall
+       * starts at its final transcript, so it rarely waits at all.
+       */
+      recallTimeoutMs: z.number().int().min(0).default(120),
       /** Long-term memories recalled per turn. */
       recallK: z.number().int().min(0).max(20).default(3),
       /**
-       * Embedding model for semantic long-term recall through an OpenAI-compatible /v1/embeddings
-       * (e.g. Ollama's 'nomic-embed-text'); '' = keyword recall only (SQLite FTS5, offline).
+       * Before `embedder` existed: an OpenAI-compatible embedding model. Still read: when set and
+       * `embedder.engine` is left at its default, the engine is 'openai' with this model
+       * (resolveEmbedder()).
        */
       embeddingModel: z.string().default(''),
-      /** Where the embeddings are served; defaults to the LLM's base URL. */
+      /** Where `embeddingModel` is served; defaults to the LLM's base URL. */
       embeddingBaseUrl: z.string().url().optional(),
+      /** How memories are turned into vectors for recall by meaning (long-term-memory's Embedder). */
+      embedder: z
+        .object({
+          /**
+           *   use-lite  on the device, ships with the app: Universal Sentence Encoder lite (512-d,
+           *             English only; other scripts fall back to keyword recall)
+           *   onnx      on the device, a multilingual sentence model (ONNX) downloaded once into the
+           *             data dir (`onnxModel`)
+           *   openai    an OpenAI-compatible /v1/embeddings (Ollama nomic-embed-text, bge-m3, ...)
+           *   off       keyword recall only (SQLite FTS5)
+           * Switching re-embeds the stored memories in the background; recall never waits for it.
+           */
+          engine: z.enum(['use-lite', 'onnx', 'openai', 'off']).default('use-lite'),
+          /** onnx: which model (long-term-memory's ONNX_MODELS). */
+          onnxModel: z.string().min(1).default('multilingual-minilm-l12'),
+          /** onnx: where model files are downloaded from (a Hugging Face mirror, e.g. https://hf-mirror.com). */
+          downloadBaseUrl: z.string().url().default('https://huggingface.co'),
+          /** openai: the model name. */
+          model: z.string().default('nomic-embed-text'),
+          /** openai: the server; defaults to `embeddingBaseUrl`, then the LLM's base URL. */
+          baseUrl: z.string().url().optional(),
+          apiKey: z.string().optional(),
+        })
+        .prefault({}),
+      /**
+       * Memories from finished turns (facts about the speaker, the streamer, promises, preferences,
+       * events):
+       *   llm    extracted by the LLM (mem0 style: candidates, then add/update/delete against the
+       *          nearest stored memories), by rules while the LLM is unreachable
+       *   rules  by rules only (no LLM calls)
+       *   off    nothing new is stored (recall still works)
+       */
+      extraction: z.enum(['llm', 'rules', 'off']).default('llm'),
+      /** Importance halves every this many days unless a memory is used (recalled) or pinned. */
+      decayHalfLifeDays: z.number().positive().default(30),
     })
     .prefault({}),
   dialog: z
@@ -397,4 +437,29 @@ export function personaList(config: Pick<Config, 'persona' | 'personas'>): Perso
   list.push(main);
   for (const p of config.personas) if (!list.some((q) => q.name === p.name)) list.push(p);
   return list;
+}
+
+/** The embedder long-term-memory runs, with the legacy `memory.embeddingModel` folded in. */
+export type ResolvedEmbedder =
+  | { engine: 'off' }
+  | { engine: 'use-lite' }
+  | { engine: 'onnx'; model: string; downloadBaseUrl: string }
+  | { engine: 'openai'; model: string; baseUrl: string; apiKey: string | undefined };
+
+export function resolveEmbedder(config: Pick<Config, 'memory' | 'llm'>): ResolvedEmbedder {
+  const m = config.memory;
+  const e = m.embedder;
+  // A settings file from before `embedder`: its embedding model still means the OpenAI-compatible engine.
+  const legacy = m.embeddingModel !== '' && e.engine === 'use-lite';
+  if (e.engine === 'openai' || legacy) {
+    const llm = resolveLlm(config.llm);
+    return {
+      engine: 'openai',
+      model: legacy ? m.embeddingModel : e.model,
+      baseUrl: e.baseUrl ?? m.embeddingBaseUrl ?? llm.baseUrl,
+      apiKey: e.apiKey ?? llm.apiKey,
+    };
+  }
+  if (e.engine === 'onnx') return { engine: 'onnx', model: e.onnxModel, downloadBaseUrl: e.downloadBaseUrl };
+  return { engine: e.engine };
 }

@@ -33,6 +33,7 @@ import {
   UserInput,
 } from './voice.js';
 import { ChatChannels, ChatCommand, ChatFeedEvent } from './live-chat.js';
+import { LTM_ADMIN_REPLY_PATTERN, LtmAdminReply, LtmAdminRequest, LtmChannels, LtmTurn } from './long-term.js';
 import { ASR_MODELS_REPLY_PATTERN, AsrModelsReply, AsrModelsRequest, SpeechChannels, TTS_ADMIN_REPLY_PATTERN, TtsAdminReply, TtsAdminRequest } from './speech-admin.js';
 
 /** Who is at either end of a topic: a service, or the core (gateway, supervisor) and its clients. */
@@ -73,7 +74,17 @@ export const Bus = {
     consumers: ['memory'],
     channelOf: (m) => Channels.ltmRecallReply(m.request_id),
   }),
-  ltmWrites: topic({ kind: 'stream', name: Streams.longTermWrites, schema: LtmWrite, producers: ['memory'], consumers: ['long-term-memory'] }),
+  ltmWrites: topic({ kind: 'stream', name: Streams.longTermWrites, schema: LtmWrite, producers: [], consumers: ['long-term-memory'] }),
+  ltmTurns: topic({ kind: 'stream', name: Streams.longTermTurns, schema: LtmTurn, producers: ['memory'], consumers: ['long-term-memory'] }),
+  ltmAdmin: topic({ kind: 'channel', name: LtmChannels.admin, schema: LtmAdminRequest, producers: ['gateway'], consumers: ['long-term-memory'] }),
+  ltmAdminReply: topic({
+    kind: 'reply',
+    name: LTM_ADMIN_REPLY_PATTERN,
+    schema: LtmAdminReply,
+    producers: ['long-term-memory'],
+    consumers: ['gateway'],
+    channelOf: (m) => LtmChannels.adminReply(m.request_id),
+  }),
   // live-chat: a chat turn's finished reply is posted back into the chat (postReplies).
   aiResponses: topic({ kind: 'channel', name: Channels.aiResponses, schema: AiResponse, producers: ['chat-ai'], consumers: ['output-handler', 'live-chat'] }),
   replies: topic({ kind: 'queue', name: Queues.replies, schema: ReplyFinal, producers: ['chat-ai'], consumers: ['memory'] }),

@@ -22,6 +22,7 @@
  */
 import { z } from 'zod';
 import { ChatInputMeta } from './live-chat.js';
+import { RecalledMemory, RecallInfo, Subject } from './long-term.js';
 import { Envelope, newEventId } from './bus.js';
 import { MicMuteEvent, SessionRoleEvent } from './session-api.js';
 
@@ -211,8 +212,13 @@ export const MemoryContext = TurnMessage.extend({
   messages: z.array(ChatMessage),
   /** Summary of turns older than the window, if any. */
   summary: z.string().optional(),
-  /** Long-term memories recalled for this turn. */
-  recalled: z.array(z.string()).default([]),
+  /**
+   * Long-term memories recalled for this turn, best first. chat-ai quotes them in the prompt as
+   * data in a marked section, never as instructions.
+   */
+  memories: z.array(RecalledMemory).default([]),
+  /** How the recall went (status, time, engine): shown in the manager. Absent for a say turn. */
+  recall: RecallInfo.optional(),
 });
 export type MemoryContext = z.infer<typeof MemoryContext>;
 
@@ -222,18 +228,31 @@ export const RecallRequest = z.object({
   session_id: z.string().min(1),
   query: z.string(),
   k: z.number().int().positive().max(50).default(5),
+  /** Whose memories (the active persona's name). */
+  persona: z.string().min(1),
+  /** The subjects that may be recalled: long-term.ts recallScope(speaker). */
+  scope: z.array(Subject).min(1),
   ts: z.number(),
 });
 export type RecallRequest = z.infer<typeof RecallRequest>;
 
 export const RecallReply = z.object({
   request_id: z.string().min(1),
-  items: z.array(z.object({ text: z.string(), score: z.number() })),
+  items: z.array(RecalledMemory),
+  /** vector: hybrid (KNN + keyword, fused); keyword: keyword only (see long-term.ts RecallStatus). */
+  mode: z.enum(['vector', 'keyword']),
   took_ms: z.number().nonnegative(),
+  /** Of took_ms: embedding the query. */
+  embed_ms: z.number().nonnegative().optional(),
+  /** The embedder's id, when one is in use. */
+  engine: z.string().optional(),
 });
 export type RecallReply = z.infer<typeof RecallReply>;
 
-/** `fav:ltm:writes` stream entries (field `msg`): a memory to keep. */
+/**
+ * `fav:ltm:writes` stream entries (field `msg`) of an older version: a raw line to keep. No longer
+ * written (memory writes `LtmTurn` to fav:ltm:turns); long-term-memory drains what is left.
+ */
 export const LtmWrite = z.object({
   session_id: z.string().min(1),
   turn_id: z.string().optional(),

@@ -43,12 +43,14 @@ async function handleRecall(store: LongTermStore, req: RecallRequest, job: JobCo
   const started = performance.now();
   let items: RecallReply['items'] = [];
   try {
-    items = await store.recall({ query: req.query, k: req.k, session_id: req.session_id });
+    // Until the new store lands (issue 11): the v2 stores know neither subjects nor personas.
+    const found = await store.recall({ query: req.query, k: req.k, session_id: req.session_id });
+    items = found.map((f, i) => ({ id: i + 1, text: f.text, score: f.score, subject: 'streamer', kind: 'utterance', updated_at: Date.now() }));
   } catch (e) {
     // Answer anyway (empty): the requester then goes on at once instead of waiting out its timeout.
     job.log.error({ request_id: req.request_id, err: (e as Error).message }, 'recall failed');
   }
-  return { items, took_ms: performance.now() - started };
+  return { items, mode: store.kind === 'fts5' ? 'keyword' : 'vector', took_ms: performance.now() - started };
 }
 
 const service: ServiceDefinition = {

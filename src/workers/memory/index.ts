@@ -25,6 +25,7 @@
 import { Bus } from '../../shared/contract.js';
 import { follow, nowMs, type ChatMessage, type LtmWrite, type MemoryContext, type ReplyFinal, type TurnEvent, type UserInput } from '../../shared/voice.js';
 import type { RecallOutcome } from './recall-client.js';
+import { recallScope, type RecalledMemory } from '../../shared/long-term.js';
 import { channelInput, publish, push, queueInput, xadd, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { chatMetaOf } from '../common/chat-quote.js';
 import { RecallClient } from './recall-client.js';
@@ -41,25 +42,25 @@ interface State {
 }
 
 /** Recalled texts that the window already carries add nothing: dropped. */
-function freshRecalls(items: Array<{ text: string }>, win: HistoryWindow): string[] {
+function freshRecalls(items: RecalledMemory[], win: HistoryWindow): RecalledMemory[] {
   const inWindow = new Set(win.messages.map((m) => m.content.trim()));
-  const out: string[] = [];
-  for (const { text } of items) {
-    const t = text.trim();
-    if (t && !inWindow.has(t) && !out.includes(t)) out.push(t);
+  const out: RecalledMemory[] = [];
+  for (const m of items) {
+    const t = m.text.trim();
+    if (t && !inWindow.has(t) && !out.some((o) => o.text.trim() === t)) out.push(m);
   }
   return out;
 }
 
 /** Fits recalled memories into the budget: the oldest window messages (never the last) make room. */
-function fitRecalls(win: HistoryWindow, recalled: string[], budget: number): { messages: HistoryWindow['messages']; recalled: string[] } {
+function fitRecalls(win: HistoryWindow, recalled: RecalledMemory[], budget: number): { messages: HistoryWindow['messages']; recalled: RecalledMemory[] } {
   const messages = [...win.messages];
   let used = win.tokens;
-  const kept: string[] = [];
+  const kept: RecalledMemory[] = [];
   for (const r of recalled) {
-    const t = messageTokens(r);
+    const t = messageTokens(r.text);
     // A memory may push out older messages but never claim more than a quarter of the budget.
-    if (kept.reduce((n, k) => n + messageTokens(k), 0) + t > budget / 4) break;
+    if (kept.reduce((n, k) => n + messageTokens(k.text), 0) + t > budget / 4) break;
     while (used + t > budget && messages.length > 1) used -= messages.shift()!.tokens;
     if (used + t > budget) break;
     kept.push(r);
@@ -78,13 +79,13 @@ function handleEvent(state: State, r: TurnEvent, job: JobContext): Promise<void>
   const now = Date.now();
   for (const [id, p] of prefetched) if (prefetched.size >= PREFETCH_MAX || now - p.at > PREFETCH_TTL_MS) prefetched.delete(id);
   // The turn may take longer than the recall's own deadline to arrive: give the prefetch room.
-  const outcome = state.recall.recall({ session_id: r.session_id, query: r.text, k: recallK, ts: now }, recallTimeoutMs * 4);
+  const outcome = state.recall.recall({ session_id: r.session_id, query: r.text, k: recallK, persona: job.settings.persona.name, scope: recallScope('streamer'), ts: now }, recallTimeoutMs * 4);
   prefetched.set(r.turn_id, { text: r.text, outcome, at: now });
   return Promise.resolve();
 }
 
 /** The turn's recall: the prefetched one when the text is the same, else a new request. */
-async function recallFor(state: State, turn: UserInput, k: number, timeoutMs: number): Promise<RecallOutcome & { prefetched?: boolean }> {
+async function recallFor(state: State, turn: UserInput, k: number, timeoutMs: number, persona: string): Promise<RecallOutcome & { prefetched?: boolean }> {
   const { prefetched, recall } = state;
   const p = prefetched.get(turn.turn_id);
   prefetched.delete(turn.turn_id);
@@ -96,7 +97,7 @@ async function recallFor(state: State, turn: UserInput, k: number, timeoutMs: nu
     if (r) return { ...r, prefetched: true };
     return { items: [], status: 'timeout', waited_ms: timeoutMs, prefetched: true };
   }
-  return recall.recall({ session_id: turn.session_id, query: turn.text, k, ts: Date.now() }, timeoutMs);
+  return recall.recall({ session_id: turn.session_id, query: turn.text, k, persona, scope: recallScope('streamer'), ts: Date.now() }, timeoutMs);
 }
 
 /**
@@ -105,7 +106,7 @@ async function recallFor(state: State, turn: UserInput, k: number, timeoutMs: nu
  * chat-ai's ReplyFinal comes back (handleReply), like any reply.
  */
 async function handleSay(turn: UserInput, job: JobContext): Promise<void> {
-  const ctx: MemoryContext = { ...follow(turn, { ...turn.marks, context: nowMs() }), source: turn.source, text: turn.text, messages: [], recalled: [] };
+  const ctx: MemoryContext = { ...follow(turn, { ...turn.marks, context: nowMs() }), source: turn.source, text: turn.text, messages: [], memories: [] };
   await Promise.all([push(job.redis, Bus.chatContexts, ctx), publish(job.redis, Bus.memoryUpdates, ctx)]);
 }
 
@@ -130,7 +131,7 @@ async function handleTurn(state: State, turn: UserInput, job: JobContext): Promi
   const { recallK, recallTimeoutMs, maxContextTokens } = settings.memory;
   const outcome =
     recallK > 0 && recallTimeoutMs > 0
-      ? await recallFor(state, turn, recallK, recallTimeoutMs)
+      ? await recallFor(state, turn, recallK, recallTimeoutMs, settings.persona.name)
       : { items: [], status: 'skipped' as const, waited_ms: 0 };
   const afterRecall = performance.now();
 
@@ -158,7 +159,7 @@ async function handleTurn(state: State, turn: UserInput, job: JobContext): Promi
     text: turn.text,
     messages,
     ...(summary ? { summary } : {}),
-    recalled: fitted.recalled,
+    memories: fitted.recalled,
   };
   const write: LtmWrite = { session_id: turn.session_id, turn_id: turn.turn_id, text: own, kind: 'user', ts: Date.now() };
   const ownMs = performance.now() - afterRecall + storeMs;

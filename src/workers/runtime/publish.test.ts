@@ -30,7 +30,7 @@ describe('typed bus writes', () => {
     await publish(redis, Bus.aiResponses, delta);
     const chunk: TtsChunk = { ...envelope, kind: 'end', index: 2, audio_ms: 900 };
     await publish(redis, Bus.taskResponse, chunk);
-    const reply: RecallReply = { request_id: 'r-7', items: [], took_ms: 1 };
+    const reply: RecallReply = { request_id: 'r-7', items: [], mode: 'keyword', took_ms: 1 };
     await publish(redis, Bus.ltmRecallReply, reply);
     expect(calls).toEqual([
       ['publish', 'ai_responses', JSON.stringify(delta)],

@@ -83,7 +83,7 @@ function context(text: string, extra: Partial<MemoryContext> = {}): MemoryContex
     source: 'typed',
     text,
     messages: [{ role: 'user', content: text }],
-    recalled: [],
+    memories: [],
     ...extra,
   };
 }
@@ -110,7 +110,7 @@ const ended = (turn: string) => waitFor(() => final(turn), `end of ${turn}`, 10_
 describe('chat-ai: a streamed reply', () => {
   it('publishes deltas, emotion events, sentences and TtsRequests in order, then done', async () => {
     ai.setOptions({ reply: '[joy] Hello there! I am Mika, nice to meet you. [thinking] What shall we talk about today', tokenIntervalMs: 5 });
-    const c = context('hi', { summary: 'They talked about cats.', recalled: ['The viewer likes jazz.'], messages: [{ role: 'user', content: 'earlier' }, { role: 'assistant', content: 'reply' }, { role: 'user', content: 'hi' }] });
+    const c = context('hi', { summary: 'They talked about cats.', memories: [{ id: 7, text: 'The viewer likes jazz.', subject: 'streamer', kind: 'preference', score: 0.8, updated_at: Date.now() }], messages: [{ role: 'user', content: 'earlier' }, { role: 'assistant', content: 'reply' }, { role: 'user', content: 'hi' }] });
     await say(c);
     const end = await ended(c.turn_id);
     expect(end.status).toBe('done');

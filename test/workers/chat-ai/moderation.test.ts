@@ -58,7 +58,7 @@ async function startWith(moderation: Record<string, unknown>): Promise<void> {
 function context(text: string): MemoryContext {
   const turn = `turn-${randomUUID()}`;
   const t = nowMs();
-  return { session_id: 'sess-mod', turn_id: turn, task_id: turn, event_id: newEventId(), ts: Date.now(), marks: { turn_start: t, context: t }, source: 'chat', text, messages: [{ role: 'user', content: text }], recalled: [] };
+  return { session_id: 'sess-mod', turn_id: turn, task_id: turn, event_id: newEventId(), ts: Date.now(), marks: { turn_start: t, context: t }, source: 'chat', text, messages: [{ role: 'user', content: text }], memories: [] };
 }
 
 /** Runs one turn whose LLM reply streams as `pieces`; resolves with what chat-ai published for it. */

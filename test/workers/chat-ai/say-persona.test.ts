@@ -47,7 +47,7 @@ afterAll(async () => {
 function context(text: string, source: MemoryContext['source']): MemoryContext {
   const turn = `turn-${randomUUID()}`;
   const t = nowMs();
-  return { session_id: 'sess-1', turn_id: turn, task_id: turn, event_id: newEventId(), ts: Date.now(), marks: { turn_start: t, context: t }, source, text, messages: source === 'say' ? [] : [{ role: 'user', content: text }], recalled: [] };
+  return { session_id: 'sess-1', turn_id: turn, task_id: turn, event_id: newEventId(), ts: Date.now(), marks: { turn_start: t, context: t }, source, text, messages: source === 'say' ? [] : [{ role: 'user', content: text }], memories: [] };
 }
 const send = (c: MemoryContext) => cmd.lpush(Queues.chatContexts, JSON.stringify(c));
 const responses = (turn: string) => (rec.msgs(Channels.aiResponses) as AiResponse[]).filter((m) => m.turn_id === turn);

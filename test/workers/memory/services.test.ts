@@ -167,7 +167,7 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
     await ltmCaughtUp();
     const ctx = await turn('B', "what is my cat's name?");
     expect(ctx.messages).toEqual([{ role: 'user', content: "what is my cat's name?" }]);
-    expect(ctx.recalled[0]).toBe('my cat is called Mochi');
+    expect(ctx.memories[0]?.text).toBe('my cat is called Mochi');
     // Recall well inside its deadline.
     expect(ctx.marks.context - ctx.marks.turn_start!).toBeLessThan(RECALL_TIMEOUT_MS);
   });
@@ -186,7 +186,7 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
       const got = new Promise<MemoryContext>((resolve) => waiting.set(t.turn_id, resolve));
       await redis.lpush(Queues.userInput, JSON.stringify(t));
       const ctx = await got;
-      expect(ctx.recalled).toContain('my cat is called Mochi');
+      expect(ctx.memories.map((m) => m.text)).toContain('my cat is called Mochi');
       // One request for the turn: the prefetched one was used, not a second.
       expect(requests.filter((q) => q === t.text)).toHaveLength(1);
     } finally {
@@ -232,7 +232,7 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
       // Node fires a timer by its loop clock, cached at the start of the tick, so performance.now() may
       // read up to a few ms short of the deadline (148.93 ms for 150 was seen on CI); never far short.
       expect(line.recall_ms as number).toBeGreaterThanOrEqual(RECALL_TIMEOUT_MS - 5);
-      expect(c.recalled).toEqual([]);
+      expect(c.memories).toEqual([]);
     } finally {
       await hung.quit();
     }

@@ -189,7 +189,7 @@ describe('memory store', () => {
       store.addUser({ session_id: 's', turn_id: `now${i}`, text: `current question ${i}, how are you?`, ts: pos, pos });
       const s = store.latestSummary('s');
       const w = store.window('s', pos, 2000 - (s ? s.tokens : 0));
-      const ctx: Partial<MemoryContext> = { text: 'x', messages: w.messages.map((m) => ({ role: m.role, content: m.content })), recalled: [] };
+      const ctx: Partial<MemoryContext> = { text: 'x', messages: w.messages.map((m) => ({ role: m.role, content: m.content })), memories: [] };
       JSON.stringify(ctx);
       times.push(performance.now() - t0);
       // Keep history growing like a conversation.
