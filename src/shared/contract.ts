@@ -113,7 +113,7 @@ export const Bus = {
     producers: ['gateway', 'dialog-engine'],
     consumers: ['asr', 'chat-ai', 'tts', 'output-handler', 'dialog-engine'],
   }),
-  persona: topic({ kind: 'channel', name: Channels.persona, schema: PersonaNotice, producers: ['gateway'], consumers: ['chat-ai'] }),
+  persona: topic({ kind: 'channel', name: Channels.persona, schema: PersonaNotice, producers: ['gateway'], consumers: ['chat-ai', 'memory'] }),
   /**
    * The studio's chat buttons (answer, ban, unban): live-chat acts on them; chat-ai keeps the names of
    * viewers banned live so they are never spoken.

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { Channels } from '../../shared/bus.js';
+import type { RecallInfo } from '../../shared/long-term.js';
 import { RecallReply, type RecallRequest } from '../../shared/voice.js';
 import { Requester, connectBus, withTimeout, type Logger } from '../runtime/index.js';
 
@@ -15,6 +16,24 @@ export interface RecallOutcome {
   waited_ms: number;
   /** Subscribers of the request channel (0: no long-term-memory is running). */
   receivers?: number;
+  /** From the reply: how the query ran, long-term-memory's own time, of which embedding, and the embedder. */
+  mode?: RecallReply['mode'];
+  took_ms?: number;
+  embed_ms?: number;
+  engine?: string;
+}
+
+/** How a recall went, for MemoryContext.recall and the manager; `count` is what made it into the prompt. */
+export function recallInfo(o: RecallOutcome, count: number): RecallInfo {
+  const status = o.status === 'ok' ? (o.mode ?? 'keyword') : o.status;
+  return {
+    status,
+    waited_ms: Math.max(0, Math.round(o.waited_ms * 100) / 100),
+    ...(o.took_ms !== undefined ? { took_ms: o.took_ms } : {}),
+    ...(o.embed_ms !== undefined ? { embed_ms: o.embed_ms } : {}),
+    ...(o.engine !== undefined ? { engine: o.engine } : {}),
+    count,
+  };
 }
 
 export class RecallClient {
@@ -36,7 +55,16 @@ export class RecallClient {
   /** Publishes a request and waits for its reply, at most timeoutMs. Never rejects. */
   async recall(req: Omit<RecallRequest, 'request_id'>, timeoutMs: number): Promise<RecallOutcome> {
     const r = await this.requester.request<RecallRequest, RecallReply>(Channels.ltmRecall, req, { timeoutMs, reply: RecallReply });
-    return { items: r.reply?.items ?? [], status: r.status, waited_ms: r.waited_ms, ...(r.receivers !== undefined ? { receivers: r.receivers } : {}) };
+    const rep = r.reply;
+    return {
+      items: rep?.items ?? [],
+      status: r.status,
+      waited_ms: r.waited_ms,
+      ...(r.receivers !== undefined ? { receivers: r.receivers } : {}),
+      ...(rep ? { mode: rep.mode, took_ms: rep.took_ms } : {}),
+      ...(rep?.embed_ms !== undefined ? { embed_ms: rep.embed_ms } : {}),
+      ...(rep?.engine !== undefined ? { engine: rep.engine } : {}),
+    };
   }
 
   async close(): Promise<void> {

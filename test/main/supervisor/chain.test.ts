@@ -104,12 +104,12 @@ describe.each(BACKENDS)('supervisor with all services (%s)', (kind) => {
     const seqs = delivered.filter((d) => d.type === 'audio').map((d) => d.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i));
     expect(delivered.some((d) => d.type === 'reply_done' && d.text === 'Hello from the chain. Nice to meet you!')).toBe(true);
-    // long-term-memory consumed the stream writes (user text and reply) through its group and acked them.
+    // long-term-memory consumed the finished turn (one LtmTurn: user text and reply) through its group and acked it.
     await waitFor(async () => {
-      const pending = (await redis.xpending(Streams.longTermWrites, streamGroup('long-term-memory'))) as [number, ...unknown[]];
-      const len = await redis.xlen(Streams.longTermWrites);
-      return len >= 2 && pending[0] === 0;
-    }, 'stream writes acked');
+      const pending = (await redis.xpending(Streams.longTermTurns, streamGroup('long-term-memory')).catch(() => [1])) as [number, ...unknown[]];
+      const len = await redis.xlen(Streams.longTermTurns);
+      return len >= 1 && pending[0] === 0;
+    }, 'finished turn acked');
     // Queues and processing lists are empty once the turn is through.
     for (const q of [Queues.input, Queues.dialogInputs, Queues.userInput, Queues.ttsRequests]) expect(await redis.llen(q), q).toBe(0);
     // Heartbeats report the handled count.
