@@ -4,13 +4,15 @@
  *   1. the turn's recalled memories are touched (they were used: their decay is refreshed);
  *   2. candidates: the LLM's (llm-extract.ts) with `mode: 'llm'`, else, or when the LLM failed for
  *      this turn or is backing off, the rules' (rules.ts); a trivial user text ("hi", "thanks")
- *      gives no LLM call, only the rules' look at the avatar's reply for promises;
+ *      costs no LLM call: the rules look at it and at the avatar's reply for promises;
  *   3. whose: 'speaker' is the turn's speaker; in a viewer's turn anything about the streamer, the
  *      world or anyone else is kept only as that viewer's claim (asViewerClaim), and an avatar
  *      memory must be grounded in the avatar's own reply — whatever the model was talked into;
  *   4. for each candidate, its nearest memories of the same persona and subject (hybrid search with
  *      the candidate's vector when the embedder is ready) and a decision, the LLM's or the rules';
- *   5. the decisions are applied: ADD, UPDATE (new text, new vector), DELETE, NONE (refreshed).
+ *   5. the decisions are applied: ADD, UPDATE (new text, new vector), DELETE, NONE (refreshed). A
+ *      pinned memory is the streamer's own word: extraction never deletes or rewrites it (an UPDATE
+ *      of it is added beside it instead).
  *
  * An LLM that cannot be reached (refused, timed out, HTTP error) is left alone for `backoffMs`,
  * doubling up to `backoffMaxMs` while it stays down: the rules work meanwhile, and each such turn
@@ -113,7 +115,7 @@ export class FactPipeline implements FactPipelineApi {
     }
     if (!candidates) {
       out.via = 'rules';
-      candidates = [...(trivial ? [] : extractUserFacts(turn.user)), ...(turn.status === 'done' ? extractPromises(turn.assistant) : [])];
+      candidates = [...extractUserFacts(turn.user), ...(turn.status === 'done' ? extractPromises(turn.assistant) : [])];
     }
 
     const seen = new Set<string>();
@@ -124,7 +126,7 @@ export class FactPipeline implements FactPipelineApi {
       signal?.throwIfAborted();
       const vector = await this.vectorFor(r.text, signal);
       const found = store.search({ persona: turn.persona, subjects: [r.subject], text: r.text, ...(vector ? { vector } : {}), k: FACT_NEAREST_K, now: at });
-      const nearest = found.items.map((i) => ({ id: i.id, text: i.text, importance: i.importance }));
+      const nearest = found.items.map((i) => ({ id: i.id, text: i.text, importance: i.importance, pinned: i.pinned }));
       const decisions = await this.decide(out, c, r, nearest, signal);
       await this.apply(out, turn, r, vector, nearest, decisions, at, signal);
     }
@@ -190,10 +192,12 @@ export class FactPipeline implements FactPipelineApi {
     return decideByRules({ text: r.text }, nearest);
   }
 
-  private async apply(out: TurnOutcome, turn: LtmTurn, r: Resolved, vector: Vector | undefined, nearest: Array<Nearby & { importance: number }>, decisions: Decision[], at: number, signal?: AbortSignal): Promise<void> {
+  private async apply(out: TurnOutcome, turn: LtmTurn, r: Resolved, vector: Vector | undefined, nearest: Array<Nearby & { importance: number; pinned: boolean }>, decisions: Decision[], at: number, signal?: AbortSignal): Promise<void> {
     const { store } = this.o;
     const vectorOf = async (text: string) => (text === r.text ? vector : this.vectorFor(text, signal));
-    for (const d of decisions) {
+    const pinned = (id: number) => nearest.some((n) => n.id === id && n.pinned);
+    for (const decided of decisions) {
+      const d: Decision = decided.op === 'UPDATE' && pinned(decided.id) ? { op: 'ADD', text: decided.text } : decided.op === 'DELETE' && pinned(decided.id) ? { op: 'NONE', id: decided.id } : decided;
       if (d.op === 'ADD') {
         const text = d.text.slice(0, MEMORY_TEXT_MAX);
         const v = await vectorOf(text);

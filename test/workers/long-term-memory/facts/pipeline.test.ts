@@ -194,13 +194,29 @@ describe('fact pipeline with the LLM', () => {
     }
   });
 
-  it('a trivial user text makes no LLM call; recalled memories are touched', async () => {
+  it('a trivial user text makes no LLM call (the rules still look at the reply); recalled memories are touched', async () => {
     const [cat] = seed('Has a cat called Mochi');
     const out = await pipeline().handleTurn(turn('thanks!', { recalled_ids: [cat!], assistant: "You're welcome! I'll tell you a story next time." }));
-    expect(ai.requests).toHaveLength(0);
     expect(out.via).toBe('rules');
+    expect(ai.requests).toHaveLength(0);
     expect(store.list({ subject: 'avatar' }).memories.map((m) => m.text)).toEqual(["Promised: I'll tell you a story next time."]);
     expect(store.get(cat!)!.access_count).toBe(1);
+  });
+
+  it("never deletes or rewrites a pinned memory: an UPDATE of it is added beside it", async () => {
+    const [cat, vegan] = seed('Has a cat called Mochi', 'Is a vegetarian');
+    store.update(cat!, { pinned: true });
+    store.update(vegan!, { pinned: true });
+    script.extract.push(memories({ text: 'Has a cat called Nori' }), memories({ text: 'Is no longer a vegetarian' }));
+    script.decide.push(actions({ op: 'UPDATE', id: 0, text: 'Has a cat called Nori' }), actions({ op: 'DELETE', id: 0 }));
+    const p = pipeline();
+    const a = await p.handleTurn(turn('my cat is called Nori'));
+    expect(a).toMatchObject({ via: 'llm', updated: [] });
+    expect(store.get(cat!)!.text).toBe('Has a cat called Mochi');
+    expect(store.get(a.added[0]!)!.text).toBe('Has a cat called Nori');
+    const b = await p.handleTurn(turn('I am no longer a vegetarian'));
+    expect(b).toMatchObject({ via: 'llm', deleted: [], unchanged: 1 });
+    expect(store.get(vegan!)).toBeDefined();
   });
 
   it('mode off stores nothing; mode rules never calls the LLM', async () => {
