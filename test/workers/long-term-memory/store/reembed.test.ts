@@ -4,49 +4,12 @@
  * engine failure, new memories picked up by kick(), the old space dropped once the new one is whole.
  */
 import { describe, expect, it } from 'vitest';
-import { EmbedderError, type EmbedOptions, type Embedder } from '../../../../src/workers/long-term-memory/embedders/types.js';
 import { Reembedder, type ReembedTimers } from '../../../../src/workers/long-term-memory/store/reembed.js';
 import type { MemoryStore } from '../../../../src/workers/long-term-memory/store/memory-store.js';
+import { FAKE_SPACE, FakeEmbedder, wordVector } from '../fake-embedder.js';
 import { NOW, SPACE, memory, openStore, vec } from './helpers.js';
 
-const FAKE = 'fake:words:8';
-
-/** A vector from the text's words (the same words, the same vector); CJK text cannot be embedded. */
-function wordVector(text: string): Float32Array | undefined {
-  if (/\p{Script=Han}/u.test(text)) return undefined;
-  const v = new Float32Array(8);
-  for (const w of text.toLowerCase().split(/\W+/).filter(Boolean)) v[[...w].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 8, 7)] += 1;
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
-
-class FakeEmbedder implements Embedder {
-  readonly id = FAKE;
-  readonly engine = 'use-lite' as const;
-  readonly dim = 8;
-  calls: string[][] = [];
-  /** How many of the next ready() calls fail. */
-  failReady = 0;
-  /** Runs inside embed() before it answers (to change the store meanwhile). */
-  during?: () => void;
-  async ready(): Promise<void> {
-    if (this.failReady > 0) {
-      this.failReady--;
-      throw new EmbedderError('model missing: download it in Settings', 'missing');
-    }
-  }
-  async embed(texts: readonly string[], opts: EmbedOptions): Promise<Array<Float32Array | undefined>> {
-    expect(opts.purpose).toBe('document');
-    this.calls.push([...texts]);
-    this.during?.();
-    this.during = undefined;
-    return texts.map(wordVector);
-  }
-  state() {
-    return { engine_state: 'ready' as const };
-  }
-  async close(): Promise<void> {}
-}
+const FAKE = FAKE_SPACE;
 
 /** Timers fired by the test. */
 function handTimers() {
@@ -90,7 +53,8 @@ describe('re-embedding', () => {
     expect(r.progress()).toBeUndefined();
     r.kick();
     await r.settled();
-    expect(engine.calls.map((c) => c.length)).toEqual([16, 16, 8]);
+    expect(engine.calls.map((c) => c.texts.length)).toEqual([16, 16, 8]);
+    expect(engine.calls.every((c) => c.purpose === 'document')).toBe(true);
     expect(seen.map((s) => s.progress)).toEqual([
       { done: 16, total: 40 },
       { done: 32, total: 40 },
@@ -115,7 +79,7 @@ describe('re-embedding', () => {
     expect(store.missingVectors(FAKE, 10)).toEqual([]);
     r.kick();
     await r.settled();
-    expect(engine.calls).toEqual([['likes jasmine tea', '我喜欢喝茉莉花茶']]);
+    expect(engine.calls.map((c) => c.texts)).toEqual([['likes jasmine tea', '我喜欢喝茉莉花茶']]);
   });
 
   it('waits and retries with a growing back-off while the engine cannot run', async () => {
@@ -160,7 +124,7 @@ describe('re-embedding', () => {
     r.kick();
     await r.settled();
     expect(store.vectorCount(FAKE)).toBe(21);
-    expect(engine.calls.flat()).toContain('added while the first batch was embedding');
+    expect(engine.calls.flatMap((c) => c.texts)).toContain('added while the first batch was embedding');
 
     const after = store.add(memory('added later, while idle'));
     expect(store.missingVectors(FAKE, 10).map((m) => m.id)).toEqual([after]);
@@ -178,7 +142,7 @@ describe('re-embedding', () => {
     const r = new Reembedder(store, engine);
     r.kick();
     await r.settled();
-    expect(engine.calls).toEqual([['likes green tea'], ['likes black coffee']]);
+    expect(engine.calls.map((c) => c.texts)).toEqual([['likes green tea'], ['likes black coffee']]);
     const found = store.search({ persona: 'Mika', text: '', vector: { space: FAKE, vec: wordVector('likes black coffee')! }, k: 1, now: NOW });
     expect(found.items.map((i) => i.id)).toEqual([id]);
   });
