@@ -18,7 +18,7 @@ import { ACTIVE_PERSONA_KEY, Channels, Queues, newEventId, type PersonaNotice } 
 import type { ChatInputMeta } from '../../../src/shared/live-chat.js';
 import type { RecalledMemory } from '../../../src/shared/long-term.js';
 import { follow, nowMs, type MemoryContext, type ReplyFinal, type TurnEvent, type UserInput } from '../../../src/shared/voice.js';
-import type { Db } from '../../../src/workers/memory/sqlite.js';
+import type { Db } from '../../../src/workers/common/sqlite.js';
 import { MemoryStore } from '../../../src/workers/memory/store.js';
 import { startOpenAiServer, type OpenAiServer } from '../../helpers/openai-server.js';
 import { BACKENDS, client, startBackend, waitFor, type Backend } from '../../main/supervisor/helpers.js';
