@@ -8,8 +8,9 @@
  *   3. whose: 'speaker' is the turn's speaker; in a viewer's turn anything about the streamer, the
  *      world or anyone else is kept only as that viewer's claim (asViewerClaim), and an avatar
  *      memory must be grounded in the avatar's own reply — whatever the model was talked into;
- *   4. for each candidate, its nearest memories of the same persona and subject (hybrid search with
- *      the candidate's vector when the embedder is ready) and a decision, the LLM's or the rules';
+ *   4. for each candidate: a stored memory that says the same (store.findDuplicate) is NONE at once;
+ *      else its nearest memories of the same persona and subject (hybrid search with the
+ *      candidate's vector when the embedder is ready) and a decision, the LLM's or the rules';
  *   5. the decisions are applied: ADD, UPDATE (new text, new vector), DELETE, NONE (refreshed). A
  *      pinned memory is the streamer's own word: extraction never deletes or rewrites it (an UPDATE
  *      of it is added beside it instead).
@@ -124,6 +125,12 @@ export class FactPipeline implements FactPipelineApi {
       if (!r || seen.has(`${r.subject}\n${canonical(r.text)}`)) continue;
       seen.add(`${r.subject}\n${canonical(r.text)}`);
       signal?.throwIfAborted();
+      const dup = store.findDuplicate(turn.persona, r.subject, r.text);
+      const known = dup !== undefined ? store.get(dup, at) : undefined;
+      if (known) {
+        await this.apply(out, turn, r, undefined, [{ id: known.id, text: known.text, importance: known.importance, pinned: known.pinned }], [{ op: 'NONE', id: known.id }], at, signal);
+        continue;
+      }
       const vector = await this.vectorFor(r.text, signal);
       const found = store.search({ persona: turn.persona, subjects: [r.subject], text: r.text, ...(vector ? { vector } : {}), k: FACT_NEAREST_K, now: at });
       const nearest = found.items.map((i) => ({ id: i.id, text: i.text, importance: i.importance, pinned: i.pinned }));

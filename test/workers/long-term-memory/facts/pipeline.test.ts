@@ -1,6 +1,6 @@
 /**
- * The fact pipeline (facts/pipeline.ts) against the local OpenAI-compatible test server with
- * scripted answers: the mem0 flows (ADD, UPDATE, DELETE, NONE) through the real `openai` client,
+ * The fact pipeline (facts/pipeline.ts) on a real MemoryStore (SQLite + FTS5 + sqlite-vec in a temp
+ * folder) against the local OpenAI-compatible test server with scripted answers: the mem0 flows (ADD, UPDATE, DELETE, NONE) through the real `openai` client,
  * temporary ids mapped back and a made-up one rejected, garbage answers and a server that is down
  * sent to the rules (with the back-off on the clock), the rules' own flows, vectors only from a
  * ready embedder, and a viewer who tries to write facts about the streamer.
@@ -12,7 +12,8 @@ import type { Embedder } from '../../../../src/workers/long-term-memory/embedder
 import { FACT_BACKOFF_MS, FactPipeline, type FactPipelineOptions } from '../../../../src/workers/long-term-memory/facts/pipeline.js';
 import { DECIDE_SYSTEM_PROMPT, EXTRACT_SYSTEM_PROMPT } from '../../../../src/workers/long-term-memory/facts/prompts.js';
 import { startOpenAiServer, type ChatMessageIn, type OpenAiServer } from '../../../helpers/openai-server.js';
-import { FakeStore } from './fake-store.js';
+import type { MemoryStore } from '../../../../src/workers/long-term-memory/store/memory-store.js';
+import { openStore } from '../store/helpers.js';
 
 const log = { warn: () => undefined, info: () => undefined, debug: () => undefined };
 const VIEWER = 'viewer:twitch:1234';
@@ -27,7 +28,7 @@ const actions = (...a: Array<Record<string, unknown>>) => JSON.stringify({ actio
 
 describe('fact pipeline with the LLM', () => {
   let ai: OpenAiServer;
-  let store: FakeStore;
+  let store: MemoryStore;
   /** Scripted answers, one per call, by step. */
   const script = { extract: [] as string[], decide: [] as string[] };
   const userOf = (messages: ChatMessageIn[]) => String(messages[1]?.content ?? '');
@@ -49,7 +50,7 @@ describe('fact pipeline with the LLM', () => {
     ai.requests.length = 0;
     script.extract.length = 0;
     script.decide.length = 0;
-    store = new FakeStore();
+    store = openStore();
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -76,6 +77,7 @@ describe('fact pipeline with the LLM', () => {
 
   it('UPDATE: the nearest memories are shown with temporary ids, and the answer is mapped back to the real one', async () => {
     const [, , cat] = seed('Lives in Berlin', 'Likes jazz', 'Has a cat called Mochi');
+    const search = vi.spyOn(store, 'search');
     script.extract.push(memories({ text: 'Has a cat called Nori' }));
     script.decide.push(actions({ op: 'UPDATE', id: 0, text: 'Has a cat called Nori (renamed from Mochi)' }));
     const out = await pipeline().handleTurn(turn('actually my cat is called Nori now'));
@@ -85,13 +87,13 @@ describe('fact pipeline with the LLM', () => {
     expect(shown).toContain('new: "Has a cat called Nori"');
     expect(shown).toContain('0: "Has a cat called Mochi"');
     // Same persona and subject only; the real id (3) is never shown.
-    expect(store.searches[0]).toMatchObject({ persona: 'Aria', subjects: ['streamer'], text: 'Has a cat called Nori' });
+    expect(search.mock.calls[0]![0]).toMatchObject({ persona: 'Aria', subjects: ['streamer'], text: 'Has a cat called Nori' });
     expect(shown).not.toMatch(/^3: /m);
   });
 
   it('DELETE and NONE', async () => {
     const [vegan, cat] = seed('Is a vegetarian', 'Has a cat called Mochi');
-    script.extract.push(memories({ text: 'Eats meat again, is no longer a vegetarian' }), memories({ text: 'Has a cat called Mochi' }));
+    script.extract.push(memories({ text: 'Eats meat again, is no longer a vegetarian' }), memories({ text: 'Has a cat named Mochi, a tabby' }));
     script.decide.push(actions({ op: 'DELETE', id: 0 }, { op: 'ADD' }), actions({ op: 'NONE', id: 0 }));
     const p = pipeline();
     const del = await p.handleTurn(turn('I eat meat again, I am no longer a vegetarian'));
@@ -100,9 +102,19 @@ describe('fact pipeline with the LLM', () => {
     expect(store.get(vegan!)).toBeUndefined();
     expect(store.get(del.added[0]!)!.text).toBe('Eats meat again, is no longer a vegetarian');
 
-    const none = await p.handleTurn(turn('did I tell you my cat is called Mochi?'));
+    const none = await p.handleTurn(turn('did I tell you my tabby cat is called Mochi?'));
     expect(none).toMatchObject({ via: 'llm', added: [], updated: [], deleted: [], unchanged: 1 });
+    expect(calls(DECIDE_SYSTEM_PROMPT)).toHaveLength(2);
     expect(store.get(cat!)!.importance).toBe(0.7); // refreshed: said again, worth what the new one is
+  });
+
+  it('a candidate the store already holds (the same words) is NONE without asking the LLM to decide', async () => {
+    const [cat] = seed('Has a cat called Mochi');
+    script.extract.push(memories({ text: 'has a cat called Mochi!' }));
+    const out = await pipeline().handleTurn(turn('my cat is called Mochi'));
+    expect(out).toMatchObject({ via: 'llm', added: [], updated: [], unchanged: 1 });
+    expect(calls(DECIDE_SYSTEM_PROMPT)).toHaveLength(0);
+    expect(store.get(cat!)!.importance).toBe(0.7);
   });
 
   it('rejects an id that was not shown (a real id of another memory included), and the rules decide instead', async () => {
@@ -291,19 +303,25 @@ describe('fact pipeline with the LLM', () => {
       return e;
     }
 
+    beforeEach(() => {
+      store.activeSpace = 'test:letters:26';
+    });
+
     it('a ready embedder: the candidate is searched with its vector and stored with it', async () => {
+      const search = vi.spyOn(store, 'search');
       const out = await pipeline({ mode: 'rules', embedder: letters('ready') }).handleTurn(turn('I have a cat called Mochi'));
-      expect(store.spaces(out.added[0]!)).toEqual(['test:letters:26']);
-      expect(store.searches[0]!.vector?.space).toBe('test:letters:26');
+      expect(store.get(out.added[0]!)!.has_vector).toBe(true);
+      expect(store.vectorCount('test:letters:26')).toBe(1);
+      expect(search.mock.calls[0]![0].vector?.space).toBe('test:letters:26');
     });
 
     it('not ready, or failing: stored without a vector (the re-embed adds it later), never lost', async () => {
       const loading = letters('loading');
       const a = await pipeline({ mode: 'rules', embedder: loading }).handleTurn(turn('I have a cat called Mochi'));
       expect(loading.calls).toBe(0);
-      expect(store.spaces(a.added[0]!)).toEqual([]);
+      expect(store.get(a.added[0]!)!.has_vector).toBe(false);
       const b = await pipeline({ mode: 'rules', embedder: letters('ready', true) }).handleTurn(turn('I have a dog called Rex'));
-      expect(store.spaces(b.added[0]!)).toEqual([]);
+      expect(store.get(b.added[0]!)!.has_vector).toBe(false);
       expect(store.size()).toBe(2);
     });
   });
