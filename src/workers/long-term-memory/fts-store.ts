@@ -16,7 +16,7 @@
 import path from 'node:path';
 import type { LtmWrite } from '../../shared/voice.js';
 import type { Logger } from '../runtime/index.js';
-import { openDatabase, type Db, type Migration, type Salvaged } from '../memory/sqlite.js';
+import { openDatabase, type Db, type Migration, type Salvaged } from '../common/sqlite.js';
 import type { LongTermStore, RecallItem, RecallQuery, RememberResult } from './backend.js';
 import { canonical, isTrivial, jaccard, matchQuery, termSet, terms } from './text.js';
 

@@ -17,7 +17,7 @@
 import path from 'node:path';
 import type { Logger } from '../runtime/index.js';
 import { renderChatQuote, type StoredChatMeta } from '../common/chat-quote.js';
-import { openDatabase, type Db, type Migration, type Salvaged } from './sqlite.js';
+import { openDatabase, type Db, type Migration, type Salvaged } from '../common/sqlite.js';
 import { MESSAGE_OVERHEAD_TOKENS, estimateTokens, messageTokens } from './tokens.js';
 
 export type MessageRole = 'user' | 'assistant';

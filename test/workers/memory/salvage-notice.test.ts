@@ -15,7 +15,8 @@ import { startGateway, type Gateway } from '../../../src/main/gateway/server.js'
 import { NodeProcessHost, Supervisor, defaultManifest } from '../../../src/main/supervisor/index.js';
 import { MemoryStore } from '../../../src/workers/memory/store.js';
 import { startBackend, tempDataDir, type Backend } from '../../main/supervisor/helpers.js';
-import { fillHistory, leafPages, smash } from './damaged-db.js';
+import { leafPages, smash } from '../common/damaged-db.js';
+import { fillHistory } from './fill-history.js';
 
 describe('a salvaged memory database in /health and the service list', () => {
   let bus: Backend;

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/workers/memory/store.js';
 import { FtsLongTermStore } from '../../../src/workers/long-term-memory/fts-store.js';
-import { openDatabase, type Db } from '../../../src/workers/memory/sqlite.js';
-import { fillHistory, leafPages, smash } from './damaged-db.js';
+import { leafPages, smash } from '../common/damaged-db.js';
+import { fillHistory } from './fill-history.js';
 
 const NOW = Date.UTC(2025, 5, 1);
 
@@ -105,34 +105,6 @@ describe('a damaged short-term memory database', () => {
     expect(readFileSync(store.movedAside!)).toEqual(garbage);
     expect(lines.find((l) => l.level === 'warn')?.msg).toMatch(/nothing in it could be read.*kept as .*memory\.db\.corrupt-/);
     expect(store.count('s1')).toBe(0);
-  });
-});
-
-describe('a salvage that fails part-way', () => {
-  it('leaves the new database empty rather than half-done, and says why', () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'things.db');
-    const migrations = [{ version: 1, up: (db: Db) => db.exec('CREATE TABLE things (id INTEGER PRIMARY KEY, v TEXT NOT NULL)') }];
-    const first = openDatabase(file, { migrations, log: captureLog().log }).db;
-    const insert = first.prepare('INSERT INTO things (v) VALUES (?)');
-    first.transaction(() => {
-      for (let i = 0; i < 2000; i++) insert.run(`thing ${i} `.repeat(8));
-    })();
-    first.close();
-    smash(file, [leafPages(file, 'things')[3]!.pageno]);
-    const { lines, log } = captureLog();
-    const { db, salvage } = openDatabase(file, {
-      migrations,
-      log,
-      afterSalvage: () => {
-        throw new Error('rebuild failed');
-      },
-    });
-    toClose.push(db);
-    expect(salvage).toMatchObject({ saved: 0, unreadable: 'the salvage failed: rebuild failed' });
-    expect(db.prepare('SELECT COUNT(*) FROM things').pluck().get()).toBe(0);
-    expect(lines.find((l) => l.level === 'warn')?.msg).toMatch(/nothing in it could be read \(the salvage failed: rebuild failed\).*kept as .*things\.db\.corrupt-/);
-    expect(readdirSync(dir).filter((f) => f.includes('salvaging'))).toEqual([]);
   });
 });
 

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channels, Queues, Streams, streamGroup, newEventId } from '../../../src/shared/bus.js';
 import { follow, nowMs, type MemoryContext, type ReplyFinal, type TurnEvent, type UserInput } from '../../../src/shared/voice.js';
-import type { Db } from '../../../src/workers/memory/sqlite.js';
+import type { Db } from '../../../src/workers/common/sqlite.js';
 import { MemoryStore } from '../../../src/workers/memory/store.js';
 import { startOpenAiServer, type OpenAiServer } from '../../helpers/openai-server.js';
 import { BACKENDS, client, startBackend, waitFor, type Backend } from '../../main/supervisor/helpers.js';

@@ -11,7 +11,7 @@
  * scope, fused by reciprocal rank fusion, then boosted by effective importance (importance decayed
  * by `decayHalfLifeDays` since last used, unless pinned) and recency; top k above a floor.
  */
-import type { MemoryKind, MemoryPatch, MemoryRecord, NewMemory, RecalledMemory } from '../../../shared/long-term.js';
+import type { MemoryExport, MemoryKind, MemoryPatch, MemoryRecord, NewMemory, RecalledMemory } from '../../../shared/long-term.js';
 
 /** A vector and the embedder id (vector space) it belongs to. */
 export interface Vector {
@@ -58,6 +58,10 @@ export interface ListQuery {
 }
 
 export interface MemoryStoreApi {
+  /** The space (embedder id) of the engine in use: what `has_vector` in records refers to; unset: not told. */
+  activeSpace: string | undefined;
+  /** A memory of the persona about the subject saying the same as `text` (canonical text or term Jaccard >= 0.8). */
+  findDuplicate(persona: string, subject: string, text: string): number | undefined;
   /** Adds one memory (and its vector, when given). Returns the new id. */
   add(m: AddMemory, vector?: Vector): number;
   /** Changes a memory; a new text needs a new vector (or none: it is re-embedded later). Undefined if no such id. */
@@ -82,9 +86,9 @@ export interface MemoryStoreApi {
   /** Drops the vectors of every other space (after a switch of engine has finished re-embedding). */
   dropOtherSpaces(keep: string): void;
 
-  exportAll(persona?: string): import('../../../shared/long-term.js').MemoryExport;
+  exportAll(persona?: string): MemoryExport;
   /** Imports (merge: near-duplicates skipped; replace: the file's personas are emptied first). Returns ids added. */
-  importAll(data: import('../../../shared/long-term.js').MemoryExport, mode: 'merge' | 'replace'): number[];
+  importAll(data: MemoryExport, mode: 'merge' | 'replace'): number[];
   size(persona?: string): number;
   close(): void;
 }

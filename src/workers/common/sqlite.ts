@@ -11,6 +11,11 @@
  * as a warning and returned, for the service to show in /health and the studio. A file written by
  * a NEWER schema is not touched: opening fails with a message saying so (losing it would be worse).
  *
+ * Loadable extensions (sqlite-vec for long-term.db) are loaded into every connection this opens,
+ * before the migrations (which may create their virtual tables) and into the fresh file a salvage
+ * starts. One that cannot load fails the open with its own fix (a reinstall), never a salvage:
+ * the file is fine, the program is not.
+ *
  * Shared by memory (memory.db) and long-term-memory (long-term.db).
  */
 import Database from 'better-sqlite3';
@@ -30,11 +35,26 @@ export interface Migration {
 /** The file's schema is newer than this build knows: do not touch it. */
 export class SchemaTooNewError extends Error {}
 
+/** A loadable SQLite extension, and what to do when it does not load. */
+export interface Extension {
+  name: string;
+  load(db: Db): void;
+  /** The fix, for the error: e.g. "reinstall the app's dependencies (npm install)". */
+  fix: string;
+}
+
+/** An extension could not be loaded: the message names it, why, and the fix. */
+export class ExtensionLoadError extends Error {
+  override readonly name = 'ExtensionLoadError';
+}
+
 export interface OpenOptions {
   migrations: readonly Migration[];
   log: Pick<Logger, 'error' | 'warn' | 'info'>;
   /** Busy timeout, ms (another process holding the write lock). */
   busyTimeoutMs?: number;
+  /** Loaded into the connection before the migrations run (and into a salvage's fresh file). */
+  extensions?: readonly Extension[];
   /** After rows were salvaged into a fresh database: rebuild what is derived from them (FTS indexes). */
   afterSalvage?(db: Db): void;
 }
@@ -74,7 +94,19 @@ export function schemaVersion(db: Db): number {
   return v?.v ?? 0;
 }
 
+function loadExtensions(db: Db, extensions: readonly Extension[]): void {
+  for (const ext of extensions) {
+    try {
+      ext.load(db);
+    } catch (e) {
+      const why = (e as Error).message.replace(/\s+/g, ' ').trim();
+      throw new ExtensionLoadError(`${db.name}: the SQLite extension ${ext.name} could not be loaded (${why}); ${ext.fix}`);
+    }
+  }
+}
+
 function configure(db: Db, opts: OpenOptions): void {
+  loadExtensions(db, opts.extensions ?? []);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
