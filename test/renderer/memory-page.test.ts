@@ -1,9 +1,10 @@
 /**
  * The memory page and the settings' memory section, BUILT (out/renderer) and run in real Chromium
- * against the real gateway on a real bus, with the real settings service on a temp data dir. A small
- * fake long-term-memory (test/main/gateway/fake-ltm.ts) answers fav:ltm:admin with the contract's
- * shapes; memory's contexts are published on memory_updates as memory would. Checks: the list, the
- * subjects (a viewer by name and platform) and the engine status; search; edit in place; pin; delete
+ * against the real gateway on a real bus, with the real settings service on a temp data dir. The
+ * long-term-memory service's real admin handler answers fav:ltm:admin over a real SQLite store with
+ * the real on-device embedder (test/main/gateway/ltm-admin-on-bus.ts); memory's contexts are
+ * published on memory_updates as memory would. Checks: the list, the subjects (a viewer by name and
+ * platform) and the engine status; a search by meaning (a word the memory does not contain); edit in place; pin; delete
  * and forget a subject, each after a confirmation; add by hand; export (a real download) and import
  * (merge, and a bad file refused with the gateway's words); the memories the last reply used with
  * its recall status; Chinese; the settings section (engine, key masked, saved to settings.json); and
@@ -24,7 +25,7 @@ import type { MemoryExport } from '../../src/shared/long-term.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { until } from '../helpers/until.js';
-import { FakeLtm } from '../main/gateway/fake-ltm.js';
+import { LtmAdminOnBus } from '../main/gateway/ltm-admin-on-bus.js';
 import { testGatewayDeps } from '../main/gateway/helpers.js';
 import { BACKENDS, client, startBackend, type Backend } from '../main/supervisor/helpers.js';
 
@@ -35,7 +36,8 @@ const EMBED_KEY = 'sk-embed-never-in-the-page-42';
 
 let bus: Backend;
 let pub: Redis;
-let ltm: FakeLtm;
+let ltm: LtmAdminOnBus;
+const ids: Record<string, number> = {};
 let gateway: Gateway;
 let dir: string;
 let browser: Browser | undefined;
@@ -46,7 +48,9 @@ const token = randomBytes(24).toString('base64url');
 const rows = () => page.locator('[data-testid="memory-row"]');
 const rowOf = (text: string) => page.locator('[data-testid="memory-row"]', { hasText: text });
 const texts = () => page.locator('[data-testid="memory-text"]').allInnerTexts();
-const byText = (text: string) => ltm.memories.find((m) => m.text === text);
+const stored = () => ltm.store.list({ limit: 500 }).memories;
+const byText = (text: string) => stored().find((m) => m.text === text);
+const searches = () => ltm.requests.filter((r) => r.op === 'search');
 
 describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   beforeAll(async () => {
@@ -54,11 +58,19 @@ describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ?
     await ensureBuilt();
     bus = await startBackend(KIND);
     pub = await client(bus.url);
-    ltm = await FakeLtm.start(bus.url);
-    ltm.seed({ text: 'The streamer has a cat called Mochi.', importance: 0.8, access_count: 4, updated_at: Date.now() - 3000 });
-    ltm.seed({ text: 'Alice prefers green tea.', subject: 'viewer:twitch:u1', subject_name: 'Alice', kind: 'preference', updated_at: Date.now() - 2000 });
-    ltm.seed({ text: 'Alice will be back on Friday.', subject: 'viewer:twitch:u1', subject_name: 'Alice', kind: 'promise', updated_at: Date.now() - 1000 });
-    ltm.status = { engine: 'onnx:multilingual-minilm-l12:384', engine_state: 'downloading', download: 0.4, memories: 3, vectors: 1, reembed: { done: 1, total: 3 }, extraction: 'rules' };
+    ltm = await LtmAdminOnBus.start(bus.url);
+    const seeds = [
+      ['cat', { text: 'The streamer has a cat called Mochi.', importance: 0.8 }],
+      ['tea', { text: 'Alice prefers green tea.', subject: 'viewer:twitch:u1', subject_name: 'Alice', kind: 'preference' }],
+      ['friday', { text: 'Alice will be back on Friday.', subject: 'viewer:twitch:u1', subject_name: 'Alice', kind: 'promise' }],
+    ] as const;
+    const t0 = Date.now() - 60_000;
+    for (const [i, [name, memory]] of seeds.entries()) {
+      ltm.deps.now = () => t0 + i * 1000;
+      ids[name] = (await ltm.ask({ op: 'add', memory })).memory!.id;
+    }
+    ltm.deps.now = undefined;
+    for (let i = 0; i < 4; i++) ltm.store.touch([ids.cat!]);
     dir = mkdtempSync(path.join(os.tmpdir(), 'fav-memory-page-'));
     gateway = await startGateway(testGatewayDeps({ token, rendererDir, settings: { service: new SettingsService({ dataDir: dir }) }, memory: { busUrl: bus.url } }), { host: '127.0.0.1', port: 0 });
     browser = await launchChromium();
@@ -91,26 +103,33 @@ describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ?
     await expect(page.locator('[data-testid="subject-row"][data-subject="streamer"]').getAttribute('data-count')).resolves.toBe('1');
 
     const status = page.locator('[data-testid="memory-status"]');
-    await until(async () => (await status.getAttribute('data-engine-state')) === 'downloading', 10_000, 'the engine status');
-    await expect(status.locator('[data-testid="memory-engine"]').innerText()).resolves.toBe('onnx:multilingual-minilm-l12:384');
-    await expect(status.locator('[data-testid="memory-download"]').innerText()).resolves.toContain('Downloading the model: 40%');
-    await expect(status.locator('[data-testid="memory-counts"]').innerText()).resolves.toBe('1 of 3 memories searchable by meaning');
-    await expect(status.locator('[data-testid="memory-reembed"]').innerText()).resolves.toContain('1 of 3');
+    await until(async () => (await status.getAttribute('data-engine-state')) === 'ready', 10_000, 'the engine status');
+    await expect(status.locator('[data-testid="memory-engine"]').innerText()).resolves.toBe(ltm.embedder.id);
+    await expect(status.locator('[data-testid="memory-counts"]').innerText()).resolves.toBe('3 of 3 memories searchable by meaning');
     await expect(status.locator('[data-testid="memory-extraction"]').getAttribute('data-extraction')).resolves.toBe('rules');
+    // A model being downloaded and a re-embed under way, as the service reports them.
+    ltm.statusOver = { engine_state: 'downloading', download: 0.4, reembed: { done: 1, total: 3 } };
+    await until(async () => (await status.getAttribute('data-engine-state')) === 'downloading', 10_000, 'the download');
+    await expect(status.locator('[data-testid="memory-download"]').innerText()).resolves.toContain('Downloading the model: 40%');
+    await expect(status.locator('[data-testid="memory-reembed"]').innerText()).resolves.toContain('1 of 3');
+    ltm.statusOver = {};
     await expect(page.locator('[data-testid="memory-last-empty"]').innerText()).resolves.toBe('No reply in this session yet.');
   }, 60_000);
 
-  it('searches with the same query a reply uses, and shows one subject when it is clicked', async () => {
-    await page.locator('[data-testid="memory-search"] input').fill('tea');
-    await until(async () => (await texts()).join('|') === 'Alice prefers green tea.', 10_000, 'the search result');
-    expect(ltm.requests.filter((r) => r.op === 'search').at(-1)).toMatchObject({ op: 'search', query: 'tea' });
-    await expect(page.locator('[data-testid="memory-search-mode"]').getAttribute('data-mode')).resolves.toBe('keyword');
+  it('searches by meaning with the same query a reply uses, and shows one subject when it is clicked', async () => {
+    // Neither word is in any memory: found by the on-device embedder's vectors.
+    await page.locator('[data-testid="memory-search"] input').fill('feline');
+    await until(async () => (await texts()).join('|') === 'The streamer has a cat called Mochi.', 15_000, 'the cat, by meaning');
+    expect(searches().at(-1)).toMatchObject({ op: 'search', query: 'feline' });
+    await expect(page.locator('[data-testid="memory-search-mode"]').getAttribute('data-mode')).resolves.toBe('vector');
+    await page.locator('[data-testid="memory-search"] input').fill('hot drink');
+    await until(async () => (await texts()).join('|') === 'Alice prefers green tea.', 15_000, 'the tea, by meaning');
     await page.locator('[data-testid="memory-search"] input').fill('');
     await until(async () => (await rows().count()) === 3, 10_000, 'all three again');
 
     await page.locator('[data-testid="subject-row"][data-subject="viewer:twitch:u1"]').click();
     await until(async () => (await rows().count()) === 2, 10_000, "Alice's two");
-    expect(ltm.requests.filter((r) => r.op === 'search').at(-1)).toMatchObject({ subject: 'viewer:twitch:u1' });
+    expect(searches().at(-1)).toMatchObject({ subject: 'viewer:twitch:u1' });
     await page.locator('[data-testid="subject-all"]').click();
     await until(async () => (await rows().count()) === 3, 10_000, 'everyone again');
   });
@@ -122,14 +141,14 @@ describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ?
     await editor.fill('The streamer has two cats, Mochi and Tofu.');
     await page.locator('[data-testid="memory-save"]').click();
     await rowOf('Mochi and Tofu').waitFor({ timeout: 10_000 });
-    expect(byText('The streamer has two cats, Mochi and Tofu.')).toMatchObject({ id: 1, subject: 'streamer' });
-    expect(ltm.requests.filter((r) => r.op === 'update').at(-1)).toEqual(expect.objectContaining({ op: 'update', id: 1, patch: { text: 'The streamer has two cats, Mochi and Tofu.' } }));
+    expect(byText('The streamer has two cats, Mochi and Tofu.')).toMatchObject({ id: ids.cat, subject: 'streamer', has_vector: true });
+    expect(ltm.requests.filter((r) => r.op === 'update').at(-1)).toEqual(expect.objectContaining({ op: 'update', id: ids.cat, patch: { text: 'The streamer has two cats, Mochi and Tofu.' } }));
 
-    const row = page.locator('[data-testid="memory-row"][data-id="1"]');
+    const row = page.locator(`[data-testid="memory-row"][data-id="${ids.cat}"]`);
     await expect(row.getAttribute('data-pinned')).resolves.toBe('no');
     await row.locator('[data-testid="memory-pin"]').click();
     await until(async () => (await row.getAttribute('data-pinned')) === 'yes', 10_000, 'pinned');
-    expect(ltm.memories.find((m) => m.id === 1)?.pinned).toBe(true);
+    expect(ltm.store.get(ids.cat!)?.pinned).toBe(true);
     await row.locator('[data-testid="memory-pin"]').click();
     await until(async () => (await row.getAttribute('data-pinned')) === 'no', 10_000, 'unpinned');
     await row.locator('[data-testid="memory-pin"]').click();
@@ -168,7 +187,7 @@ describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ?
     await expect(page.locator('[data-testid="memory-confirm"]').innerText()).resolves.toContain('Forget everything about Alice · Twitch (1 memories)?');
     await page.locator('[data-testid="memory-confirm-ok"]').click();
     await until(async () => (await page.locator('[data-testid="subject-row"][data-subject="viewer:twitch:u1"]').count()) === 0, 10_000, 'Alice gone');
-    expect(ltm.memories.some((m) => m.subject === 'viewer:twitch:u1')).toBe(false);
+    expect(stored().some((m) => m.subject === 'viewer:twitch:u1')).toBe(false);
     expect(ltm.requests.filter((r) => r.op === 'forget').at(-1)).toMatchObject({ op: 'forget', subject: 'viewer:twitch:u1' });
     expect(await rows().count()).toBe(2);
   });
@@ -211,7 +230,7 @@ describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ?
         memories,
         recall,
       });
-    await pub.publish(Channels.memoryUpdates, context('t1', [{ id: 1, text: 'The streamer has two cats, Mochi and Tofu.', subject: 'streamer', kind: 'fact', score: 0.87, updated_at: Date.now() }], { status: 'vector', waited_ms: 23, took_ms: 20, engine: 'use-lite:512', count: 1 }));
+    await pub.publish(Channels.memoryUpdates, context('t1', [{ id: ids.cat, text: 'The streamer has two cats, Mochi and Tofu.', subject: 'streamer', kind: 'fact', score: 0.87, updated_at: Date.now() }], { status: 'vector', waited_ms: 23, took_ms: 20, engine: 'use-lite:512', count: 1 }));
     const last = page.locator('[data-testid="memory-last"]');
     await until(async () => (await last.getAttribute('data-turn')) === 't1', 10_000, 'the last reply');
     await expect(last.locator('[data-testid="memory-last-item"]').innerText()).resolves.toMatch(/The streamer has two cats, Mochi and Tofu\.\s+Streamer · relevance 0\.87/);
@@ -273,7 +292,7 @@ describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ?
   }, 60_000);
 
   it('says when long-term memory is not running, with where to start it', async () => {
-    await ltm.close();
+    await ltm.stopAnswering();
     await page.goto(`${gateway.url}/?token=${token}&lang=en&view=memory`);
     const error = page.locator('[data-testid="memory-error"]');
     await error.waitFor({ timeout: 15_000 });
