@@ -184,6 +184,7 @@ export async function startStudio(opts: StudioOptions = {}): Promise<Studio> {
         settings: { service: settings },
         speech: { busUrl },
         chat: { busUrl, log: (level, msg, fields) => void logs.note('gateway', level, msg, fields) },
+        memory: { busUrl, log: (level, msg, fields) => void logs.note('gateway', level, msg, fields) },
         voice: {
           busUrl,
           input: config.input,

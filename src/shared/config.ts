@@ -410,7 +410,7 @@ export const ENV_KEYS = {
 } as const;
 
 /** Config paths whose values are secrets: never logged, never sent to the renderer in clear. */
-export const SECRET_PATHS = ['bus.password', 'llm.apiKey', 'asr.openai.apiKey', 'tts.openai.apiKey'] as const;
+export const SECRET_PATHS = ['bus.password', 'llm.apiKey', 'asr.openai.apiKey', 'tts.openai.apiKey', 'memory.embedder.apiKey'] as const;
 
 /** Known OpenAI-compatible LLM servers: base URL, whether a key is needed, and a default model. */
 export const LLM_PRESETS = {

@@ -63,8 +63,8 @@ export const Bus = {
   dialogInputs: topic({ kind: 'queue', name: Queues.dialogInputs, schema: UserInput, producers: ['input-handler', 'asr', 'gateway', 'live-chat'], consumers: ['dialog-engine'] }),
   userInput: topic({ kind: 'queue', name: Queues.userInput, schema: UserInput, producers: ['dialog-engine'], consumers: ['memory'] }),
   chatContexts: topic({ kind: 'queue', name: Queues.chatContexts, schema: MemoryContext, producers: ['memory'], consumers: ['chat-ai'] }),
-  /** The seed's copy of every context: nothing of ours reads it. */
-  memoryUpdates: topic({ kind: 'channel', name: Channels.memoryUpdates, schema: MemoryContext, producers: ['memory'], consumers: [] }),
+  /** Every turn's context (the seed's copy): the gateway keeps the memories the last reply used and its recall status. */
+  memoryUpdates: topic({ kind: 'channel', name: Channels.memoryUpdates, schema: MemoryContext, producers: ['memory'], consumers: ['gateway'] }),
   ltmRecall: topic({ kind: 'channel', name: Channels.ltmRecall, schema: RecallRequest, producers: ['memory'], consumers: ['long-term-memory'] }),
   ltmRecallReply: topic({
     kind: 'reply',

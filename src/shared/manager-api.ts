@@ -80,12 +80,29 @@ export const BusLengthsResponseSchema = z.looseObject({
 });
 export type BusLengthsResponse = z.infer<typeof BusLengthsResponseSchema>;
 
+/**
+ * How a turn's long-term recall went (long-term.ts RecallInfo, from the turn's memory context):
+ * `status` vector (hybrid), keyword (keyword only), timeout, skipped or error; `waited_ms` how long
+ * the turn waited for it; `count` the memories that went into the prompt.
+ */
+export const TurnRecallSchema = z.looseObject({
+  status: z.string(),
+  waited_ms: z.number().nonnegative(),
+  took_ms: z.number().nonnegative().optional(),
+  embed_ms: z.number().nonnegative().optional(),
+  engine: z.string().optional(),
+  count: z.number().int().nonnegative(),
+});
+export type TurnRecall = z.infer<typeof TurnRecallSchema>;
+
 /** One finished turn: its marks (epoch ms, from the pipeline; `heard` from the page that played it). */
 export const TurnTimingSchema = z.looseObject({
   session_id: z.string(),
   turn_id: z.string(),
   reason: z.string().optional(),
   marks: z.record(z.string(), z.number()),
+  /** Absent for a turn without recall (a say turn), or one whose context the gateway did not see. */
+  recall: TurnRecallSchema.optional(),
 });
 export type TurnTiming = z.infer<typeof TurnTimingSchema>;
 
@@ -98,11 +115,13 @@ export type TurnTimingsResponse = z.infer<typeof TurnTimingsResponseSchema>;
 /**
  * The latency stages of a turn, in order. A stage is the time from the previous mark present to its
  * own `mark`: a spoken turn starts at `speech_end`, a typed one at `input` (it has no transcript).
- * `heard` is when the studio's player started playing the turn's first audio.
+ * `recall` ends when long-term recall finished (a spoken turn's recall starts at its final
+ * transcript); `heard` is when the studio's player started playing the turn's first audio.
  */
 export const TURN_START_MARKS = ['speech_end', 'input'] as const;
 export const LATENCY_STAGES = [
   { id: 'asr', mark: 'transcript' },
+  { id: 'recall', mark: 'recall' },
   { id: 'llm', mark: 'llm_first_token' },
   { id: 'sentence', mark: 'sentence_0' },
   { id: 'tts', mark: 'first_audio' },

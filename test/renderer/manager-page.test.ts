@@ -6,7 +6,8 @@
  * pipeline marks it sets itself, and the page's real player reports `heard` when the audio starts.
  * Checks: the services with CPU and memory of their real pids; the restart button gives the service a
  * new pid that the page shows; the latency chart draws the turn just spoken, one bar per stage with the
- * marks' milliseconds, heard included. Screenshots: /tmp/fav-shots/manager-en.png, manager-zh-CN.png.
+ * marks' milliseconds, heard and memory recall included, and the turn's recall status (from its
+ * memory context on memory_updates, published here as memory would). Screenshots: /tmp/fav-shots/manager-en.png, manager-zh-CN.png.
  */
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -15,8 +16,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/main/gateway/server.js';
 import { NodeProcessHost, Supervisor, defaultManifest } from '../../src/main/supervisor/index.js';
+import { Channels } from '../../src/shared/bus.js';
 import { ManagerPaths, type TurnTiming } from '../../src/shared/manager-api.js';
-import { nowMs, type ClientEvent } from '../../src/shared/voice.js';
+import { nowMs, type ClientEvent, type MemoryContext } from '../../src/shared/voice.js';
 import { ensureBuilt, rendererDir } from '../electron/built-app.js';
 import { chromiumMissing, launchChromium, readCspViolations, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { audioEvent, FakePipeline, pcm, testGatewayDeps } from '../main/gateway/helpers.js';
@@ -57,6 +59,7 @@ describe.skipIf(skipReason !== undefined)(`manager page in Chromium${skipReason 
         logs: sup.logs,
         bus: { kind: 'embedded', url: 'redis://127.0.0.1', ping: async () => true, reader: redis },
         voice: { busUrl: bus.url, input: { maxBytes: 64 * 1024, maxTextChars: 200 }, asrTimeoutMs: 2000, log: () => {} },
+        memory: { busUrl: bus.url },
       }),
       { host: '127.0.0.1', port: 0 },
     );
@@ -121,7 +124,7 @@ describe.skipIf(skipReason !== undefined)(`manager page in Chromium${skipReason 
     expect(pidOf('memory')).not.toBe(before);
   }, 90_000);
 
-  it('draws the latency of a turn just spoken, stage by stage, heard included', async () => {
+  it('draws the latency of a turn just spoken, stage by stage, recall and heard included, with its recall status', async () => {
     await page.locator('[data-testid="nav-stage"]').click();
     const input = page.locator('[data-testid="text-input"] input');
     await input.fill('how long did that take?');
@@ -136,7 +139,32 @@ describe.skipIf(skipReason !== undefined)(`manager page in Chromium${skipReason 
     // The pipeline's marks (the fake's own, between the real input and now), then the audio.
     const firstAudio = nowMs();
     const span = firstAudio - inputAt;
-    const marks = { input: inputAt, turn_start: inputAt + 0.05 * span, llm_first_token: inputAt + 0.5 * span, sentence_0: inputAt + 0.7 * span, first_audio: firstAudio, delivered: firstAudio + 1 };
+    const marks = {
+      input: inputAt,
+      turn_start: inputAt + 0.05 * span,
+      recall: inputAt + 0.1 * span,
+      context: inputAt + 0.11 * span,
+      llm_first_token: inputAt + 0.5 * span,
+      sentence_0: inputAt + 0.7 * span,
+      first_audio: firstAudio,
+      delivered: firstAudio + 1,
+    };
+    // memory's context for the turn, with how its recall went (before the turn ends, as in the pipeline).
+    const recall = { status: 'keyword' as const, waited_ms: Math.round(0.05 * span), took_ms: 3, count: 1 };
+    const context: MemoryContext = {
+      session_id: s,
+      turn_id: t,
+      task_id: task.task_id,
+      event_id: 'ctx-1',
+      ts: nowMs(),
+      marks: { input: inputAt, recall: marks.recall, context: marks.context },
+      source: 'typed',
+      text: 'how long did that take?',
+      messages: [{ role: 'user', content: 'how long did that take?' }],
+      memories: [{ id: 1, text: 'The streamer times every turn.', subject: 'streamer', kind: 'fact', score: 0.8, updated_at: 1 }],
+      recall,
+    };
+    await redis.publish(Channels.memoryUpdates, JSON.stringify(context));
     const events: ClientEvent[] = [
       { type: 'turn_state', session_id: s, turn_id: t, state: 'speaking' },
       { type: 'reply_delta', session_id: s, turn_id: t, task_id: t, text: 'About this long.' },
@@ -158,14 +186,21 @@ describe.skipIf(skipReason !== undefined)(`manager page in Chromium${skipReason 
       'the turn with its heard mark',
     );
     expect(timing.marks.heard).toBeGreaterThanOrEqual(firstAudio);
+    expect(timing.recall).toEqual(recall);
 
     await page.locator('[data-testid="nav-manager"]').click();
     const bars = page.locator(`[data-testid="latency-chart"] [data-turn="${t}"] rect[data-stage]`);
-    await until(async () => (await bars.count()) === 4, 10_000, 'four bars for the typed turn');
+    await until(async () => (await bars.count()) === 5, 10_000, 'five bars for the typed turn');
     const drawn = await bars.evaluateAll((rects) => rects.map((r) => [r.getAttribute('data-stage'), Number(r.getAttribute('data-ms')), Number(r.getAttribute('width'))]));
     const m = timing.marks;
-    expect(drawn.map((d) => d[0])).toEqual(['llm', 'sentence', 'tts', 'playback']);
-    expect(drawn.map((d) => d[1])).toEqual([m.llm_first_token! - m.input!, m.sentence_0! - m.llm_first_token!, m.first_audio! - m.sentence_0!, m.heard! - m.first_audio!].map(Math.round));
+    expect(drawn.map((d) => d[0])).toEqual(['recall', 'llm', 'sentence', 'tts', 'playback']);
+    expect(drawn.map((d) => d[1])).toEqual(
+      [m.recall! - m.input!, m.llm_first_token! - m.recall!, m.sentence_0! - m.llm_first_token!, m.first_audio! - m.sentence_0!, m.heard! - m.first_audio!].map(Math.round),
+    );
+    // After the bars, how the recall went.
+    const status = page.locator(`[data-testid="latency-chart"] [data-turn="${t}"] [data-testid="recall-status"]`);
+    await expect(status.getAttribute('data-recall')).resolves.toBe('keyword');
+    await expect(status.evaluate((el) => el.firstChild?.textContent?.trim())).resolves.toBe('recall: keywords only');
     // Widths follow the milliseconds: the longest stage is the widest bar.
     const widest = drawn.reduce((a, b) => (b[2]! > a[2]! ? b : a));
     const longest = drawn.reduce((a, b) => (b[1]! > a[1]! ? b : a));
@@ -173,8 +208,8 @@ describe.skipIf(skipReason !== undefined)(`manager page in Chromium${skipReason 
     // The legend names the slow stage (the largest median; with one turn, its longest stage).
     await expect(page.locator('[data-testid="latency-legend"] [data-slowest="true"]').getAttribute('data-legend')).resolves.toBe(longest[0]);
     // Hovering a bar says its stage and milliseconds.
-    await expect(bars.first().locator('title').textContent()).resolves.toBe(`LLM first token: ${Math.round(m.llm_first_token! - m.input!).toLocaleString('en')} ms`);
-    await expect(page.locator('[data-testid="latency-legend"] [data-legend]').count()).resolves.toBe(5);
+    await expect(bars.nth(1).locator('title').textContent()).resolves.toBe(`LLM first token: ${Math.round(m.llm_first_token! - m.recall!).toLocaleString('en')} ms`);
+    await expect(page.locator('[data-testid="latency-legend"] [data-legend]').count()).resolves.toBe(6);
 
     // The bus lengths and the log tail are there too.
     await page.locator('[data-bus="fav:input"] [data-testid="length"]').waitFor({ timeout: 10_000 });

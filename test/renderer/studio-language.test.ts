@@ -54,7 +54,7 @@ describe.skipIf(skipReason !== undefined)(`the studio's languages${skipReason ? 
 
   it('follows a Chinese system language, and renders it with the font the app ships', async () => {
     const { page, problems } = await open(`${gateway!.url}/`, 'zh-CN');
-    await expect(navLabels(page)).resolves.toEqual(['舞台', '直播弹幕', '设置', '管理', '初始设置']);
+    await expect(navLabels(page)).resolves.toEqual(['舞台', '直播弹幕', '记忆', '设置', '管理', '初始设置']);
     await expect(page.evaluate('document.documentElement.lang')).resolves.toBe('zh-CN');
     expect(await cjkFontLoaded(page)).toBe(true);
     // The face that covers these characters is the shipped one, ready to draw them.
@@ -67,7 +67,7 @@ describe.skipIf(skipReason !== undefined)(`the studio's languages${skipReason ? 
 
   it('switches language from the menu at once, and remembers it across a reload', async () => {
     const { page, problems } = await open(`${gateway!.url}/`, 'en-US');
-    await expect(navLabels(page)).resolves.toEqual(['Stage', 'Live chat', 'Settings', 'Manager', 'Setup']);
+    await expect(navLabels(page)).resolves.toEqual(['Stage', 'Live chat', 'Memory', 'Settings', 'Manager', 'Setup']);
     await page.screenshot({ path: `${SHOTS}/stage-en.png` });
 
     await page.locator('[data-testid="language"]').click();

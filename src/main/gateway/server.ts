@@ -19,6 +19,7 @@ import { ConnectionRegistry } from './connections.js';
 import { hostGuard } from './host-guard.js';
 import { isOverlayFile, registerOverlayRoutes } from './overlay-routes.js';
 import { managerPlugin } from './manager-routes.js';
+import { memoryPlugin } from './memory-routes.js';
 import { modelsPlugin } from './models-routes.js';
 import { setupPlugin } from './setup-routes.js';
 import { settingsPlugin } from './settings-routes.js';
@@ -158,6 +159,8 @@ export function buildGateway(deps: GatewayDeps, opts: Pick<GatewayOptions, 'host
   if (deps.settings) app.register(settingsPlugin(deps.settings, deps.token, deps.services));
   if (deps.speech) app.register(speechPlugin(deps.speech, deps.token));
   if (chat) app.register(chatPlugin(chat, deps.token, connections, deps.settings?.service));
+  // The memory view; each turn's recall status joins its timings for the manager.
+  if (deps.memory) app.register(memoryPlugin(deps.memory, deps.token, timings));
 
   const rendererDir = deps.rendererDir;
   registerOverlayRoutes(app, rendererDir, deps.token);

@@ -1,7 +1,7 @@
 /**
  * The studio's speech endpoints (SettingsPaths.tts*, speechModels): voice previews and the voice
  * list from the tts worker, the sherpa-onnx model admin from the asr worker, both asked over the bus
- * (speech-bus.ts; the gateway cannot reach into the workers). Every failure is a ProbeFailure-shaped
+ * (bus-ask.ts; the gateway cannot reach into the workers). Every failure is a ProbeFailure-shaped
  * JSON body: a stable `code` the page translates, the English `error` and the `fix`.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { SettingsPaths, type ProbeFailure, type SpeechModelView, type TtsVoicesView } from '../../shared/settings-api.js';
 import { AsrModelsReply, SpeechChannels, TtsAdminReply, TtsPreviewBody } from '../../shared/speech-admin.js';
 import { requireToken } from './auth.js';
-import { SpeechBus, type Asked } from './speech-bus.js';
+import { BusAsk, type Asked } from './bus-ask.js';
 
 export interface SpeechRoutesOptions {
   /** The bus URL, password included. */
@@ -53,7 +53,7 @@ export function speechPlugin(opts: SpeechRoutesOptions, token: string) {
   const adminTimeoutMs = opts.adminTimeoutMs ?? 10_000;
 
   return async (app: FastifyInstance): Promise<void> => {
-    const bus = new SpeechBus(opts.busUrl);
+    const bus = new BusAsk(opts.busUrl, 'gateway-speech');
     app.addHook('onClose', () => bus.close());
 
     app.post(SettingsPaths.ttsPreview, { preHandler: auth }, async (req, reply) => {

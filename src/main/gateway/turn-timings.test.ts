@@ -68,4 +68,29 @@ describe('TurnTimings', () => {
     expect(t.list()[0]!.marks.input).toBe(1);
     expect(() => new TurnTimings(0)).toThrow(/positive integer/);
   });
+
+  it("lists a turn's recall status, reported before or after its end; a turn without one has none", () => {
+    const t = new TurnTimings(5);
+    const info = { status: 'vector', waited_ms: 12, took_ms: 9, embed_ms: 4, engine: 'use-lite:512', count: 2 };
+    t.recall('s', 'a', info);
+    expect(t.list()).toEqual([]); // not ended yet
+    t.turnEnd(end('a', { input: 100, recall: 112 }));
+    t.turnEnd(end('b', { input: 200 }));
+    t.recall('s', 'b', { status: 'timeout', waited_ms: 120, count: 0 });
+    t.turnEnd(end('c', { input: 300 }));
+    expect(t.list()).toEqual([
+      { session_id: 's', turn_id: 'a', reason: 'done', marks: { input: 100, recall: 112 }, recall: info },
+      { session_id: 's', turn_id: 'b', reason: 'done', marks: { input: 200 }, recall: { status: 'timeout', waited_ms: 120, count: 0 } },
+      { session_id: 's', turn_id: 'c', reason: 'done', marks: { input: 300 } },
+    ]);
+    // Recall reports of turns that never end are bounded like the heard ones.
+    const w = new TurnTimings(2);
+    for (let i = 0; i < 10; i++) w.recall('s', `w${i}`, { status: 'keyword', waited_ms: i, count: 0 });
+    w.turnEnd(end('w0', { input: 0 }));
+    w.turnEnd(end('w9', { input: 9 }));
+    expect(w.list().map((x) => [x.turn_id, x.recall?.waited_ms])).toEqual([
+      ['w9', 9],
+      ['w0', undefined],
+    ]);
+  });
 });

@@ -2,10 +2,11 @@
  * The timing marks of the last turns, for the manager's latency chart. Fed by the gateway: each
  * `turn_end` delivered on fav:deliver (its marks are the turn's whole timeline, collected by
  * output-handler) and each `heard` report of a session's audio socket (when its player started the
- * turn's first audio). The two arrive in either order, so a turn is kept from whichever comes first
+ * turn's first audio), and its recall status from the turn's memory context (memory_updates, seen
+ * before the turn ends). They arrive in any order, so a turn is kept from whichever comes first
  * and listed once it has ended. Plain data: the caller says when `heard` happened.
  */
-import type { TurnTiming } from '../../shared/manager-api.js';
+import type { TurnRecall, TurnTiming } from '../../shared/manager-api.js';
 
 export interface TurnEndView {
   session_id: string;
@@ -19,6 +20,7 @@ interface Entry {
   turn_id: string;
   reason?: string;
   marks: Record<string, number>;
+  recall?: TurnRecall;
   ended: boolean;
 }
 
@@ -48,12 +50,25 @@ export class TurnTimings {
     this.trim();
   }
 
+  /** How the turn's long-term recall went (its memory context); the last report counts. */
+  recall(sessionId: string, turnId: string, info: TurnRecall): void {
+    const e = this.entry(sessionId, turnId);
+    e.recall = { ...info };
+    this.trim();
+  }
+
   /** The ended turns, oldest first, at most `capacity`. */
   list(): TurnTiming[] {
     const out: TurnTiming[] = [];
     for (const e of this.entries.values()) {
       if (!e.ended) continue;
-      out.push({ session_id: e.session_id, turn_id: e.turn_id, ...(e.reason !== undefined ? { reason: e.reason } : {}), marks: clampHeard(e.marks) });
+      out.push({
+        session_id: e.session_id,
+        turn_id: e.turn_id,
+        ...(e.reason !== undefined ? { reason: e.reason } : {}),
+        marks: clampHeard(e.marks),
+        ...(e.recall ? { recall: e.recall } : {}),
+      });
     }
     return out.slice(-this.capacity);
   }

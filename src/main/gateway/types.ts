@@ -4,6 +4,7 @@
  */
 import type { BusReader } from './bus-lengths.js';
 import type { ChatRoutesOptions } from './chat-routes.js';
+import type { MemoryRoutesOptions } from './memory-routes.js';
 import type { ModelsRoutesOptions } from './models-routes.js';
 import type { SetupRoutesOptions } from './setup-routes.js';
 import type { SettingsRoutesOptions } from './settings-routes.js';
@@ -69,4 +70,6 @@ export interface GatewayDeps {
   speech?: SpeechRoutesOptions;
   /** The chat panel's feed and buttons (/api/chat...) and /health's liveChat. Absent: not served, liveChat []. */
   chat?: ChatRoutesOptions;
+  /** The memory view (/api/memory...), asked of long-term-memory over the bus, and the last replies' memories. Absent: not served. */
+  memory?: MemoryRoutesOptions;
 }

@@ -31,6 +31,21 @@ describe('turnStages', () => {
     ]);
   });
 
+  it('puts the recall between the transcript (or the input) and the first token when memory marked it', () => {
+    expect(turnStages({ ...spoken, recall: 1340 })!.map((s) => [s.stage, s.from, s.ms])).toEqual([
+      ['asr', 'speech_end', 300],
+      ['recall', 'transcript', 40],
+      ['llm', 'recall', 560],
+      ['sentence', 'llm_first_token', 200],
+      ['tts', 'sentence_0', 250],
+      ['playback', 'first_audio', 50],
+    ]);
+    expect(turnStages({ ...typed, recall: 5030 })!.map((s) => [s.stage, s.from, s.ms]).slice(0, 2)).toEqual([
+      ['recall', 'input', 30],
+      ['llm', 'recall', 170],
+    ]);
+  });
+
   it('never draws a stage backwards, and has nothing for a turn without a start or any stage', () => {
     expect(turnStages({ input: 1000, llm_first_token: 990, first_audio: 1200 })!.map((x) => x.ms)).toEqual([0, 210]);
     expect(turnStages({ transcript: 5, first_audio: 9 })).toBeUndefined();
@@ -70,6 +85,18 @@ describe('layoutLatency', () => {
     // Medians over the turns that have the stage: the LLM is the slow one here.
     expect(l.medians).toEqual({ asr: 300, llm: 400, sentence: 150, tts: 200, playback: 50 });
     expect(l.slowest).toBe('llm');
+  });
+
+  it("carries each turn's recall status to its row, and where its last bar ends", () => {
+    const recall = { status: 'timeout', waited_ms: 120, count: 0 };
+    const l = layoutLatency([{ session_id: 's', turn_id: 'r', marks: { ...typed, recall: 5120 }, recall }, { session_id: 's', turn_id: 'n', marks: typed }], { width: 518, labelWidth: 110 });
+    expect(l.rows.map((r) => [r.turnId, r.recall?.status])).toEqual([
+      ['n', undefined],
+      ['r', 'timeout'],
+    ]);
+    expect(l.medians.recall).toBe(120);
+    const last = l.rows[1]!.bars.at(-1)!;
+    expect(l.rows[1]!.end).toBeCloseTo(last.x + last.width, 5);
   });
 
   it('has no rows (and a unit scale) when no turn has timings', () => {

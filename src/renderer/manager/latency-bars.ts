@@ -5,7 +5,7 @@
  * A stage is the time from the previous mark present to its own: a turn without a transcript (typed)
  * has no ASR bar, and a turn not heard (played in no studio) ends at its first audio.
  */
-import { LATENCY_STAGES, TURN_START_MARKS, type LatencyStageId, type TurnTiming } from '../../shared/manager-api.js';
+import { LATENCY_STAGES, TURN_START_MARKS, type LatencyStageId, type TurnRecall, type TurnTiming } from '../../shared/manager-api.js';
 
 export interface StageSpan {
   stage: LatencyStageId;
@@ -49,6 +49,10 @@ export interface ChartRow {
   y: number;
   total: number;
   bars: ChartBar[];
+  /** Where the row's last bar ends (x): the recall status is written after it. */
+  end: number;
+  /** How the turn's long-term recall went, when known. */
+  recall?: TurnRecall;
 }
 
 export interface ChartTick {
@@ -115,6 +119,8 @@ export function layoutLatency(turns: readonly TurnTiming[], o: ChartOptions): Ch
     y: i * (rowHeight + rowGap),
     total: totals[i]!,
     bars: r.stages.map((s) => ({ ...s, x: round(plotLeft + s.offset * scale), width: round(s.ms * scale) })),
+    end: round(plotLeft + totals[i]! * scale),
+    ...(r.t.recall ? { recall: r.t.recall } : {}),
   }));
   const medians: Partial<Record<LatencyStageId, number>> = {};
   let slowest: LatencyStageId | undefined;

@@ -3,7 +3,7 @@
  * The page shown is `?view=<id>` in the address (a fragment would clash with `#token=`).
  */
 import { defineAsyncComponent, type Component, type InjectionKey } from 'vue';
-import { mdiAccountVoice, mdiChartTimelineVariant, mdiCog, mdiForumOutline, mdiRocketLaunchOutline } from '@mdi/js';
+import { mdiAccountVoice, mdiBrain, mdiChartTimelineVariant, mdiCog, mdiForumOutline, mdiRocketLaunchOutline } from '@mdi/js';
 
 export interface StudioPage {
   id: string;
@@ -16,6 +16,7 @@ export interface StudioPage {
 export const PAGES: readonly StudioPage[] = [
   { id: 'stage', titleKey: 'app.nav.stage', icon: mdiAccountVoice, component: defineAsyncComponent(() => import('./StagePage.vue')) },
   { id: 'chat', titleKey: 'chat.nav', icon: mdiForumOutline, component: defineAsyncComponent(() => import('./ChatPage.vue')) },
+  { id: 'memory', titleKey: 'memory.nav', icon: mdiBrain, component: defineAsyncComponent(() => import('./MemoryPage.vue')) },
   { id: 'settings', titleKey: 'app.nav.settings', icon: mdiCog, component: defineAsyncComponent(() => import('./SettingsPage.vue')) },
   { id: 'manager', titleKey: 'app.nav.manager', icon: mdiChartTimelineVariant, component: defineAsyncComponent(() => import('./ManagerPage.vue')) },
   { id: 'setup', titleKey: 'setup.nav', icon: mdiRocketLaunchOutline, component: defineAsyncComponent(() => import('../setup/SetupWizard.vue')) },

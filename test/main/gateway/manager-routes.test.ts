@@ -2,7 +2,8 @@
  * The manager's routes (src/main/gateway/manager-routes.ts) on the real gateway, with a real
  * supervisor running real worker processes and a real bus: the token guard, CPU and memory of the
  * real child pids, stop and start of one service, the contract's queue and stream lengths, and the
- * timing marks of a turn delivered on fav:deliver joined with the `heard` its audio socket reports.
+ * timing marks of a turn delivered on fav:deliver joined with the `heard` its audio socket reports
+ * and the recall status of its memory context (memory_updates).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -55,6 +56,7 @@ describe(`manager routes (${KIND})`, () => {
         logs: sup.logs,
         bus: { kind: 'external', url: 'redis://test', ping: async () => true, reader: redis },
         voice: { busUrl: bus.url, input: { maxBytes: 64 * 1024, maxTextChars: 200 }, asrTimeoutMs: 2000, log: () => {} },
+        memory: { busUrl: bus.url },
       }),
       { host: '127.0.0.1', port: 0 },
     );
@@ -180,6 +182,41 @@ describe(`manager routes (${KIND})`, () => {
     } finally {
       studio.close();
       overlay.close();
+    }
+  });
+
+  it("joins a turn's recall status from its memory context, matched by session and turn", async () => {
+    const s = 'mgr-recall';
+    const pub = await client(bus.url);
+    try {
+      const recall = { status: 'vector', waited_ms: 14, took_ms: 11, embed_ms: 6, engine: 'use-lite:512', count: 2 };
+      const context = (turn_id: string, r?: typeof recall) => ({
+        session_id: s,
+        turn_id,
+        task_id: turn_id,
+        event_id: `e-${turn_id}`,
+        ts: Date.now(),
+        marks: { input: 1000, recall: 1014 },
+        source: 'typed',
+        text: 'do you remember my cat?',
+        messages: [{ role: 'user', content: 'do you remember my cat?' }],
+        memories: [],
+        ...(r ? { recall: r } : {}),
+      });
+      await pub.publish(Channels.deliver, JSON.stringify({ type: 'turn_end', session_id: s, turn_id: 'r1', task_id: 'r1', reason: 'done', marks: { input: 1000, recall: 1014, first_audio: 1500 } }));
+      await pub.publish(Channels.deliver, JSON.stringify({ type: 'turn_end', session_id: s, turn_id: 'r2', task_id: 'r2', reason: 'done', marks: { input: 2000 } }));
+      // Published until seen: the gateway's subscription to memory_updates is made at its start.
+      const listed = await waitFor(async () => {
+        await pub.publish(Channels.memoryUpdates, JSON.stringify(context('r1', recall)));
+        await pub.publish(Channels.memoryUpdates, JSON.stringify(context('r2')));
+        const turns = (await get(ManagerPaths.turns)).body.turns as TurnTiming[];
+        return turns.find((t) => t.turn_id === 'r1' && t.recall) ? turns : undefined;
+      }, 'the recall of r1');
+      expect(listed.find((t) => t.turn_id === 'r1')).toEqual({ session_id: s, turn_id: 'r1', reason: 'done', marks: { input: 1000, recall: 1014, first_audio: 1500 }, recall });
+      // A context without recall info (a say turn) adds none.
+      expect(listed.find((t) => t.turn_id === 'r2')?.recall).toBeUndefined();
+    } finally {
+      pub.disconnect();
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The gateway's side of the speech admin's request/reply over pub/sub (the workers answer with
- * serveRequests): one subscriber pattern-subscribed to `<channel>:<prefix>:*` per request channel,
+ * The gateway's side of a worker's admin request/reply over pub/sub (the speech admin, the memory
+ * admin; the workers answer with serveRequests): one subscriber pattern-subscribed to `<channel>:<prefix>:*` per request channel,
  * requests numbered `<prefix>:<n>`, each settled by its reply, by its deadline, or at once when no
  * worker listens on the channel (PUBLISH counted no receivers: the service is not running).
  * Connections open on the first request, so a gateway whose workers never run opens none.
@@ -18,7 +18,7 @@ interface Pending {
   schema: z.ZodType;
 }
 
-export class SpeechBus {
+export class BusAsk {
   private readonly prefix = `gw-${randomBytes(4).toString('hex')}`;
   private seq = 0;
   private conn: Promise<{ pub: Redis; sub: Redis }> | undefined;
@@ -26,12 +26,16 @@ export class SpeechBus {
   private readonly pending = new Map<string, Pending>();
   private closed = false;
 
-  constructor(private readonly busUrl: string) {}
+  /** `role`: the connections' name on the bus (CLIENT SETNAME), e.g. 'gateway-speech'. */
+  constructor(
+    private readonly busUrl: string,
+    private readonly role = 'gateway-ask',
+  ) {}
 
   private connect(): Promise<{ pub: Redis; sub: Redis }> {
     this.conn ??= (async () => {
-      const pub = createCoreBusClient(this.busUrl, { role: 'gateway-speech' });
-      const sub = createCoreBusClient(this.busUrl, { role: 'gateway-speech-replies' });
+      const pub = createCoreBusClient(this.busUrl, { role: this.role });
+      const sub = createCoreBusClient(this.busUrl, { role: `${this.role}-replies` });
       try {
         await Promise.all([connectCoreBus(pub), connectCoreBus(sub)]);
       } catch (e) {
