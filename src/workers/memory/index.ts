@@ -243,8 +243,9 @@ async function handleReply(state: State, msg: ReplyFinal, job: JobContext): Prom
 
 /**
  * The finished turn to fav:ltm:turns (durable: long-term-memory reads it with a consumer group, so a
- * killed one loses nothing). The memo is dropped only once the XADD is done: a failed one throws,
- * and the reply is handled again with everything still known.
+ * killed one loses nothing). The memo is dropped only once the XADD is done. A memory killed before
+ * that gets the reply again after its restart (requeued) and rebuilds the turn from the stored user
+ * message; a failed XADD throws (the reply is dead-lettered, with the error in the log).
  */
 async function writeLtmTurn(state: State, msg: ReplyFinal, job: JobContext): Promise<void> {
   let memo = state.turns.get(msg.turn_id);

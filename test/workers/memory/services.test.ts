@@ -244,8 +244,12 @@ describe.each(BACKENDS)('memory services (%s)', (kind) => {
     const nova: PersonaNotice = { name: 'Nova', systemPrompt: 'You are {name}.', ts: Date.now() };
     await redis.publish(Channels.persona, JSON.stringify(nova));
     await waitFor(() => logLines(memoryWorker.output()).some((l) => l.msg === 'persona in use for long-term memory' && l.persona === 'Nova'), 'the switch', 5000, 10);
-    // An older notice (a delayed one) does not switch back.
+    // An older notice (a delayed one) does not switch back: a newer one after it proves it was handled.
     await redis.publish(Channels.persona, JSON.stringify({ ...nova, name: 'Old', ts: nova.ts - 1000 }));
+    await redis.publish(Channels.persona, JSON.stringify({ ...nova, ts: nova.ts + 1 }));
+    const switched = () => logLines(memoryWorker.output()).filter((l) => l.msg === 'persona in use for long-term memory');
+    await waitFor(() => switched().filter((l) => l.persona === 'Nova').length === 2, 'the newer notice', 5000, 10);
+    expect(switched().map((l) => l.persona)).not.toContain('Old');
     const ctx = await turn('P', 'who am I talking to now?');
     expect(ltm.requests.find((r) => r.query === 'who am I talking to now?')!.persona).toBe('Nova');
     await reply(ctx, 'done', 'It is me, Nova.');

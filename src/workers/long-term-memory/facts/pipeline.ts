@@ -19,12 +19,13 @@
  * doubling up to `backoffMaxMs` while it stays down: the rules work meanwhile, and each such turn
  * says why in `llmError`. A malformed answer only sends that turn to the rules.
  */
+import { resolveLlm, type Config } from '../../../shared/config.js';
 import { MEMORY_TEXT_MAX, type LtmTurn, type MemoryKind } from '../../../shared/long-term.js';
 import type { Logger } from '../../runtime/index.js';
 import type { Embedder } from '../embedders/types.js';
 import type { MemoryStoreApi, Vector } from '../store/types.js';
 import { canonical, isTrivial, termSet } from '../text.js';
-import { FactLlm, FactLlmError, type FactLlmOptions } from './llm-extract.js';
+import { FactLlm, FactLlmError, factLlmOptions, type FactLlmOptions } from './llm-extract.js';
 import { decideByRules, extractPromises, extractUserFacts, type Candidate, type Decision, type Nearby } from './rules.js';
 import type { FactPipelineApi, TurnOutcome } from './types.js';
 
@@ -40,6 +41,8 @@ export interface FactPipelineOptions {
   /** Texts are stored without vectors while it is absent or not ready (the background re-embed adds them). */
   embedder?: Embedder;
   llm: FactLlmOptions | undefined;
+  /** Why `llm` is undefined, with the fix (said in each turn's llmError in the 'llm' mode). */
+  llmMissing?: string;
   mode: 'llm' | 'rules' | 'off';
   log: Pick<Logger, 'warn' | 'info' | 'debug'>;
   /** Epoch ms (stored times, back-off). */
@@ -83,6 +86,20 @@ export class FactPipeline implements FactPipelineApi {
   private nextBackoff: number;
   private downUntil = 0;
   private lastError: string | undefined;
+
+  /**
+   * The pipeline the settings ask for: `memory.extraction`, with the chat LLM (llm.*) for the 'llm'
+   * mode (each call bounded by llm.firstTokenTimeoutMs).
+   */
+  static fromSettings(settings: Pick<Config, 'llm' | 'memory'>, o: Pick<FactPipelineOptions, 'store' | 'embedder' | 'log' | 'now'>): FactPipeline {
+    const mode = settings.memory.extraction;
+    const llm = mode === 'llm' ? factLlmOptions(settings, settings.llm.firstTokenTimeoutMs) : undefined;
+    const { baseUrl, needsKey } = resolveLlm(settings.llm);
+    const llmMissing = baseUrl && needsKey
+      ? `the '${settings.llm.preset}' LLM needs an API key for memory extraction: set FAV_LLM_API_KEY (or memory.extraction: rules)`
+      : `no LLM server is set for memory extraction: set FAV_LLM_BASE_URL (or memory.extraction: rules)`;
+    return new FactPipeline({ ...o, mode, llm, ...(mode === 'llm' && !llm ? { llmMissing } : {}) });
+  }
 
   constructor(private readonly o: FactPipelineOptions) {
     this.llm = o.mode === 'llm' && o.llm ? new FactLlm(o.llm, o.log) : undefined;
@@ -148,7 +165,7 @@ export class FactPipeline implements FactPipelineApi {
 
   /** The LLM's candidates, or why there are none from it this turn. */
   private async llmCandidates(turn: LtmTurn, signal?: AbortSignal): Promise<Candidate[] | { error: string }> {
-    if (!this.llm) return { error: 'no LLM is configured for extraction (set llm.baseUrl, or memory.extraction: rules)' };
+    if (!this.llm) return { error: this.o.llmMissing ?? 'no LLM is configured for memory extraction: set the LLM server (or memory.extraction: rules)' };
     if (this.now() < this.downUntil) return { error: `${this.lastError ?? 'the LLM is unreachable'}; rules until ${new Date(this.downUntil).toISOString()}` };
     try {
       const c = await this.llm.extract(turn, signal);

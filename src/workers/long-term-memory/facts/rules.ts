@@ -211,6 +211,9 @@ const ZH_RULES: Rule[] = [
 
 const PROMISE_EN = /\b(?:I'll|I’ll|I will|I promise|next time|next stream)\b/i;
 const PROMISE_ZH = /我会|下次|我保证|答应你/u;
+/** "I'll think about it", "I'll be honest": a turn of phrase, not a promise (unless it says one). */
+const HEDGE_EN = /\bI(?:'ll|’ll| will) (?:think|try|see|be honest|be right back|have to|let you know|admit)\b/i;
+const FIRM_EN = /\b(?:I promise|next time|next stream)\b/i;
 
 /** Sentences (and, for Chinese, the clause boundaries the patterns must not cross are kept). */
 function sentences(text: string): string[] {
@@ -239,6 +242,7 @@ export function extractPromises(reply: string): Candidate[] {
     if (/[?？]$/u.test(s) || isTrivial(s) || s.length > 200) continue;
     const zh = langOf(s) === 'zh';
     if (!(zh ? PROMISE_ZH : PROMISE_EN).test(s)) continue;
+    if (!zh && HEDGE_EN.test(s) && !FIRM_EN.test(s)) continue;
     out.push({ text: zh ? `承诺：${s}` : `Promised: ${s}`, subject: 'avatar', kind: 'promise', importance: 0.7 });
   }
   return out;

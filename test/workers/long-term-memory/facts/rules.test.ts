@@ -55,6 +55,8 @@ describe("rules: the avatar's promises in its reply", () => {
     ['I promise to learn your name.', ['Promised: I promise to learn your name.']],
     ['Will you come back next time?', []],
     ['That sounds lovely.', []],
+    ["Hmm, I'll think about it.", []],
+    ["I'll try my best to remember it next time!", ["Promised: I'll try my best to remember it next time!"]],
     ['好的，下次我给你唱歌。', ['承诺：好的，下次我给你唱歌。']],
     ['我会记住你的猫。你呢？', ['承诺：我会记住你的猫。']],
   ])('%s', (reply, expected) => {
