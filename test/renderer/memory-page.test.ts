@@ -129,7 +129,8 @@ describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ?
 
     await page.locator('[data-testid="subject-row"][data-subject="viewer:twitch:u1"]').click();
     await until(async () => (await rows().count()) === 2, 10_000, "Alice's two");
-    expect(searches().at(-1)).toMatchObject({ subject: 'viewer:twitch:u1' });
+    // Nothing searched: the newest of the subject, a page at a time.
+    expect(ltm.requests.filter((r) => r.op === 'list').at(-1)).toMatchObject({ op: 'list', subject: 'viewer:twitch:u1', offset: 0 });
     await page.locator('[data-testid="subject-all"]').click();
     await until(async () => (await rows().count()) === 3, 10_000, 'everyone again');
   });
@@ -289,6 +290,34 @@ describe.skipIf(skipReason !== undefined)(`memory page in Chromium${skipReason ?
     await page.locator('[data-testid="settings-save"]').click();
     await page.locator('[data-testid="settings-saved"]').waitFor({ timeout: 10_000 });
     expect(JSON.parse(readFileSync(path.join(dir, 'settings.json'), 'utf8')).memory.embedder).toMatchObject({ engine: 'onnx', downloadBaseUrl: 'https://hf-mirror.com', apiKey: EMBED_KEY });
+  }, 60_000);
+
+  it('lists a large store a page at a time, and replaces the memories from a file after a confirmation', async () => {
+    for (let i = 0; i < 130; i++) ltm.store.add({ persona: 'Aria', text: `Old note number ${i}.`, subject: 'world', kind: 'event', importance: 0.3, pinned: false, at: Date.now() - 10 * 86_400_000 + i });
+    const total = stored().length;
+    expect(total).toBeGreaterThan(130);
+    await page.goto(`${gateway.url}/?token=${token}&lang=en&view=memory`);
+    await until(async () => (await rows().count()) === 100, 20_000, 'the first page');
+    await expect(page.locator('[data-testid="memory-shown"]').innerText()).resolves.toBe(`Showing 100 of ${total}, newest first.`);
+    await page.locator('[data-testid="memory-more"]').click();
+    await until(async () => (await rows().count()) === total, 10_000, 'every memory');
+    await expect(page.locator('[data-testid="memory-more"]').count()).resolves.toBe(0);
+    expect(ltm.requests.filter((r) => r.op === 'list').at(-1)).toMatchObject({ offset: 100, limit: 100 });
+
+    const only: MemoryExport = {
+      format: 'fav-memories',
+      version: 1,
+      exported_at: Date.now(),
+      memories: [{ persona: 'Aria', subject: 'streamer', kind: 'fact', text: 'The streamer moved to Osaka.', importance: 0.6, pinned: false, access_count: 0, created_at: Date.now(), updated_at: Date.now() }],
+    };
+    await page.locator('[data-testid="memory-import-replace"]').click();
+    await page.locator('[data-testid="memory-import-file"]').setInputFiles({ name: 'fresh.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(only)) });
+    await expect(page.locator('[data-testid="memory-confirm"]').innerText()).resolves.toContain('Replace the memories of the personas in fresh.json');
+    expect(stored().length).toBe(total); // nothing replaced before the answer
+    await page.locator('[data-testid="memory-confirm-ok"]').click();
+    await until(async () => (await texts()).join('|') === 'The streamer moved to Osaka.', 15_000, 'only the imported memory');
+    expect(stored().map((m) => m.text)).toEqual(['The streamer moved to Osaka.']);
+    expect(ltm.requests.filter((r) => r.op === 'import').at(-1)).toMatchObject({ mode: 'replace' });
   }, 60_000);
 
   it('says when long-term memory is not running, with where to start it', async () => {

@@ -128,12 +128,20 @@ describe('settings file: what a user may have put there', () => {
 describe('redaction and paths', () => {
   it('masks secrets and URL credentials', () => {
     const { config } = loadConfig(
-      { dataDir: dir, redisUrl: 'redis://:hunter2@10.0.0.1:6379', llm: { apiKey: 'sk-secret' }, asr: { openai: { apiKey: 'asr-secret' } }, tts: { openai: { apiKey: 'tts-secret' } } },
+      {
+        dataDir: dir,
+        redisUrl: 'redis://:hunter2@10.0.0.1:6379',
+        llm: { apiKey: 'sk-secret' },
+        asr: { openai: { apiKey: 'asr-secret' } },
+        tts: { openai: { apiKey: 'tts-secret' } },
+        memory: { embedder: { engine: 'openai', apiKey: 'embed-secret' } },
+      },
       {},
     );
     const shown = JSON.stringify(redactConfig(config));
-    expect(shown).not.toMatch(/hunter2|sk-secret|asr-secret|tts-secret/);
+    expect(shown).not.toMatch(/hunter2|sk-secret|asr-secret|tts-secret|embed-secret/);
     expect(redactConfig(config).tts.openai.apiKey).toBe('***');
+    expect(redactConfig(config).memory.embedder.apiKey).toBe('***');
     expect(redactUrl('redis://user:pw@h:1/0')).toBe('redis://***@h:1/0');
     expect(redactUrl('redis://h:1')).toBe('redis://h:1');
   });

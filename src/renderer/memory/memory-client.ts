@@ -78,6 +78,8 @@ export const memoryClient = {
   status: () => json(MemoryStatusView, MemoryPaths.status),
   /** The hybrid search; '' lists the newest. */
   search: (q: string, subject?: string, limit = 100): Promise<MemoryList> => json(MemoryList, `${MemoryPaths.search}?${query({ q, subject, limit })}`),
+  /** By newest, a page at a time. */
+  list: (subject: string | undefined, offset: number, limit: number): Promise<MemoryList> => json(MemoryList, `${MemoryPaths.memories}?${query({ subject, offset, limit })}`),
   subjects: async (): Promise<SubjectCount[]> => (await json(SubjectsView, MemoryPaths.subjects)).subjects,
   add: async (m: NewMemoryInput): Promise<MemoryRecord> => (await json(MemoryOne, MemoryPaths.memories, send('POST', m))).memory,
   update: async (id: number, patch: MemoryPatch): Promise<MemoryRecord> => (await json(MemoryOne, memoryPath(id), send('PATCH', patch))).memory,

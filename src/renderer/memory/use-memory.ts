@@ -1,6 +1,6 @@
 /**
- * The memory view's state: the list (the search's results, or the newest when the query is empty,
- * optionally of one subject), the subjects with their counts, the engine's status and the memories
+ * The memory view's state: the list (the search's results, or the newest a page at a time when the
+ * query is empty, optionally of one subject), the subjects with their counts, the engine's status and the memories
  * the last reply of this page's session used. The status and the last reply are polled while the
  * page is shown; the list is reloaded after each change. Errors keep their code (the page
  * translates `memory.errors.<code>`) and the core's own words.
@@ -20,11 +20,16 @@ export interface MemoryError {
 const asError = (err: unknown): MemoryError =>
   err instanceof MemoryApiError ? { code: err.code, message: err.message, fix: err.fix } : { code: 'refused', message: err instanceof Error ? err.message : String(err), fix: '' };
 
+/** Memories listed at a time while nothing is searched. */
+export const PAGE_SIZE = 100;
+
 export function useMemory(pollMs = 2000) {
   const query = ref('');
   const subject = ref<string>();
   const memories = shallowRef<MemoryRecord[]>([]);
   const mode = ref<'vector' | 'keyword'>();
+  /** How many there are to list (no search), when known. */
+  const total = ref<number>();
   const subjects = shallowRef<SubjectCount[]>([]);
   const status = shallowRef<LtmStatus>();
   const last = shallowRef<LastReply | null>(null);
@@ -41,14 +46,34 @@ export function useMemory(pollMs = 2000) {
     const mine = ++searchSeq;
     loading.value = true;
     try {
-      const [list, subs] = await Promise.all([memoryClient.search(query.value.trim(), subject.value), memoryClient.subjects()]);
+      const q = query.value.trim();
+      const shown = Math.max(PAGE_SIZE, q === '' ? memories.value.length : 0);
+      const [list, subs] = await Promise.all([q === '' ? memoryClient.list(subject.value, 0, Math.min(shown, 500)) : memoryClient.search(q, subject.value), memoryClient.subjects()]);
       if (mine !== searchSeq) return;
       memories.value = list.memories;
-      mode.value = list.mode;
+      mode.value = q === '' ? undefined : list.mode;
+      total.value = q === '' ? list.total : undefined;
       subjects.value = subs;
       error.value = undefined;
     } catch (err) {
       if (mine === searchSeq) error.value = asError(err);
+    } finally {
+      if (mine === searchSeq) loading.value = false;
+    }
+  }
+
+  /** The next page of the newest (no search). */
+  async function more(): Promise<void> {
+    const mine = ++searchSeq;
+    loading.value = true;
+    try {
+      const page = await memoryClient.list(subject.value, memories.value.length, PAGE_SIZE);
+      if (mine !== searchSeq) return;
+      const seen = new Set(memories.value.map((m) => m.id));
+      memories.value = [...memories.value, ...page.memories.filter((m) => !seen.has(m.id))];
+      total.value = page.total;
+    } catch (err) {
+      if (mine === searchSeq) actionError.value = asError(err);
     } finally {
       if (mine === searchSeq) loading.value = false;
     }
@@ -111,6 +136,7 @@ export function useMemory(pollMs = 2000) {
     subject,
     memories,
     mode,
+    total,
     subjects,
     status,
     last,
@@ -119,6 +145,7 @@ export function useMemory(pollMs = 2000) {
     actionError,
     session,
     reload,
+    more,
     searchSoon,
     refreshStatus: poll,
     add: (m: NewMemoryInput) => act(() => memoryClient.add(m)),

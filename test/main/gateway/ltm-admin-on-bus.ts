@@ -19,10 +19,9 @@ const quiet = { error: () => {}, warn: () => {}, info: () => {} };
 
 export class LtmAdminOnBus {
   readonly requests: LtmAdminRequest[] = [];
-  /** Laid over the status the handler answers. */
-  statusOver: Partial<LtmStatus> = {};
 
   private constructor(
+    private readonly over: { status: Partial<LtmStatus> },
     readonly store: MemoryStore,
     readonly embedder: UseLiteEmbedder,
     readonly deps: AdminDeps,
@@ -40,7 +39,7 @@ export class LtmAdminOnBus {
     const sub = new Redis(url, { lazyConnect: true });
     const pub = new Redis(url, { lazyConnect: true });
     await Promise.all([sub.connect(), pub.connect()]);
-    let self: LtmAdminOnBus | undefined;
+    const over = { status: {} as Partial<LtmStatus> };
     const deps: AdminDeps = {
       store,
       embedder,
@@ -51,14 +50,18 @@ export class LtmAdminOnBus {
         memories: store.size(),
         vectors: store.vectorCount(embedder.id),
         extraction: 'rules',
-        ...self?.statusOver,
+        ...over.status,
       }),
     };
-    self = new LtmAdminOnBus(store, embedder, deps, sub, pub, dir);
-    const s = self;
-    sub.on('message', (_channel: string, raw: string) => void s.onRequest(raw));
+    const self = new LtmAdminOnBus(over, store, embedder, deps, sub, pub, dir);
+    sub.on('message', (_channel: string, raw: string) => void self.onRequest(raw));
     await sub.subscribe(LtmChannels.admin);
     return self;
+  }
+
+  /** Laid over the status the handler answers. */
+  set statusOver(fields: Partial<LtmStatus>) {
+    this.over.status = fields;
   }
 
   /** Asks the handler directly (seeding), as a request from the gateway would. */

@@ -4,7 +4,8 @@
  * while no long-term-memory runs (503 at once, with the fix), the token guard, search and list with
  * their queries passed on, add / edit / pin / delete / forget, the failures the service answers, the
  * export download, the import and its validation (a bad file is a 400 naming what is wrong, and
- * reaches no service), and the memories of a session's last reply from memory_updates.
+ * reaches no service), and the memories of a session's last reply from memory_updates. Then the
+ * same routes against the service's real admin handler on a real SQLite store (ltm-admin-on-bus.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -14,6 +15,7 @@ import { Channels } from '../../../src/shared/bus.js';
 import type { MemoryExport, MemoryRecord } from '../../../src/shared/long-term.js';
 import { MemoryPaths, memoryPath, subjectPath, type LastReplyView, type MemoryList } from '../../../src/shared/memory-api.js';
 import { FakeLtm, FAKE_PERSONA } from './fake-ltm.js';
+import { LtmAdminOnBus } from './ltm-admin-on-bus.js';
 import { testGatewayDeps } from './helpers.js';
 import { BACKENDS, client, startBackend, waitFor, type Backend } from '../supervisor/helpers.js';
 
@@ -266,5 +268,50 @@ describe(`memory routes (${KIND})`, () => {
     const second = await waitFor(async () => ((await last())?.turn_id === 't2' ? await last() : undefined), 'the second studio reply');
     expect(second).toMatchObject({ memories: [], recall: { status: 'timeout' } });
     expect(await last('other')).toMatchObject({ turn_id: 'o1', memories: [] });
+  });
+
+  describe('with the real admin handler on a real store', () => {
+    let real: LtmAdminOnBus;
+    beforeAll(async () => {
+      await ltm?.close();
+      ltm = undefined;
+      real = await LtmAdminOnBus.start(bus.url);
+    }, 60_000);
+    afterAll(async () => {
+      await real?.close();
+    });
+
+    it('adds, finds by meaning, edits, exports, imports (replace) and deletes through the gateway', async () => {
+      const cat = await api(MemoryPaths.memories, { method: 'POST', json: { text: 'The streamer has a cat called Mochi.', importance: 0.7 } });
+      expect(cat.status).toBe(201);
+      expect(cat.body.memory).toMatchObject({ persona: 'Aria', subject: 'streamer', kind: 'fact', importance: 0.7, has_vector: true });
+      const id = cat.body.memory.id as number;
+      await api(MemoryPaths.memories, { method: 'POST', json: { text: 'Bob gifted five subs.', subject: 'viewer:youtube:UCbob', subject_name: 'Bob', kind: 'event' } });
+
+      const found = await api(`${MemoryPaths.search}?q=feline`);
+      expect(found.body).toMatchObject({ mode: 'vector', memories: [{ id, text: 'The streamer has a cat called Mochi.' }] });
+      const pinned = await api(memoryPath(id), { method: 'PATCH', json: { pinned: true, text: 'The streamer has two cats.' } });
+      expect(pinned.body.memory).toMatchObject({ id, pinned: true, text: 'The streamer has two cats.' });
+      expect((await api(MemoryPaths.subjects)).body.subjects).toEqual(expect.arrayContaining([{ subject: 'viewer:youtube:UCbob', subject_name: 'Bob', count: 1 }]));
+
+      const exported = await api(MemoryPaths.export);
+      expect(exported.headers.get('content-disposition')).toMatch(/^attachment; filename="fav-memories-/);
+      expect((exported.body as MemoryExport).memories).toHaveLength(2);
+      const replaced = await api(`${MemoryPaths.import}?mode=replace`, { method: 'POST', body: exported.text, headers: { 'content-type': 'application/json' } });
+      expect(replaced.body).toEqual({ changed: 2 });
+      const all = (await api(`${MemoryPaths.memories}`)).body as MemoryList;
+      expect(all.memories.map((m) => m.text).sort()).toEqual(['Bob gifted five subs.', 'The streamer has two cats.']);
+      expect(all.memories.find((m) => m.text === 'The streamer has two cats.')?.pinned).toBe(true);
+
+      const forgot = await api(subjectPath('viewer:youtube:UCbob'), { method: 'DELETE' });
+      expect(forgot.body).toEqual({ changed: 1 });
+      const twoCats = all.memories.find((m) => m.text === 'The streamer has two cats.')!.id;
+      expect((await api(memoryPath(twoCats), { method: 'DELETE' })).body).toEqual({ changed: 1 });
+      const gone = await api(memoryPath(twoCats), { method: 'DELETE' });
+      expect(gone.status).toBe(404);
+      expect(gone.body).toMatchObject({ ok: false, code: 'not_found', fix: expect.any(String) });
+      const status = await api(MemoryPaths.status);
+      expect(status.body).toMatchObject({ engine: real.embedder.id, engine_state: 'ready', memories: 0 });
+    }, 60_000);
   });
 });
