@@ -1,81 +1,190 @@
 /**
- * long-term-memory: keeps what viewers and the avatar said across sessions and recalls what is
- * relevant to a new turn.
+ * long-term-memory: what the avatar remembers across sessions and restarts, as facts about the
+ * people it talks to, recalled by meaning and by keywords.
  *
- *   fav:ltm:writes (stream, consumer group: reliable; an entry is acked once stored, so writes made
- *     while this service is down are stored when it comes back)  -> remember (trivial texts are
- *     skipped, near-duplicates refreshed instead of stored twice)
- *   fav:ltm:recall (the runtime's request/reply) RecallRequest -> RecallReply on
- *     fav:ltm:recall:<request_id> with the top k memories, their scores and took_ms. A request older
- *     than STALE_REQUEST_MS is not answered: its requester has long gone on without it.
+ *   fav:ltm:turns (stream, consumer group: a killed worker loses nothing; an entry is acked once its
+ *     memories are stored)  -> facts/: candidates from the turn (LLM, mem0 style, or rules),
+ *     compared with the nearest stored memories: add / update / delete / keep
+ *   fav:ltm:writes (stream of an older version: raw lines)  -> kept as utterances, so nothing
+ *     accepted before an update is lost
+ *   fav:ltm:recall (request/reply) RecallRequest -> RecallReply: the query embedded on the device
+ *     (within a share of memory's deadline; keyword-only when the embedder is not ready, fails, or
+ *     cannot embed the text), then one hybrid query in the persona and the speaker's scope
+ *   fav:ltm:admin (request/reply) the studio's memory view: search, edit, pin, delete, forget,
+ *     export/import, status (admin.ts)
  *
- * The store is chosen here behind the LongTermStore interface (backend.ts): the SQLite FTS5 store
- * (fts-store.ts), plus embedding vectors (embedding-store.ts) when an embedding model is configured
- * (`memory.embeddingModel`, served at `memory.embeddingBaseUrl` or the LLM's base URL).
+ * The pieces: store/ (SQLite + FTS5 + sqlite-vec, `<dataDir>/memory/long-term.db`), embedders/
+ * (settings memory.embedder), store/reembed.ts (vectors for memories that lack one in the engine's
+ * space: after an engine switch, a download, or a write made while the engine loaded; in the
+ * background, never blocking a turn), facts/ (settings memory.extraction).
  */
-import { streamGroup } from '../../shared/bus.js';
-import { resolveLlm, type Config } from '../../shared/config.js';
+import { ACTIVE_PERSONA_KEY, streamGroup } from '../../shared/bus.js';
+import { resolveEmbedder } from '../../shared/config.js';
 import { Bus } from '../../shared/contract.js';
+import type { LtmStatus } from '../../shared/long-term.js';
 import type { LtmWrite, RecallReply, RecallRequest } from '../../shared/voice.js';
-import { serveRequests, streamInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
-import type { LongTermStore } from './backend.js';
-import { EmbeddingLongTermStore } from './embedding-store.js';
-import { FtsLongTermStore } from './fts-store.js';
-
-/** Embedding settings (`memory.embeddingModel`, `memory.embeddingBaseUrl`); none: the FTS5 store alone. */
-function embeddingSettings(settings: Config): { model: string; baseUrl: string; apiKey: string | undefined } | undefined {
-  const m = settings.memory;
-  if (m.embeddingModel === '') return undefined;
-  const llm = resolveLlm(settings.llm);
-  const baseUrl = m.embeddingBaseUrl ?? llm.baseUrl;
-  return baseUrl ? { model: m.embeddingModel, baseUrl, apiKey: llm.apiKey } : undefined;
-}
+import { serveRequests, streamInput, withTimeout, type JobContext, type Logger, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { handleAdmin } from './admin.js';
+import { createEmbedder } from './embedders/index.js';
+import type { Embedder } from './embedders/types.js';
+import { FactPipeline } from './facts/pipeline.js';
+import { MemoryStore } from './store/memory-store.js';
+import { Reembedder } from './store/reembed.js';
+import { isTrivial } from './text.js';
 
 /** A recall request this old is dropped unanswered (memory waits tens of ms, not seconds). */
 export const STALE_REQUEST_MS = 5000;
+/** Of memory's recall deadline, what is left for the search and the reply after embedding the query, ms. */
+const SEARCH_RESERVE_MS = 20;
 
-async function handleWrite(store: LongTermStore, write: LtmWrite, job: JobContext, entryId: string): Promise<void> {
-  const r = await store.remember(write);
-  job.log.debug({ entryId, session_id: write.session_id, kind: write.kind, outcome: r.outcome }, 'long-term write');
+class Engine {
+  /** True once `ready()` resolved; until then recall is keyword-only. */
+  ready = false;
+  error: string | undefined;
+
+  constructor(
+    readonly embedder: Embedder | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads (or downloads) the model in the background; resolves once usable, or after logging why not. */
+  async start(signal: AbortSignal): Promise<boolean> {
+    if (!this.embedder) return false;
+    try {
+      await this.embedder.ready(signal);
+      // The first inference of a freshly loaded model is several times slower than the next ones
+      // (kernels compiled, buffers allocated): pay it now rather than in the first turn's recall.
+      await this.embedder.embed(['warming up the memory'], { purpose: 'query', signal });
+      this.ready = true;
+      this.error = undefined;
+      this.log.info({ engine: this.embedder.id, dim: this.embedder.dim }, 'embedder ready');
+      return true;
+    } catch (e) {
+      this.error = (e as Error).message;
+      if (!signal.aborted) this.log.warn({ engine: this.embedder.engine, err: this.error }, 'embedder not available; recall by keywords only');
+      return false;
+    }
+  }
+
+  /** The query's vector within `budgetMs`, or undefined (keyword-only). */
+  async queryVector(text: string, budgetMs: number): Promise<{ vector?: { space: string; vec: Float32Array }; embed_ms?: number }> {
+    if (!this.embedder || !this.ready || budgetMs <= 0) return {};
+    const started = performance.now();
+    try {
+      const out = await withTimeout(this.embedder.embed([text], { purpose: 'query' }), budgetMs);
+      const vec = out?.[0];
+      return { ...(vec ? { vector: { space: this.embedder.id, vec } } : {}), embed_ms: performance.now() - started };
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'query embedding failed; keyword recall for this turn');
+      return { embed_ms: performance.now() - started };
+    }
+  }
 }
 
-async function handleRecall(store: LongTermStore, req: RecallRequest, job: JobContext): Promise<Omit<RecallReply, 'request_id'>> {
+async function handleRecall(store: MemoryStore, engine: Engine, req: RecallRequest, job: JobContext): Promise<Omit<RecallReply, 'request_id'>> {
   const started = performance.now();
-  let items: RecallReply['items'] = [];
+  const budget = job.settings.memory.recallTimeoutMs - SEARCH_RESERVE_MS - Math.max(0, Date.now() - req.ts);
+  const { vector, embed_ms } = await engine.queryVector(req.query, budget);
+  const engineId = engine.ready ? engine.embedder?.id : undefined;
   try {
-    // Until the new store lands (issue 11): the v2 stores know neither subjects nor personas.
-    const found = await store.recall({ query: req.query, k: req.k, session_id: req.session_id });
-    items = found.map((f, i) => ({ id: i + 1, text: f.text, score: f.score, subject: 'streamer', kind: 'utterance', updated_at: Date.now() }));
+    const r = store.search({ persona: req.persona, subjects: req.scope, text: req.query, ...(vector ? { vector } : {}), k: req.k });
+    const items = r.items.map(({ id, text, subject, subject_name, kind, score, updated_at }) => ({ id, text, subject, ...(subject_name ? { subject_name } : {}), kind, score, updated_at }));
+    return { items, mode: r.mode, took_ms: performance.now() - started, ...(embed_ms !== undefined ? { embed_ms } : {}), ...(engineId ? { engine: engineId } : {}) };
   } catch (e) {
     // Answer anyway (empty): the requester then goes on at once instead of waiting out its timeout.
     job.log.error({ request_id: req.request_id, err: (e as Error).message }, 'recall failed');
+    return { items: [], mode: 'keyword', took_ms: performance.now() - started };
   }
-  return { items, mode: store.kind === 'fts5' ? 'keyword' : 'vector', took_ms: performance.now() - started };
+}
+
+/** A raw line left in fav:ltm:writes by an older version: kept as an utterance of its speaker. */
+function handleLegacyWrite(store: MemoryStore, w: LtmWrite, persona: string, reembed: Reembedder | undefined): Promise<void> {
+  const text = w.text.trim().slice(0, 500);
+  if (!isTrivial(text)) {
+    const subject = w.kind === 'assistant' ? 'avatar' : w.kind === 'user' ? 'streamer' : 'world';
+    store.add({ persona, subject, text, kind: w.kind === 'summary' ? 'summary' : w.kind === 'fact' ? 'fact' : 'utterance', importance: 0.3, pinned: false, source_session: w.session_id, ...(w.turn_id ? { source_turn: w.turn_id } : {}), at: w.ts });
+    reembed?.kick();
+  }
+  return Promise.resolve();
 }
 
 const service: ServiceDefinition = {
   name: 'long-term-memory',
   create(ctx: WorkerContext) {
-    const fts = FtsLongTermStore.open(ctx.settings.dataDir, ctx.log);
-    if (fts.salvage) ctx.notify(fts.salvage.message);
-    const emb = embeddingSettings(ctx.settings);
-    let store: LongTermStore;
-    if (emb) {
-      // Leave memory's deadline room for the keyword part, the cosine pass and the reply.
-      const queryBudgetMs = Math.max(5, ctx.settings.memory.recallTimeoutMs - 10);
-      const s = new EmbeddingLongTermStore(fts, { ...emb, queryBudgetMs }, ctx.log);
-      store = s;
-      void s.flush(); // vectors for memories stored without one (first use, model change, endpoint down)
-    } else {
-      store = fts;
-    }
-    ctx.log.info({ file: FtsLongTermStore.file(ctx.settings.dataDir), backend: store.kind, memories: fts.size(), movedAside: fts.movedAside }, 'long-term store open');
+    const { settings, log } = ctx;
+    const store = MemoryStore.open(settings.dataDir, { log, defaultPersona: settings.persona.name, decayHalfLifeDays: settings.memory.decayHalfLifeDays });
+    const resolved = resolveEmbedder(settings);
+    const embedder = createEmbedder(resolved, { dataDir: settings.dataDir, log });
+    const engine = new Engine(embedder, log);
+    const stop = new AbortController();
+    const notices = { salvage: store.salvage?.message, engine: undefined as string | undefined };
+    const notify = () => ctx.notify([notices.salvage, notices.engine].filter(Boolean).join('; ') || undefined);
+    const reembed = embedder ? new Reembedder(store, embedder, { log }) : undefined;
+    notify();
+    void engine.start(stop.signal).then((ok) => {
+      if (ok && embedder) {
+        store.activeSpace = embedder.id;
+        reembed?.kick();
+      } else if (engine.error) {
+        notices.engine = `recall by keywords only: ${engine.error}`;
+        notify();
+      }
+    });
+
+    const facts = FactPipeline.fromSettings(settings, { store, ...(embedder ? { embedder } : {}), log });
+
+    const activePersona = async (redis: WorkerContext['redis']): Promise<string> => (await redis.get(ACTIVE_PERSONA_KEY).catch(() => null)) ?? settings.persona.name;
+    const status = (): LtmStatus => {
+      const st = embedder?.state();
+      const space = engine.ready && embedder ? embedder.id : undefined;
+      return {
+        engine: embedder ? (engine.ready ? embedder.id : embedder.engine) : 'none',
+        // Loaded but still warming up counts as loading: recall is keyword-only until then.
+        engine_state: !st ? 'off' : engine.ready ? 'ready' : st.engine_state === 'ready' ? 'loading' : st.engine_state,
+        ...(st?.engine_error ? { engine_error: st.engine_error } : engine.error ? { engine_error: engine.error } : {}),
+        ...(st?.download !== undefined ? { download: st.download } : {}),
+        memories: store.size(),
+        vectors: space ? store.vectorCount(space) : 0,
+        ...(reembed?.progress() ? { reembed: reembed.progress() } : {}),
+        ...facts.status(),
+      };
+    };
+
+    log.info({ file: MemoryStore.file(settings.dataDir), engine: resolved.engine, extraction: settings.memory.extraction, memories: store.size() }, 'long-term store open');
     return {
       inputs: [
-        streamInput({ topic: Bus.ltmWrites, group: streamGroup('long-term-memory'), handle: (w, job, id) => handleWrite(store, w, job, id) }),
-        serveRequests({ topic: Bus.ltmRecall, reply: Bus.ltmRecallReply, handle: (req, job) => handleRecall(store, req, job), staleMs: STALE_REQUEST_MS }),
+        streamInput({
+          topic: Bus.ltmTurns,
+          group: streamGroup('long-term-memory'),
+          handle: async (turn, job, entryId) => {
+            const o = await facts.handleTurn(turn, job.signal);
+            if (o.added.length || o.updated.length) reembed?.kick();
+            job.log.debug({ entryId, turn_id: turn.turn_id, via: o.via, added: o.added.length, updated: o.updated.length, deleted: o.deleted.length, unchanged: o.unchanged, ...(o.llmError ? { llm_error: o.llmError } : {}) }, 'turn remembered');
+          },
+        }),
+        streamInput({
+          topic: Bus.ltmWrites,
+          group: streamGroup('long-term-memory'),
+          handle: async (w, job) => handleLegacyWrite(store, w, await activePersona(job.redis), reembed),
+        }),
+        serveRequests({ topic: Bus.ltmRecall, reply: Bus.ltmRecallReply, handle: (req, job) => handleRecall(store, engine, req, job), staleMs: STALE_REQUEST_MS }),
+        serveRequests({
+          topic: Bus.ltmAdmin,
+          reply: Bus.ltmAdminReply,
+          staleMs: 60_000,
+          handle: async (req, job) => {
+            const persona = await activePersona(job.redis);
+            return handleAdmin(req, { store, ...(embedder && engine.ready ? { embedder } : {}), activePersona: () => persona, status, kick: () => reembed?.kick() });
+          },
+        }),
       ],
-      dispose: () => store.close(),
+      async dispose() {
+        stop.abort();
+        await reembed?.stop();
+        await facts.close();
+        await embedder?.close();
+        store.close();
+      },
     };
   },
 };

@@ -1,5 +1,5 @@
 /**
- * Damaged memory databases on real SQLite files: garbage written over pages in the middle of a file
+ * Damaged memory databases on real SQLite files (the long-term store's: test/workers/long-term-memory/store/migration.test.ts): garbage written over pages in the middle of a file
  * full of history, then opened through the stores as the services do. Most rows come back, the
  * damaged file is kept untouched beside the new one, and the warning says where it is and how many
  * rows were saved and lost. Also: the files are private (0600) from their first byte.
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/workers/memory/store.js';
-import { FtsLongTermStore } from '../../../src/workers/long-term-memory/fts-store.js';
+import { MemoryStore as LongTermStore } from '../../../src/workers/long-term-memory/store/memory-store.js';
 import { leafPages, smash } from '../common/damaged-db.js';
 import { fillHistory } from './fill-history.js';
 
@@ -108,47 +108,15 @@ describe('a damaged short-term memory database', () => {
   });
 });
 
-describe('a damaged long-term memory database', () => {
-  it('salvages the memories and rebuilds their search index', () => {
-    const dir = tempDir();
-    const file = FtsLongTermStore.file(dir);
-    const first = FtsLongTermStore.open(dir, captureLog().log);
-    const n = 800;
-    for (let i = 0; i < n; i++) {
-      first.remember({ session_id: 's1', kind: 'user', ts: NOW, text: `memory number ${i}: my favourite colour is shade${i} and I keep a pet called beast${i}` });
-    }
-    expect(first.size()).toBe(n);
-    first.close();
-    const leaves = leafPages(file, 'memories');
-    const hit = leaves[Math.floor(leaves.length / 2)]!;
-    smash(file, [hit.pageno]);
-
-    const { lines, log } = captureLog();
-    const store = FtsLongTermStore.open(dir, log);
-    toClose.push(store);
-    expect(store.salvage?.tables).toEqual([
-      { table: 'memories', saved: n - hit.ncell, lost: hit.ncell, refused: 0 },
-      { table: 'memory_vectors', saved: 0, lost: 0, refused: 0 },
-    ]);
-    expect(store.salvage).toMatchObject({ saved: n - hit.ncell, lost: hit.ncell });
-    expect(store.size()).toBe(n - hit.ncell);
-    expect(lines.find((l) => l.level === 'warn')?.msg).toContain(store.salvage!.keptAs);
-    // Recall works on what was saved: the FTS index was rebuilt from the rescued rows.
-    const kept = store.db.prepare<[], { text: string }>('SELECT text FROM memories ORDER BY id LIMIT 1').get()!;
-    const pet = /beast\d+/.exec(kept.text)![0];
-    expect(store.recall({ query: `do you remember ${pet}?`, k: 1, session_id: 's1', now: NOW })[0]?.text).toBe(kept.text);
-  });
-});
-
 describe('memory database files', () => {
   it('are created private (0600), -wal and -shm included, in a private folder', () => {
     const dir = tempDir();
     const store = MemoryStore.open(dir, captureLog().log);
     toClose.push(store);
     store.addUser({ session_id: 's', turn_id: 't', text: 'hello', ts: NOW, pos: NOW });
-    const ltm = FtsLongTermStore.open(dir, captureLog().log);
+    const ltm = LongTermStore.open(dir, { log: captureLog().log, defaultPersona: 'Aria' });
     toClose.push(ltm);
-    ltm.remember({ session_id: 's', kind: 'user', ts: NOW, text: 'I grew up by the sea in a small town' });
+    ltm.add({ persona: 'Aria', subject: 'streamer', kind: 'fact', text: 'Grew up by the sea in a small town', importance: 0.5, pinned: false, at: NOW });
     const folder = path.dirname(MemoryStore.file(dir));
     const files = readdirSync(folder);
     expect(files).toEqual(expect.arrayContaining(['memory.db', 'memory.db-wal', 'memory.db-shm', 'long-term.db', 'long-term.db-wal', 'long-term.db-shm']));
