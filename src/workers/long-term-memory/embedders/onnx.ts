@@ -160,7 +160,8 @@ export class OnnxEmbedder implements Embedder {
   }
 
   private ids(l: Loaded, text: string): number[] {
-    const ids = l.tokenizer.encode(text).ids;
+    // Far more characters than tokens kept are never needed (and only cost tokenizing time).
+    const ids = l.tokenizer.encode(text.slice(0, l.spec.maxTokens * 16)).ids;
     const max = l.spec.maxTokens;
     return ids.length <= max ? ids : [...ids.slice(0, max - 1), ids[ids.length - 1]!];
   }

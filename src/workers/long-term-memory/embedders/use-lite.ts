@@ -160,6 +160,13 @@ class ThreadRunner implements Runner {
     };
     worker.on('error', (e) => fail(new EmbedderError(`the use-lite thread failed: ${e.message}`)));
     worker.once('exit', (code) => fail(new EmbedderError(`the use-lite thread exited (code ${code})`)));
+    // A thread whose model did not load is of no use: the next call starts a fresh one.
+    ready.catch(() => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.loaded = undefined;
+      void worker.terminate();
+    });
     return ready;
   }
 
