@@ -5,8 +5,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { USE_LITE_DIM, USE_LITE_ID, UseLiteEmbedder, englishPart } from '../../../../src/workers/long-term-memory/embedders/use-lite.js';
-import { jaccard, termSet } from '../../../../src/workers/long-term-memory/text.js';
-import { topKHitRate } from '../../../../scripts/lib/paraphrase-set.js';
+import { embedderRanker, keywordRanker, topKHitRate } from '../../../../scripts/lib/paraphrase-set.js';
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
@@ -96,28 +95,20 @@ describe('USE-lite embedder (worker thread)', () => {
   }, 60_000);
 
   it('ranks the paraphrase set (English) better than keyword matching: top-3 hit rate', async () => {
-    const vecs = new Map<string, Float32Array | undefined>();
-    const vector = async (t: string) => {
-      if (!vecs.has(t)) vecs.set(t, (await e.embed([t], q))[0]);
-      return vecs.get(t);
-    };
-    const use = await topKHitRate('en', 3, async (query, corpus) => {
-      const qv = (await vector(query))!;
-      const scored = await Promise.all(corpus.map(async (c) => ({ id: c.id, s: dot(qv, (await vector(c.text))!) })));
-      return scored.sort((a, b) => b.s - a.s).map((x) => x.id);
-    });
-    const keyword = await topKHitRate('en', 3, (query, corpus) => {
-      const qt = termSet(query);
-      return corpus
-        .map((c) => ({ id: c.id, s: jaccard(qt, termSet(c.text)) }))
-        .filter((x) => x.s > 0)
-        .sort((a, b) => b.s - a.s)
-        .map((x) => x.id);
-    });
+    const use = await topKHitRate('en', 3, embedderRanker(e));
+    const keyword = await topKHitRate('en', 3, keywordRanker());
     console.log(`paraphrase top-3 (en): use-lite ${use.hits}/${use.total}, keyword ${keyword.hits}/${keyword.total}`);
     expect(use.total).toBeGreaterThanOrEqual(40);
     expect(use.rate).toBeGreaterThan(keyword.rate);
   }, 120_000);
+
+  it('finds nothing in the Chinese part of the set (no vectors), which keyword recall covers', async () => {
+    const computed = e.computed;
+    const zh = await topKHitRate('zh', 3, embedderRanker(e));
+    expect(zh.hits).toBe(0);
+    expect(e.computed).toBe(computed); // the model never saw a Chinese text
+    expect((await topKHitRate('zh', 3, keywordRanker())).hits).toBeGreaterThan(0);
+  });
 });
 
 describe('USE-lite in-process', () => {
