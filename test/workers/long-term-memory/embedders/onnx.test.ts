@@ -5,7 +5,7 @@
  * onnxruntime-node and run: similarity, masking, prefixes, resume, broken and missing files.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,10 +57,14 @@ interface Served {
   status: number;
 }
 
-/** A Hugging Face-like file server; `dropOnce` cuts the first response of a path after half its bytes. */
+/**
+ * A Hugging Face-like file server. `dropOnce` (url path -> the client's .part file) cuts the next
+ * response of a path after half its bytes, once the client has written some of them to its .part
+ * file (so the drop really comes mid-file, whatever the timing).
+ */
 function hfServer() {
   const files = new Map<string, Buffer>();
-  const dropOnce = new Set<string>();
+  const dropOnce = new Map<string, string>();
   /** Paths whose next response sends half its bytes, then waits for the promise before the rest. */
   const holdOnce = new Map<string, Promise<void>>();
   const served: Served[] = [];
@@ -92,8 +96,14 @@ function hfServer() {
       void hold.then(() => res.end(body.subarray(half)));
       return;
     }
-    if (dropOnce.delete(path)) {
-      res.write(body.subarray(from, from + Math.floor((body.length - from) / 2)), () => res.destroy());
+    const part = dropOnce.get(path);
+    if (part) {
+      dropOnce.delete(path);
+      res.write(body.subarray(from, from + Math.floor((body.length - from) / 2)));
+      void until(async () => existsSync(part) && statSync(part).size > 0, 10_000, `${part} written`).then(
+        () => res.destroy(),
+        () => res.destroy(),
+      );
       return;
     }
     res.end(body.subarray(from));
@@ -189,12 +199,12 @@ describe('onnx embedder (tiny model from a local server)', () => {
 
   it('resumes a dropped download with a Range request, and never leaves half a model under its name', async () => {
     const model = '/test/tiny/resolve/main/onnx/model_quantized.onnx';
-    hf.dropOnce.add(model);
+    const part = join(dataDir, 'models', 'embeddings', '.downloads', 'tiny', 'onnx', 'model_quantized.onnx.part');
+    hf.dropOnce.set(model, part);
     const first = make('tiny', 1);
     await expect(first.ready()).rejects.toMatchObject({ kind: 'missing', message: expect.stringContaining('resumes at the next start') });
     expect(first.state().engine_state).toBe('error');
     expect(existsSync(join(dataDir, 'models', 'embeddings', 'tiny'))).toBe(false);
-    const part = join(dataDir, 'models', 'embeddings', '.downloads', 'tiny', 'onnx', 'model_quantized.onnx.part');
     const have = readFileSync(part).length;
     expect(have).toBeGreaterThan(0);
     expect(have).toBeLessThan(tiny.onnx.length);
@@ -211,7 +221,7 @@ describe('onnx embedder (tiny model from a local server)', () => {
   });
 
   it('resumes within one run when the connection drops', async () => {
-    hf.dropOnce.add('/test/tiny/resolve/main/tokenizer.json');
+    hf.dropOnce.set('/test/tiny/resolve/main/tokenizer.json', join(dataDir, 'models', 'embeddings', '.downloads', 'tiny', 'tokenizer.json.part'));
     const e = make('tiny', 3);
     await e.ready();
     expect(hf.served.filter((s) => s.path.endsWith('tokenizer.json')).map((s) => s.status)).toEqual([200, 206]);
