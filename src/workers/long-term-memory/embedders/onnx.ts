@@ -9,8 +9,9 @@
  * - Pooling over `last_hidden_state`: the mean over the attention mask (padding never counts) or
  *   the first token (CLS), per model; a graph that outputs pooled [batch, dim] vectors is taken as
  *   it is. Vectors are L2-normalised.
- * - onnxruntime runs the graph on its own threads (`session.run` is asynchronous), so the service's
- *   event loop stays free; two intra-op threads by default, the machine runs other services too.
+ * - The graph runs in a worker thread (onnx-thread.ts: onnxruntime-node computes on the calling JS
+ *   thread), so the service's event loop stays free; two intra-op threads by default, the machine
+ *   runs other services too. A thread that dies is started again at the next call.
  * - A folder missing a file, a tokenizer.json that does not parse, or a graph onnxruntime cannot
  *   load or run, is EmbedderError('broken') naming the file and the fix (delete the folder, it is
  *   downloaded again).
@@ -18,11 +19,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type * as Ort from 'onnxruntime-node';
 import type { LtmStatus } from '../../../shared/long-term.js';
 import type { Logger } from '../../runtime/index.js';
 import { ensureOnnxModel, modelDir, type ModelDownloadOptions } from './model-download.js';
 import { ONNX_MODELS, onnxModel, type OnnxModelSpec } from './onnx-models.js';
+import { OnnxThread } from './onnx-thread.js';
 import { EmbedderError, type EmbedOptions, type Embedder } from './types.js';
 
 const BATCH = 16;
@@ -47,11 +48,10 @@ export interface OnnxEmbedderOptions {
 
 interface Loaded {
   spec: OnnxModelSpec;
-  ort: typeof Ort;
-  session: Ort.InferenceSession;
+  modelPath: string;
+  thread: OnnxThread;
   tokenizer: Tok;
   padId: number;
-  output: string;
   dim: number;
 }
 
@@ -126,33 +126,30 @@ export class OnnxEmbedder implements Embedder {
       throw broken('tokenizer.json', `cannot be read as a tokenizer (${(e as Error).message.slice(0, 200)})`);
     }
 
-    const ort = await import('onnxruntime-node');
-    let session: Ort.InferenceSession;
+    const modelPath = join(dir, spec.onnx);
+    let thread: OnnxThread;
     try {
-      session = await ort.InferenceSession.create(join(dir, spec.onnx), {
-        intraOpNumThreads: this.opts.threads ?? 2,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      });
+      thread = await OnnxThread.start(modelPath, this.opts.threads ?? 2);
     } catch (e) {
       throw broken(spec.onnx, `cannot be loaded by onnxruntime (${(e as Error).message.slice(0, 200)})`);
     }
-    if (!session.inputNames.includes('input_ids')) throw broken(spec.onnx, `has no input_ids input (inputs: ${session.inputNames.join(', ')})`);
-    const output = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
+    if (!thread.inputNames.includes('input_ids')) {
+      await thread.close();
+      throw broken(spec.onnx, `has no input_ids input (inputs: ${thread.inputNames.join(', ')})`);
+    }
     const padId = ['[PAD]', '<pad>'].map((t) => tokenizer.token_to_id(t)).find((x) => x !== undefined) ?? 0;
-    const l: Loaded = { spec, ort, session, tokenizer, padId, output, dim: 0 };
+    const l: Loaded = { spec, modelPath, thread, tokenizer, padId, dim: 0 };
     // One probe run: the graph really runs, and its vectors have the length the registry says.
     let probe: Float32Array[];
     try {
       probe = await this.run(l, [this.ids(l, 'probe')]);
     } catch (e) {
-      await session.release().catch(() => undefined);
+      await thread.close();
       throw broken(spec.onnx, `does not run (${(e as Error).message.slice(0, 200)})`);
     }
     l.dim = probe[0]!.length;
     if (l.dim !== spec.dim) {
-      await session.release().catch(() => undefined);
+      await thread.close();
       throw broken(spec.onnx, `gives ${l.dim}-d vectors, not the ${spec.dim} of ${spec.name}`);
     }
     this.opts.log.info({ model: spec.name, dir: modelDir(this.opts.dataDir, spec), dim: l.dim }, 'embedding model loaded');
@@ -178,17 +175,8 @@ export class OnnxEmbedder implements Embedder {
         mask[i * len + j] = 1n;
       }),
     );
-    const feeds: Record<string, Ort.Tensor> = {};
-    for (const name of l.session.inputNames) {
-      if (name === 'input_ids') feeds[name] = new l.ort.Tensor('int64', ids, [n, len]);
-      else if (name === 'attention_mask') feeds[name] = new l.ort.Tensor('int64', mask, [n, len]);
-      else if (name === 'token_type_ids') feeds[name] = new l.ort.Tensor('int64', new BigInt64Array(n * len), [n, len]);
-      else throw new Error(`the graph wants an input "${name}" this embedder does not know`);
-    }
-    const out = (await l.session.run(feeds))[l.output];
-    if (!out) throw new Error(`the graph gave no ${l.output}`);
-    const data = out.data as Float32Array;
-    const dims = out.dims;
+    if (!l.thread.alive) l.thread = await OnnxThread.start(l.modelPath, this.opts.threads ?? 2);
+    const { data, dims } = await l.thread.run(ids, mask.slice(), n, len);
     const vecs: Float32Array[] = [];
     if (dims.length === 2) {
       const d = dims[1]!;
@@ -261,11 +249,16 @@ export class OnnxEmbedder implements Embedder {
     }
   }
 
+  /** For tests: kills the model's thread as a crash would. */
+  async killThread(): Promise<void> {
+    await this.loaded?.thread.kill();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const l = this.loaded;
     this.loaded = undefined;
-    await l?.session.release().catch(() => undefined);
+    await l?.thread.close();
   }
 }
 

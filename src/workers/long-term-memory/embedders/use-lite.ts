@@ -184,13 +184,17 @@ class ThreadRunner implements Runner {
 
   /** For tests: ends the thread as a crash would. */
   async kill(): Promise<void> {
-    await this.worker?.terminate();
+    await this.close();
   }
 
+  /** Ends the thread now (what it was running is rejected); a later call starts a new one. */
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
     this.loaded = undefined;
+    const e = new EmbedderError('the use-lite thread was closed');
+    for (const x of this.waiting.values()) x.reject(e);
+    this.waiting.clear();
     await w?.terminate();
   }
 }

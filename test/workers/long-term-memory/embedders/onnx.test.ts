@@ -185,6 +185,14 @@ describe('onnx embedder (tiny model from a local server)', () => {
     expect(dot(alone!, short!)).toBeCloseTo(1, 6);
   });
 
+  it('replaces a crashed model thread at the next call, with the same vectors', async () => {
+    const e = make('tiny');
+    const [before] = await e.embed(['my cat miso'], q);
+    await e.killThread();
+    const [after] = await e.embed(['my cat miso'], q);
+    expect(dot(before!, after!)).toBeCloseTo(1, 6);
+  });
+
   it('prefixes queries and documents for models trained that way', async () => {
     const plain = make('tiny');
     const prefixed = make('prefixed');
