@@ -42,6 +42,17 @@ describe('openai embedder', () => {
     expect(inputsSent(ai).at(-1)).toEqual(['my cat Miso', 'cat Miso is mine', 'Berlin nurse']);
   });
 
+  it('sends many texts in batches and keeps their order', async () => {
+    reset();
+    const e = new OpenAiEmbedder({ baseUrl: ai.url, model: 'm' });
+    await e.ready();
+    const texts = Array.from({ length: 70 }, (_, i) => `memory number ${i}`);
+    const out = await e.embed(texts, { purpose: 'document' });
+    expect(inputsSent(ai).slice(-2).map((b) => b.length)).toEqual([64, 6]);
+    const [again] = await e.embed([texts[65]!], q);
+    expect(dot(out[65]!, again!)).toBeCloseTo(1, 6);
+  });
+
   it('prefixes queries and documents for models trained with task prefixes', async () => {
     reset();
     const nomic = new OpenAiEmbedder({ baseUrl: ai.url, model: 'nomic-embed-text' });
