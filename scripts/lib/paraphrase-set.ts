@@ -8,6 +8,8 @@
  * Written by hand, not tuned to one engine: a query counts as a hit when its fact is among the top
  * 3 of all facts + distractors of the same language.
  */
+import type { Embedder } from '../../src/workers/long-term-memory/embedders/types.js';
+import { jaccard, termSet } from '../../src/workers/long-term-memory/text.js';
 
 export type ParaphraseLang = 'en' | 'zh';
 
@@ -172,4 +174,42 @@ export async function topKHitRate(
     else misses.push(q.query);
   }
   return { hits, total: qs.length, rate: qs.length === 0 ? 0 : hits / qs.length, misses };
+}
+
+type Ranker = (query: string, corpus: ReadonlyArray<{ id: string; text: string }>) => Promise<string[]>;
+
+/**
+ * Ranks by cosine of the embedder's vectors (queries with purpose 'query', stored texts with
+ * 'document'); texts it gives no vector are left out, and a query with no vector finds nothing.
+ * Vectors are computed once per text.
+ */
+export function embedderRanker(e: Pick<Embedder, 'embed'>): Ranker {
+  const docs = new Map<string, Float32Array | undefined>();
+  return async (query, corpus) => {
+    const missing = corpus.filter((c) => !docs.has(c.text)).map((c) => c.text);
+    if (missing.length > 0) (await e.embed(missing, { purpose: 'document' })).forEach((v, i) => docs.set(missing[i]!, v));
+    const [qv] = await e.embed([query], { purpose: 'query' });
+    if (!qv) return [];
+    const scored: Array<{ id: string; s: number }> = [];
+    for (const c of corpus) {
+      const v = docs.get(c.text);
+      if (!v) continue;
+      let s = 0;
+      for (let i = 0; i < v.length; i++) s += v[i]! * qv[i]!;
+      scored.push({ id: c.id, s });
+    }
+    return scored.sort((a, b) => b.s - a.s).map((x) => x.id);
+  };
+}
+
+/** Keyword matching as recall without vectors sees it: shared terms (text.ts), best Jaccard first. */
+export function keywordRanker(): Ranker {
+  return async (query, corpus) => {
+    const qt = termSet(query);
+    return corpus
+      .map((c) => ({ id: c.id, s: jaccard(qt, termSet(c.text)) }))
+      .filter((x) => x.s > 0)
+      .sort((a, b) => b.s - a.s)
+      .map((x) => x.id);
+  };
 }

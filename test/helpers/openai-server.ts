@@ -76,6 +76,8 @@ export interface OpenAiServerOptions {
   speechFirstByteDelayMs?: number;
   /** Embedding dimension when the request names none (default 64). */
   embeddingDim?: number;
+  /** Replaces one text's embedding (default hashEmbedding(text, dim)): lets a test send wrong lengths or non-numbers. */
+  embeddingFor?: (text: string, dim: number) => unknown;
   /** Model id echoed in answers when the request names none (default 'test-model'). */
   model?: string;
   /** Port to listen on (default: a free one). Lets a test stop the server and start it again at the same URL. */
@@ -496,8 +498,8 @@ function embeddings(ctx: Ctx): void {
   const dim = typeof b.dimensions === 'number' && b.dimensions > 0 ? b.dimensions : (o.embeddingDim ?? 64);
   const base64 = b.encoding_format === 'base64';
   const data = inputs.map((text, index) => {
-    const v = hashEmbedding(text, dim);
-    const embedding = base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v;
+    const v = o.embeddingFor ? o.embeddingFor(text, dim) : hashEmbedding(text, dim);
+    const embedding = base64 && Array.isArray(v) ? Buffer.from(new Float32Array(v as number[]).buffer).toString('base64') : v;
     return { object: 'embedding', index, embedding };
   });
   const model = typeof b.model === 'string' ? b.model : (o.model ?? 'test-model');

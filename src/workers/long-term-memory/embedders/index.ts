@@ -6,10 +6,12 @@
 import type { ResolvedEmbedder } from '../../../shared/config.js';
 import type { Logger } from '../../runtime/index.js';
 import { OpenAiEmbedder } from './openai.js';
-import { EmbedderError, type Embedder } from './types.js';
+import { OnnxEmbedder, type OnnxEmbedderOptions } from './onnx.js';
+import type { Embedder } from './types.js';
 import { UseLiteEmbedder, type UseLiteOptions } from './use-lite.js';
 
 export { EmbedderError, type Embedder, type EmbedOptions, type EmbedPurpose } from './types.js';
+export { ONNX_MODELS, type OnnxModelSpec } from './onnx-models.js';
 
 export interface EmbedderDeps {
   /** The app's data dir: on-device models are downloaded under `<dataDir>/models/embeddings/`. */
@@ -17,6 +19,8 @@ export interface EmbedderDeps {
   log: Pick<Logger, 'warn' | 'info' | 'debug'>;
   /** use-lite: in-process instead of a worker thread, cache size. */
   useLite?: UseLiteOptions;
+  /** onnx: another registry (tests), download retries, threads. */
+  onnx?: Partial<Pick<OnnxEmbedderOptions, 'models' | 'download' | 'threads'>>;
   /** openai: per-request time-out. */
   openAiTimeoutMs?: number;
 }
@@ -30,6 +34,6 @@ export function createEmbedder(resolved: ResolvedEmbedder, deps: EmbedderDeps): 
     case 'openai':
       return new OpenAiEmbedder({ baseUrl: resolved.baseUrl, apiKey: resolved.apiKey, model: resolved.model, timeoutMs: deps.openAiTimeoutMs, log: deps.log });
     case 'onnx':
-      throw new EmbedderError('the onnx engine is not in this build yet: choose use-lite or openai in Settings > Memory', 'missing');
+      return new OnnxEmbedder({ model: resolved.model, downloadBaseUrl: resolved.downloadBaseUrl, dataDir: deps.dataDir, log: deps.log, ...deps.onnx });
   }
 }

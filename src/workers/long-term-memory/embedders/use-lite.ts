@@ -160,6 +160,13 @@ class ThreadRunner implements Runner {
     };
     worker.on('error', (e) => fail(new EmbedderError(`the use-lite thread failed: ${e.message}`)));
     worker.once('exit', (code) => fail(new EmbedderError(`the use-lite thread exited (code ${code})`)));
+    // A thread whose model did not load is of no use: the next call starts a fresh one.
+    ready.catch(() => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.loaded = undefined;
+      void worker.terminate();
+    });
     return ready;
   }
 
@@ -177,13 +184,17 @@ class ThreadRunner implements Runner {
 
   /** For tests: ends the thread as a crash would. */
   async kill(): Promise<void> {
-    await this.worker?.terminate();
+    await this.close();
   }
 
+  /** Ends the thread now (what it was running is rejected); a later call starts a new one. */
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
     this.loaded = undefined;
+    const e = new EmbedderError('the use-lite thread was closed');
+    for (const x of this.waiting.values()) x.reject(e);
+    this.waiting.clear();
     await w?.terminate();
   }
 }
