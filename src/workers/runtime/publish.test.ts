@@ -80,7 +80,9 @@ describe('the contract table', () => {
       { kind: 'queue', name: 'user_input_queue' },
       { kind: 'queue', name: 'fav:memory:replies' },
       { kind: 'channel', name: 'fav:events' },
+      { kind: 'channel', name: 'fav:persona' },
     ]);
+    expect(SERVICE_INPUTS['long-term-memory'].map((i) => `${i.kind} ${i.name}`)).toEqual(['channel fav:ltm:recall', 'stream fav:ltm:writes', 'stream fav:ltm:turns', 'channel fav:ltm:admin']);
     expect(SERVICE_INPUTS['output-handler'].map((i) => `${i.kind} ${i.name}`)).toEqual(['channel ai_responses', 'pattern task_response:*', 'channel fav:events', 'channel fav:control']);
     // Nothing of ours reads the seed's transcript mirror.
     expect(Object.values(SERVICE_INPUTS).flat().some((i) => i.name === 'asr_results')).toBe(false);
