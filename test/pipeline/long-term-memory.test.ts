@@ -22,7 +22,7 @@ import { startFav, type LongRunning } from '../helpers/fav-cli.js';
 import { startOpenAiServer, type ChatMessageIn, type OpenAiServer } from '../helpers/openai-server.js';
 import { freePort } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
-import { HAVE_FLITE, StudioClient } from './helpers.js';
+import { HAVE_FLITE, HAVE_POCKETSPHINX, StudioClient } from './helpers.js';
 
 const FACT_TURN = 'My cat is called Mochi, she is two years old.';
 const QUESTION = 'What is the name of my kitty?';
@@ -43,7 +43,7 @@ function llm(messages: ChatMessageIn[]): string {
   return REPLY;
 }
 
-const skipReason = HAVE_FLITE ? '' : 'flite is not installed (apt install flite)';
+const skipReason = !HAVE_FLITE ? 'flite is not installed (apt install flite)' : !HAVE_POCKETSPHINX ? 'pocketsphinx is not installed (apt install pocketsphinx pocketsphinx-en-us)' : '';
 
 describe.skipIf(skipReason !== '')(`fav serve: long-term memory across a restart${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let ai: OpenAiServer;
