@@ -371,7 +371,8 @@ export class MemoryStore implements MemoryStoreApi {
   search(q: SearchQuery): SearchResult {
     const now = q.now ?? Date.now();
     const mode = q.mode ?? 'hybrid';
-    if (q.k <= 0) return { items: [], mode: 'keyword' };
+    // No subject allowed: nothing to find (and `IN ()` is no SQL).
+    if (q.k <= 0 || q.subjects?.length === 0) return { items: [], mode: 'keyword' };
     const candidates = q.candidates ?? Math.max(4 * q.k, 20);
     const subjects = q.subjects ? JSON.stringify(q.subjects) : null;
     const kinds = q.kinds ? JSON.stringify(q.kinds) : null;

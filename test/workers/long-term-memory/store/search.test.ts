@@ -58,6 +58,23 @@ describe('hybrid search', () => {
     expect(r).toMatchObject({ mode: 'keyword', items: [{ id: cat }] });
   });
 
+  it('finds Chinese memories by shared bigrams, under a lower floor than English terms', () => {
+    const store = openStore();
+    const pot = store.add(memory('我最喜欢吃四川火锅'));
+    store.add(memory('我上周去杭州旅游了'));
+    // 2 of the query's 9 bigrams (火锅, 喜欢) are in the memory: under the English floor (0.25), over the CJK one.
+    const r = store.search({ persona: 'Mika', text: '你喜欢哪一家的火锅店？', k: 3, now: NOW });
+    expect(r.items.map((i) => i.id)).toEqual([pot]);
+    const strict = openStore(undefined, { minCoverageCjk: 0.25 });
+    strict.add(memory('我最喜欢吃四川火锅'));
+    expect(strict.search({ persona: 'Mika', text: '你喜欢哪一家的火锅店？', k: 3, now: NOW }).items).toEqual([]);
+  });
+
+  it('finds nothing when no subject is allowed', () => {
+    const { store } = seeded();
+    expect(store.search({ persona: 'Mika', subjects: [], text: 'Mochi', vector: { space: SPACE, vec: vec(1) }, k: 3, now: NOW }).items).toEqual([]);
+  });
+
   it('refuses a memory with no text', () => {
     const store = openStore();
     expect(() => store.add(memory('   '))).toThrow(/needs some text/);
