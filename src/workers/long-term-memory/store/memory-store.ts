@@ -19,6 +19,7 @@
  */
 import path from 'node:path';
 import { MEMORY_TEXT_MAX, MemoryKind, Subject, type MemoryExport, type MemoryPatch, type MemoryRecord } from '../../../shared/long-term.js';
+import type { Statement } from 'better-sqlite3';
 import { openDatabase, type Db, type Extension, type Salvaged } from '../../common/sqlite.js';
 import { sqliteVecExtension } from '../../common/sqlite-vec.js';
 import type { Logger } from '../../runtime/index.js';
@@ -120,6 +121,8 @@ export class MemoryStore implements MemoryStoreApi {
   private readonly minCoverage: number;
   private readonly minCoverageCjk: number;
   private readonly st;
+  /** Statements over the per-space vec0 tables, by SQL (prepared once). */
+  private readonly vecStatements = new Map<string, Statement>();
 
   constructor(
     readonly db: Db,
@@ -238,7 +241,7 @@ export class MemoryStore implements MemoryStoreApi {
     };
     return this.tx(() => {
       const id = this.insertRow(row);
-      if (vector) this.putVector(this.spaces.ensure(vector.space, vector.vec.length), id, vector.vec, row.persona, row.subject);
+      if (vector) this.putVector(this.spaces.ensure(vector.space, vector.vec.length), id, vector.vec, row.persona, row.subject, true);
       return id;
     });
   }
@@ -453,10 +456,9 @@ export class MemoryStore implements MemoryStoreApi {
   private knn(space: Space, vec: Float32Array, persona: string, subjects: readonly string[] | undefined, limit: number): Array<{ id: number; sim: number }> {
     const k = Math.min(MAX_KNN, Math.max(limit * 5, 100));
     const inList = subjects ? `AND subject IN (${subjects.map(() => '?').join(', ')})` : '';
-    const ids = this.db
-      .prepare<unknown[], number>(`SELECT id FROM ${vecTable(space.id)} WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND persona = ? ${inList}`)
+    const ids = this.vecSql(`SELECT id FROM ${vecTable(space.id)} WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND persona = ? ${inList}`)
       .pluck()
-      .all(padded(vec), k, persona, ...(subjects ?? []));
+      .all(padded(vec), k, persona, ...(subjects ?? [])) as number[];
     if (ids.length === 0) return [];
     const scored = this.st.vectorsOf.all(space.id, JSON.stringify(ids)).map((r) => ({ id: r.memory_id, sim: cosine(vec, r.vec) }));
     scored.sort((a, b) => b.sim - a.sim);
@@ -490,15 +492,28 @@ export class MemoryStore implements MemoryStoreApi {
 
   // --- vectors ------------------------------------------------------------------------------------
 
-  private writeVecRow(s: Space, id: number, vec: Float32Array, persona: string, subject: string): void {
-    const table = vecTable(s.id);
-    this.db.prepare(`DELETE FROM ${table} WHERE id = ?`).run(BigInt(id));
-    this.db.prepare(`INSERT INTO ${table} (id, embedding, persona, subject) VALUES (?, vec_quantize_binary(?), ?, ?)`).run(BigInt(id), padded(vec), persona, subject);
+  private vecSql(sql: string): Statement {
+    let st = this.vecStatements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.vecStatements.set(sql, st);
+    }
+    return st;
   }
 
-  private putVector(s: Space, id: number, vec: Float32Array, persona: string, subject: string): void {
+  private deleteVecRow(s: Space, id: number): void {
+    this.vecSql(`DELETE FROM ${vecTable(s.id)} WHERE id = ?`).run(BigInt(id));
+  }
+
+  /** `fresh`: the memory has no row in the space yet (nothing to delete first). */
+  private writeVecRow(s: Space, id: number, vec: Float32Array, persona: string, subject: string, fresh = false): void {
+    if (!fresh) this.deleteVecRow(s, id);
+    this.vecSql(`INSERT INTO ${vecTable(s.id)} (id, embedding, persona, subject) VALUES (?, vec_quantize_binary(?), ?, ?)`).run(BigInt(id), padded(vec), persona, subject);
+  }
+
+  private putVector(s: Space, id: number, vec: Float32Array, persona: string, subject: string, fresh = false): void {
     if (vec.length !== s.dim) throw new Error(`vector space ${s.space} holds ${s.dim}-d vectors; got ${vec.length}`);
-    this.writeVecRow(s, id, vec, persona, subject);
+    this.writeVecRow(s, id, vec, persona, subject, fresh || this.st.vectorRow.get(s.id, id)?.vec == null);
     this.st.putVector.run(s.id, id, encodeVector(vec));
   }
 
@@ -506,7 +521,7 @@ export class MemoryStore implements MemoryStoreApi {
     for (const r of this.st.spacesOf.all(id)) {
       if (r.vec === null) continue;
       const s = this.spaces.all().find((x) => x.id === r.space_id);
-      if (s?.dim) this.db.prepare(`DELETE FROM ${vecTable(s.id)} WHERE id = ?`).run(BigInt(id));
+      if (s?.dim) this.deleteVecRow(s, id);
     }
     this.st.dropVectors.run(id);
   }
@@ -533,7 +548,7 @@ export class MemoryStore implements MemoryStoreApi {
       const s = this.spaces.ensure(space);
       for (const id of ids) {
         if (!this.st.memoryScope.get(id)) continue;
-        if (this.st.vectorRow.get(s.id, id)?.vec && s.dim) this.db.prepare(`DELETE FROM ${vecTable(s.id)} WHERE id = ?`).run(BigInt(id));
+        if (this.st.vectorRow.get(s.id, id)?.vec && s.dim) this.deleteVecRow(s, id);
         this.st.putVector.run(s.id, id, null);
       }
     });
@@ -546,7 +561,12 @@ export class MemoryStore implements MemoryStoreApi {
 
   dropOtherSpaces(keep: string): void {
     this.tx(() => {
-      for (const s of this.spaces.all()) if (s.space !== keep) this.spaces.drop(s);
+      for (const s of this.spaces.all()) {
+        if (s.space === keep) continue;
+        // Statements over a dropped table cannot run again.
+        for (const sql of [...this.vecStatements.keys()]) if (sql.includes(`${vecTable(s.id)} `)) this.vecStatements.delete(sql);
+        this.spaces.drop(s);
+      }
     });
   }
 
