@@ -43,6 +43,11 @@ export const DUPLICATE_JACCARD = 0.8;
 const DAY_MS = 86_400_000;
 /** Most memories compared term by term when looking for a near-duplicate. */
 const DUPLICATE_CANDIDATES = 200;
+/** BM25 matches ranked before the scope filter (see the bm25 statement). */
+const KEYWORD_POOL = 1000;
+const KEYWORD_SLICE = 100;
+/** A subject with at most this many memories is searched by exact cosine over all of them. */
+export const SMALL_SUBJECT = 2000;
 /** vec0's largest k. */
 const MAX_KNN = 4096;
 
@@ -57,6 +62,8 @@ export interface MemoryStoreOptions {
   /** Share of the query's terms under which a keyword match is not about the query (Latin-script terms; CJK: DEFAULT_MIN_COVERAGE_CJK). */
   minCoverage?: number;
   minCoverageCjk?: number;
+  /** Subjects with at most this many memories are searched exactly, not through the KNN (default SMALL_SUBJECT). */
+  smallSubject?: number;
   /** sqlite-vec, injectable (tests give one that fails). */
   vecExtension?: Extension;
 }
@@ -120,13 +127,14 @@ export class MemoryStore implements MemoryStoreApi {
   private readonly minSimilarity: number;
   private readonly minCoverage: number;
   private readonly minCoverageCjk: number;
+  private readonly smallSubject: number;
   private readonly st;
   /** Statements over the per-space vec0 tables, by SQL (prepared once). */
   private readonly vecStatements = new Map<string, Statement>();
 
   constructor(
     readonly db: Db,
-    opts: Pick<MemoryStoreOptions, 'decayHalfLifeDays' | 'minSimilarity' | 'minCoverage' | 'minCoverageCjk'> = {},
+    opts: Pick<MemoryStoreOptions, 'decayHalfLifeDays' | 'minSimilarity' | 'minCoverage' | 'minCoverageCjk' | 'smallSubject'> = {},
     /** What was rescued from a damaged file at open (the notice for the user is `salvage.message`). */
     readonly salvage?: Salvaged,
   ) {
@@ -135,6 +143,7 @@ export class MemoryStore implements MemoryStoreApi {
     this.minSimilarity = opts.minSimilarity ?? DEFAULT_MIN_SIMILARITY;
     this.minCoverage = opts.minCoverage ?? DEFAULT_MIN_COVERAGE;
     this.minCoverageCjk = opts.minCoverageCjk ?? DEFAULT_MIN_COVERAGE_CJK;
+    this.smallSubject = opts.smallSubject ?? SMALL_SUBJECT;
     this.st = {
       insert: db.prepare(
         `INSERT INTO memories (persona, subject, subject_name, kind, text, canon, terms, importance, pinned, access_count,
@@ -158,18 +167,24 @@ export class MemoryStore implements MemoryStoreApi {
         `SELECT m.id, m.terms FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
          WHERE memories_fts MATCH ? AND m.persona = ? AND m.subject = ? LIMIT ?`,
       ),
-      bm25: db.prepare<[{ match: string; persona: string; subjects: string | null; kinds: string | null; limit: number }], { id: number; terms: string; bm: number }>(
-        `SELECT m.id, m.terms, bm25(memories_fts) AS bm FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
-         WHERE memories_fts MATCH @match AND m.persona = @persona
-           AND (@subjects IS NULL OR m.subject IN (SELECT value FROM json_each(@subjects)))
-           AND (@kinds IS NULL OR m.kind IN (SELECT value FROM json_each(@kinds)))
-         ORDER BY bm LIMIT @limit`,
+      // The best matches of all by BM25, their scope checked after (see keywordRanking).
+      ftsTop: db.prepare<[string, number], { id: number; bm: number }>(
+        'SELECT rowid AS id, bm25(memories_fts) AS bm FROM memories_fts WHERE memories_fts MATCH ? ORDER BY bm LIMIT ?',
       ),
+      scopeOf: db.prepare<[string], { id: number; persona: string; subject: string; kind: string; terms: string }>(
+        'SELECT id, persona, subject, kind, terms FROM memories WHERE id IN (SELECT value FROM json_each(?))',
+      ),
+      subjectSize: db.prepare<[string, string, number], number>(
+        'SELECT COUNT(*) FROM (SELECT 1 FROM memories WHERE persona = ? AND subject = ? LIMIT ?)',
+      ).pluck(),
+      subjectVectors: db.prepare<[number, string, string], { id: number; vec: Buffer }>(
+        `SELECT m.id, v.vec FROM memories m JOIN vectors v ON v.memory_id = m.id AND v.space_id = ?
+         WHERE m.persona = ? AND m.subject = ? AND v.vec IS NOT NULL`,
+      ),
+      subjectId: db.prepare<[string], number>('SELECT id FROM subject_ids WHERE subject = ?').pluck(),
+      addSubject: db.prepare<[string]>('INSERT OR IGNORE INTO subject_ids (subject) VALUES (?)'),
       memoryScope: db.prepare<[number], { persona: string; subject: string }>('SELECT persona, subject FROM memories WHERE id = ?'),
       vectorRow: db.prepare<[number, number], { vec: Buffer | null }>('SELECT vec FROM vectors WHERE space_id = ? AND memory_id = ?'),
-      vectorsOf: db.prepare<[number, string], { memory_id: number; vec: Buffer }>(
-        'SELECT memory_id, vec FROM vectors WHERE space_id = ? AND vec IS NOT NULL AND memory_id IN (SELECT value FROM json_each(?))',
-      ),
       spacesOf: db.prepare<[number], { space_id: number; vec: Buffer | null }>('SELECT space_id, vec FROM vectors WHERE memory_id = ?'),
       putVector: db.prepare<[number, number, Buffer | null]>('INSERT OR REPLACE INTO vectors (space_id, memory_id, vec) VALUES (?, ?, ?)'),
       dropVectors: db.prepare<[number]>('DELETE FROM vectors WHERE memory_id = ?'),
@@ -377,8 +392,6 @@ export class MemoryStore implements MemoryStoreApi {
     // No subject allowed: nothing to find (and `IN ()` is no SQL).
     if (q.k <= 0 || q.subjects?.length === 0) return { items: [], mode: 'keyword' };
     const candidates = q.candidates ?? Math.max(4 * q.k, 20);
-    const subjects = q.subjects ? JSON.stringify(q.subjects) : null;
-    const kinds = q.kinds ? JSON.stringify(q.kinds) : null;
 
     const rankings: Array<Map<number, number>> = [];
     /** The better of each memory's absolute relevance signals, 0..1. */
@@ -402,9 +415,8 @@ export class MemoryStore implements MemoryStoreApi {
         let cjk = 0;
         for (const t of wanted) if (CJK_TERM.test(t)) cjk++;
         const floor = (this.minCoverage * (wanted.size - cjk) + this.minCoverageCjk * cjk) / wanted.size;
-        const rows = this.st.bm25.all({ match, persona: q.persona, subjects, kinds, limit: candidates });
         const kept: number[] = [];
-        for (const r of rows) {
+        for (const r of this.keywordRanking(match, q.persona, q.subjects, q.kinds, candidates)) {
           const have = new Set(r.terms.split(' '));
           let shared = 0;
           for (const t of wanted) if (have.has(t)) shared++;
@@ -452,15 +464,70 @@ export class MemoryStore implements MemoryStoreApi {
     return { items: out, mode: usedVector ? 'vector' : 'keyword' };
   }
 
-  /** The `limit` nearest memories in scope by exact cosine, from a wider one-bit KNN. */
+  /**
+   * The best `limit` BM25 matches in scope. The matches of all personas and subjects are ranked
+   * first (FTS5 alone), then their scope is checked in slices of KEYWORD_SLICE, up to KEYWORD_POOL:
+   * joining the memories to every match before the ranking took ~10x longer for a common term at
+   * 100k memories. An in-scope memory ranked below the pool is not found by keywords (its vector
+   * may still find it).
+   */
+  private keywordRanking(match: string, persona: string, subjects: readonly string[] | undefined, kinds: readonly MemoryKind[] | undefined, limit: number) {
+    const allowed = subjects ? new Set(subjects) : undefined;
+    const pool = this.st.ftsTop.all(match, Math.max(KEYWORD_POOL, limit * 25));
+    const out: Array<{ id: number; terms: string }> = [];
+    for (let i = 0; i < pool.length && out.length < limit; i += KEYWORD_SLICE) {
+      const slice = pool.slice(i, i + KEYWORD_SLICE);
+      const rows = new Map(this.st.scopeOf.all(JSON.stringify(slice.map((p) => p.id))).map((r) => [r.id, r]));
+      for (const p of slice) {
+        const r = rows.get(p.id);
+        if (!r || r.persona !== persona || (allowed && !allowed.has(r.subject)) || (kinds && !kinds.includes(r.kind as MemoryKind))) continue;
+        out.push(r);
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The `limit` nearest memories in scope by exact cosine. Subjects with few memories (a viewer's)
+   * are compared one by one, exactly; the others (streamer, avatar, world, or all when no scope is
+   * given) through one KNN over the persona's one-bit vectors, wider than `limit`, whose results
+   * are filtered by subject here (a big subject that is a small share of the persona's memories
+   * may so get fewer than `limit` candidates). vec0 can filter by its subject column itself, but that doubled
+   * the scan at 100k memories (measured), and a viewer's handful of memories would need a much
+   * wider KNN to be sure to show up among everyone's.
+   */
   private knn(space: Space, vec: Float32Array, persona: string, subjects: readonly string[] | undefined, limit: number): Array<{ id: number; sim: number }> {
-    const k = Math.min(MAX_KNN, Math.max(limit * 5, 100));
-    const inList = subjects ? `AND subject IN (${subjects.map(() => '?').join(', ')})` : '';
-    const ids = this.vecSql(`SELECT id FROM ${vecTable(space.id)} WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND persona = ? ${inList}`)
-      .pluck()
-      .all(padded(vec), k, persona, ...(subjects ?? [])) as number[];
-    if (ids.length === 0) return [];
-    const scored = this.st.vectorsOf.all(space.id, JSON.stringify(ids)).map((r) => ({ id: r.memory_id, sim: cosine(vec, r.vec) }));
+    const scored: Array<{ id: number; sim: number }> = [];
+    const big: number[] = [];
+    for (const subject of subjects ?? []) {
+      const subjectId = this.st.subjectId.get(subject);
+      // No memory of this subject has ever had a vector.
+      if (subjectId === undefined) continue;
+      if ((this.st.subjectSize.get(persona, subject, this.smallSubject + 1) ?? 0) > this.smallSubject) {
+        big.push(subjectId);
+        continue;
+      }
+      for (const r of this.st.subjectVectors.iterate(space.id, persona, subject)) scored.push({ id: r.id, sim: cosine(vec, r.vec) });
+    }
+    if (!subjects || big.length > 0) {
+      const allowed = new Set(big);
+      // vec0's scan costs grow with k (k = 400 took ~4x k = 100 at 100k memories, measured): the
+      // big subjects of a turn's scope (streamer, avatar, world) are a good part of the persona's
+      // memories, so a k of 5x the candidates leaves enough of them after the subject filter.
+      const k = Math.min(MAX_KNN, Math.max(limit * 5, 100));
+      const near = this.vecSql(`SELECT id, subject_id FROM ${vecTable(space.id)} WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND persona = ?`).all(
+        padded(vec),
+        k,
+        persona,
+      ) as Array<{ id: number; subject_id: number }>;
+      for (const n of near) {
+        if (subjects && !allowed.has(n.subject_id)) continue;
+        // Point reads by (space, memory): an IN list let the planner scan the whole space instead.
+        const blob = this.st.vectorRow.get(space.id, n.id)?.vec;
+        if (blob) scored.push({ id: n.id, sim: cosine(vec, blob) });
+      }
+    }
     scored.sort((a, b) => b.sim - a.sim);
     return scored.slice(0, limit);
   }
@@ -508,7 +575,9 @@ export class MemoryStore implements MemoryStoreApi {
   /** `fresh`: the memory has no row in the space yet (nothing to delete first). */
   private writeVecRow(s: Space, id: number, vec: Float32Array, persona: string, subject: string, fresh = false): void {
     if (!fresh) this.deleteVecRow(s, id);
-    this.vecSql(`INSERT INTO ${vecTable(s.id)} (id, embedding, persona, subject) VALUES (?, vec_quantize_binary(?), ?, ?)`).run(BigInt(id), padded(vec), persona, subject);
+    this.st.addSubject.run(subject);
+    const subjectId = BigInt(this.st.subjectId.get(subject)!);
+    this.vecSql(`INSERT INTO ${vecTable(s.id)} (id, embedding, persona, subject_id) VALUES (?, vec_quantize_binary(?), ?, ?)`).run(BigInt(id), padded(vec), persona, subjectId);
   }
 
   private putVector(s: Space, id: number, vec: Float32Array, persona: string, subject: string, fresh = false): void {

@@ -85,7 +85,7 @@ export class VectorSpaces {
       const bits = dim % 8 === 0 ? dim : dim + 8 - (dim % 8);
       this.db.exec(
         `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(s.id)} USING vec0 (
-           id INTEGER PRIMARY KEY, embedding bit[${bits}], persona TEXT PARTITION KEY, subject TEXT)`,
+           id INTEGER PRIMARY KEY, embedding bit[${bits}], persona TEXT PARTITION KEY, subject_id INTEGER)`,
       );
       this.st.setDim.run(dim, s.id);
       s.dim = dim;

@@ -84,8 +84,9 @@ describe('hybrid search', () => {
 });
 
 describe('scope', () => {
-  it("never returns a viewer's memory for another viewer's scope, by vector or by keyword", () => {
-    const store = openStore();
+  // smallSubject 0: every subject through the KNN and its subject filter; the default: a viewer's few memories compared exactly.
+  it.each([{ smallSubject: 0 }, {}])("never returns a viewer's memory for another viewer's scope, by vector or by keyword (%o)", (opts) => {
+    const store = openStore(undefined, opts);
     const mine = store.add(memory('has a dog called Biscuit', { subject: 'viewer:twitch:111', subject_name: 'Ann' }), { space: SPACE, vec: vec(1, 0) });
     const theirs = store.add(memory('has a dog called Pepper', { subject: 'viewer:twitch:222', subject_name: 'Bo' }), { space: SPACE, vec: vec(1, 0.05) });
     const shared = store.add(memory('the streamer has a dog too', { subject: 'streamer' }), { space: SPACE, vec: vec(1, 0.1) });
