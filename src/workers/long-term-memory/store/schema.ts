@@ -11,10 +11,11 @@
  *     precision that matters is lost, and a 512-d vector takes 1 KiB: three to a 4 KiB page, where
  *     float32 would take a page each). A row with vec NULL marks a text the engine cannot embed.
  *   - `vec_<space id>` is a vec0 table of the same vectors quantised to one bit a dimension, with
- *     the persona as partition key and the subject (by number, subject_ids) as a metadata column: the KNN scan reads 64
- *     bytes a memory instead of 2 KiB (measured on this machine at 100k memories: ~14 ms against
- *     ~130 ms for float[512] cosine), and the candidates it finds are re-ranked by exact cosine
- *     from `vectors` (point reads from vec0 itself cost ~1 ms each, too slow to re-rank from).
+ *     the persona as partition key and the subject (by number, subject_ids) as a metadata column
+ *     read with the results: the KNN scan reads 64 bytes a memory instead of 2 KiB (measured on
+ *     this machine at 100k memories: ~14 ms against ~130 ms for float[512] cosine), and the
+ *     candidates it finds are re-ranked by exact cosine from `vectors` (point reads from vec0
+ *     itself cost ~1 ms each, too slow to re-rank from). See MemoryStore.knn for the scope.
  *   vec0 tables are created when a space gets its first vector (their dimension is known then),
  *   so they are not part of the migrations.
  */
@@ -125,8 +126,7 @@ export function migrations(persona: string): Migration[] {
           );
           CREATE UNIQUE INDEX vectors_by_memory ON vectors (space_id, memory_id);
           -- Subjects by number, for the vec0 tables' metadata column: vec0 keeps a text value of
-          -- more than 12 bytes outside its chunks ('viewer:twitch:<id>' is longer), which made the
-          -- subject filter of a KNN scan ~6x slower at 100k memories than an integer one.
+          -- more than 12 bytes outside its chunks ('viewer:twitch:<id>' is longer), an integer in them.
           CREATE TABLE subject_ids (id INTEGER PRIMARY KEY, subject TEXT NOT NULL UNIQUE);
           CREATE INDEX vectors_of_memory ON vectors (memory_id);
         `);

@@ -1,8 +1,8 @@
 /**
  * Vector spaces of the memory store: one per embedder id, each with its full vectors in `vectors`
- * (int16, see schema.ts) and a vec0 table of their one-bit quantisation for the KNN scan, scoped by
- * persona (partition key) and subject (metadata column). KNN finds `oversample` candidates by
- * Hamming distance, which are re-ranked here by exact cosine.
+ * (int16, see schema.ts) and a vec0 table of their one-bit quantisation for the KNN scan, by
+ * persona (partition key), with the subject's number (metadata column). The KNN's candidates (by
+ * Hamming distance) are re-ranked by exact cosine (`cosine`) in memory-store.ts.
  */
 import type { Db } from '../../common/sqlite.js';
 
