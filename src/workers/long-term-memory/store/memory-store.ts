@@ -47,7 +47,7 @@ const DUPLICATE_CANDIDATES = 200;
 const KEYWORD_POOL = 1000;
 const KEYWORD_SLICE = 100;
 /** A subject with at most this many memories is searched by exact cosine over all of them. */
-export const SMALL_SUBJECT = 2000;
+export const SMALL_SUBJECT = 500;
 /** vec0's largest k. */
 const MAX_KNN = 4096;
 

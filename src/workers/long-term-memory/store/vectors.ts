@@ -28,11 +28,18 @@ export function decodeVector(blob: Buffer): Float32Array {
   return out;
 }
 
+/** The int16 values of a stored vector (a view when the blob is aligned, else a copy). */
+function int16s(blob: Buffer): Int16Array {
+  if (blob.byteOffset % 2 === 0) return new Int16Array(blob.buffer, blob.byteOffset, blob.length >> 1);
+  return new Int16Array(Uint8Array.prototype.slice.call(blob).buffer);
+}
+
 /** Cosine of a unit query and a stored int16 vector (dot product: both are unit length). */
 export function cosine(query: Float32Array, blob: Buffer): number {
-  const n = Math.min(query.length, blob.length >> 1);
+  const v = int16s(blob);
+  const n = Math.min(query.length, v.length);
   let dot = 0;
-  for (let i = 0; i < n; i++) dot += query[i]! * blob.readInt16LE(i * 2);
+  for (let i = 0; i < n; i++) dot += query[i]! * v[i]!;
   return dot / INT16;
 }
 
