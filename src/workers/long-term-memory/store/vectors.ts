@@ -54,6 +54,15 @@ export function padded(vec: Float32Array): Float32Array {
 
 export const vecTable = (spaceId: number) => `vec_${spaceId}`;
 
+/** The vec0 table of a space: one bit a dimension (padded to a multiple of 8), by persona, with the subject's number. */
+export function createVecTable(db: Db, spaceId: number, dim: number): void {
+  const bits = dim % 8 === 0 ? dim : dim + 8 - (dim % 8);
+  db.exec(
+    `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(spaceId)} USING vec0 (
+       id INTEGER PRIMARY KEY, embedding bit[${bits}], persona TEXT PARTITION KEY, subject_id INTEGER)`,
+  );
+}
+
 export class VectorSpaces {
   private readonly cache = new Map<string, Space>();
   private readonly st;
@@ -89,11 +98,7 @@ export class VectorSpaces {
       this.cache.set(space, s);
     }
     if (dim !== undefined && s.dim === null) {
-      const bits = dim % 8 === 0 ? dim : dim + 8 - (dim % 8);
-      this.db.exec(
-        `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(s.id)} USING vec0 (
-           id INTEGER PRIMARY KEY, embedding bit[${bits}], persona TEXT PARTITION KEY, subject_id INTEGER)`,
-      );
+      createVecTable(this.db, s.id, dim);
       this.st.setDim.run(dim, s.id);
       s.dim = dim;
     } else if (dim !== undefined && s.dim !== dim) {
