@@ -46,6 +46,8 @@ const DUPLICATE_CANDIDATES = 200;
 /** BM25 matches ranked before the scope filter (see the bm25 statement). */
 const KEYWORD_POOL = 1000;
 const KEYWORD_SLICE = 100;
+/** A query term in more memories than this is left out of the FTS5 query (see keywordMatch). */
+export const COMMON_TERM_DOCS = 5000;
 /** A subject with at most this many memories is searched by exact cosine over all of them. */
 export const SMALL_SUBJECT = 500;
 /** vec0's largest k. */
@@ -64,6 +66,8 @@ export interface MemoryStoreOptions {
   minCoverageCjk?: number;
   /** Subjects with at most this many memories are searched exactly, not through the KNN (default SMALL_SUBJECT). */
   smallSubject?: number;
+  /** Query terms in more memories than this are left out of the keyword query (default COMMON_TERM_DOCS). */
+  commonTermDocs?: number;
   /** sqlite-vec, injectable (tests give one that fails). */
   vecExtension?: Extension;
 }
@@ -128,13 +132,14 @@ export class MemoryStore implements MemoryStoreApi {
   private readonly minCoverage: number;
   private readonly minCoverageCjk: number;
   private readonly smallSubject: number;
+  private readonly commonTermDocs: number;
   private readonly st;
   /** Statements over the per-space vec0 tables, by SQL (prepared once). */
   private readonly vecStatements = new Map<string, Statement>();
 
   constructor(
     readonly db: Db,
-    opts: Pick<MemoryStoreOptions, 'decayHalfLifeDays' | 'minSimilarity' | 'minCoverage' | 'minCoverageCjk' | 'smallSubject'> = {},
+    opts: Pick<MemoryStoreOptions, 'decayHalfLifeDays' | 'minSimilarity' | 'minCoverage' | 'minCoverageCjk' | 'smallSubject' | 'commonTermDocs'> = {},
     /** What was rescued from a damaged file at open (the notice for the user is `salvage.message`). */
     readonly salvage?: Salvaged,
   ) {
@@ -144,6 +149,7 @@ export class MemoryStore implements MemoryStoreApi {
     this.minCoverage = opts.minCoverage ?? DEFAULT_MIN_COVERAGE;
     this.minCoverageCjk = opts.minCoverageCjk ?? DEFAULT_MIN_COVERAGE_CJK;
     this.smallSubject = opts.smallSubject ?? SMALL_SUBJECT;
+    this.commonTermDocs = opts.commonTermDocs ?? COMMON_TERM_DOCS;
     this.st = {
       insert: db.prepare(
         `INSERT INTO memories (persona, subject, subject_name, kind, text, canon, terms, importance, pinned, access_count,
@@ -408,7 +414,7 @@ export class MemoryStore implements MemoryStoreApi {
       for (const n of kept) note(n.id, (n.sim - this.minSimilarity) / (1 - this.minSimilarity));
     }
     if (mode !== 'vector') {
-      const match = matchQuery(q.text);
+      const match = this.keywordMatch(q.text);
       if (match) {
         const wanted = termSet(q.text);
         // The floor for this query: the Latin and CJK floors in proportion of its terms.
@@ -462,6 +468,23 @@ export class MemoryStore implements MemoryStoreApi {
       if (!out.some((o) => o.text === it.text)) out.push(it);
     }
     return { items: out, mode: usedVector ? 'vector' : 'keyword' };
+  }
+
+  /**
+   * The FTS5 query for a text: its terms OR-ed (matchQuery), without those in more than
+   * COMMON_TERM_DOCS memories — FTS5 scores every match before ranking, and a term that common
+   * ("name", "like" at 100k memories) made a query ~10x slower while adding little to BM25 (its
+   * IDF is low) — unless all its terms are that common (then the rarest one). The coverage floor
+   * still counts every term of the query.
+   */
+  private keywordMatch(text: string): string | undefined {
+    const all = matchQuery(text);
+    if (!all) return undefined;
+    const freq = [...termSet(text)].slice(0, 32).map((t) => ({ t, doc: this.st.docFreq.get(t) ?? 0 })).filter((f) => f.doc > 0);
+    if (freq.length === 0) return undefined;
+    let keep = freq.filter((f) => f.doc <= this.commonTermDocs);
+    if (keep.length === 0) keep = [freq.sort((a, b) => a.doc - b.doc)[0]!];
+    return keep.map(({ t }) => `"${t.replace(/"/g, '""')}"`).join(' OR ');
   }
 
   /**

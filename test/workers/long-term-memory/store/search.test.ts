@@ -70,6 +70,17 @@ describe('hybrid search', () => {
     expect(strict.search({ persona: 'Mika', text: '你喜欢哪一家的火锅店？', k: 3, now: NOW }).items).toEqual([]);
   });
 
+  it('leaves the query terms that too many memories hold out of the keyword query, unless all are', () => {
+    const store = openStore(undefined, { commonTermDocs: 2 });
+    const mochi = store.add(memory('my cat Mochi sleeps all day'));
+    store.add(memory('the cat next door is loud and has a cat flap'));
+    store.add(memory('a cat video went viral'));
+    // "cat" is in 3 memories (> 2): the query runs on "mochi" (and "sleep") alone.
+    expect(store.search({ persona: 'Mika', text: 'cat Mochi', k: 5, now: NOW }).items.map((i) => i.id)).toEqual([mochi]);
+    // Every term is common: the rarest one is kept.
+    expect(store.search({ persona: 'Mika', text: 'cat', k: 5, now: NOW }).items).toHaveLength(3);
+  });
+
   it('finds nothing when no subject is allowed', () => {
     const { store } = seeded();
     expect(store.search({ persona: 'Mika', subjects: [], text: 'Mochi', vector: { space: SPACE, vec: vec(1) }, k: 3, now: NOW }).items).toEqual([]);
