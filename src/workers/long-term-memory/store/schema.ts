@@ -5,21 +5,24 @@
  *           vectors); kept as they were so that files written then open and migrate.
  *   v3      memories with persona, subject, kind, importance, pinning and access counts; vector
  *           spaces (one per embedder id) with a sqlite-vec `vec0` table each.
+ *   v4      subjects by number in the vec0 tables (their tables rebuilt from the full vectors).
  *
  * Vectors, per space (an embedder id, e.g. 'use-lite:use-lite-en:512'):
  *   - `vectors` holds each memory's full vector, as int16 (x 32767; vectors are unit length, so no
  *     precision that matters is lost, and a 512-d vector takes 1 KiB: three to a 4 KiB page, where
  *     float32 would take a page each). A row with vec NULL marks a text the engine cannot embed.
  *   - `vec_<space id>` is a vec0 table of the same vectors quantised to one bit a dimension, with
- *     the persona as partition key and the subject as a metadata column: the KNN scan reads 64
- *     bytes a memory instead of 2 KiB (measured on this machine at 100k memories: ~14 ms against
- *     ~130 ms for float[512] cosine), and the candidates it finds are re-ranked by exact cosine
- *     from `vectors` (point reads from vec0 itself cost ~1 ms each, too slow to re-rank from).
+ *     the persona as partition key and the subject (by number, subject_ids) as a metadata column
+ *     read with the results: the KNN scan reads 64 bytes a memory instead of 2 KiB (measured on
+ *     this machine at 100k memories: ~14 ms against ~130 ms for float[512] cosine), and the
+ *     candidates it finds are re-ranked by exact cosine from `vectors` (point reads from vec0
+ *     itself cost ~1 ms each, too slow to re-rank from). See MemoryStore.knn for the scope.
  *   vec0 tables are created when a space gets its first vector (their dimension is known then),
  *   so they are not part of the migrations.
  */
 import type { Db, Migration } from '../../common/sqlite.js';
 import { terms } from '../text.js';
+import { createVecTable, decodeVector, padded, vecTable } from './vectors.js';
 
 export const FTS_TABLE = 'memories_fts';
 
@@ -132,6 +135,30 @@ export function migrations(persona: string): Migration[] {
         const set = db.prepare<[string, number]>('UPDATE memories SET terms = ? WHERE id = ?');
         for (const r of rows) set.run(terms(r.text).join(' '), r.id);
         rebuildFts(db);
+      },
+    },
+    {
+      // Subjects by number, for the vec0 tables' metadata column: vec0 keeps a text value of more
+      // than 12 bytes outside its chunks ('viewer:twitch:<id>' is longer), an integer in them. The
+      // vec0 tables of v3 (subject as text) are rebuilt from the full vectors in `vectors`.
+      version: 4,
+      up(db) {
+        db.exec('CREATE TABLE subject_ids (id INTEGER PRIMARY KEY, subject TEXT NOT NULL UNIQUE)');
+        const addSubject = db.prepare<[string]>('INSERT OR IGNORE INTO subject_ids (subject) VALUES (?)');
+        const subjectId = db.prepare<[string], number>('SELECT id FROM subject_ids WHERE subject = ?').pluck();
+        const spaces = db.prepare<[], { id: number; dim: number }>('SELECT id, dim FROM vector_spaces WHERE dim IS NOT NULL').all();
+        for (const s of spaces) {
+          db.exec(`DROP TABLE IF EXISTS ${vecTable(s.id)}`);
+          createVecTable(db, s.id, s.dim);
+          const insert = db.prepare(`INSERT INTO ${vecTable(s.id)} (id, embedding, persona, subject_id) VALUES (?, vec_quantize_binary(?), ?, ?)`);
+          const rows = db.prepare<[number], { id: number; persona: string; subject: string; vec: Buffer }>(
+            'SELECT m.id, m.persona, m.subject, v.vec FROM vectors v JOIN memories m ON m.id = v.memory_id WHERE v.space_id = ? AND v.vec IS NOT NULL',
+          );
+          for (const r of rows.all(s.id)) {
+            addSubject.run(r.subject);
+            insert.run(BigInt(r.id), padded(decodeVector(r.vec)), r.persona, BigInt(subjectId.get(r.subject)!));
+          }
+        }
       },
     },
   ];

@@ -1,8 +1,8 @@
 /**
  * Vector spaces of the memory store: one per embedder id, each with its full vectors in `vectors`
- * (int16, see schema.ts) and a vec0 table of their one-bit quantisation for the KNN scan, scoped by
- * persona (partition key) and subject (metadata column). KNN finds `oversample` candidates by
- * Hamming distance, which are re-ranked here by exact cosine.
+ * (int16, see schema.ts) and a vec0 table of their one-bit quantisation for the KNN scan, by
+ * persona (partition key), with the subject's number (metadata column). The KNN's candidates (by
+ * Hamming distance) are re-ranked by exact cosine (`cosine`) in memory-store.ts.
  */
 import type { Db } from '../../common/sqlite.js';
 
@@ -28,11 +28,18 @@ export function decodeVector(blob: Buffer): Float32Array {
   return out;
 }
 
+/** The int16 values of a stored vector (a view when the blob is aligned, else a copy). */
+function int16s(blob: Buffer): Int16Array {
+  if (blob.byteOffset % 2 === 0) return new Int16Array(blob.buffer, blob.byteOffset, blob.length >> 1);
+  return new Int16Array(Uint8Array.prototype.slice.call(blob).buffer);
+}
+
 /** Cosine of a unit query and a stored int16 vector (dot product: both are unit length). */
 export function cosine(query: Float32Array, blob: Buffer): number {
-  const n = Math.min(query.length, blob.length >> 1);
+  const v = int16s(blob);
+  const n = Math.min(query.length, v.length);
   let dot = 0;
-  for (let i = 0; i < n; i++) dot += query[i]! * blob.readInt16LE(i * 2);
+  for (let i = 0; i < n; i++) dot += query[i]! * v[i]!;
   return dot / INT16;
 }
 
@@ -46,6 +53,15 @@ export function padded(vec: Float32Array): Float32Array {
 }
 
 export const vecTable = (spaceId: number) => `vec_${spaceId}`;
+
+/** The vec0 table of a space: one bit a dimension (padded to a multiple of 8), by persona, with the subject's number. */
+export function createVecTable(db: Db, spaceId: number, dim: number): void {
+  const bits = dim % 8 === 0 ? dim : dim + 8 - (dim % 8);
+  db.exec(
+    `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(spaceId)} USING vec0 (
+       id INTEGER PRIMARY KEY, embedding bit[${bits}], persona TEXT PARTITION KEY, subject_id INTEGER)`,
+  );
+}
 
 export class VectorSpaces {
   private readonly cache = new Map<string, Space>();
@@ -82,11 +98,7 @@ export class VectorSpaces {
       this.cache.set(space, s);
     }
     if (dim !== undefined && s.dim === null) {
-      const bits = dim % 8 === 0 ? dim : dim + 8 - (dim % 8);
-      this.db.exec(
-        `CREATE VIRTUAL TABLE IF NOT EXISTS ${vecTable(s.id)} USING vec0 (
-           id INTEGER PRIMARY KEY, embedding bit[${bits}], persona TEXT PARTITION KEY, subject TEXT)`,
-      );
+      createVecTable(this.db, s.id, dim);
       this.st.setDim.run(dim, s.id);
       s.dim = dim;
     } else if (dim !== undefined && s.dim !== dim) {

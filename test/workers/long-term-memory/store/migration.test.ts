@@ -10,6 +10,9 @@ import { openDatabase } from '../../../../src/workers/common/sqlite.js';
 import { MemoryStore } from '../../../../src/workers/long-term-memory/store/memory-store.js';
 import { migrations } from '../../../../src/workers/long-term-memory/store/schema.js';
 import { canonical, terms } from '../../../../src/workers/long-term-memory/text.js';
+import { recallScope } from '../../../../src/shared/long-term.js';
+import { sqliteVecExtension } from '../../../../src/workers/common/sqlite-vec.js';
+import { encodeVector } from '../../../../src/workers/long-term-memory/store/vectors.js';
 import { leafPages, smash } from '../../common/damaged-db.js';
 import { NOW, SPACE, captureLog, memory, openStore, quiet, tempDir, vec } from './helpers.js';
 
@@ -68,6 +71,42 @@ describe('a v2 long-term.db', () => {
   });
 });
 
+describe('a v3 long-term.db (vec0 tables with the subject as text)', () => {
+  it('keeps its vectors: the vec0 tables are rebuilt with the subject by number', () => {
+    const dir = tempDir();
+    const { db } = openDatabase(MemoryStore.file(dir), {
+      migrations: migrations('Mika').filter((m) => m.version <= 3),
+      log: quiet,
+      extensions: [sqliteVecExtension()],
+    });
+    const now = Date.now();
+    const add = db.prepare(
+      `INSERT INTO memories (persona, subject, kind, text, canon, terms, created_at, updated_at) VALUES ('Mika', ?, 'fact', ?, ?, ?, ${now}, ${now})`,
+    );
+    const rows = [
+      { subject: 'viewer:twitch:123456', text: 'has a cat called Mochi', v: vec(1) },
+      { subject: 'streamer', text: 'plays the piano', v: vec(0, 1) },
+    ];
+    db.exec(`INSERT INTO vector_spaces (space, dim, created_at) VALUES ('${SPACE}', 8, ${now})`);
+    db.exec("CREATE VIRTUAL TABLE vec_1 USING vec0 (id INTEGER PRIMARY KEY, embedding bit[8], persona TEXT PARTITION KEY, subject TEXT)");
+    for (const r of rows) {
+      const id = Number(add.run(r.subject, r.text, canonical(r.text), terms(r.text).join(' ')).lastInsertRowid);
+      db.prepare('INSERT INTO memories_fts (rowid, terms) VALUES (?, ?)').run(id, terms(r.text).join(' '));
+      db.prepare('INSERT INTO vectors (space_id, memory_id, vec) VALUES (1, ?, ?)').run(id, encodeVector(r.v));
+      db.prepare('INSERT INTO vec_1 (id, embedding, persona, subject) VALUES (?, vec_quantize_binary(?), ?, ?)').run(BigInt(id), r.v, 'Mika', r.subject);
+    }
+    db.close();
+
+    const store = openStore(dir, { smallSubject: 0 });
+    expect(store.vectorCount(SPACE)).toBe(2);
+    const near = (subjects: string[], v: Float32Array) =>
+      store.search({ persona: 'Mika', subjects, text: '', vector: { space: SPACE, vec: v }, k: 2, now: NOW }).items.map((i) => i.text);
+    expect(near(recallScope('viewer:twitch:123456'), vec(1))).toEqual(['has a cat called Mochi']);
+    expect(near(recallScope('viewer:twitch:999'), vec(1))).toEqual([]);
+    expect(near(['streamer'], vec(0, 1))).toEqual(['plays the piano']);
+  });
+});
+
 describe('a long-term.db of a newer schema', () => {
   it('is refused and left untouched', () => {
     const dir = tempDir();
@@ -76,7 +115,7 @@ describe('a long-term.db of a newer schema', () => {
     const { db } = openDatabase(file, { migrations: [...migrations('Mika'), { version: 9, up: () => undefined }], log: quiet });
     db.close();
     const before = readFileSync(file);
-    expect(() => MemoryStore.open(dir, { log: quiet, defaultPersona: 'Mika' })).toThrow(/schema version 9, newer than this version of the app knows \(3\)/);
+    expect(() => MemoryStore.open(dir, { log: quiet, defaultPersona: 'Mika' })).toThrow(/schema version 9, newer than this version of the app knows \(4\)/);
     expect(readFileSync(file)).toEqual(before);
   });
 });

@@ -58,6 +58,34 @@ describe('hybrid search', () => {
     expect(r).toMatchObject({ mode: 'keyword', items: [{ id: cat }] });
   });
 
+  it('finds Chinese memories by shared bigrams, under a lower floor than English terms', () => {
+    const store = openStore();
+    const pot = store.add(memory('我最喜欢吃四川火锅'));
+    store.add(memory('我上周去杭州旅游了'));
+    // 2 of the query's 9 bigrams (火锅, 喜欢) are in the memory: under the English floor (0.25), over the CJK one.
+    const r = store.search({ persona: 'Mika', text: '你喜欢哪一家的火锅店？', k: 3, now: NOW });
+    expect(r.items.map((i) => i.id)).toEqual([pot]);
+    const strict = openStore(undefined, { minCoverageCjk: 0.25 });
+    strict.add(memory('我最喜欢吃四川火锅'));
+    expect(strict.search({ persona: 'Mika', text: '你喜欢哪一家的火锅店？', k: 3, now: NOW }).items).toEqual([]);
+  });
+
+  it('leaves the query terms that too many memories hold out of the keyword query, unless all are', () => {
+    const store = openStore(undefined, { commonTermDocs: 2 });
+    const mochi = store.add(memory('my cat Mochi sleeps all day'));
+    store.add(memory('the cat next door is loud and has a cat flap'));
+    store.add(memory('a cat video went viral'));
+    // "cat" is in 3 memories (> 2): the query runs on "mochi" (and "sleep") alone.
+    expect(store.search({ persona: 'Mika', text: 'cat Mochi', k: 5, now: NOW }).items.map((i) => i.id)).toEqual([mochi]);
+    // Every term is common: the rarest one is kept.
+    expect(store.search({ persona: 'Mika', text: 'cat', k: 5, now: NOW }).items).toHaveLength(3);
+  });
+
+  it('finds nothing when no subject is allowed', () => {
+    const { store } = seeded();
+    expect(store.search({ persona: 'Mika', subjects: [], text: 'Mochi', vector: { space: SPACE, vec: vec(1) }, k: 3, now: NOW }).items).toEqual([]);
+  });
+
   it('refuses a memory with no text', () => {
     const store = openStore();
     expect(() => store.add(memory('   '))).toThrow(/needs some text/);
@@ -67,8 +95,9 @@ describe('hybrid search', () => {
 });
 
 describe('scope', () => {
-  it("never returns a viewer's memory for another viewer's scope, by vector or by keyword", () => {
-    const store = openStore();
+  // smallSubject 0: every subject through the KNN and its subject filter; the default: a viewer's few memories compared exactly.
+  it.each([{ smallSubject: 0 }, {}])("never returns a viewer's memory for another viewer's scope, by vector or by keyword (%o)", (opts) => {
+    const store = openStore(undefined, opts);
     const mine = store.add(memory('has a dog called Biscuit', { subject: 'viewer:twitch:111', subject_name: 'Ann' }), { space: SPACE, vec: vec(1, 0) });
     const theirs = store.add(memory('has a dog called Pepper', { subject: 'viewer:twitch:222', subject_name: 'Bo' }), { space: SPACE, vec: vec(1, 0.05) });
     const shared = store.add(memory('the streamer has a dog too', { subject: 'streamer' }), { space: SPACE, vec: vec(1, 0.1) });
