@@ -15,7 +15,7 @@
  * Imports nothing of the project but its siblings in src/shared.
  */
 import { z } from 'zod';
-import { ChatPlatform } from './live-chat.js';
+import type { ChatPlatform } from './live-chat.js';
 
 export const BUILTIN_SUBJECTS = ['streamer', 'avatar', 'world'] as const;
 const VIEWER_SUBJECT = /^viewer:[a-z]+:[^\s:][^\s]{0,127}$/;
