@@ -15,11 +15,11 @@
  * A folder that exists but lacks a required file is reported as broken, naming the file and the fix.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { sha256File, sizeOf } from '../common/download.js';
 import type { Logger } from '../runtime/index.js';
 
 export type SherpaModelName = 'sense-voice' | 'whisper-tiny' | 'whisper-base' | 'zipformer-bilingual';
@@ -316,19 +316,6 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return 0;
-  }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
-}
 
 /** Runs a command; rejects with its last stderr lines when it fails. */
 function run(cmd: string, args: string[]): Promise<void> {

@@ -21,11 +21,12 @@
  * the names of viewers the studio bans live (fav:chat:command `ban`; `unban` lifts it), kept in
  * memory: a restarted chat-ai knows only the names in settings.
  */
-import { ACTIVE_PERSONA_KEY, PersonaNotice, chatTurnKey, type ControlEvent } from '../../shared/bus.js';
+import { chatTurnKey, type ControlEvent, type PersonaNotice } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
 import type { ChatCommand } from '../../shared/live-chat.js';
 import { ErrorCodes, type MemoryContext } from '../../shared/voice.js';
 import { outputFilterFor, type OutputFilter } from '../common/output-filter.js';
+import { readActivePersona } from '../common/persona.js';
 import { TurnLedger, channelInput, queueInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { createLlm, probeLlm, type Llm } from './llm.js';
 import { Turn } from './turn.js';
@@ -96,17 +97,8 @@ export class ChatAi {
 
   /** The persona a previous switch left on the bus (kept across restarts of chat-ai). */
   async loadPersona(): Promise<void> {
-    const raw = await this.ctx.redis.get(ACTIVE_PERSONA_KEY);
-    if (!raw) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = undefined;
-    }
-    const p = PersonaNotice.safeParse(value);
-    if (p.success) this.onPersona(p.data);
-    else this.ctx.log.warn({ key: ACTIVE_PERSONA_KEY }, 'unreadable persona on the bus: using the configured one');
+    const p = await readActivePersona(this.ctx.redis, this.ctx.log);
+    if (p) this.onPersona(p);
   }
 
   /** The studio's chat buttons: a banned viewer's name is never spoken from the next sentence on. */

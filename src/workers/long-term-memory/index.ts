@@ -18,11 +18,12 @@
  * space: after an engine switch, a download, or a write made while the engine loaded; in the
  * background, never blocking a turn), facts/ (settings memory.extraction).
  */
-import { ACTIVE_PERSONA_KEY, streamGroup } from '../../shared/bus.js';
+import { streamGroup } from '../../shared/bus.js';
 import { resolveEmbedder } from '../../shared/config.js';
 import { Bus } from '../../shared/contract.js';
 import type { LtmStatus } from '../../shared/long-term.js';
 import type { LtmWrite, RecallReply, RecallRequest } from '../../shared/voice.js';
+import { readActivePersona } from '../common/persona.js';
 import { serveRequests, streamInput, withTimeout, type JobContext, type Logger, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { handleAdmin } from './admin.js';
 import { createEmbedder } from './embedders/index.js';
@@ -133,7 +134,8 @@ const service: ServiceDefinition = {
 
     const facts = FactPipeline.fromSettings(settings, { store, ...(embedder ? { embedder } : {}), log });
 
-    const activePersona = async (redis: WorkerContext['redis']): Promise<string> => (await redis.get(ACTIVE_PERSONA_KEY).catch(() => null)) ?? settings.persona.name;
+    // Read per request: the admin and the old-format writes are rare, and this follows a switch without a channel.
+    const activePersona = async (redis: WorkerContext['redis']): Promise<string> => (await readActivePersona(redis, log).catch(() => undefined))?.name ?? settings.persona.name;
     const status = (): LtmStatus => {
       const st = embedder?.state();
       const space = engine.ready && embedder ? embedder.id : undefined;

@@ -26,12 +26,13 @@
  * When the database fails (disk full, locked for longer than the busy timeout) the turn still gets
  * a context with its own message only: the conversation goes on, the error is logged.
  */
-import { ACTIVE_PERSONA_KEY, PersonaNotice } from '../../shared/bus.js';
+import type { PersonaNotice } from '../../shared/bus.js';
 import { Bus } from '../../shared/contract.js';
 import { follow, nowMs, type ChatMessage, type MemoryContext, type ReplyFinal, type TurnEvent, type UserInput } from '../../shared/voice.js';
 import { recallScope, type RecalledMemory, type Subject } from '../../shared/long-term.js';
 import { channelInput, publish, push, queueInput, xadd, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { chatMetaOf } from '../common/chat-quote.js';
+import { readActivePersona } from '../common/persona.js';
 import { RecallClient, recallInfo, type RecallOutcome } from './recall-client.js';
 import { TurnMemos, ltmTurnOf, memoFromStore, speakerOf, storedChatMeta } from './ltm-turns.js';
 import { MemoryStore, renderContent, type HistoryWindow } from './store.js';
@@ -58,17 +59,8 @@ function onPersona(state: State, p: PersonaNotice, log: WorkerContext['log']): v
 }
 
 async function loadPersona(state: State, ctx: WorkerContext): Promise<void> {
-  const raw = await ctx.redis.get(ACTIVE_PERSONA_KEY);
-  if (!raw) return;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    value = undefined;
-  }
-  const p = PersonaNotice.safeParse(value);
-  if (p.success) onPersona(state, p.data, ctx.log);
-  else ctx.log.warn({ key: ACTIVE_PERSONA_KEY }, 'unreadable persona on the bus: using the configured one');
+  const p = await readActivePersona(ctx.redis, ctx.log);
+  if (p) onPersona(state, p, ctx.log);
 }
 
 /** Recalled texts that the window already carries add nothing: dropped. */

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channels, Streams, streamGroup } from '../../../src/shared/bus.js';
+import { ACTIVE_PERSONA_KEY, Channels, Streams, streamGroup, type PersonaNotice } from '../../../src/shared/bus.js';
 import { LtmAdminReply, LtmChannels, recallScope, viewerSubject, type LtmAdminRequest, type LtmTurnInput, type MemoryRecord } from '../../../src/shared/long-term.js';
 import { RecallReply, type LtmWrite, type RecallRequest } from '../../../src/shared/voice.js';
 import { startOpenAiServer, type ChatMessageIn, type OpenAiServer } from '../../helpers/openai-server.js';
@@ -132,10 +132,18 @@ describe.each(BACKENDS)('long-term-memory service (%s)', (kind) => {
     expect(elsewhere.items).toEqual([]);
   }, 60_000);
 
-  it("keeps an older version's raw lines from fav:ltm:writes", async () => {
-    const line: LtmWrite = { session_id: 'old', turn_id: 'old-1', text: 'I collect vintage film cameras from the seventies', kind: 'user', ts: Date.now() };
-    await redis.xadd(Streams.longTermWrites, '*', 'msg', JSON.stringify(line));
-    const kept = await waitFor(async () => (await memories()).find((m) => m.text === line.text), 'the old line', 30_000, 100);
-    expect(kept).toMatchObject({ subject: 'streamer', kind: 'utterance', persona: PERSONA });
+  it("keeps an older version's raw lines from fav:ltm:writes, for the persona in use", async () => {
+    // The studio switched persona: the key holds the switch's notice (JSON), not a bare name.
+    const notice: PersonaNotice = { name: 'Mika', systemPrompt: 'You are Mika.', ts: Date.now() };
+    await redis.set(ACTIVE_PERSONA_KEY, JSON.stringify(notice));
+    try {
+      const line: LtmWrite = { session_id: 'old', turn_id: 'old-1', text: 'I collect vintage film cameras from the seventies', kind: 'user', ts: Date.now() };
+      await redis.xadd(Streams.longTermWrites, '*', 'msg', JSON.stringify(line));
+      const mika = async () => (await admin({ op: 'list', limit: 500 })).memories ?? [];
+      const kept = await waitFor(async () => (await mika()).find((m) => m.text === line.text), 'the old line', 30_000, 100);
+      expect(kept).toMatchObject({ subject: 'streamer', kind: 'utterance', persona: 'Mika' });
+    } finally {
+      await redis.del(ACTIVE_PERSONA_KEY);
+    }
   }, 60_000);
 });
