@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
 import { ClientEvent } from '../../src/shared/voice.js';
 import { encodeWav, floatToS16 } from '../../src/workers/audio/pcm.js';
+import { DECIDE_SYSTEM_PROMPT, EXTRACT_SYSTEM_PROMPT } from '../../src/workers/long-term-memory/facts/prompts.js';
+import type { OpenAiServer, RecordedRequest } from '../helpers/openai-server.js';
 import { say, wordErrors } from '../workers/asr/speech.js';
 
 function onPath(cmd: string): boolean {
@@ -34,6 +36,18 @@ export function speechWav(text: string): Buffer {
 }
 
 export { wordErrors };
+
+/**
+ * The stand-in LLM's chat requests for replies, in order: long-term memory's extraction calls (made
+ * after each turn, with their own system prompts) left out.
+ */
+export function replyRequests(ai: OpenAiServer): RecordedRequest[] {
+  return ai.requests.filter((r) => {
+    if (!r.path.endsWith('/chat/completions')) return false;
+    const first = (r.body as { messages?: Array<{ content?: unknown }> } | undefined)?.messages?.[0]?.content;
+    return first !== EXTRACT_SYSTEM_PROMPT && first !== DECIDE_SYSTEM_PROMPT;
+  });
+}
 
 export type Ev = ClientEvent & { at: number; pcm?: Buffer };
 

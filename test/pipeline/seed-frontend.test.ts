@@ -17,7 +17,7 @@ import { WsClient } from '../main/gateway/helpers.js';
 import { freePort } from '../helpers/redis-server.js';
 import { waitFor } from '../main/supervisor/helpers.js';
 import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
-import { HAVE_FLITE, HAVE_POCKETSPHINX } from './helpers.js';
+import { HAVE_FLITE, HAVE_POCKETSPHINX, replyRequests } from './helpers.js';
 import { serveSeedClient, type SeedTurnResult } from './seed-client-page.js';
 
 const REPLY = 'Nice to hear from you. I am listening!';
@@ -86,7 +86,7 @@ describe.skipIf(skipReason !== undefined)(`the seed's front end against fav serv
     // The recording was heard (pocketsphinx on this short Opus clip gets its first word right) and
     // its transcript reached the LLM as the user's message.
     expect(turns[2]!.transcript).toMatch(/^hello\b/);
-    const chats = ai.requests.filter((r) => r.path.endsWith('/chat/completions'));
+    const chats = replyRequests(ai);
     const last = (chats.at(-1)!.body as { messages: Array<{ role: string; content: string }> }).messages.at(-1)!;
     expect(last).toEqual({ role: 'user', content: turns[2]!.transcript });
   }, 120_000);

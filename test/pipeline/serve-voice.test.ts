@@ -16,7 +16,7 @@ import { freePort } from '../helpers/redis-server.js';
 import { startFav, type LongRunning } from '../helpers/fav-cli.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
 import { WsClient } from '../main/gateway/helpers.js';
-import { HAVE_FLITE, HAVE_POCKETSPHINX, StudioClient, speechWav, wordErrors } from './helpers.js';
+import { HAVE_FLITE, HAVE_POCKETSPHINX, StudioClient, replyRequests, speechWav, wordErrors } from './helpers.js';
 
 const SENTENCES = [
   'the weather is nice today',
@@ -135,7 +135,7 @@ describe.skipIf(skipReason !== '')(`fav serve: voice end to end${skipReason ? ` 
     const rate = file.readUInt32LE(24);
     expect((file.length - 44) / 2 / rate).toBeGreaterThan(1.5); // two spoken sentences
     // The transcript reached the LLM as the user's message, in the task's own session.
-    const lastChat = ai.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)!;
+    const lastChat = replyRequests(ai).at(-1)!;
     const msgs = (lastChat.body as { messages: Array<{ role: string; content: string }> }).messages;
     expect(wordErrors('can you say hello to my friends', msgs.at(-1)!.content).errors).toBeLessThanOrEqual(2);
     input.close();
@@ -159,7 +159,7 @@ describe.skipIf(skipReason !== '')(`fav serve: voice end to end${skipReason ? ` 
     expect(kinds.lastIndexOf('audio')).toBeLessThan(kinds.indexOf('audio_end'));
     expect(studio.of('turn_state', (s) => s.turn_id === done.turn_id).map((s) => s.state)).toEqual(expect.arrayContaining(['thinking', 'speaking']));
     // The conversation is remembered: the LLM saw the earlier turns of this session.
-    const lastChat = ai.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)!;
+    const lastChat = replyRequests(ai).at(-1)!;
     const msgs = (lastChat.body as { messages: Array<{ role: string; content: string }> }).messages;
     expect(msgs.filter((m) => m.role === 'assistant').length).toBeGreaterThanOrEqual(SENTENCES.length);
   }, 60_000);
