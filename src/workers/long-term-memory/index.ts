@@ -21,13 +21,13 @@
 import { streamGroup } from '../../shared/bus.js';
 import { resolveEmbedder } from '../../shared/config.js';
 import { Bus } from '../../shared/contract.js';
-import type { LtmStatus } from '../../shared/long-term.js';
+import { MEMORY_TEXT_MAX, type LtmStatus } from '../../shared/long-term.js';
 import type { LtmWrite, RecallReply, RecallRequest } from '../../shared/voice.js';
 import { readActivePersona } from '../common/persona.js';
-import { serveRequests, streamInput, withTimeout, type JobContext, type Logger, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
+import { serveRequests, streamInput, type JobContext, type ServiceDefinition, type WorkerContext } from '../runtime/index.js';
 import { handleAdmin } from './admin.js';
 import { createEmbedder } from './embedders/index.js';
-import type { Embedder } from './embedders/types.js';
+import { Engine } from './engine.js';
 import { FactPipeline } from './facts/pipeline.js';
 import { MemoryStore } from './store/memory-store.js';
 import { Reembedder } from './store/reembed.js';
@@ -37,50 +37,6 @@ import { isTrivial } from './text.js';
 export const STALE_REQUEST_MS = 5000;
 /** Of memory's recall deadline, what is left for the search and the reply after embedding the query, ms. */
 const SEARCH_RESERVE_MS = 20;
-
-class Engine {
-  /** True once `ready()` resolved; until then recall is keyword-only. */
-  ready = false;
-  error: string | undefined;
-
-  constructor(
-    readonly embedder: Embedder | undefined,
-    private readonly log: Logger,
-  ) {}
-
-  /** Loads (or downloads) the model in the background; resolves once usable, or after logging why not. */
-  async start(signal: AbortSignal): Promise<boolean> {
-    if (!this.embedder) return false;
-    try {
-      await this.embedder.ready(signal);
-      // The first inference of a freshly loaded model is several times slower than the next ones
-      // (kernels compiled, buffers allocated): pay it now rather than in the first turn's recall.
-      await this.embedder.embed(['warming up the memory'], { purpose: 'query', signal });
-      this.ready = true;
-      this.error = undefined;
-      this.log.info({ engine: this.embedder.id, dim: this.embedder.dim }, 'embedder ready');
-      return true;
-    } catch (e) {
-      this.error = (e as Error).message;
-      if (!signal.aborted) this.log.warn({ engine: this.embedder.engine, err: this.error }, 'embedder not available; recall by keywords only');
-      return false;
-    }
-  }
-
-  /** The query's vector within `budgetMs`, or undefined (keyword-only). */
-  async queryVector(text: string, budgetMs: number): Promise<{ vector?: { space: string; vec: Float32Array }; embed_ms?: number }> {
-    if (!this.embedder || !this.ready || budgetMs <= 0) return {};
-    const started = performance.now();
-    try {
-      const out = await withTimeout(this.embedder.embed([text], { purpose: 'query' }), budgetMs);
-      const vec = out?.[0];
-      return { ...(vec ? { vector: { space: this.embedder.id, vec } } : {}), embed_ms: performance.now() - started };
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'query embedding failed; keyword recall for this turn');
-      return { embed_ms: performance.now() - started };
-    }
-  }
-}
 
 async function handleRecall(store: MemoryStore, engine: Engine, req: RecallRequest, job: JobContext): Promise<Omit<RecallReply, 'request_id'>> {
   const started = performance.now();
@@ -99,14 +55,12 @@ async function handleRecall(store: MemoryStore, engine: Engine, req: RecallReque
 }
 
 /** A raw line left in fav:ltm:writes by an older version: kept as an utterance of its speaker. */
-function handleLegacyWrite(store: MemoryStore, w: LtmWrite, persona: string, reembed: Reembedder | undefined): Promise<void> {
-  const text = w.text.trim().slice(0, 500);
-  if (!isTrivial(text)) {
-    const subject = w.kind === 'assistant' ? 'avatar' : w.kind === 'user' ? 'streamer' : 'world';
-    store.add({ persona, subject, text, kind: w.kind === 'summary' ? 'summary' : w.kind === 'fact' ? 'fact' : 'utterance', importance: 0.3, pinned: false, source_session: w.session_id, ...(w.turn_id ? { source_turn: w.turn_id } : {}), at: w.ts });
-    reembed?.kick();
-  }
-  return Promise.resolve();
+function handleLegacyWrite(store: MemoryStore, w: LtmWrite, persona: string, reembed: Reembedder | undefined): void {
+  const text = w.text.trim().slice(0, MEMORY_TEXT_MAX);
+  if (isTrivial(text)) return;
+  const subject = w.kind === 'assistant' ? 'avatar' : w.kind === 'user' ? 'streamer' : 'world';
+  store.add({ persona, subject, text, kind: w.kind === 'summary' ? 'summary' : w.kind === 'fact' ? 'fact' : 'utterance', importance: 0.3, pinned: false, source_session: w.session_id, ...(w.turn_id ? { source_turn: w.turn_id } : {}), at: w.ts });
+  reembed?.kick();
 }
 
 const service: ServiceDefinition = {
@@ -116,21 +70,24 @@ const service: ServiceDefinition = {
     const store = MemoryStore.open(settings.dataDir, { log, defaultPersona: settings.persona.name, decayHalfLifeDays: settings.memory.decayHalfLifeDays });
     const resolved = resolveEmbedder(settings);
     const embedder = createEmbedder(resolved, { dataDir: settings.dataDir, log });
-    const engine = new Engine(embedder, log);
-    const stop = new AbortController();
     const notices = { salvage: store.salvage?.message, engine: undefined as string | undefined };
     const notify = () => ctx.notify([notices.salvage, notices.engine].filter(Boolean).join('; ') || undefined);
     const reembed = embedder ? new Reembedder(store, embedder, { log }) : undefined;
-    notify();
-    void engine.start(stop.signal).then((ok) => {
-      if (ok && embedder) {
-        store.activeSpace = embedder.id;
+    const engine = new Engine(embedder, {
+      log,
+      onReady: (e) => {
+        store.activeSpace = e.id;
         reembed?.kick();
-      } else if (engine.error) {
-        notices.engine = `recall by keywords only: ${engine.error}`;
+        notices.engine = undefined;
         notify();
-      }
+      },
+      onError: (message) => {
+        notices.engine = `recall by keywords only: ${message}`;
+        notify();
+      },
     });
+    notify();
+    engine.start();
 
     const facts = FactPipeline.fromSettings(settings, { store, ...(embedder ? { embedder } : {}), log });
 
@@ -181,7 +138,7 @@ const service: ServiceDefinition = {
         }),
       ],
       async dispose() {
-        stop.abort();
+        engine.stop();
         await reembed?.stop();
         await facts.close();
         await embedder?.close();
